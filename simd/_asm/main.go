@@ -1,0 +1,295 @@
+// Command _asm generates the amd64 assembly of package simd with avo, one file per
+// instruction set:
+//
+//	go run . -isa avx2   -out ../kernels_avx2_amd64.s   -stubs ../kernels_avx2_amd64.go   -pkg simd
+//	go run . -isa avx512 -out ../kernels_avx512_amd64.s -stubs ../kernels_avx512_amd64.go -pkg simd
+//
+// (the go:generate lines in ../dispatch_amd64.go). Every kernel works on whole blocks of
+// Block = 32 elements; the Go side slices the operands to the block multiple and finishes
+// the tail with the pure-Go kernel, which is the specification of each one.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// block is the number of elements an assembly loop iteration consumes; it is also the
+// number of float64 partial sums of Dot and SumSquares (their fixed blocking).
+const block = 32
+
+var isa = flag.String("isa", "avx2", "instruction set to generate: avx2 or avx512")
+
+// isaSpec describes the registers of one instruction set.
+type isaSpec struct {
+	suffix  string // function-name suffix
+	vecSize int    // bytes per vector register
+	vec     func() reg.VecVirtual
+}
+
+func (s isaSpec) f64Lanes() int { return s.vecSize / 8 }
+func (s isaSpec) f32Lanes() int { return s.vecSize / 4 }
+
+// f64Vecs is how many float64 vectors hold one block.
+func (s isaSpec) f64Vecs() int { return block / s.f64Lanes() }
+
+// f32Vecs is how many float32 vectors hold one block.
+func (s isaSpec) f32Vecs() int { return block / s.f32Lanes() }
+
+// cvtPD2PS narrows a full float64 vector into the float32 register half its size.
+func (s isaSpec) cvtPD2PS(src, dst Op) {
+	if s.vecSize == 64 {
+		VCVTPD2PS(src, dst)
+	} else {
+		VCVTPD2PSY(src, dst)
+	}
+}
+
+// half returns the float32 register that a float64 vector widens from or narrows to.
+func (s isaSpec) half() reg.VecVirtual {
+	if s.vecSize == 64 {
+		return YMM()
+	}
+	return XMM()
+}
+
+func main() {
+	flag.Parse()
+	var s isaSpec
+	switch *isa {
+	case "avx2":
+		s = isaSpec{suffix: "AVX2", vecSize: 32, vec: YMM}
+	case "avx512":
+		s = isaSpec{suffix: "AVX512", vecSize: 64, vec: ZMM}
+	default:
+		fmt.Fprintf(os.Stderr, "unknown -isa %q\n", *isa)
+		os.Exit(2)
+	}
+	ConstraintExpr("!purego,!noasm")
+	genAdd(s)
+	genAddScaled(s)
+	genFinish(s)
+	genDot(s)
+	genSumSquares(s)
+	genScale(s)
+	genMinMax(s, "min", "if x[i] < dst[i] { dst[i] = x[i] }", VMINPS)
+	genMinMax(s, "max", "if x[i] > dst[i] { dst[i] = x[i] }", VMAXPS)
+	Generate()
+}
+
+// loop emits the block loop: body(i) is called for each block with the byte offsets
+// advanced by the caller's pointer increments in step.
+func loop(blocks reg.GPVirtual, body func(), step func()) {
+	TESTQ(blocks, blocks)
+	JZ(LabelRef("done"))
+	Label("loop")
+	body()
+	step()
+	DECQ(blocks)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// blocksOf loads the length of param and turns it into a count of whole blocks.
+func blocksOf(param string) reg.GPVirtual {
+	n := Load(Param(param).Len(), GP64())
+	SHRQ(Imm(5), n) // log2(block)
+	return n.(reg.GPVirtual)
+}
+
+func genAdd(s isaSpec) {
+	TEXT("add"+s.suffix, NOSPLIT, "func(sum []float64, x []float32)")
+	Pragma("noescape")
+	Doc("add"+s.suffix+" is  for i := range x { sum[i] += float64(x[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
+	sum := Load(Param("sum").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	n := blocksOf("x")
+	loop(n, func() {
+		vs := make([]reg.VecVirtual, s.f64Vecs())
+		for v := range vs {
+			vs[v] = s.vec()
+			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, vs[v])
+		}
+		for v := range vs {
+			VADDPD(Mem{Base: sum, Disp: v * s.vecSize}, vs[v], vs[v])
+			VMOVUPD(vs[v], Mem{Base: sum, Disp: v * s.vecSize})
+		}
+	}, func() {
+		ADDQ(U32(block*4), x)
+		ADDQ(U32(block*8), sum)
+	})
+}
+
+func genAddScaled(s isaSpec) {
+	TEXT("addScaled"+s.suffix, NOSPLIT, "func(sum []float64, w float64, x []float32)")
+	Pragma("noescape")
+	Doc("addScaled"+s.suffix+" is  for i := range x { sum[i] = math.FMA(w, float64(x[i]), sum[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
+	sum := Load(Param("sum").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	wx := Load(Param("w"), XMM())
+	w := s.vec()
+	VBROADCASTSD(wx, w)
+	n := blocksOf("x")
+	loop(n, func() {
+		vs := make([]reg.VecVirtual, s.f64Vecs())
+		for v := range vs {
+			vs[v] = s.vec()
+			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, vs[v])
+		}
+		for v := range vs {
+			acc := s.vec()
+			VMOVUPD(Mem{Base: sum, Disp: v * s.vecSize}, acc)
+			VFMADD231PD(w, vs[v], acc) // acc = x*w + acc, one rounding
+			VMOVUPD(acc, Mem{Base: sum, Disp: v * s.vecSize})
+		}
+	}, func() {
+		ADDQ(U32(block*4), x)
+		ADDQ(U32(block*8), sum)
+	})
+}
+
+func genFinish(s isaSpec) {
+	TEXT("finish"+s.suffix, NOSPLIT, "func(dst []float32, sum []float64, scale float64)")
+	Pragma("noescape")
+	Doc("finish"+s.suffix+" is  for i := range dst { dst[i] = float32(sum[i] * scale) }  for len(dst) a multiple of 32 and len(sum) >= len(dst).")
+	dst := Load(Param("dst").Base(), GP64())
+	sum := Load(Param("sum").Base(), GP64())
+	scx := Load(Param("scale"), XMM())
+	sc := s.vec()
+	VBROADCASTSD(scx, sc)
+	n := blocksOf("dst")
+	loop(n, func() {
+		for v := 0; v < s.f64Vecs(); v++ {
+			p := s.vec()
+			VMULPD(Mem{Base: sum, Disp: v * s.vecSize}, sc, p)
+			h := s.half()
+			s.cvtPD2PS(p, h)
+			VMOVUPS(h, Mem{Base: dst, Disp: v * s.vecSize / 2})
+		}
+	}, func() {
+		ADDQ(U32(block*4), dst)
+		ADDQ(U32(block*8), sum)
+	})
+}
+
+// accumulators loads the 32 partial sums of Dot/SumSquares into vector registers.
+func accumulators(s isaSpec, acc reg.GPVirtual) []reg.VecVirtual {
+	as := make([]reg.VecVirtual, s.f64Vecs())
+	for v := range as {
+		as[v] = s.vec()
+		VMOVUPD(Mem{Base: acc, Disp: v * s.vecSize}, as[v])
+	}
+	return as
+}
+
+// storeAccumulators writes the partial sums back; it must run before the loop's RET.
+func storeAccumulators(s isaSpec, acc reg.GPVirtual, as []reg.VecVirtual) {
+	for v := range as {
+		VMOVUPD(as[v], Mem{Base: acc, Disp: v * s.vecSize})
+	}
+}
+
+func genDot(s isaSpec) {
+	TEXT("dot"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
+	Pragma("noescape")
+	Doc("dot"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).",
+		"The products of two float32 are exact in float64, so the fused and the plain forms agree.")
+	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := blocksOf("x")
+	as := accumulators(s, accp)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for v := range as {
+		a, b := s.vec(), s.vec()
+		VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
+		VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
+		VFMADD231PD(a, b, as[v])
+	}
+	ADDQ(U32(block*4), x)
+	ADDQ(U32(block*4), y)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	storeAccumulators(s, accp, as)
+	VZEROUPPER()
+	RET()
+}
+
+func genSumSquares(s isaSpec) {
+	TEXT("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
+	Pragma("noescape")
+	Doc("sumSquares"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
+	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
+	x := Load(Param("x").Base(), GP64())
+	n := blocksOf("x")
+	as := accumulators(s, accp)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for v := range as {
+		a := s.vec()
+		VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
+		VFMADD231PD(a, a, as[v])
+	}
+	ADDQ(U32(block*4), x)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	storeAccumulators(s, accp, as)
+	VZEROUPPER()
+	RET()
+}
+
+func genScale(s isaSpec) {
+	TEXT("scale"+s.suffix, NOSPLIT, "func(x []float32, a float32)")
+	Pragma("noescape")
+	Doc("scale"+s.suffix+" is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.")
+	x := Load(Param("x").Base(), GP64())
+	ax := Load(Param("a"), XMM())
+	a := s.vec()
+	VBROADCASTSS(ax, a)
+	n := blocksOf("x")
+	loop(n, func() {
+		for v := 0; v < s.f32Vecs(); v++ {
+			p := s.vec()
+			VMULPS(Mem{Base: x, Disp: v * s.vecSize}, a, p)
+			VMOVUPS(p, Mem{Base: x, Disp: v * s.vecSize})
+		}
+	}, func() {
+		ADDQ(U32(block*4), x)
+	})
+}
+
+// genMinMax emits min or max across two vectors. VMINPS/VMAXPS return their second
+// source (Intel order) unless the first is strictly smaller/larger, which is exactly
+// the Go rule "if x[i] < dst[i] { dst[i] = x[i] }": Intel's first source is x, the second dst.
+func genMinMax(s isaSpec, name, rule string, op func(...Op)) {
+	TEXT(name+s.suffix, NOSPLIT, "func(dst, x []float32)")
+	Pragma("noescape")
+	Doc(name+s.suffix+" is  for i := range x { "+rule+" }  for len(x) a multiple of 32 and len(dst) >= len(x).")
+	dst := Load(Param("dst").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	n := blocksOf("x")
+	loop(n, func() {
+		for v := 0; v < s.f32Vecs(); v++ {
+			p := s.vec()
+			VMOVUPS(Mem{Base: x, Disp: v * s.vecSize}, p)
+			// Go operand order is reversed: (second source, first source, destination).
+			op(Mem{Base: dst, Disp: v * s.vecSize}, p, p)
+			VMOVUPS(p, Mem{Base: dst, Disp: v * s.vecSize})
+		}
+	}, func() {
+		ADDQ(U32(block*4), dst)
+		ADDQ(U32(block*4), x)
+	})
+}

@@ -1,0 +1,139 @@
+package simd
+
+import (
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/octomil/secagg"
+)
+
+// Path names one implementation of the primitives.
+type Path string
+
+// The paths, slowest first.
+const (
+	Generic Path = "generic" // pure Go: every platform, and the specification of the others
+	AVX2    Path = "avx2"    // amd64 with AVX2 and FMA
+	AVX512  Path = "avx512"  // amd64 with AVX-512F (plus AVX2 and FMA)
+)
+
+// EnvVar is the environment variable read at start-up to pick a path:
+// generic, avx2, avx512, or auto (the default: the fastest supported).
+const EnvVar = "SECAGG_SIMD"
+
+// kernels is one implementation of every primitive. The assembly ones work on whole
+// blocks only; the exported wrappers finish tails with the generic ones.
+type kernels struct {
+	path       Path
+	add        func(sum []float64, x []float32)
+	addScaled  func(sum []float64, w float64, x []float32)
+	finish     func(dst []float32, sum []float64, scale float64)
+	dot        func(acc *[Block]float64, x, y []float32)
+	sumSquares func(acc *[Block]float64, x []float32)
+	scale      func(x []float32, a float32)
+	min, max   func(dst, x []float32)
+}
+
+var genericKernels = kernels{
+	path:       Generic,
+	add:        addGeneric,
+	addScaled:  addScaledGeneric,
+	finish:     finishGeneric,
+	dot:        dotGeneric,
+	sumSquares: sumSquaresGeneric,
+	scale:      scaleGeneric,
+	min:        minGeneric,
+	max:        maxGeneric,
+}
+
+// implementations lists what this build and CPU can run, slowest first; platformKernels
+// (one file per platform) says which assembly paths are usable and why.
+var (
+	platform        = platformKernels()
+	implementations = append([]*kernels{&genericKernels}, platform.kernels...)
+)
+
+// platformInfo is what a platform file reports: its usable assembly kernels and a
+// sentence on the CPU and build behind that.
+type platformInfo struct {
+	kernels []*kernels
+	about   string
+}
+
+// selection is the active path and the reason it was chosen.
+type selection struct {
+	k      *kernels
+	reason string
+}
+
+var active atomic.Pointer[selection]
+
+func init() {
+	env, _ := lookupEnv()
+	sel, err := choose(Path(env), EnvVar+"="+env)
+	if err != nil {
+		// An unusable request at start-up falls back to the fastest path rather than
+		// failing every later call; the reason says so.
+		sel, _ = choose("", "")
+		sel.reason += "; " + EnvVar + "=" + env + " was ignored (" + err.Error() + ")"
+	}
+	active.Store(sel)
+}
+
+// choose finds the kernels for p ("" or "auto" meaning the fastest) and explains the
+// choice, crediting source for an explicit request.
+func choose(p Path, source string) (*selection, error) {
+	if p == "" || p == "auto" {
+		best := implementations[len(implementations)-1]
+		return &selection{best, "fastest path supported (" + platform.about + ")"}, nil
+	}
+	for _, k := range implementations {
+		if k.path == p {
+			return &selection{k, "selected by " + source + " (" + platform.about + ")"}, nil
+		}
+	}
+	return nil, secagg.Errorf(secagg.CodeValidation, "simd",
+		"simd path must be one of %s or auto, got %q", strings.Join(pathNames(), ", "), string(p))
+}
+
+// lookupEnv reads EnvVar, normalised to lower case.
+func lookupEnv() (string, bool) {
+	env, ok := os.LookupEnv(EnvVar)
+	return strings.ToLower(strings.TrimSpace(env)), ok
+}
+
+// Active returns the path the primitives run on now.
+func Active() Path { return active.Load().k.path }
+
+// Reason says why the active path was chosen, and what the CPU and build support.
+func Reason() string { return active.Load().reason }
+
+// Supported returns the paths this build and CPU can run, slowest first.
+func Supported() []Path {
+	ps := make([]Path, len(implementations))
+	for i, k := range implementations {
+		ps[i] = k.path
+	}
+	return ps
+}
+
+// Select switches every primitive to path p ("auto" for the fastest) and returns the
+// path that was active before. An unsupported path is a validation_error and changes
+// nothing. Calls running at the time finish on the path they started with; Select is
+// meant for start-up and for tests that compare paths.
+func Select(p Path) (previous Path, err error) {
+	sel, err := choose(p, "Select")
+	if err != nil {
+		return Active(), err
+	}
+	return active.Swap(sel).k.path, nil
+}
+
+func pathNames() []string {
+	names := make([]string, len(implementations))
+	for i, k := range implementations {
+		names[i] = string(k.path)
+	}
+	return names
+}

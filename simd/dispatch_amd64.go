@@ -1,0 +1,56 @@
+//go:build !purego && !noasm
+
+package simd
+
+import (
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+//go:generate go run -C _asm . -isa avx2 -out ../kernels_avx2_amd64.s -stubs ../kernels_avx2_amd64.go -pkg simd
+//go:generate go run -C _asm . -isa avx512 -out ../kernels_avx512_amd64.s -stubs ../kernels_avx512_amd64.go -pkg simd
+
+var avx2Kernels = kernels{
+	path:       AVX2,
+	add:        addAVX2,
+	addScaled:  addScaledAVX2,
+	finish:     finishAVX2,
+	dot:        dotAVX2,
+	sumSquares: sumSquaresAVX2,
+	scale:      scaleAVX2,
+	min:        minAVX2,
+	max:        maxAVX2,
+}
+
+var avx512Kernels = kernels{
+	path:       AVX512,
+	add:        addAVX512,
+	addScaled:  addScaledAVX512,
+	finish:     finishAVX512,
+	dot:        dotAVX512,
+	sumSquares: sumSquaresAVX512,
+	scale:      scaleAVX512,
+	min:        minAVX512,
+	max:        maxAVX512,
+}
+
+// platformKernels reads the CPU features once. cpuid reports AVX and AVX-512 only when
+// the OS saves their registers; the AVX-512 path also needs AVX2 and FMA, so that
+// switching a lower feature off switches the higher path off too.
+func platformKernels() platformInfo {
+	var ks []*kernels
+	var have []string
+	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) {
+		ks = append(ks, &avx2Kernels)
+		have = append(have, "AVX2", "FMA")
+		if cpuid.CPU.Supports(cpuid.AVX512F) {
+			ks = append(ks, &avx512Kernels)
+			have = append(have, "AVX512F")
+		}
+	}
+	if len(have) == 0 {
+		have = append(have, "neither AVX2+FMA nor AVX-512")
+	}
+	return platformInfo{ks, strings.TrimSpace(cpuid.CPU.BrandName) + ": " + strings.Join(have, ", ")}
+}

@@ -1,0 +1,318 @@
+package simd_test
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/simdtest"
+	"github.com/octomil/secagg/simd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// guard is how many canary elements surround every buffer a kernel writes.
+const guard = 8
+
+// canary32 and canary64 are NaN payloads no kernel produces.
+var (
+	canary32 = math.Float32frombits(0x7fc0dead)
+	canary64 = math.Float64frombits(0x7ff8_dead_dead_dead)
+)
+
+// guarded32 returns a slice of length n starting off elements into a buffer with
+// canaries on both sides, so writes past either end are caught by checkGuards32.
+func guarded32(n, off int) (buf, x []float32) {
+	buf = make([]float32, off+n+2*guard)
+	for i := range buf {
+		buf[i] = canary32
+	}
+	return buf, buf[guard+off : guard+off+n]
+}
+
+func guarded64(n, off int) (buf, x []float64) {
+	buf = make([]float64, off+n+2*guard)
+	for i := range buf {
+		buf[i] = canary64
+	}
+	return buf, buf[guard+off : guard+off+n]
+}
+
+func checkGuards32(t *testing.T, buf []float32, n, off int) {
+	t.Helper()
+	for i, v := range buf {
+		if (i < guard+off || i >= guard+off+n) && math.Float32bits(v) != math.Float32bits(canary32) {
+			t.Fatalf("n=%d off=%d: canary at %d overwritten with %v", n, off, i, v)
+		}
+	}
+}
+
+func checkGuards64(t *testing.T, buf []float64, n, off int) {
+	t.Helper()
+	for i, v := range buf {
+		if (i < guard+off || i >= guard+off+n) && math.Float64bits(v) != math.Float64bits(canary64) {
+			t.Fatalf("n=%d off=%d: canary at %d overwritten with %v", n, off, i, v)
+		}
+	}
+}
+
+// values returns n float32 mixing ordinary values with the awkward ones: ±0,
+// subnormals, values near ±MaxFloat32, ties.
+func values(rng *rand.Rand, n int) []float32 {
+	special := []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32,
+		-math.SmallestNonzeroFloat32, 1e-40, math.MaxFloat32, -math.MaxFloat32, 1, -1, 0.5}
+	x := make([]float32, n)
+	for i := range x {
+		switch rng.IntN(8) {
+		case 0:
+			x[i] = special[rng.IntN(len(special))]
+		case 1:
+			x[i] = float32(rng.NormFloat64() * 1e30)
+		default:
+			x[i] = float32(rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// sums64 returns n float64 partial sums of the size accumulation produces.
+func sums64(rng *rand.Rand, n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = rng.NormFloat64() * math.Exp2(float64(rng.IntN(200)-100))
+	}
+	return s
+}
+
+func same32(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
+}
+
+func same64(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
+}
+
+// onGeneric runs fn on the pure-Go path and restores the path before.
+func onGeneric(t *testing.T, fn func()) {
+	t.Helper()
+	prev, err := simd.Select(simd.Generic)
+	require.NoError(t, err)
+	defer simd.Select(prev)
+	fn()
+}
+
+// lengths are every length to 257 (all tails around the 32-element block) plus lengths
+// that cross the 64 Ki-element piece boundary of the wrappers.
+func lengths() []int {
+	ns := make([]int, 0, 262)
+	for n := 0; n <= 257; n++ {
+		ns = append(ns, n)
+	}
+	return append(ns, 1<<16-1, 1<<16, 1<<16+33, 3<<16+37)
+}
+
+// TestPathsBitIdentical runs every primitive on every supported path and compares it bit
+// for bit with the pure-Go path, at every length to 257 and four alignments, with
+// canaries around every buffer written.
+func TestPathsBitIdentical(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(1, uint64(len(p))))
+		for _, n := range lengths() {
+			for off := range 4 {
+				x, y := values(rng, n), values(rng, n)
+				s0 := sums64(rng, n)
+				w := rng.NormFloat64() * 3
+
+				check64 := func(name string, op func(sum []float64)) {
+					buf, got := guarded64(n, off)
+					copy(got, s0)
+					op(got)
+					checkGuards64(t, buf, n, off)
+					want := slices.Clone(s0)
+					onGeneric(t, func() { op(want) })
+					if !same64(got, want) {
+						t.Fatalf("%s n=%d off=%d: %s differs from generic", name, n, off, p)
+					}
+				}
+				check64("Add", func(sum []float64) { simd.Add(sum, x) })
+				check64("AddScaled", func(sum []float64) { simd.AddScaled(sum, w, x) })
+
+				check32 := func(name string, op func(dst []float32)) {
+					buf, got := guarded32(n, off)
+					copy(got, y)
+					op(got)
+					checkGuards32(t, buf, n, off)
+					want := slices.Clone(y)
+					onGeneric(t, func() { op(want) })
+					if !same32(got, want) {
+						t.Fatalf("%s n=%d off=%d: %s differs from generic", name, n, off, p)
+					}
+				}
+				check32("Finish", func(dst []float32) { simd.Finish(dst, s0, w) })
+				check32("Scale", func(dst []float32) { simd.Scale(dst, float32(w)) })
+				check32("Min", func(dst []float32) { simd.Min(dst, x) })
+				check32("Max", func(dst []float32) { simd.Max(dst, x) })
+
+				// Dot and SumSquares read unaligned sub-slices too.
+				xs, ys := x[min(off, n):], y[min(off, n):]
+				var dot, ss float64
+				onGeneric(t, func() { dot, ss = simd.Dot(xs, ys), simd.SumSquares(xs) })
+				if got := simd.Dot(xs, ys); math.Float64bits(got) != math.Float64bits(dot) {
+					t.Fatalf("Dot n=%d off=%d: %s gives %v, generic %v", n, off, p, got, dot)
+				}
+				if got := simd.SumSquares(xs); math.Float64bits(got) != math.Float64bits(ss) {
+					t.Fatalf("SumSquares n=%d off=%d: %s gives %v, generic %v", n, off, p, got, ss)
+				}
+			}
+		}
+	})
+}
+
+// TestGenericAgainstReference checks the specification itself against brute force:
+// exact arithmetic for the reductions, float64 formulas for the element-wise primitives.
+func TestGenericAgainstReference(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(2, 3))
+		for _, n := range []int{0, 1, 7, 31, 32, 33, 100, 1000, 4099} {
+			x, y := make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*100)
+			}
+			// Dot and SumSquares: the products are exact, so an exact big.Float sum
+			// bounds the error of any summation order by n ulps of the magnitude sum.
+			exact, mag := new(big.Float).SetPrec(2000), 0.0
+			for i := range x {
+				exact.Add(exact, new(big.Float).SetFloat64(float64(x[i])*float64(y[i])))
+				mag += math.Abs(float64(x[i]) * float64(y[i]))
+			}
+			want, _ := exact.Float64()
+			got := simd.Dot(x, y)
+			assert.InDelta(t, want, got, float64(n)*mag*0x1p-52+1e-300, "Dot n=%d", n)
+
+			exact.SetFloat64(0)
+			for _, v := range x {
+				exact.Add(exact, new(big.Float).SetFloat64(float64(v)*float64(v)))
+			}
+			want, _ = exact.Float64()
+			assert.InDelta(t, want, simd.SumSquares(x), float64(n)*want*0x1p-52+1e-300, "SumSquares n=%d", n)
+
+			sum := make([]float64, n)
+			simd.Add(sum, x)
+			simd.AddScaled(sum, 0.25, y)
+			for i := range sum {
+				require.Equal(t, float64(x[i])+0.25*float64(y[i]), sum[i], "Add/AddScaled n=%d i=%d", n, i)
+			}
+			dst := make([]float32, n)
+			simd.Finish(dst, sum, 1.0/3)
+			for i := range dst {
+				require.Equal(t, float32(sum[i]/3), dst[i], "Finish n=%d i=%d", n, i)
+			}
+			lo, hi := slices.Clone(x), slices.Clone(x)
+			simd.Min(lo, y)
+			simd.Max(hi, y)
+			for i := range lo {
+				require.Equal(t, float32(math.Min(float64(x[i]), float64(y[i]))), lo[i])
+				require.Equal(t, float32(math.Max(float64(x[i]), float64(y[i]))), hi[i])
+			}
+			sc := slices.Clone(y)
+			simd.Scale(sc, 0.5)
+			for i := range sc {
+				require.Equal(t, y[i]/2, sc[i])
+			}
+		}
+	})
+}
+
+// TestAddScaledRoundsOnce pins the fused multiply-add: the plain product w*x rounds
+// before the add and gives another sum here.
+func TestAddScaledRoundsOnce(t *testing.T) {
+	w, x := 1+0x1p-30, float32(1+0x1p-23)
+	s0 := -1.0
+	want := math.FMA(w, float64(x), s0)
+	require.NotEqual(t, w*float64(x)+s0, want, "the example must tell fused from unfused")
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		for _, n := range []int{1, 32, 64 + 5} {
+			sum := make([]float64, n)
+			xs := make([]float32, n)
+			for i := range sum {
+				sum[i], xs[i] = s0, x
+			}
+			simd.AddScaled(sum, w, xs)
+			for i := range sum {
+				require.Equal(t, want, sum[i], "n=%d i=%d", n, i)
+			}
+		}
+	})
+}
+
+// TestMinMaxZeroAndNaN pins the rule for equal values and NaN: dst is kept.
+func TestMinMaxZeroAndNaN(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	nan := float32(math.NaN())
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		n := 40 // one block plus a tail
+		dst, x := make([]float32, n), make([]float32, n)
+		for i := range dst {
+			dst[i], x[i] = 0, negZero
+		}
+		dst[1], x[1] = nan, 1
+		dst[33], x[33] = 1, nan
+		lo := slices.Clone(dst)
+		simd.Min(lo, x)
+		hi := slices.Clone(dst)
+		simd.Max(hi, x)
+		for _, i := range []int{0, 32, 39} {
+			assert.False(t, math.Signbit(float64(lo[i])), "Min keeps +0 over -0 at %d", i)
+			assert.False(t, math.Signbit(float64(hi[i])), "Max keeps +0 over -0 at %d", i)
+		}
+		assert.True(t, math.IsNaN(float64(lo[1])) && math.IsNaN(float64(hi[1])), "NaN in dst stays")
+		assert.Equal(t, float32(1), lo[33])
+		assert.Equal(t, float32(1), hi[33])
+	})
+}
+
+func TestLengthsPanicBeforeWriting(t *testing.T) {
+	x := make([]float32, 64)
+	short64 := []float64{7}
+	short32 := []float32{7}
+	assert.Panics(t, func() { simd.Add(short64, x) })
+	assert.Panics(t, func() { simd.AddScaled(short64, 1, x) })
+	assert.Panics(t, func() { simd.Finish(x, short64, 1) })
+	assert.Panics(t, func() { simd.Dot(x, short32) })
+	assert.Panics(t, func() { simd.Min(short32, x) })
+	assert.Panics(t, func() { simd.Max(short32, x) })
+	assert.Equal(t, []float64{7}, short64)
+	assert.Equal(t, []float32{7}, short32)
+}
+
+func TestSelect(t *testing.T) {
+	supported := simd.Supported()
+	require.Equal(t, simd.Generic, supported[0])
+	before := simd.Active()
+	require.Contains(t, supported, before)
+	t.Logf("active %s: %s (supported %v)", before, simd.Reason(), supported)
+
+	prev, err := simd.Select("sse9")
+	var e *secagg.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, secagg.CodeValidation, e.Code)
+	assert.Contains(t, e.Message, `got "sse9"`)
+	assert.Equal(t, before, prev)
+	assert.Equal(t, before, simd.Active(), "a rejected Select changes nothing")
+
+	prev, err = simd.Select(simd.Generic)
+	require.NoError(t, err)
+	assert.Equal(t, before, prev)
+	assert.Equal(t, simd.Generic, simd.Active())
+	assert.Contains(t, simd.Reason(), "selected by Select")
+
+	_, err = simd.Select("auto")
+	require.NoError(t, err)
+	assert.Equal(t, supported[len(supported)-1], simd.Active())
+	assert.Contains(t, simd.Reason(), "fastest")
+	simd.Select(before)
+}
