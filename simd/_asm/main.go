@@ -107,7 +107,7 @@ func blocksOf(param string) reg.GPVirtual {
 func genAdd(s isaSpec) {
 	TEXT("add"+s.suffix, NOSPLIT, "func(sum []float64, x []float32)")
 	Pragma("noescape")
-	Doc("add"+s.suffix+" is  for i := range x { sum[i] += float64(x[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
+	Doc("add" + s.suffix + " is  for i := range x { sum[i] += float64(x[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
 	sum := Load(Param("sum").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := blocksOf("x")
@@ -130,7 +130,7 @@ func genAdd(s isaSpec) {
 func genAddScaled(s isaSpec) {
 	TEXT("addScaled"+s.suffix, NOSPLIT, "func(sum []float64, w float64, x []float32)")
 	Pragma("noescape")
-	Doc("addScaled"+s.suffix+" is  for i := range x { sum[i] = math.FMA(w, float64(x[i]), sum[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
+	Doc("addScaled" + s.suffix + " is  for i := range x { sum[i] = math.FMA(w, float64(x[i]), sum[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
 	sum := Load(Param("sum").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	wx := Load(Param("w"), XMM())
@@ -158,7 +158,7 @@ func genAddScaled(s isaSpec) {
 func genFinish(s isaSpec) {
 	TEXT("finish"+s.suffix, NOSPLIT, "func(dst []float32, sum []float64, scale float64)")
 	Pragma("noescape")
-	Doc("finish"+s.suffix+" is  for i := range dst { dst[i] = float32(sum[i] * scale) }  for len(dst) a multiple of 32 and len(sum) >= len(dst).")
+	Doc("finish" + s.suffix + " is  for i := range dst { dst[i] = float32(sum[i] * scale) }  for len(dst) a multiple of 32 and len(sum) >= len(dst).")
 	dst := Load(Param("dst").Base(), GP64())
 	sum := Load(Param("sum").Base(), GP64())
 	scx := Load(Param("scale"), XMM())
@@ -228,7 +228,7 @@ func genDot(s isaSpec) {
 func genSumSquares(s isaSpec) {
 	TEXT("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
 	Pragma("noescape")
-	Doc("sumSquares"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
+	Doc("sumSquares" + s.suffix + " is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
 	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
 	x := Load(Param("x").Base(), GP64())
 	n := blocksOf("x")
@@ -253,7 +253,7 @@ func genSumSquares(s isaSpec) {
 func genScale(s isaSpec) {
 	TEXT("scale"+s.suffix, NOSPLIT, "func(x []float32, a float32)")
 	Pragma("noescape")
-	Doc("scale"+s.suffix+" is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.")
+	Doc("scale" + s.suffix + " is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.")
 	x := Load(Param("x").Base(), GP64())
 	ax := Load(Param("a"), XMM())
 	a := s.vec()
@@ -276,7 +276,7 @@ func genScale(s isaSpec) {
 func genMinMax(s isaSpec, name, rule string, op func(...Op)) {
 	TEXT(name+s.suffix, NOSPLIT, "func(dst, x []float32)")
 	Pragma("noescape")
-	Doc(name+s.suffix+" is  for i := range x { "+rule+" }  for len(x) a multiple of 32 and len(dst) >= len(x).")
+	Doc(name + s.suffix + " is  for i := range x { " + rule + " }  for len(x) a multiple of 32 and len(dst) >= len(x).")
 	dst := Load(Param("dst").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := blocksOf("x")
