@@ -33,6 +33,8 @@ type kernels struct {
 	sumSquares func(acc *[Block]float64, x []float32)
 	scale      func(x []float32, a float32)
 	min, max   func(dst, x []float32)
+
+	nonFiniteBlock func(x []float32) int
 }
 
 var genericKernels = kernels{
@@ -45,6 +47,8 @@ var genericKernels = kernels{
 	scale:      scaleGeneric,
 	min:        minGeneric,
 	max:        maxGeneric,
+
+	nonFiniteBlock: nonFiniteBlockGeneric,
 }
 
 // implementations lists what this build and CPU can run, slowest first; platformKernels

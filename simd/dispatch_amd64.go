@@ -21,6 +21,8 @@ var avx2Kernels = kernels{
 	scale:      scaleAVX2,
 	min:        minAVX2,
 	max:        maxAVX2,
+
+	nonFiniteBlock: nonFiniteBlockAVX2,
 }
 
 var avx512Kernels = kernels{
@@ -33,6 +35,8 @@ var avx512Kernels = kernels{
 	scale:      scaleAVX512,
 	min:        minAVX512,
 	max:        maxAVX512,
+
+	nonFiniteBlock: nonFiniteBlockAVX512,
 }
 
 // platformKernels reads the CPU features once. cpuid reports AVX and AVX-512 only when

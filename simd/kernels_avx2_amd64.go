@@ -35,6 +35,12 @@ func sumSquaresAVX2(acc *[32]float64, x []float32)
 //go:noescape
 func scaleAVX2(x []float32, a float32)
 
+// nonFiniteBlockAVX2 returns the index of the first 32-element block of x holding a NaN or ±Inf,
+// or len(x)/32 if there is none, for len(x) a multiple of 32.
+//
+//go:noescape
+func nonFiniteBlockAVX2(x []float32) int
+
 // minAVX2 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

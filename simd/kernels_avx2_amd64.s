@@ -288,6 +288,43 @@ done:
 	VZEROUPPER
 	RET
 
+// func nonFiniteBlockAVX2(x []float32) int
+// Requires: AVX, AVX2, SSE2
+TEXT ·nonFiniteBlockAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x05, CX
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	MOVD         BX, X0
+	VPBROADCASTD X0, Y0
+	CMPQ         DX, CX
+	JE           done
+
+loop:
+	VPAND    (AX), Y0, Y1
+	VPCMPEQD Y0, Y1, Y1
+	VPAND    32(AX), Y0, Y2
+	VPCMPEQD Y0, Y2, Y2
+	VPAND    64(AX), Y0, Y3
+	VPCMPEQD Y0, Y3, Y3
+	VPAND    96(AX), Y0, Y4
+	VPCMPEQD Y0, Y4, Y4
+	VPOR     Y1, Y2, Y1
+	VPOR     Y3, Y4, Y3
+	VPOR     Y1, Y3, Y1
+	VPTEST   Y1, Y1
+	JNZ      done
+	ADDQ     $0x00000080, AX
+	INCQ     DX
+	CMPQ     DX, CX
+	JNE      loop
+
+done:
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

@@ -208,6 +208,36 @@ done:
 	VZEROUPPER
 	RET
 
+// func nonFiniteBlockAVX512(x []float32) int
+// Requires: AVX, AVX512F, SSE2
+TEXT ·nonFiniteBlockAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x05, CX
+	XORQ         DX, DX
+	MOVL         $0x7f800000, BX
+	MOVD         BX, X0
+	VPBROADCASTD X0, Z0
+	CMPQ         DX, CX
+	JE           done
+
+loop:
+	VPANDD   (AX), Z0, Z1
+	VPCMPEQD Z0, Z1, K1
+	VPANDD   64(AX), Z0, Z1
+	VPCMPEQD Z0, Z1, K2
+	KORTESTW K1, K2
+	JNZ      done
+	ADDQ     $0x00000080, AX
+	INCQ     DX
+	CMPQ     DX, CX
+	JNE      loop
+
+done:
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

@@ -316,3 +316,41 @@ func TestSelect(t *testing.T) {
 	assert.Contains(t, simd.Reason(), "fastest")
 	simd.Select(before)
 }
+
+// TestFirstNonFinite plants one NaN or ±Inf (and sometimes a second one after it) at
+// every position of every length, on every path.
+func TestFirstNonFinite(t *testing.T) {
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.Float32frombits(0xffc00001), math.Float32frombits(0x7f800001)}
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(4, 5))
+		for _, n := range append(lengths()[:140], 1<<16+70) {
+			x := values(rng, n+3)[3:] // unaligned start
+			require.Equal(t, -1, simd.FirstNonFinite(x), "n=%d", n)
+			step := 1
+			if n > 300 {
+				step = 997
+			}
+			for i := 0; i < n; i += step {
+				old := x[i]
+				x[i] = bad[rng.IntN(len(bad))]
+				second := -1
+				if j := i + 1 + rng.IntN(40); j < n && rng.IntN(2) == 0 {
+					second = j
+					x[j] = bad[0]
+				}
+				require.Equal(t, i, simd.FirstNonFinite(x), "n=%d i=%d", n, i)
+				x[i] = old
+				if second >= 0 {
+					require.Equal(t, second, simd.FirstNonFinite(x), "n=%d second=%d", n, second)
+					x[second] = 1
+				}
+			}
+			// The largest finite values are not flagged.
+			for i := range x {
+				x[i] = math.MaxFloat32
+			}
+			require.Equal(t, -1, simd.FirstNonFinite(x))
+		}
+	})
+}

@@ -1,0 +1,65 @@
+package parallel_test
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRangesCoverOnce(t *testing.T) {
+	for _, procs := range []int{1, 2, 4, 7} {
+		old := runtime.GOMAXPROCS(procs)
+		for _, n := range []int{0, 1, 5, 64, 1000, 1001} {
+			for _, chunk := range []int{1, 3, 64, 4096} {
+				var mu sync.Mutex
+				seen := make([]int, n)
+				var ranges [][2]int
+				parallel.Ranges(n, chunk, func(worker, lo, hi int) {
+					require.Less(t, worker, procs)
+					mu.Lock()
+					defer mu.Unlock()
+					ranges = append(ranges, [2]int{lo, hi})
+					for i := lo; i < hi; i++ {
+						seen[i]++
+					}
+				})
+				for i, c := range seen {
+					require.Equal(t, 1, c, "n=%d chunk=%d index %d", n, chunk, i)
+				}
+				// The ranges depend on n and chunk only.
+				for _, r := range ranges {
+					assert.Zero(t, r[0]%chunk)
+					assert.Equal(t, min(r[0]+chunk, n), r[1])
+				}
+			}
+		}
+		runtime.GOMAXPROCS(old)
+	}
+}
+
+func TestMaxWorkers(t *testing.T) {
+	old := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(old)
+	prev := parallel.SetMaxWorkers(1)
+	defer parallel.SetMaxWorkers(prev)
+	assert.Equal(t, 1, parallel.Workers())
+	parallel.Ranges(100, 1, func(worker, lo, hi int) { assert.Equal(t, 0, worker) })
+	parallel.SetMaxWorkers(0)
+	assert.Equal(t, 4, parallel.Workers())
+}
+
+func TestPanicReachesCaller(t *testing.T) {
+	old := runtime.GOMAXPROCS(3)
+	defer runtime.GOMAXPROCS(old)
+	assert.PanicsWithValue(t, "boom", func() {
+		parallel.Ranges(100, 1, func(worker, lo, hi int) {
+			if lo == 57 {
+				panic("boom")
+			}
+		})
+	})
+}
