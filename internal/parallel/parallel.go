@@ -30,16 +30,16 @@ func Workers() int {
 }
 
 // Ranges splits [0, n) into the ranges [lo, lo+chunk) (the last one shorter) and calls
-// fn(worker, lo, hi) once for each, on at most Workers() goroutines including the
-// caller's. worker is in [0, Workers()) and no two concurrent calls share it, so fn may
-// index per-worker scratch with it. A panic in fn is raised again in the caller once
-// all goroutines have stopped.
-func Ranges(n, chunk int, fn func(worker, lo, hi int)) {
+// fn(worker, lo, hi) once for each, on at most workers goroutines including the
+// caller's (pass Workers(), after sizing any per-worker scratch by it). worker is in
+// [0, workers) and no two concurrent calls share it, so fn may index per-worker scratch
+// with it. A panic in fn is raised again in the caller once all goroutines have stopped.
+func Ranges(workers, n, chunk int, fn func(worker, lo, hi int)) {
 	if n <= 0 {
 		return
 	}
 	tasks := (n + chunk - 1) / chunk
-	workers := min(Workers(), tasks)
+	workers = max(min(workers, tasks), 1)
 	if workers == 1 {
 		for lo := 0; lo < n; lo += chunk {
 			fn(0, lo, min(lo+chunk, n))

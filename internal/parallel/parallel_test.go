@@ -18,7 +18,7 @@ func TestRangesCoverOnce(t *testing.T) {
 				var mu sync.Mutex
 				seen := make([]int, n)
 				var ranges [][2]int
-				parallel.Ranges(n, chunk, func(worker, lo, hi int) {
+				parallel.Ranges(parallel.Workers(), n, chunk, func(worker, lo, hi int) {
 					require.Less(t, worker, procs)
 					mu.Lock()
 					defer mu.Unlock()
@@ -47,7 +47,7 @@ func TestMaxWorkers(t *testing.T) {
 	prev := parallel.SetMaxWorkers(1)
 	defer parallel.SetMaxWorkers(prev)
 	assert.Equal(t, 1, parallel.Workers())
-	parallel.Ranges(100, 1, func(worker, lo, hi int) { assert.Equal(t, 0, worker) })
+	parallel.Ranges(parallel.Workers(), 100, 1, func(worker, lo, hi int) { assert.Equal(t, 0, worker) })
 	parallel.SetMaxWorkers(0)
 	assert.Equal(t, 4, parallel.Workers())
 }
@@ -56,7 +56,7 @@ func TestPanicReachesCaller(t *testing.T) {
 	old := runtime.GOMAXPROCS(3)
 	defer runtime.GOMAXPROCS(old)
 	assert.PanicsWithValue(t, "boom", func() {
-		parallel.Ranges(100, 1, func(worker, lo, hi int) {
+		parallel.Ranges(parallel.Workers(), 100, 1, func(worker, lo, hi int) {
 			if lo == 57 {
 				panic("boom")
 			}
