@@ -4,19 +4,40 @@ import "math"
 
 // Add adds a client vector into float64 sums: sum[i] += float64(x[i]) for i < len(x).
 func Add(sum []float64, x []float32) {
-	sum = sum[:len(x)]
-	add := active.Load().k.add
-	pieces(len(x), func(lo, hi int) { add(sum[lo:hi], x[lo:hi]) },
-		func(lo, hi int) { addGeneric(sum[lo:hi], x[lo:hi]) })
+	rows := [1][]float32{x}
+	AddRows(sum[:len(x)], rows[:], 0)
 }
 
 // AddScaled adds a weighted client vector into float64 sums with one rounding per
 // element: sum[i] = math.FMA(w, float64(x[i]), sum[i]) for i < len(x).
 func AddScaled(sum []float64, w float64, x []float32) {
-	sum = sum[:len(x)]
-	addScaled := active.Load().k.addScaled
-	pieces(len(x), func(lo, hi int) { addScaled(sum[lo:hi], w, x[lo:hi]) },
-		func(lo, hi int) { addScaledGeneric(sum[lo:hi], w, x[lo:hi]) })
+	rows, ws := [1][]float32{x}, [1]float64{w}
+	AddScaledRows(sum[:len(x)], ws[:], rows[:], 0)
+}
+
+// AddRows adds the window [off, off+len(sum)) of every row into sum, rows in order:
+// sum[j] += float64(rows[i][off+j]). It is Add over many clients at once, and faster:
+// the sums stay in registers while the rows stream past, so call it with groups of
+// rows rather than one row at a time.
+func AddRows(sum []float64, rows [][]float32, off int) {
+	for _, r := range rows {
+		_ = r[off : off+len(sum)] // every window in bounds, before any work
+	}
+	addRows := active.Load().k.addRows
+	pieces(len(sum), func(lo, hi int) { addRows(sum[lo:hi], rows, off+lo) },
+		func(lo, hi int) { addRowsGeneric(sum[lo:hi], rows, off+lo) })
+}
+
+// AddScaledRows is AddRows with a weight per row, each product fused into the sum with
+// one rounding: sum[j] = math.FMA(w[i], float64(rows[i][off+j]), sum[j]).
+func AddScaledRows(sum []float64, w []float64, rows [][]float32, off int) {
+	w = w[:len(rows)]
+	for _, r := range rows {
+		_ = r[off : off+len(sum)]
+	}
+	addScaledRows := active.Load().k.addScaledRows
+	pieces(len(sum), func(lo, hi int) { addScaledRows(sum[lo:hi], w, rows, off+lo) },
+		func(lo, hi int) { addScaledRowsGeneric(sum[lo:hi], w, rows, off+lo) })
 }
 
 // Finish scales float64 sums and rounds them once to float32:
@@ -28,17 +49,21 @@ func Finish(dst []float32, sum []float64, scale float64) {
 		func(lo, hi int) { finishGeneric(dst[lo:hi], sum[lo:hi], scale) })
 }
 
-func addGeneric(sum []float64, x []float32) {
-	sum = sum[:len(x)]
-	for i, v := range x {
-		sum[i] += float64(v)
+func addRowsGeneric(sum []float64, rows [][]float32, off int) {
+	for _, r := range rows {
+		x := r[off : off+len(sum)]
+		for j, v := range x {
+			sum[j] += float64(v)
+		}
 	}
 }
 
-func addScaledGeneric(sum []float64, w float64, x []float32) {
-	sum = sum[:len(x)]
-	for i, v := range x {
-		sum[i] = math.FMA(w, float64(v), sum[i])
+func addScaledRowsGeneric(sum []float64, w []float64, rows [][]float32, off int) {
+	for i, r := range rows {
+		x := r[off : off+len(sum)]
+		for j, v := range x {
+			sum[j] = math.FMA(w[i], float64(v), sum[j])
+		}
 	}
 }
 

@@ -25,28 +25,28 @@ const EnvVar = "SECAGG_SIMD"
 // kernels is one implementation of every primitive. The assembly ones work on whole
 // blocks only; the exported wrappers finish tails with the generic ones.
 type kernels struct {
-	path       Path
-	add        func(sum []float64, x []float32)
-	addScaled  func(sum []float64, w float64, x []float32)
-	finish     func(dst []float32, sum []float64, scale float64)
-	dot        func(acc *[Block]float64, x, y []float32)
-	sumSquares func(acc *[Block]float64, x []float32)
-	scale      func(x []float32, a float32)
-	min, max   func(dst, x []float32)
+	path          Path
+	addRows       func(sum []float64, rows [][]float32, off int)
+	addScaledRows func(sum []float64, w []float64, rows [][]float32, off int)
+	finish        func(dst []float32, sum []float64, scale float64)
+	dot           func(acc *[Block]float64, x, y []float32)
+	sumSquares    func(acc *[Block]float64, x []float32)
+	scale         func(x []float32, a float32)
+	min, max      func(dst, x []float32)
 
 	nonFiniteBlock func(x []float32) int
 }
 
 var genericKernels = kernels{
-	path:       Generic,
-	add:        addGeneric,
-	addScaled:  addScaledGeneric,
-	finish:     finishGeneric,
-	dot:        dotGeneric,
-	sumSquares: sumSquaresGeneric,
-	scale:      scaleGeneric,
-	min:        minGeneric,
-	max:        maxGeneric,
+	path:          Generic,
+	addRows:       addRowsGeneric,
+	addScaledRows: addScaledRowsGeneric,
+	finish:        finishGeneric,
+	dot:           dotGeneric,
+	sumSquares:    sumSquaresGeneric,
+	scale:         scaleGeneric,
+	min:           minGeneric,
+	max:           maxGeneric,
 
 	nonFiniteBlock: nonFiniteBlockGeneric,
 }

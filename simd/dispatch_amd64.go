@@ -12,29 +12,29 @@ import (
 //go:generate go run -C _asm . -isa avx512 -out ../kernels_avx512_amd64.s -stubs ../kernels_avx512_amd64.go -pkg simd
 
 var avx2Kernels = kernels{
-	path:       AVX2,
-	add:        addAVX2,
-	addScaled:  addScaledAVX2,
-	finish:     finishAVX2,
-	dot:        dotAVX2,
-	sumSquares: sumSquaresAVX2,
-	scale:      scaleAVX2,
-	min:        minAVX2,
-	max:        maxAVX2,
+	path:          AVX2,
+	addRows:       addRowsAVX2,
+	addScaledRows: addScaledRowsAVX2,
+	finish:        finishAVX2,
+	dot:           dotAVX2,
+	sumSquares:    sumSquaresAVX2,
+	scale:         scaleAVX2,
+	min:           minAVX2,
+	max:           maxAVX2,
 
 	nonFiniteBlock: nonFiniteBlockAVX2,
 }
 
 var avx512Kernels = kernels{
-	path:       AVX512,
-	add:        addAVX512,
-	addScaled:  addScaledAVX512,
-	finish:     finishAVX512,
-	dot:        dotAVX512,
-	sumSquares: sumSquaresAVX512,
-	scale:      scaleAVX512,
-	min:        minAVX512,
-	max:        maxAVX512,
+	path:          AVX512,
+	addRows:       addRowsAVX512,
+	addScaledRows: addScaledRowsAVX512,
+	finish:        finishAVX512,
+	dot:           dotAVX512,
+	sumSquares:    sumSquaresAVX512,
+	scale:         scaleAVX512,
+	min:           minAVX512,
+	max:           maxAVX512,
 
 	nonFiniteBlock: nonFiniteBlockAVX512,
 }

@@ -4,15 +4,17 @@
 
 package simd
 
-// addAVX2 is  for i := range x { sum[i] += float64(x[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).
+// addRowsAVX2 is  for _, r := range rows { for j := range sum { sum[j] += float64(r[off+j]) } }
+// for len(sum) a multiple of 32, len(w) >= len(rows) and every len(r) >= off+len(sum).
 //
 //go:noescape
-func addAVX2(sum []float64, x []float32)
+func addRowsAVX2(sum []float64, rows [][]float32, off int)
 
-// addScaledAVX2 is  for i := range x { sum[i] = math.FMA(w, float64(x[i]), sum[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).
+// addScaledRowsAVX2 is  for i, r := range rows { for j := range sum { sum[j] = math.FMA(w[i], float64(r[off+j]), sum[j]) } }
+// for len(sum) a multiple of 32, len(w) >= len(rows) and every len(r) >= off+len(sum).
 //
 //go:noescape
-func addScaledAVX2(sum []float64, w float64, x []float32)
+func addScaledRowsAVX2(sum []float64, w []float64, rows [][]float32, off int)
 
 // finishAVX2 is  for i := range dst { dst[i] = float32(sum[i] * scale) }  for len(dst) a multiple of 32 and len(sum) >= len(dst).
 //

@@ -4,99 +4,135 @@
 
 #include "textflag.h"
 
-// func addAVX2(sum []float64, x []float32)
+// func addRowsAVX2(sum []float64, rows [][]float32, off int)
 // Requires: AVX
-TEXT ·addAVX2(SB), NOSPLIT, $0-48
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-56
 	MOVQ  sum_base+0(FP), AX
-	MOVQ  x_base+24(FP), CX
-	MOVQ  x_len+32(FP), DX
-	SHRQ  $0x05, DX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
 	TESTQ DX, DX
 	JZ    done
+	TESTQ SI, SI
+	JZ    done
 
-loop:
-	VCVTPS2PD (CX), Y0
-	VCVTPS2PD 16(CX), Y1
-	VCVTPS2PD 32(CX), Y2
-	VCVTPS2PD 48(CX), Y3
-	VCVTPS2PD 64(CX), Y4
-	VCVTPS2PD 80(CX), Y5
-	VCVTPS2PD 96(CX), Y6
-	VCVTPS2PD 112(CX), Y7
-	VADDPD    (AX), Y0, Y0
+block:
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 224(AX), Y7
+	MOVQ    CX, DI
+	MOVQ    DX, R8
+
+row:
+	MOVQ      (DI), R9
+	VCVTPS2PD (R9)(BX*1), Y8
+	VADDPD    Y8, Y0, Y0
+	VCVTPS2PD 16(R9)(BX*1), Y8
+	VADDPD    Y8, Y1, Y1
+	VCVTPS2PD 32(R9)(BX*1), Y8
+	VADDPD    Y8, Y2, Y2
+	VCVTPS2PD 48(R9)(BX*1), Y8
+	VADDPD    Y8, Y3, Y3
+	VCVTPS2PD 64(R9)(BX*1), Y8
+	VADDPD    Y8, Y4, Y4
+	VCVTPS2PD 80(R9)(BX*1), Y8
+	VADDPD    Y8, Y5, Y5
+	VCVTPS2PD 96(R9)(BX*1), Y8
+	VADDPD    Y8, Y6, Y6
+	VCVTPS2PD 112(R9)(BX*1), Y8
+	VADDPD    Y8, Y7, Y7
+	ADDQ      $0x18, DI
+	DECQ      R8
+	JNZ       row
 	VMOVUPD   Y0, (AX)
-	VADDPD    32(AX), Y1, Y1
 	VMOVUPD   Y1, 32(AX)
-	VADDPD    64(AX), Y2, Y2
 	VMOVUPD   Y2, 64(AX)
-	VADDPD    96(AX), Y3, Y3
 	VMOVUPD   Y3, 96(AX)
-	VADDPD    128(AX), Y4, Y4
 	VMOVUPD   Y4, 128(AX)
-	VADDPD    160(AX), Y5, Y5
 	VMOVUPD   Y5, 160(AX)
-	VADDPD    192(AX), Y6, Y6
 	VMOVUPD   Y6, 192(AX)
-	VADDPD    224(AX), Y7, Y7
 	VMOVUPD   Y7, 224(AX)
-	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000100, AX
-	DECQ      DX
-	JNZ       loop
+	ADDQ      $0x00000080, BX
+	DECQ      SI
+	JNZ       block
 
 done:
 	VZEROUPPER
 	RET
 
-// func addScaledAVX2(sum []float64, w float64, x []float32)
-// Requires: AVX, AVX2, FMA3, SSE2
-TEXT ·addScaledAVX2(SB), NOSPLIT, $0-56
-	MOVQ         sum_base+0(FP), AX
-	MOVQ         x_base+32(FP), CX
-	MOVSD        w+24(FP), X0
-	VBROADCASTSD X0, Y0
-	MOVQ         x_len+40(FP), DX
-	SHRQ         $0x05, DX
-	TESTQ        DX, DX
-	JZ           done
+// func addScaledRowsAVX2(sum []float64, w []float64, rows [][]float32, off int)
+// Requires: AVX, FMA3
+TEXT ·addScaledRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+48(FP), CX
+	MOVQ  rows_len+56(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  w_base+24(FP), SI
+	MOVQ  sum_len+8(FP), DI
+	SHRQ  $0x05, DI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ DI, DI
+	JZ    done
 
-loop:
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCVTPS2PD   48(CX), Y4
-	VCVTPS2PD   64(CX), Y5
-	VCVTPS2PD   80(CX), Y6
-	VCVTPS2PD   96(CX), Y7
-	VCVTPS2PD   112(CX), Y8
-	VMOVUPD     (AX), Y9
-	VFMADD231PD Y0, Y1, Y9
-	VMOVUPD     Y9, (AX)
-	VMOVUPD     32(AX), Y1
-	VFMADD231PD Y0, Y2, Y1
-	VMOVUPD     Y1, 32(AX)
-	VMOVUPD     64(AX), Y1
-	VFMADD231PD Y0, Y3, Y1
-	VMOVUPD     Y1, 64(AX)
-	VMOVUPD     96(AX), Y1
-	VFMADD231PD Y0, Y4, Y1
-	VMOVUPD     Y1, 96(AX)
-	VMOVUPD     128(AX), Y1
-	VFMADD231PD Y0, Y5, Y1
-	VMOVUPD     Y1, 128(AX)
-	VMOVUPD     160(AX), Y1
-	VFMADD231PD Y0, Y6, Y1
-	VMOVUPD     Y1, 160(AX)
-	VMOVUPD     192(AX), Y1
-	VFMADD231PD Y0, Y7, Y1
-	VMOVUPD     Y1, 192(AX)
-	VMOVUPD     224(AX), Y1
-	VFMADD231PD Y0, Y8, Y1
-	VMOVUPD     Y1, 224(AX)
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000100, AX
-	DECQ        DX
-	JNZ         loop
+block:
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 224(AX), Y7
+	MOVQ    CX, R8
+	MOVQ    DX, R9
+	MOVQ    SI, R10
+
+row:
+	MOVQ         (R8), R11
+	VBROADCASTSD (R10), Y8
+	VCVTPS2PD    (R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y0
+	VCVTPS2PD    16(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y1
+	VCVTPS2PD    32(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y2
+	VCVTPS2PD    48(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y3
+	VCVTPS2PD    64(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y4
+	VCVTPS2PD    80(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y5
+	VCVTPS2PD    96(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y6
+	VCVTPS2PD    112(R11)(BX*1), Y9
+	VFMADD231PD  Y8, Y9, Y7
+	ADDQ         $0x18, R8
+	ADDQ         $0x08, R10
+	DECQ         R9
+	JNZ          row
+	VMOVUPD      Y0, (AX)
+	VMOVUPD      Y1, 32(AX)
+	VMOVUPD      Y2, 64(AX)
+	VMOVUPD      Y3, 96(AX)
+	VMOVUPD      Y4, 128(AX)
+	VMOVUPD      Y5, 160(AX)
+	VMOVUPD      Y6, 192(AX)
+	VMOVUPD      Y7, 224(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000080, BX
+	DECQ         DI
+	JNZ          block
 
 done:
 	VZEROUPPER

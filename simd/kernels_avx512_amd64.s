@@ -4,71 +4,103 @@
 
 #include "textflag.h"
 
-// func addAVX512(sum []float64, x []float32)
+// func addRowsAVX512(sum []float64, rows [][]float32, off int)
 // Requires: AVX, AVX512F
-TEXT ·addAVX512(SB), NOSPLIT, $0-48
+TEXT ·addRowsAVX512(SB), NOSPLIT, $0-56
 	MOVQ  sum_base+0(FP), AX
-	MOVQ  x_base+24(FP), CX
-	MOVQ  x_len+32(FP), DX
-	SHRQ  $0x05, DX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
 	TESTQ DX, DX
 	JZ    done
+	TESTQ SI, SI
+	JZ    done
 
-loop:
-	VCVTPS2PD (CX), Z0
-	VCVTPS2PD 32(CX), Z1
-	VCVTPS2PD 64(CX), Z2
-	VCVTPS2PD 96(CX), Z3
-	VADDPD    (AX), Z0, Z0
+block:
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+	MOVQ    CX, DI
+	MOVQ    DX, R8
+
+row:
+	MOVQ      (DI), R9
+	VCVTPS2PD (R9)(BX*1), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 32(R9)(BX*1), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 64(R9)(BX*1), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 96(R9)(BX*1), Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      $0x18, DI
+	DECQ      R8
+	JNZ       row
 	VMOVUPD   Z0, (AX)
-	VADDPD    64(AX), Z1, Z1
 	VMOVUPD   Z1, 64(AX)
-	VADDPD    128(AX), Z2, Z2
 	VMOVUPD   Z2, 128(AX)
-	VADDPD    192(AX), Z3, Z3
 	VMOVUPD   Z3, 192(AX)
-	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000100, AX
-	DECQ      DX
-	JNZ       loop
+	ADDQ      $0x00000080, BX
+	DECQ      SI
+	JNZ       block
 
 done:
 	VZEROUPPER
 	RET
 
-// func addScaledAVX512(sum []float64, w float64, x []float32)
-// Requires: AVX, AVX512F, SSE2
-TEXT ·addScaledAVX512(SB), NOSPLIT, $0-56
-	MOVQ         sum_base+0(FP), AX
-	MOVQ         x_base+32(FP), CX
-	MOVSD        w+24(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVQ         x_len+40(FP), DX
-	SHRQ         $0x05, DX
-	TESTQ        DX, DX
-	JZ           done
+// func addScaledRowsAVX512(sum []float64, w []float64, rows [][]float32, off int)
+// Requires: AVX, AVX512F
+TEXT ·addScaledRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+48(FP), CX
+	MOVQ  rows_len+56(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  w_base+24(FP), SI
+	MOVQ  sum_len+8(FP), DI
+	SHRQ  $0x05, DI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ DI, DI
+	JZ    done
 
-loop:
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VMOVUPD     (AX), Z5
-	VFMADD231PD Z0, Z1, Z5
-	VMOVUPD     Z5, (AX)
-	VMOVUPD     64(AX), Z1
-	VFMADD231PD Z0, Z2, Z1
-	VMOVUPD     Z1, 64(AX)
-	VMOVUPD     128(AX), Z1
-	VFMADD231PD Z0, Z3, Z1
-	VMOVUPD     Z1, 128(AX)
-	VMOVUPD     192(AX), Z1
-	VFMADD231PD Z0, Z4, Z1
-	VMOVUPD     Z1, 192(AX)
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000100, AX
-	DECQ        DX
-	JNZ         loop
+block:
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+	MOVQ    CX, R8
+	MOVQ    DX, R9
+	MOVQ    SI, R10
+
+row:
+	MOVQ         (R8), R11
+	VBROADCASTSD (R10), Z4
+	VCVTPS2PD    (R11)(BX*1), Z5
+	VFMADD231PD  Z4, Z5, Z0
+	VCVTPS2PD    32(R11)(BX*1), Z5
+	VFMADD231PD  Z4, Z5, Z1
+	VCVTPS2PD    64(R11)(BX*1), Z5
+	VFMADD231PD  Z4, Z5, Z2
+	VCVTPS2PD    96(R11)(BX*1), Z5
+	VFMADD231PD  Z4, Z5, Z3
+	ADDQ         $0x18, R8
+	ADDQ         $0x08, R10
+	DECQ         R9
+	JNZ          row
+	VMOVUPD      Z0, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z2, 128(AX)
+	VMOVUPD      Z3, 192(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000080, BX
+	DECQ         DI
+	JNZ          block
 
 done:
 	VZEROUPPER

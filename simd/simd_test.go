@@ -354,3 +354,56 @@ func TestFirstNonFinite(t *testing.T) {
 		}
 	})
 }
+
+// TestRowsBitIdentical checks the many-row accumulation on every path against the
+// generic path and against row-by-row Add, for windows at several offsets.
+func TestRowsBitIdentical(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(6, 7))
+		for _, nrows := range []int{0, 1, 2, 5, 17} {
+			for _, n := range []int{0, 1, 31, 32, 33, 100, 257, 1<<16 + 40} {
+				for _, off := range []int{0, 1, 3, 32} {
+					rows := make([][]float32, nrows)
+					for i := range rows {
+						rows[i] = values(rng, off+n+rng.IntN(3))
+					}
+					w := make([]float64, nrows)
+					for i := range w {
+						w[i] = rng.NormFloat64()
+					}
+					s0 := sums64(rng, n)
+					for _, scaled := range []bool{false, true} {
+						op := func(sum []float64) {
+							if scaled {
+								simd.AddScaledRows(sum, w, rows, off)
+							} else {
+								simd.AddRows(sum, rows, off)
+							}
+						}
+						buf, got := guarded64(n, 1)
+						copy(got, s0)
+						op(got)
+						checkGuards64(t, buf, n, 1)
+						want := slices.Clone(s0)
+						onGeneric(t, func() { op(want) })
+						require.True(t, same64(got, want), "rows=%d n=%d off=%d scaled=%v: %s differs from generic", nrows, n, off, scaled, p)
+						one := slices.Clone(s0)
+						for i, r := range rows {
+							if scaled {
+								simd.AddScaled(one, w[i], r[off:off+n])
+							} else {
+								simd.Add(one, r[off:off+n])
+							}
+						}
+						require.True(t, same64(got, one), "rows=%d n=%d off=%d scaled=%v: rows at once differ from one by one", nrows, n, off, scaled)
+					}
+				}
+			}
+		}
+	})
+	short := [][]float32{make([]float32, 64), make([]float32, 40)}
+	sum := make([]float64, 32)
+	assert.Panics(t, func() { simd.AddRows(sum, short, 9) }, "a row too short for the window")
+	assert.Panics(t, func() { simd.AddScaledRows(sum, []float64{1}, short, 0) }, "a weight missing")
+	assert.Equal(t, make([]float64, 32), sum, "nothing added before the panic")
+}

@@ -71,8 +71,8 @@ func main() {
 		os.Exit(2)
 	}
 	ConstraintExpr("!purego,!noasm")
-	genAdd(s)
-	genAddScaled(s)
+	genAddRows(s, false)
+	genAddRows(s, true)
 	genFinish(s)
 	genDot(s)
 	genSumSquares(s)
@@ -105,55 +105,82 @@ func blocksOf(param string) reg.GPVirtual {
 	return n.(reg.GPVirtual)
 }
 
-func genAdd(s isaSpec) {
-	TEXT("add"+s.suffix, NOSPLIT, "func(sum []float64, x []float32)")
+// genAddRows emits the accumulation of many client rows into float64 sums. The sums of
+// one block stay in registers while every row is added to them in order, so the sums
+// cross the cache once per call instead of once per row. With weights (scaled), each
+// row is fused in with its weight: acc = math.FMA(w[i], x, acc).
+func genAddRows(s isaSpec, scaled bool) {
+	name, sig := "addRows"+s.suffix, "func(sum []float64, rows [][]float32, off int)"
+	spec := "for _, r := range rows { for j := range sum { sum[j] += float64(r[off+j]) } }"
+	if scaled {
+		name, sig = "addScaledRows"+s.suffix, "func(sum []float64, w []float64, rows [][]float32, off int)"
+		spec = "for i, r := range rows { for j := range sum { sum[j] = math.FMA(w[i], float64(r[off+j]), sum[j]) } }"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("add" + s.suffix + " is  for i := range x { sum[i] += float64(x[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
+	Doc(name+" is  "+spec,
+		"for len(sum) a multiple of 32, len(w) >= len(rows) and every len(r) >= off+len(sum).")
 	sum := Load(Param("sum").Base(), GP64())
-	x := Load(Param("x").Base(), GP64())
-	n := blocksOf("x")
-	loop(n, func() {
-		vs := make([]reg.VecVirtual, s.f64Vecs())
-		for v := range vs {
-			vs[v] = s.vec()
-			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, vs[v])
+	rows := Load(Param("rows").Base(), GP64())
+	nrows := Load(Param("rows").Len(), GP64())
+	off := Load(Param("off"), GP64())
+	SHLQ(Imm(2), off) // byte offset into each row
+	var w reg.GPVirtual
+	if scaled {
+		w = Load(Param("w").Base(), GP64()).(reg.GPVirtual)
+	}
+	n := blocksOf("sum")
+	TESTQ(nrows, nrows)
+	JZ(LabelRef("done"))
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("block")
+	acc := make([]reg.VecVirtual, s.f64Vecs())
+	for v := range acc {
+		acc[v] = s.vec()
+		VMOVUPD(Mem{Base: sum, Disp: v * s.vecSize}, acc[v])
+	}
+	rp, left := GP64(), GP64()
+	MOVQ(rows, rp)
+	MOVQ(nrows, left)
+	var wp reg.GPVirtual
+	if scaled {
+		wp = GP64()
+		MOVQ(w, wp)
+	}
+	Label("row")
+	p := GP64()
+	MOVQ(Mem{Base: rp}, p) // the row's data pointer: first word of its slice header
+	var wv reg.VecVirtual
+	if scaled {
+		wv = s.vec()
+		VBROADCASTSD(Mem{Base: wp}, wv)
+	}
+	for v := range acc {
+		t := s.vec()
+		VCVTPS2PD(Mem{Base: p, Index: off, Scale: 1, Disp: v * s.f64Lanes() * 4}, t)
+		if scaled {
+			VFMADD231PD(wv, t, acc[v])
+		} else {
+			VADDPD(t, acc[v], acc[v])
 		}
-		for v := range vs {
-			VADDPD(Mem{Base: sum, Disp: v * s.vecSize}, vs[v], vs[v])
-			VMOVUPD(vs[v], Mem{Base: sum, Disp: v * s.vecSize})
-		}
-	}, func() {
-		ADDQ(U32(block*4), x)
-		ADDQ(U32(block*8), sum)
-	})
-}
-
-func genAddScaled(s isaSpec) {
-	TEXT("addScaled"+s.suffix, NOSPLIT, "func(sum []float64, w float64, x []float32)")
-	Pragma("noescape")
-	Doc("addScaled" + s.suffix + " is  for i := range x { sum[i] = math.FMA(w, float64(x[i]), sum[i]) }  for len(x) a multiple of 32 and len(sum) >= len(x).")
-	sum := Load(Param("sum").Base(), GP64())
-	x := Load(Param("x").Base(), GP64())
-	wx := Load(Param("w"), XMM())
-	w := s.vec()
-	VBROADCASTSD(wx, w)
-	n := blocksOf("x")
-	loop(n, func() {
-		vs := make([]reg.VecVirtual, s.f64Vecs())
-		for v := range vs {
-			vs[v] = s.vec()
-			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, vs[v])
-		}
-		for v := range vs {
-			acc := s.vec()
-			VMOVUPD(Mem{Base: sum, Disp: v * s.vecSize}, acc)
-			VFMADD231PD(w, vs[v], acc) // acc = x*w + acc, one rounding
-			VMOVUPD(acc, Mem{Base: sum, Disp: v * s.vecSize})
-		}
-	}, func() {
-		ADDQ(U32(block*4), x)
-		ADDQ(U32(block*8), sum)
-	})
+	}
+	ADDQ(Imm(24), rp) // next slice header
+	if scaled {
+		ADDQ(Imm(8), wp)
+	}
+	DECQ(left)
+	JNZ(LabelRef("row"))
+	for v := range acc {
+		VMOVUPD(acc[v], Mem{Base: sum, Disp: v * s.vecSize})
+	}
+	ADDQ(U32(block*8), sum)
+	ADDQ(U32(block*4), off)
+	DECQ(n)
+	JNZ(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 func genFinish(s isaSpec) {

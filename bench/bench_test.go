@@ -1,0 +1,61 @@
+package bench_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/octomil/secagg/aggregate"
+	"github.com/octomil/secagg/bench"
+)
+
+const seed = 7
+
+// cached keeps the last workload's updates, so the benchmarks of one kernel reuse them
+// and at most one round (up to 512 MB) is alive at a time.
+var cached struct {
+	name string
+	us   [][]float32
+}
+
+func updates(w bench.Workload) [][]float32 {
+	if cached.name != w.Name {
+		cached.us = nil
+		runtime.GC()
+		cached.name, cached.us = w.Name, w.Updates(seed)
+	}
+	return cached.us
+}
+
+// forWorkloads runs fn as one sub-benchmark per standard workload, with its bytes set.
+func forWorkloads(b *testing.B, fn func(b *testing.B, w bench.Workload, us [][]float32)) {
+	for _, w := range bench.Workloads {
+		b.Run(w.Name, func(b *testing.B) {
+			us := updates(w)
+			b.SetBytes(w.Bytes())
+			fn(b, w, us)
+		})
+	}
+}
+
+func BenchmarkMean(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		for b.Loop() {
+			if err := aggregate.Mean(dst, us); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkWeightedMean(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		weights := w.Weights(seed)
+		for b.Loop() {
+			if err := aggregate.WeightedMean(dst, us, weights); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
