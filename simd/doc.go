@@ -8,7 +8,8 @@
 // the CPU supports is chosen once at start-up; the environment variable SECAGG_SIMD
 // (generic, avx2, avx512 or auto) or Select picks another, and the build tags purego
 // and noasm leave only the pure-Go path. Every path gives bit-identical results, which
-// the tests check on every path the machine supports.
+// the tests check on every path the machine supports; the one freedom is which payload
+// a NaN result carries where two NaNs meet in an addition (NaN stays NaN).
 //
 // Lengths are the caller's to get right: a destination shorter than its source panics
 // before any work, like an index out of range; the algorithm packages validate their

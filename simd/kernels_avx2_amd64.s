@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func addRowsAVX2(sum []float64, rows [][]float32, off int)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·addRowsAVX2(SB), NOSPLIT, $0-56
 	MOVQ  sum_base+0(FP), AX
 	MOVQ  rows_base+24(FP), CX
@@ -32,45 +32,47 @@ block:
 	MOVQ    DX, R8
 
 row:
-	MOVQ      (DI), R9
-	VCVTPS2PD (R9)(BX*1), Y8
-	VADDPD    Y8, Y0, Y0
-	VCVTPS2PD 16(R9)(BX*1), Y8
-	VADDPD    Y8, Y1, Y1
-	VCVTPS2PD 32(R9)(BX*1), Y8
-	VADDPD    Y8, Y2, Y2
-	VCVTPS2PD 48(R9)(BX*1), Y8
-	VADDPD    Y8, Y3, Y3
-	VCVTPS2PD 64(R9)(BX*1), Y8
-	VADDPD    Y8, Y4, Y4
-	VCVTPS2PD 80(R9)(BX*1), Y8
-	VADDPD    Y8, Y5, Y5
-	VCVTPS2PD 96(R9)(BX*1), Y8
-	VADDPD    Y8, Y6, Y6
-	VCVTPS2PD 112(R9)(BX*1), Y8
-	VADDPD    Y8, Y7, Y7
-	ADDQ      $0x18, DI
-	DECQ      R8
-	JNZ       row
-	VMOVUPD   Y0, (AX)
-	VMOVUPD   Y1, 32(AX)
-	VMOVUPD   Y2, 64(AX)
-	VMOVUPD   Y3, 96(AX)
-	VMOVUPD   Y4, 128(AX)
-	VMOVUPD   Y5, 160(AX)
-	VMOVUPD   Y6, 192(AX)
-	VMOVUPD   Y7, 224(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000080, BX
-	DECQ      SI
-	JNZ       block
+	MOVQ       (DI), R9
+	PREFETCHT0 1024(R9)(BX*1)
+	PREFETCHT0 1088(R9)(BX*1)
+	VCVTPS2PD  (R9)(BX*1), Y8
+	VADDPD     Y8, Y0, Y0
+	VCVTPS2PD  16(R9)(BX*1), Y8
+	VADDPD     Y8, Y1, Y1
+	VCVTPS2PD  32(R9)(BX*1), Y8
+	VADDPD     Y8, Y2, Y2
+	VCVTPS2PD  48(R9)(BX*1), Y8
+	VADDPD     Y8, Y3, Y3
+	VCVTPS2PD  64(R9)(BX*1), Y8
+	VADDPD     Y8, Y4, Y4
+	VCVTPS2PD  80(R9)(BX*1), Y8
+	VADDPD     Y8, Y5, Y5
+	VCVTPS2PD  96(R9)(BX*1), Y8
+	VADDPD     Y8, Y6, Y6
+	VCVTPS2PD  112(R9)(BX*1), Y8
+	VADDPD     Y8, Y7, Y7
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVUPD    Y0, (AX)
+	VMOVUPD    Y1, 32(AX)
+	VMOVUPD    Y2, 64(AX)
+	VMOVUPD    Y3, 96(AX)
+	VMOVUPD    Y4, 128(AX)
+	VMOVUPD    Y5, 160(AX)
+	VMOVUPD    Y6, 192(AX)
+	VMOVUPD    Y7, 224(AX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
 
 done:
 	VZEROUPPER
 	RET
 
 // func addScaledRowsAVX2(sum []float64, w []float64, rows [][]float32, off int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·addScaledRowsAVX2(SB), NOSPLIT, $0-80
 	MOVQ  sum_base+0(FP), AX
 	MOVQ  rows_base+48(FP), CX
@@ -101,6 +103,8 @@ block:
 row:
 	MOVQ         (R8), R11
 	VBROADCASTSD (R10), Y8
+	PREFETCHT0   1024(R11)(BX*1)
+	PREFETCHT0   1088(R11)(BX*1)
 	VCVTPS2PD    (R11)(BX*1), Y9
 	VFMADD231PD  Y8, Y9, Y0
 	VCVTPS2PD    16(R11)(BX*1), Y9

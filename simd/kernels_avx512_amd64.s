@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func addRowsAVX512(sum []float64, rows [][]float32, off int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·addRowsAVX512(SB), NOSPLIT, $0-56
 	MOVQ  sum_base+0(FP), AX
 	MOVQ  rows_base+24(FP), CX
@@ -28,33 +28,35 @@ block:
 	MOVQ    DX, R8
 
 row:
-	MOVQ      (DI), R9
-	VCVTPS2PD (R9)(BX*1), Z4
-	VADDPD    Z4, Z0, Z0
-	VCVTPS2PD 32(R9)(BX*1), Z4
-	VADDPD    Z4, Z1, Z1
-	VCVTPS2PD 64(R9)(BX*1), Z4
-	VADDPD    Z4, Z2, Z2
-	VCVTPS2PD 96(R9)(BX*1), Z4
-	VADDPD    Z4, Z3, Z3
-	ADDQ      $0x18, DI
-	DECQ      R8
-	JNZ       row
-	VMOVUPD   Z0, (AX)
-	VMOVUPD   Z1, 64(AX)
-	VMOVUPD   Z2, 128(AX)
-	VMOVUPD   Z3, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000080, BX
-	DECQ      SI
-	JNZ       block
+	MOVQ       (DI), R9
+	PREFETCHT0 1024(R9)(BX*1)
+	PREFETCHT0 1088(R9)(BX*1)
+	VCVTPS2PD  (R9)(BX*1), Z4
+	VADDPD     Z4, Z0, Z0
+	VCVTPS2PD  32(R9)(BX*1), Z4
+	VADDPD     Z4, Z1, Z1
+	VCVTPS2PD  64(R9)(BX*1), Z4
+	VADDPD     Z4, Z2, Z2
+	VCVTPS2PD  96(R9)(BX*1), Z4
+	VADDPD     Z4, Z3, Z3
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z2, 128(AX)
+	VMOVUPD    Z3, 192(AX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
 
 done:
 	VZEROUPPER
 	RET
 
 // func addScaledRowsAVX512(sum []float64, w []float64, rows [][]float32, off int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·addScaledRowsAVX512(SB), NOSPLIT, $0-80
 	MOVQ  sum_base+0(FP), AX
 	MOVQ  rows_base+48(FP), CX
@@ -81,6 +83,8 @@ block:
 row:
 	MOVQ         (R8), R11
 	VBROADCASTSD (R10), Z4
+	PREFETCHT0   1024(R11)(BX*1)
+	PREFETCHT0   1088(R11)(BX*1)
 	VCVTPS2PD    (R11)(BX*1), Z5
 	VFMADD231PD  Z4, Z5, Z0
 	VCVTPS2PD    32(R11)(BX*1), Z5

@@ -23,6 +23,9 @@ import (
 // number of float64 partial sums of Dot and SumSquares (their fixed blocking).
 const block = 32
 
+// prefetchAhead is how many bytes ahead of its loads addRows asks for each row's lines.
+const prefetchAhead = 1024
+
 var isa = flag.String("isa", "avx2", "instruction set to generate: avx2 or avx512")
 
 // isaSpec describes the registers of one instruction set.
@@ -156,6 +159,10 @@ func genAddRows(s isaSpec, scaled bool) {
 		wv = s.vec()
 		VBROADCASTSD(Mem{Base: wp}, wv)
 	}
+	// The hardware prefetchers stop at every 4 KiB page and relearn each of the group's
+	// streams there; asking for the row's lines a little ahead keeps the loads flowing.
+	PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead})
+	PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead + 64})
 	for v := range acc {
 		t := s.vec()
 		VCVTPS2PD(Mem{Base: p, Index: off, Scale: 1, Disp: v * s.f64Lanes() * 4}, t)

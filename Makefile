@@ -1,0 +1,56 @@
+# make test: everything CI runs. make bench / make peers: the figures, see README.
+GO      ?= go
+PATHS   ?= generic avx2 avx512
+FUZZTIME ?= 10s
+PY      ?= /usr/bin/python3
+PEERS   ?= ../shared/peers
+
+.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers
+
+test: fmt vet race purego paths fuzz check-generate
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+race:
+	$(GO) test -race -count=1 ./...
+
+# The pure-Go build (no assembly at all), then the whole suite once per forced path:
+# SECAGG_SIMD falls back (and says so in simd.Reason) where the CPU lacks a path.
+purego:
+	$(GO) test -count=1 -tags purego ./...
+	$(GO) test -count=1 -tags noasm ./simd/ ./aggregate/
+
+paths:
+	@for p in $(PATHS); do echo "SECAGG_SIMD=$$p"; SECAGG_SIMD=$$p $(GO) test -count=1 ./... || exit 1; done
+	GOMAXPROCS=1 $(GO) test -count=1 ./aggregate/
+
+# A short run of every fuzz target (go test -fuzz takes one target at a time).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzErrorJSON$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzScalarChecks$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzPathsAgree$$' -fuzztime $(FUZZTIME) ./simd/
+	$(GO) test -run '^$$' -fuzz '^FuzzMean$$' -fuzztime $(FUZZTIME) ./aggregate/
+
+# The assembly in the tree must be exactly what the generator writes.
+check-generate:
+	@tmp=$$(mktemp -d) && cp simd/kernels_*_amd64.* $$tmp/ && $(GO) generate ./simd/ && \
+	for f in $$tmp/*; do cmp -s $$f simd/$$(basename $$f) || { echo "simd/$$(basename $$f) is stale: run make generate"; exit 1; }; done; \
+	echo "generated assembly is up to date"
+
+generate:
+	$(GO) generate ./simd/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 3 ./bench/ | tee bench.txt
+
+# The same sitting's memory bus and numpy/scipy figures, to read bench.txt against.
+peers:
+	gcc -O3 -march=native -ffast-math -fopenmp $(PEERS)/bandwidth.c -o /tmp/secagg-bandwidth
+	/tmp/secagg-bandwidth
+	@$(PY) -c 'import numpy, scipy' 2>/dev/null || { echo "peers need Debian's python3-numpy and python3-scipy: apt-get install -y python3-numpy python3-scipy"; exit 1; }
+	$(PY) $(PEERS)/peers.py

@@ -1,0 +1,86 @@
+// Command secagg runs the aggregation engine from a shell.
+//
+//	secagg demo [-config round.json]   aggregate a synthetic round (also what a bare secagg runs)
+//	secagg cpu                         show the SIMD path chosen and why
+//
+// Errors are printed on stderr as the platform's JSON error, one line, and the exit
+// status gives their class: 2 for a bad command line, 3 for validation_error, 4 for
+// bad_request, 5 for insufficient_clients, 6 for conflict, 7 for payload_too_large, 1
+// for anything else.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/octomil/secagg"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "demo"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "demo":
+		err = demo(args, stdout, stderr)
+	case "cpu":
+		err = cpu(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	default:
+		err = secagg.Errorf(secagg.CodeBadRequest, "command", "unknown command %q; try secagg help", cmd)
+	}
+	return report(err, stderr)
+}
+
+const usage = `secagg: the aggregation engine of the federated-learning platform
+
+Usage:
+  secagg demo [-config round.json]   aggregate a synthetic round and print the figures
+  secagg cpu                         show the SIMD path chosen and why
+  secagg help                        this text
+
+Run "secagg <command> -h" for a command's flags.`
+
+// exitCodes maps each error class of the platform's contract to an exit status.
+var exitCodes = map[secagg.Code]int{
+	secagg.CodeValidation:          3,
+	secagg.CodeBadRequest:          4,
+	secagg.CodeInsufficientClients: 5,
+	secagg.CodeConflict:            6,
+	secagg.CodePayloadTooLarge:     7,
+}
+
+// errUsage marks a command line that could not be parsed; flag has printed why.
+var errUsage = errors.New("usage")
+
+// report prints err as one line of the platform's JSON on stderr and returns its exit status.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	var e *secagg.Error
+	if !errors.As(err, &e) {
+		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
+	}
+	b, _ := json.Marshal(e)
+	fmt.Fprintln(stderr, string(b))
+	if code, ok := exitCodes[e.Code]; ok {
+		return code
+	}
+	return 1
+}

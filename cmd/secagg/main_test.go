@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeConfig(t *testing.T, body string) string {
+	path := filepath.Join(t.TempDir(), "round.json")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+	return path
+}
+
+func TestDemoSmallRound(t *testing.T) {
+	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":3,"dimension":5000,"seed":1,"repeats":1}`))
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "round: 3 clients x 5000 float32")
+	assert.Contains(t, out, "mean")
+	assert.Contains(t, out, "weighted_mean")
+}
+
+func TestEmbeddedDefaultIsValid(t *testing.T) {
+	cfg, err := loadConfig("")
+	require.NoError(t, err)
+	assert.Equal(t, 100, cfg.Clients)
+	assert.Equal(t, 1_000_000, cfg.Dimension)
+}
+
+func TestErrorsAreJSONWithExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"frobnicate"}, 4, "bad_request"},
+		{[]string{"demo", "-config", "/nonexistent/round.json"}, 4, "bad_request"},
+		{[]string{"demo", "-config", writeConfig(t, `{"clients":0,"dimension":10,"repeats":1}`)}, 3, "validation_error"},
+		{[]string{"demo", "-config", writeConfig(t, `{"clients":2,"dimension":10,"repeats":1,"colour":1}`)}, 4, "bad_request"},
+		{[]string{"demo", "-config", writeConfig(t, `{"clients":100000,"dimension":100000000,"repeats":1}`)}, 7, "payload_too_large"},
+	}
+	for _, tc := range cases {
+		code, _, errs := runCmd(tc.args...)
+		assert.Equal(t, tc.code, code, "%v", tc.args)
+		var wire map[string]any
+		require.NoError(t, json.Unmarshal([]byte(errs), &wire), "stderr is one JSON error: %q", errs)
+		assert.Equal(t, tc.err, wire["error"], "%v", tc.args)
+		assert.Equal(t, []string{"error", "message", "status_code"}, keys(errs))
+	}
+	code, _, _ := runCmd("demo", "-no-such-flag")
+	assert.Equal(t, 2, code)
+	code, _, _ = runCmd("demo", "-h")
+	assert.Equal(t, 0, code)
+}
+
+func TestCPU(t *testing.T) {
+	code, out, _ := runCmd("cpu")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "simd path:")
+	assert.Contains(t, out, "why:")
+}
+
+// keys returns the keys of a JSON object in the order they appear.
+func keys(obj string) []string {
+	dec := json.NewDecoder(bytes.NewReader([]byte(obj)))
+	var ks []string
+	dec.Token() // {
+	for dec.More() {
+		k, _ := dec.Token()
+		ks = append(ks, k.(string))
+		var v any
+		dec.Decode(&v)
+	}
+	return ks
+}

@@ -1,0 +1,98 @@
+package simd_test
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/octomil/secagg/simd"
+)
+
+// floats reads little-endian float32 from b; any bit pattern, NaN and Inf included.
+func floats(b []byte) []float32 {
+	x := make([]float32, len(b)/4)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return x
+}
+
+// FuzzPathsAgree runs every primitive on every supported path over fuzzed bit patterns
+// and demands the generic path's answer: bit for bit, except that where two NaNs meet in
+// an addition any NaN may come out (which operand's payload x86 keeps is the compiler's
+// choice of operand order, not part of the contract).
+func FuzzPathsAgree(f *testing.F) {
+	f.Add(make([]byte, 4*70), uint8(0), 1.5)
+	f.Add([]byte{0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0xff, 1, 0, 0, 0}, uint8(1), -0.0)
+	f.Fuzz(func(t *testing.T, data []byte, off uint8, w float64) {
+		all := floats(data)
+		k := min(int(off%4), len(all))
+		x := all[k:]
+		y := slices.Clone(x)
+		slices.Reverse(y)
+		type result struct {
+			rows, scaled []float64
+			fin, sc, lo  []float32
+			hi           []float32
+			dot, ss      uint64
+			bad          int
+		}
+		compute := func() result {
+			var r result
+			r.rows = make([]float64, len(x))
+			simd.AddRows(r.rows, [][]float32{x, y, x}, 0)
+			r.scaled = make([]float64, len(x))
+			simd.AddScaledRows(r.scaled, []float64{w, -w}, [][]float32{x, y}, 0)
+			r.fin = make([]float32, len(x))
+			simd.Finish(r.fin, r.scaled, w)
+			r.sc = slices.Clone(x)
+			simd.Scale(r.sc, float32(w))
+			r.lo, r.hi = slices.Clone(x), slices.Clone(x)
+			simd.Min(r.lo, y)
+			simd.Max(r.hi, y)
+			r.dot = math.Float64bits(simd.Dot(x, y))
+			r.ss = math.Float64bits(simd.SumSquares(x))
+			r.bad = simd.FirstNonFinite(x)
+			return r
+		}
+		prev := simd.Active()
+		defer simd.Select(prev)
+		var want result
+		for i, p := range simd.Supported() {
+			simd.Select(p)
+			got := compute()
+			if i == 0 {
+				want = got
+				continue
+			}
+			for name, ok := range map[string]bool{
+				"AddRows":        sameOrNaN64(got.rows, want.rows),
+				"AddScaledRows":  sameOrNaN64(got.scaled, want.scaled),
+				"Finish":         sameOrNaN32(got.fin, want.fin),
+				"Scale":          same32(got.sc, want.sc),
+				"Min":            same32(got.lo, want.lo),
+				"Max":            same32(got.hi, want.hi),
+				"Dot":            sameOrNaN64([]float64{math.Float64frombits(got.dot)}, []float64{math.Float64frombits(want.dot)}),
+				"SumSquares":     sameOrNaN64([]float64{math.Float64frombits(got.ss)}, []float64{math.Float64frombits(want.ss)}),
+				"FirstNonFinite": got.bad == want.bad,
+			} {
+				if !ok {
+					t.Fatalf("%s: %s differs from generic on %d values", name, p, len(x))
+				}
+			}
+		}
+	})
+}
+
+func sameOrNaN64(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool {
+		return math.Float64bits(x) == math.Float64bits(y) || math.IsNaN(x) && math.IsNaN(y)
+	})
+}
+
+func sameOrNaN32(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool {
+		return math.Float32bits(x) == math.Float32bits(y) || x != x && y != y
+	})
+}
