@@ -3,7 +3,6 @@ package aggregate
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/parallel"
@@ -81,29 +80,13 @@ func normalizeWeights(weights []float64) (scaled []float64, total float64) {
 	return scaled, total
 }
 
-// average computes the (weighted) mean into a scratch vector and copies it into dst
-// only once every coordinate has proved finite, so a rejected call writes nothing.
+// average computes the (weighted) mean straight into dst, tile by tile; if any result
+// proves non-finite, parallel.AllOrNothing puts every tile back, so a rejected call
+// leaves dst as it was.
 func average(dst []float32, updates [][]float32, weights []float64, scale float64) error {
-	out := getScratch(len(dst))
-	defer putScratch(out)
-	if !sumTiles(*out, updates, weights, scale) {
-		return firstNonFinite(updates)
-	}
-	parallel.Ranges(parallel.Workers(), len(dst), 16*tile, func(_, lo, hi int) {
-		copy(dst[lo:hi], (*out)[lo:hi])
-	})
-	return nil
-}
-
-// sumTiles writes float32(scale * Σ_i w_i x_i) (w_i = 1 when weights is nil) into out,
-// tile by tile on all workers, and reports whether every result is finite. A NaN or
-// ±Inf in any update makes its coordinate's result non-finite, so this check on the
-// results, in cache, is the check on the inputs.
-func sumTiles(out []float32, updates [][]float32, weights []float64, scale float64) (finite bool) {
 	workers := parallel.Workers()
 	sums := make([]float64, workers*tile)
-	bad := make([]bool, workers)
-	parallel.Ranges(workers, len(out), tile, func(w, lo, hi int) {
+	ok := parallel.AllOrNothing(workers, dst, tile, func(w, lo, hi int) bool {
 		s := sums[w*tile : w*tile+hi-lo]
 		clear(s)
 		for g := 0; g < len(updates); g += group {
@@ -114,17 +97,15 @@ func sumTiles(out []float32, updates [][]float32, weights []float64, scale float
 				simd.AddScaledRows(s, weights[g:], rows, lo)
 			}
 		}
-		simd.Finish(out[lo:hi], s, scale)
-		if simd.FirstNonFinite(out[lo:hi]) >= 0 {
-			bad[w] = true
-		}
+		simd.Finish(dst[lo:hi], s, scale)
+		// A NaN or ±Inf in any update makes its coordinate's result non-finite, so
+		// this check on the results, in cache, is the check on the inputs.
+		return simd.FirstNonFinite(dst[lo:hi]) < 0
 	})
-	for _, b := range bad {
-		if b {
-			return false
-		}
+	if ok {
+		return nil
 	}
-	return true
+	return firstNonFinite(updates)
 }
 
 // firstNonFinite names the first NaN or ±Inf, by client then index. It is called once a
@@ -138,16 +119,3 @@ func firstNonFinite(updates [][]float32) error {
 	}
 	return secagg.Errorf(secagg.CodeValidation, "updates", "the mean of finite updates came out non-finite")
 }
-
-var scratch sync.Pool // *[]float32 result vectors, reused across calls
-
-func getScratch(n int) *[]float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float32, n)
-	return &s
-}
-
-func putScratch(p *[]float32) { scratch.Put(p) }

@@ -35,6 +35,7 @@ type kernels struct {
 	min, max      func(dst, x []float32)
 
 	nonFiniteBlock func(x []float32) int
+	copyStream     func(dst, src []float32)
 }
 
 var genericKernels = kernels{
@@ -49,6 +50,7 @@ var genericKernels = kernels{
 	max:           maxGeneric,
 
 	nonFiniteBlock: nonFiniteBlockGeneric,
+	copyStream:     copyStreamGeneric,
 }
 
 // implementations lists what this build and CPU can run, slowest first; platformKernels

@@ -23,6 +23,7 @@ var avx2Kernels = kernels{
 	max:           maxAVX2,
 
 	nonFiniteBlock: nonFiniteBlockAVX2,
+	copyStream:     copyStreamAVX2,
 }
 
 var avx512Kernels = kernels{
@@ -37,6 +38,7 @@ var avx512Kernels = kernels{
 	max:           maxAVX512,
 
 	nonFiniteBlock: nonFiniteBlockAVX512,
+	copyStream:     copyStreamAVX512,
 }
 
 // platformKernels reads the CPU features once. cpuid reports AVX and AVX-512 only when

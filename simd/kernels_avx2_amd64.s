@@ -365,6 +365,35 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyStreamAVX2(dst []float32, src []float32)
+// Requires: AVX, MMX+
+TEXT ·copyStreamAVX2(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VMOVUPS  (CX), Y0
+	VMOVNTPS Y0, (AX)
+	VMOVUPS  32(CX), Y0
+	VMOVNTPS Y0, 32(AX)
+	VMOVUPS  64(CX), Y0
+	VMOVNTPS Y0, 64(AX)
+	VMOVUPS  96(CX), Y0
+	VMOVNTPS Y0, 96(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	DECQ     DX
+	JNZ      loop
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

@@ -43,6 +43,12 @@ func scaleAVX512(x []float32, a float32)
 //go:noescape
 func nonFiniteBlockAVX512(x []float32) int
 
+// copyStreamAVX512 is  copy(dst, src)  with non-temporal stores, for len(src) a multiple of 32,
+// len(dst) >= len(src) and dst aligned to the vector size.
+//
+//go:noescape
+func copyStreamAVX512(dst []float32, src []float32)
+
 // minAVX512 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

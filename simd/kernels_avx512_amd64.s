@@ -274,6 +274,31 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyStreamAVX512(dst []float32, src []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·copyStreamAVX512(SB), NOSPLIT, $0-48
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  src_len+32(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VMOVUPS  (CX), Z0
+	VMOVNTPS Z0, (AX)
+	VMOVUPS  64(CX), Z0
+	VMOVNTPS Z0, 64(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	DECQ     DX
+	JNZ      loop
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

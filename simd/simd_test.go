@@ -156,6 +156,7 @@ func TestPathsBitIdentical(t *testing.T) {
 				check32("Scale", func(dst []float32) { simd.Scale(dst, float32(w)) })
 				check32("Min", func(dst []float32) { simd.Min(dst, x) })
 				check32("Max", func(dst []float32) { simd.Max(dst, x) })
+				check32("CopyStream", func(dst []float32) { simd.CopyStream(dst, x) })
 
 				// Dot and SumSquares read unaligned sub-slices too.
 				xs, ys := x[min(off, n):], y[min(off, n):]
@@ -218,6 +219,9 @@ func TestGenericAgainstReference(t *testing.T) {
 				require.Equal(t, float32(math.Min(float64(x[i]), float64(y[i]))), lo[i])
 				require.Equal(t, float32(math.Max(float64(x[i]), float64(y[i]))), hi[i])
 			}
+			cp := make([]float32, n+1)
+			simd.CopyStream(cp[1:], x)
+			require.Equal(t, x, cp[1:])
 			sc := slices.Clone(y)
 			simd.Scale(sc, 0.5)
 			for i := range sc {

@@ -63,3 +63,31 @@ func TestPanicReachesCaller(t *testing.T) {
 		})
 	})
 }
+
+func TestAllOrNothing(t *testing.T) {
+	old := runtime.GOMAXPROCS(3)
+	defer runtime.GOMAXPROCS(old)
+	const n, chunk = 10_000, 333
+	orig := make([]float32, n)
+	for i := range orig {
+		orig[i] = float32(i)
+	}
+	for _, failAt := range []int{-1, 0, 5_000, n - 1} {
+		dst := append([]float32(nil), orig...)
+		ok := parallel.AllOrNothing(parallel.Workers(), dst, chunk, func(worker, lo, hi int) bool {
+			for i := lo; i < hi; i++ {
+				dst[i] = -1
+			}
+			return !(lo <= failAt && failAt < hi)
+		})
+		if failAt < 0 {
+			require.True(t, ok)
+			for i, v := range dst {
+				require.Equal(t, float32(-1), v, "index %d", i)
+			}
+			continue
+		}
+		require.False(t, ok, "failure at %d", failAt)
+		require.Equal(t, orig, dst, "a failed call restores every range")
+	}
+}

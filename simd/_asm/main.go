@@ -81,6 +81,7 @@ func main() {
 	genSumSquares(s)
 	genScale(s)
 	genNonFinite(s)
+	genCopyStream(s)
 	genMinMax(s, "min", "if x[i] < dst[i] { dst[i] = x[i] }", VMINPS)
 	genMinMax(s, "max", "if x[i] > dst[i] { dst[i] = x[i] }", VMAXPS)
 	Generate()
@@ -377,6 +378,35 @@ func genNonFinite(s isaSpec) {
 	JNE(LabelRef("loop"))
 	Label("done")
 	Store(b, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// genCopyStream emits a copy whose stores bypass the cache (VMOVNTPS): for buffers
+// written now and read only if something goes wrong, it saves the read-for-ownership
+// of every destination line. The stores need dst aligned to the vector size.
+func genCopyStream(s isaSpec) {
+	TEXT("copyStream"+s.suffix, NOSPLIT, "func(dst, src []float32)")
+	Pragma("noescape")
+	Doc("copyStream"+s.suffix+" is  copy(dst, src)  with non-temporal stores, for len(src) a multiple of 32,",
+		"len(dst) >= len(src) and dst aligned to the vector size.")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	n := blocksOf("src")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for v := 0; v < s.f32Vecs(); v++ {
+		t := s.vec()
+		VMOVUPS(Mem{Base: src, Disp: v * s.vecSize}, t)
+		VMOVNTPS(t, Mem{Base: dst, Disp: v * s.vecSize})
+	}
+	ADDQ(U32(block*4), src)
+	ADDQ(U32(block*4), dst)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	SFENCE()
 	VZEROUPPER()
 	RET()
 }
