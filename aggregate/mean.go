@@ -80,13 +80,12 @@ func normalizeWeights(weights []float64) (scaled []float64, total float64) {
 	return scaled, total
 }
 
-// average computes the (weighted) mean straight into dst, tile by tile; if any result
-// proves non-finite, parallel.AllOrNothing puts every tile back, so a rejected call
-// leaves dst as it was.
+// average computes the (weighted) mean tile by tile; parallel.AllOrNothing hands the
+// results to dst only if every one is finite, so a rejected call leaves dst as it was.
 func average(dst []float32, updates [][]float32, weights []float64, scale float64) error {
 	workers := parallel.Workers()
 	sums := make([]float64, workers*tile)
-	ok := parallel.AllOrNothing(workers, dst, tile, func(w, lo, hi int) bool {
+	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
 		s := sums[w*tile : w*tile+hi-lo]
 		clear(s)
 		for g := 0; g < len(updates); g += group {
@@ -97,10 +96,10 @@ func average(dst []float32, updates [][]float32, weights []float64, scale float6
 				simd.AddScaledRows(s, weights[g:], rows, lo)
 			}
 		}
-		simd.Finish(dst[lo:hi], s, scale)
+		simd.Finish(out, s, scale)
 		// A NaN or ±Inf in any update makes its coordinate's result non-finite, so
 		// this check on the results, in cache, is the check on the inputs.
-		return simd.FirstNonFinite(dst[lo:hi]) < 0
+		return simd.FirstNonFinite(out) < 0
 	})
 	if ok {
 		return nil

@@ -74,20 +74,21 @@ func TestAllOrNothing(t *testing.T) {
 	}
 	for _, failAt := range []int{-1, 0, 5_000, n - 1} {
 		dst := append([]float32(nil), orig...)
-		ok := parallel.AllOrNothing(parallel.Workers(), dst, chunk, func(worker, lo, hi int) bool {
-			for i := lo; i < hi; i++ {
-				dst[i] = -1
+		ok := parallel.AllOrNothing(parallel.Workers(), dst, chunk, func(worker int, out []float32, lo, hi int) bool {
+			require.Len(t, out, hi-lo)
+			for i := range out {
+				out[i] = -float32(lo + i)
 			}
 			return !(lo <= failAt && failAt < hi)
 		})
 		if failAt < 0 {
 			require.True(t, ok)
 			for i, v := range dst {
-				require.Equal(t, float32(-1), v, "index %d", i)
+				require.Equal(t, -float32(i), v, "index %d", i)
 			}
 			continue
 		}
 		require.False(t, ok, "failure at %d", failAt)
-		require.Equal(t, orig, dst, "a failed call restores every range")
+		require.Equal(t, orig, dst, "a failed call writes nothing")
 	}
 }
