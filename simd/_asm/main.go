@@ -77,8 +77,8 @@ func main() {
 	genAddRows(s, false)
 	genAddRows(s, true)
 	genFinish(s)
-	genDot(s)
-	genSumSquares(s)
+	genDot(s, false)
+	genDot(s, true)
 	genScale(s)
 	genNonFinite(s)
 	genCopyStream(s)
@@ -232,41 +232,25 @@ func storeAccumulators(s isaSpec, acc reg.GPVirtual, as []reg.VecVirtual) {
 	}
 }
 
-func genDot(s isaSpec) {
-	TEXT("dot"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
-	Pragma("noescape")
-	Doc("dot"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).",
-		"The products of two float32 are exact in float64, so the fused and the plain forms agree.")
-	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
-	x := Load(Param("x").Base(), GP64())
-	y := Load(Param("y").Base(), GP64())
-	n := blocksOf("x")
-	as := accumulators(s, accp)
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	Label("loop")
-	for v := range as {
-		a, b := s.vec(), s.vec()
-		VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
-		VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
-		VFMADD231PD(a, b, as[v])
+// genDot emits Dot (square false: acc += x*y) or SumSquares (square true: acc += x*x)
+// over the 32 partial sums of the fixed blocking.
+func genDot(s isaSpec, square bool) {
+	if square {
+		TEXT("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
+		Pragma("noescape")
+		Doc("sumSquares" + s.suffix + " is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
+	} else {
+		TEXT("dot"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
+		Pragma("noescape")
+		Doc("dot"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).",
+			"The products of two float32 are exact in float64, so the fused and the plain forms agree.")
 	}
-	ADDQ(U32(block*4), x)
-	ADDQ(U32(block*4), y)
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("done")
-	storeAccumulators(s, accp, as)
-	VZEROUPPER()
-	RET()
-}
-
-func genSumSquares(s isaSpec) {
-	TEXT("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
-	Pragma("noescape")
-	Doc("sumSquares" + s.suffix + " is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
 	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
 	x := Load(Param("x").Base(), GP64())
+	var y reg.Register
+	if !square {
+		y = Load(Param("y").Base(), GP64())
+	}
 	n := blocksOf("x")
 	as := accumulators(s, accp)
 	TESTQ(n, n)
@@ -275,9 +259,17 @@ func genSumSquares(s isaSpec) {
 	for v := range as {
 		a := s.vec()
 		VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
-		VFMADD231PD(a, a, as[v])
+		b := a
+		if !square {
+			b = s.vec()
+			VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
+		}
+		VFMADD231PD(a, b, as[v])
 	}
 	ADDQ(U32(block*4), x)
+	if !square {
+		ADDQ(U32(block*4), y)
+	}
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 	Label("done")
