@@ -1,10 +1,10 @@
 package aggregate
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/check"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 )
@@ -22,7 +22,7 @@ const tile = 4096
 // dst[j] = float32((Σ_i float64(updates[i][j])) * (1/N)), summed in client order.
 // Every update must have len(dst) values, all finite.
 func Mean(dst []float32, updates [][]float32) error {
-	if err := checkBatch(dst, updates); err != nil {
+	if err := check.Batch(dst, updates); err != nil {
 		return err
 	}
 	return average(dst, updates, nil, 1/float64(len(updates)))
@@ -36,7 +36,7 @@ func Mean(dst []float32, updates [][]float32) error {
 // With equal weights that are powers of two (all ones, say) the result is bit-identical
 // to Mean; other weights agree with the exact weighted mean to within one float32 ulp.
 func WeightedMean(dst []float32, updates [][]float32, weights []float64) error {
-	if err := checkBatch(dst, updates); err != nil {
+	if err := check.Batch(dst, updates); err != nil {
 		return err
 	}
 	if err := secagg.ValidateWeights(weights, len(updates)); err != nil {
@@ -45,24 +45,6 @@ func WeightedMean(dst []float32, updates [][]float32, weights []float64) error {
 	scaled, total := normalizeWeights(weights)
 	return average(dst, updates, scaled, 1/total)
 }
-
-// checkBatch rejects an empty batch and updates whose length is not len(dst).
-func checkBatch(dst []float32, updates [][]float32) error {
-	if len(dst) == 0 {
-		return secagg.Errorf(secagg.CodeBadRequest, "dst", "dst must not be empty")
-	}
-	if len(updates) == 0 {
-		return secagg.Errorf(secagg.CodeBadRequest, "updates", "updates must hold at least one update")
-	}
-	for i, u := range updates {
-		if len(u) != len(dst) {
-			return secagg.ValidateUpdateLength(updateName(i), u, len(dst))
-		}
-	}
-	return nil
-}
-
-func updateName(i int) string { return fmt.Sprintf("updates[%d]", i) }
 
 // normalizeWeights scales the weights by the power of two that brings their sum into
 // [0.5, 1) and returns them with their scaled sum.
@@ -104,17 +86,5 @@ func average(dst []float32, updates [][]float32, weights []float64, scale float6
 	if ok {
 		return nil
 	}
-	return firstNonFinite(updates)
-}
-
-// firstNonFinite names the first NaN or ±Inf, by client then index. It is called once a
-// result proved non-finite, which finite inputs cannot cause; the last line only keeps a
-// broken invariant from passing as success.
-func firstNonFinite(updates [][]float32) error {
-	for i, u := range updates {
-		if j := simd.FirstNonFinite(u); j >= 0 {
-			return secagg.NonFiniteValue(updateName(i), j, u[j])
-		}
-	}
-	return secagg.Errorf(secagg.CodeValidation, "updates", "the mean of finite updates came out non-finite")
+	return check.NonFinite(updates)
 }

@@ -1,0 +1,79 @@
+package simd
+
+import "slices"
+
+// Bounds writes, for every coordinate j < len(lo), the order statistics of the values
+// rows[i][off+j] over all rows: lo[j] is the (k+1)-th smallest and hi[j] the (k+1)-th
+// largest, as a sort of the coordinate would place them. A zero is reported as +0,
+// whatever the sign of the zeros it stands for, so every algorithm gives the same bits.
+// The rows must hold finite values and 2k < len(rows); with NaN or ±Inf the results are
+// unspecified (KeptSum reports them).
+func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
+	hi = hi[:len(lo)]
+	if 2*k >= len(rows) {
+		panic("simd: Bounds needs 2k < len(rows)")
+	}
+	for _, r := range rows {
+		_ = r[off : off+len(lo)]
+	}
+	boundsGeneric(lo, hi, rows, off, k)
+}
+
+// KeptSum writes, for every coordinate j < len(sum), the float64 sum of the values that
+// trimming k from each end keeps, given the bounds lo[j], hi[j] from Bounds. The order
+// is fixed, so that every path and algorithm gives the same bits: the values strictly
+// between the bounds in row order, then the kept copies of lo[j], then those of hi[j]:
+//
+//	S = (Σ_{lo<x<hi} x  +  (#{x <= lo} - k)·lo)  +  (#{x >= hi} - k)·hi
+//
+// or (N-2k)·lo when lo[j] == hi[j]. It reports whether every value read was finite.
+func KeptSum(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (finite bool) {
+	lo, hi = lo[:len(sum)], hi[:len(sum)]
+	for _, r := range rows {
+		_ = r[off : off+len(sum)]
+	}
+	return keptSumGeneric(sum, rows, off, k, lo, hi)
+}
+
+// boundsGeneric is the specification of Bounds: sort each coordinate.
+func boundsGeneric(lo, hi []float32, rows [][]float32, off, k int) {
+	v := make([]float32, len(rows))
+	for j := range lo {
+		for i, r := range rows {
+			v[i] = r[off+j]
+		}
+		slices.Sort(v)
+		lo[j], hi[j] = v[k]+0, v[len(v)-1-k]+0 // +0 turns -0 into +0
+	}
+}
+
+func keptSumGeneric(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (finite bool) {
+	finite = true
+	m := float64(len(rows) - 2*k)
+	for j := range sum {
+		l, h := lo[j], hi[j]
+		mid, atOrBelow, atOrAbove := 0.0, 0, 0
+		for _, r := range rows {
+			x := r[off+j]
+			if firstNonFiniteGeneric(r[off+j:off+j+1]) == 0 {
+				finite = false
+			}
+			if l < x && x < h {
+				mid += float64(x)
+			}
+			if x <= l {
+				atOrBelow++
+			}
+			if x >= h {
+				atOrAbove++
+			}
+		}
+		if l == h {
+			sum[j] = m*float64(l) + 0
+			continue
+		}
+		s := mid + float64(atOrBelow-k)*float64(l)
+		sum[j] = s + float64(atOrAbove-k)*float64(h)
+	}
+	return finite
+}
