@@ -9,11 +9,6 @@ import (
 	"github.com/octomil/secagg/simd"
 )
 
-// group is how many clients one pass over a tile adds at once: the sums stay in
-// registers for the whole group, and group streams are few enough for the hardware
-// prefetchers to follow.
-const group = 16
-
 // tile is how many coordinates one task averages: its float64 partial sums (32 KiB)
 // stay in the core's cache while the N clients' slices of the tile stream through.
 const tile = 4096
@@ -70,13 +65,10 @@ func average(dst []float32, updates [][]float32, weights []float64, scale float6
 	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
 		s := sums[w*tile : w*tile+hi-lo]
 		clear(s)
-		for g := 0; g < len(updates); g += group {
-			rows := updates[g:min(g+group, len(updates))]
-			if weights == nil {
-				simd.AddRows(s, rows, lo)
-			} else {
-				simd.AddScaledRows(s, weights[g:], rows, lo)
-			}
+		if weights == nil {
+			simd.AddRows(s, updates, lo)
+		} else {
+			simd.AddScaledRows(s, weights, updates, lo)
 		}
 		simd.Finish(out, s, scale)
 		// A NaN or ±Inf in any update makes its coordinate's result non-finite, so
