@@ -1,0 +1,85 @@
+package trimmedmean
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/check"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
+)
+
+// K returns how many values trimRatio trims from each end of n: floor(trimRatio·n) in
+// float64, as scipy and Flower compute it, after checking trimRatio with
+// secagg.ValidateTrimRatio.
+func K(trimRatio float64, n int) (int, error) {
+	if err := secagg.ValidateTrimRatio(trimRatio); err != nil {
+		return 0, err
+	}
+	return int(math.Floor(trimRatio * float64(n))), nil
+}
+
+// TrimmedMean writes into dst the coordinate-wise mean of the updates after dropping,
+// per coordinate, the k = floor(trimRatio·N) smallest and k largest values.
+func TrimmedMean(dst []float32, updates [][]float32, trimRatio float64) error {
+	k, err := K(trimRatio, len(updates))
+	if err != nil {
+		return err
+	}
+	if err := check.Batch(dst, updates); err != nil {
+		return err
+	}
+	return keptMean(dst, updates, k)
+}
+
+// Median writes into dst the coordinate-wise median of the updates: the middle value
+// for odd N, the mean of the two middle values for even N (numpy's convention).
+func Median(dst []float32, updates [][]float32) error {
+	if err := check.Batch(dst, updates); err != nil {
+		return err
+	}
+	return keptMean(dst, updates, (len(updates)-1)/2)
+}
+
+// tileBytes bounds the input one task reads: its rows' windows stay in the core's L2
+// cache between finding the bounds and summing what they keep.
+const tileBytes = 256 << 10
+
+// tileFor returns the coordinates per task for n rows: as many as tileBytes allows,
+// between 64 and 4096, a multiple of 64.
+func tileFor(n int) int {
+	return min(4096, max(64, tileBytes/(4*n)&^63))
+}
+
+// keptMean writes the mean of the values that trimming k from each end keeps. Each tile
+// of coordinates is computed on its own, so the result does not depend on how many
+// workers share the tiles; parallel.AllOrNothing hands the results to dst only if all
+// inputs proved finite.
+func keptMean(dst []float32, updates [][]float32, k int) error {
+	n := len(updates)
+	scale := 1 / float64(n-2*k)
+	tile := tileFor(n)
+	workers := parallel.Workers()
+	sums := make([]float64, workers*tile)
+	bounds := make([]float32, 2*workers*tile)
+	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
+		s := sums[w*tile : w*tile+hi-lo]
+		finite := true
+		if k == 0 {
+			// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
+			clear(s)
+			simd.AddRows(s, updates, lo)
+		} else {
+			b := bounds[2*w*tile : 2*(w+1)*tile]
+			low, high := b[:hi-lo], b[tile:tile+hi-lo]
+			simd.Bounds(low, high, updates, lo, k)
+			finite = simd.KeptSum(s, updates, lo, k, low, high)
+		}
+		simd.Finish(out, s, scale)
+		return finite && simd.FirstNonFinite(out) < 0
+	})
+	if ok {
+		return nil
+	}
+	return check.NonFinite(updates)
+}
