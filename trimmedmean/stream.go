@@ -1,0 +1,164 @@
+package trimmedmean
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/simd"
+)
+
+// lanes is the width of a block of the stream's layout: the extremes of 16 coordinates
+// lie together, so one update touches each block's thresholds in one cache line.
+const lanes = 16
+
+// Stream is the streaming trimmed mean for a fixed k: it takes updates one at a time and
+// keeps, per coordinate, the k smallest and k largest values seen and a float64 sum of
+// every value pushed out between them: (2k+1)·d numbers instead of N·d. Streams of the
+// same dimension and k merge, so shards or machines can combine partial aggregates in
+// any order.
+//
+// A Stream is not safe for concurrent use; a coordinator serialises Add (or keeps one
+// stream per goroutine and merges them).
+type Stream struct {
+	dim, k int
+	count  int
+	// ext holds, per block of 16 coordinates, k planes of the smallest values in
+	// ascending order (+Inf marks an empty slot), then k planes of the largest in
+	// descending order (-Inf marks an empty slot).
+	ext []float32
+	sum []float64
+}
+
+// NewStream returns an empty stream for updates of dimension dim that will trim k values
+// from each end of every coordinate.
+func NewStream(dim, k int) (*Stream, error) {
+	if dim < 1 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
+	}
+	if k < 0 || k > maxK {
+		return nil, secagg.Errorf(secagg.CodeValidation, "k", "k must be in [0, %d], got %d", maxK, k)
+	}
+	blocks := (dim + lanes - 1) / lanes
+	s := &Stream{dim: dim, k: k, ext: make([]float32, blocks*2*k*lanes), sum: make([]float64, dim)}
+	s.clearExtremes()
+	return s, nil
+}
+
+// maxK bounds k so that the extremes of one block stay addressable and a serialised
+// stream stays sane to allocate.
+const maxK = 1 << 16
+
+func (s *Stream) clearExtremes() {
+	inf := float32(math.Inf(1))
+	for b := 0; b < len(s.ext); b += 2 * s.k * lanes {
+		for i := range s.k * lanes {
+			s.ext[b+i] = inf
+			s.ext[b+s.k*lanes+i] = -inf
+		}
+	}
+}
+
+// Dim returns the dimension of the updates.
+func (s *Stream) Dim() int { return s.dim }
+
+// K returns how many values are trimmed from each end.
+func (s *Stream) K() int { return s.k }
+
+// Count returns how many updates the stream has taken, merged streams included.
+func (s *Stream) Count() int { return s.count }
+
+// MemoryBytes returns the bytes the stream holds: 2k float32 extremes (rounded up to
+// whole blocks of 16 coordinates) and one float64 sum per coordinate.
+func (s *Stream) MemoryBytes() int { return len(s.ext)*4 + len(s.sum)*8 }
+
+// Add takes one update. A wrong length is a bad_request, a NaN or ±Inf a
+// validation_error naming the coordinate; a rejected update leaves the stream as it was.
+func (s *Stream) Add(update []float32) error {
+	if err := secagg.ValidateUpdateLength("update", update, s.dim); err != nil {
+		return err
+	}
+	if j := simd.FirstNonFinite(update); j >= 0 {
+		return secagg.NonFiniteValue("update", j, update[j])
+	}
+	for j, x := range update {
+		s.push(j, x)
+	}
+	s.count++
+	return nil
+}
+
+// push passes x through coordinate j's smallest values, then what they push out through
+// its largest values, then what those push out into the sum. The common case, x between
+// the k-th smallest and k-th largest, goes straight to the sum.
+func (s *Stream) push(j int, x float32) {
+	k := s.k
+	if k == 0 {
+		s.sum[j] += float64(x)
+		return
+	}
+	base := j/lanes*2*k*lanes + j%lanes
+	low := base + (k-1)*lanes    // k-th smallest
+	high := base + (2*k-1)*lanes // k-th largest
+	if x >= s.ext[low] && x <= s.ext[high] {
+		s.sum[j] += float64(x)
+		return
+	}
+	v := x
+	for i := base; i <= low; i += lanes {
+		if v < s.ext[i] {
+			s.ext[i], v = v, s.ext[i]
+		}
+	}
+	if math.IsInf(float64(v), 1) {
+		return // it filled an empty slot
+	}
+	for i := base + k*lanes; i <= high; i += lanes {
+		if v > s.ext[i] {
+			s.ext[i], v = v, s.ext[i]
+		}
+	}
+	if math.IsInf(float64(v), -1) {
+		return
+	}
+	s.sum[j] += float64(v)
+}
+
+// Merge adds everything o has taken into s. o must have the same dimension and k
+// (else bad_request, and s is unchanged); o itself is not modified.
+func (s *Stream) Merge(o *Stream) error {
+	if o == s {
+		return secagg.Errorf(secagg.CodeBadRequest, "stream", "cannot merge a stream into itself")
+	}
+	if o.dim != s.dim || o.k != s.k {
+		return secagg.Errorf(secagg.CodeBadRequest, "stream",
+			"cannot merge a stream of dim %d and k %d into one of dim %d and k %d", o.dim, o.k, s.dim, s.k)
+	}
+	for j := range s.sum {
+		s.sum[j] += o.sum[j]
+	}
+	k := s.k
+	for j := range s.dim {
+		base := j/lanes*2*k*lanes + j%lanes
+		for i := range 2 * k {
+			if v := o.ext[base+i*lanes]; !math.IsInf(float64(v), 0) {
+				s.push(j, v)
+			}
+		}
+	}
+	s.count += o.count
+	return nil
+}
+
+// Result writes the trimmed mean of everything taken into dst (of length Dim). It needs
+// more than 2k updates: fewer is insufficient_clients.
+func (s *Stream) Result(dst []float32) error {
+	if len(dst) != s.dim {
+		return secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has length %d, the stream's dimension is %d", len(dst), s.dim)
+	}
+	if s.count <= 2*s.k {
+		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"a trimmed mean trimming %d from each end needs at least %d updates, got %d", s.k, 2*s.k+1, s.count)
+	}
+	simd.Finish(dst, s.sum, 1/float64(s.count-2*s.k))
+	return nil
+}

@@ -1,0 +1,206 @@
+package trimmedmean_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/trimmedmean"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func batch(t *testing.T, us [][]float32, k int) []float32 {
+	t.Helper()
+	dst := make([]float32, len(us[0]))
+	require.NoError(t, trimmedmean.TrimmedMean(dst, us, ratioFor(t, k, len(us))))
+	return dst
+}
+
+func streamOf(t *testing.T, us [][]float32, k int, order []int) *trimmedmean.Stream {
+	t.Helper()
+	s, err := trimmedmean.NewStream(len(us[0]), k)
+	require.NoError(t, err)
+	for _, i := range order {
+		require.NoError(t, s.Add(us[i]))
+	}
+	return s
+}
+
+func result(t *testing.T, s *trimmedmean.Stream) []float32 {
+	t.Helper()
+	dst := make([]float32, s.Dim())
+	require.NoError(t, s.Result(dst))
+	return dst
+}
+
+func sameBits(t *testing.T, want, got []float32, msg string, args ...any) {
+	t.Helper()
+	for j := range want {
+		if math.Float32bits(want[j]) != math.Float32bits(got[j]) {
+			t.Fatalf("%s: coordinate %d: want %v, got %v", append([]any{msg}, args...), j, want[j], got[j])
+		}
+	}
+}
+
+// TestStreamEqualsBatch feeds the same updates to the batch kernel and to streams in
+// shuffled orders, split into shards merged in random trees, with a serialisation
+// round trip on the way, and demands the batch bits.
+func TestStreamEqualsBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(30, 31))
+	for _, name := range []string{"grid", "ties", "constant columns", "signed zeros"} {
+		for _, n := range []int{1, 2, 3, 7, 20, 33} {
+			for _, d := range []int{1, 15, 16, 17, 100} {
+				us := generators[name](rng, n, d)
+				for k := 0; 2*k < n; k++ {
+					want := batch(t, us, k)
+					for trial := range 4 {
+						order := rng.Perm(n)
+						if trial == 0 {
+							for i := range order {
+								order[i] = i
+							}
+						}
+						// Split the order into shards, stream each, merge in a random tree.
+						var shards []*trimmedmean.Stream
+						for len(order) > 0 {
+							cut := 1 + rng.IntN(len(order))
+							shards = append(shards, streamOf(t, us, k, order[:cut]))
+							order = order[cut:]
+						}
+						for len(shards) > 1 {
+							i := rng.IntN(len(shards) - 1)
+							a, b := shards[i], shards[i+1]
+							if rng.IntN(2) == 0 {
+								blob, err := b.MarshalBinary()
+								require.NoError(t, err)
+								b = new(trimmedmean.Stream)
+								require.NoError(t, b.UnmarshalBinary(blob))
+							}
+							require.NoError(t, a.Merge(b))
+							shards = append(shards[:i+1], shards[i+2:]...)
+						}
+						require.Equal(t, n, shards[0].Count())
+						sameBits(t, want, result(t, shards[0]), "%s n=%d d=%d k=%d trial %d", name, n, d, k, trial)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStreamOnGeneralData: with values whose float64 sums round, the stream still
+// equals the batch in arrival order for k = 0 (both add in client order) and agrees to
+// float64 rounding otherwise.
+func TestStreamOnGeneralData(t *testing.T) {
+	rng := rand.New(rand.NewPCG(32, 33))
+	for _, name := range []string{"normal", "byzantine", "subnormal and huge"} {
+		us := generators[name](rng, 25, 300)
+		order := make([]int, 25)
+		for i := range order {
+			order[i] = i
+		}
+		sameBits(t, batch(t, us, 0), result(t, streamOf(t, us, 0, order)), "%s k=0", name)
+		for _, k := range []int{1, 5, 12} {
+			checkAgainstReference(t, us, k, result(t, streamOf(t, us, k, rng.Perm(25))), name)
+		}
+	}
+}
+
+func TestStreamRejectsWithoutChange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(34, 35))
+	us := generators["normal"](rng, 6, 40)
+	s := streamOf(t, us, 2, []int{0, 1, 2})
+	before, err := s.MarshalBinary()
+	require.NoError(t, err)
+	bad := append([]float32(nil), us[3]...)
+	bad[33] = float32(math.NaN())
+	other, _ := trimmedmean.NewStream(40, 3)
+	cases := []struct {
+		err  error
+		code secagg.Code
+		msg  string
+	}{
+		{s.Add(us[3][:39]), secagg.CodeBadRequest, "update has length 39, the round's dimension is 40"},
+		{s.Add(bad), secagg.CodeValidation, "update[33] must be finite, got NaN"},
+		{s.Merge(other), secagg.CodeBadRequest, "cannot merge a stream of dim 40 and k 3 into one of dim 40 and k 2"},
+		{s.Merge(s), secagg.CodeBadRequest, "cannot merge a stream into itself"},
+		{s.Result(make([]float32, 40)), secagg.CodeInsufficientClients, "a trimmed mean trimming 2 from each end needs at least 5 updates, got 3"},
+		{s.Result(make([]float32, 3)), secagg.CodeBadRequest, "dst has length 3, the stream's dimension is 40"},
+	}
+	for _, c := range cases {
+		var e *secagg.Error
+		require.True(t, errors.As(c.err, &e), "%v", c.err)
+		assert.Equal(t, c.code, e.Code)
+		assert.Equal(t, c.msg, e.Message)
+	}
+	after, err := s.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "rejected calls leave the stream as it was")
+
+	_, err = trimmedmean.NewStream(0, 1)
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+	_, err = trimmedmean.NewStream(10, -1)
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+}
+
+// TestStreamMemory measures the heap a stream takes for n1000_d100k at trim ratio 0.01
+// (k = 10): 20·d float32 extremes, d float64 sums, and nothing that grows with updates.
+func TestStreamMemory(t *testing.T) {
+	const d, n = 100_000, 1000
+	k, err := trimmedmean.K(0.01, n)
+	require.NoError(t, err)
+	require.Equal(t, 10, k)
+	bound := uint64(20*d*4 + d*8)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := trimmedmean.NewStream(d, k)
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	// O(1) more: the struct, and the allocator rounding each of the two buffers up to
+	// whole 8 KiB pages.
+	assert.LessOrEqual(t, allocated, bound+2*8192+1024, "NewStream allocated %d bytes", allocated)
+	assert.Equal(t, int(bound), s.MemoryBytes())
+
+	rng := rand.New(rand.NewPCG(36, 37))
+	u := make([]float32, d)
+	runtime.ReadMemStats(&before)
+	for range 30 {
+		for j := range u {
+			u[j] = float32(rng.NormFloat64())
+		}
+		require.NoError(t, s.Add(u))
+	}
+	runtime.ReadMemStats(&after)
+	assert.Zero(t, after.TotalAlloc-before.TotalAlloc, "Add allocates nothing")
+	t.Logf("k=%d d=%d: %d bytes held (bound %d = 20·d·4 + d·8)", k, d, s.MemoryBytes(), bound)
+}
+
+func TestUnmarshalRejectsCorruption(t *testing.T) {
+	rng := rand.New(rand.NewPCG(38, 39))
+	us := generators["normal"](rng, 9, 33)
+	s := streamOf(t, us, 3, rng.Perm(9))
+	blob, err := s.MarshalBinary()
+	require.NoError(t, err)
+	var ok trimmedmean.Stream
+	require.NoError(t, ok.UnmarshalBinary(blob))
+	sameBits(t, result(t, s), result(t, &ok), "round trip")
+
+	for cut := range len(blob) {
+		var x trimmedmean.Stream
+		require.ErrorIs(t, x.UnmarshalBinary(blob[:cut]), secagg.ErrBadRequest, "truncated at %d", cut)
+	}
+	for i := range blob {
+		flipped := append([]byte(nil), blob...)
+		flipped[i] ^= 0x10
+		var x trimmedmean.Stream
+		require.ErrorIs(t, x.UnmarshalBinary(flipped), secagg.ErrBadRequest, "bit flipped in byte %d", i)
+	}
+	require.ErrorIs(t, ok.UnmarshalBinary(append(blob, 0)), secagg.ErrBadRequest, "trailing byte")
+}
