@@ -1,11 +1,13 @@
 package bench_test
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/bench"
+	"github.com/octomil/secagg/trimmedmean"
 )
 
 const seed = 7
@@ -58,4 +60,62 @@ func BenchmarkWeightedMean(b *testing.B) {
 			}
 		}
 	})
+}
+
+// ratios are the trim ratios of the trimmed-mean benchmarks.
+var ratios = []float64{0.1, 0.2}
+
+func BenchmarkTrimmedMean(b *testing.B) {
+	for _, w := range bench.Workloads {
+		for _, r := range ratios {
+			b.Run(fmt.Sprintf("%s_r%v", w.Name, r), func(b *testing.B) {
+				us := updates(w)
+				b.SetBytes(w.Bytes())
+				dst := make([]float32, w.D)
+				for b.Loop() {
+					if err := trimmedmean.TrimmedMean(dst, us, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkMedian(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		for b.Loop() {
+			if err := trimmedmean.Median(dst, us); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkTrimmedMeanStream times a whole round through a Stream: every update added,
+// then the result.
+func BenchmarkTrimmedMeanStream(b *testing.B) {
+	for _, w := range bench.Workloads {
+		b.Run(w.Name+"_r0.1", func(b *testing.B) {
+			us := updates(w)
+			b.SetBytes(w.Bytes())
+			k, _ := trimmedmean.K(0.1, w.N)
+			dst := make([]float32, w.D)
+			for b.Loop() {
+				s, err := trimmedmean.NewStream(w.D, k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, u := range us {
+					if err := s.Add(u); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.Result(dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -36,6 +36,11 @@ type kernels struct {
 
 	nonFiniteBlock func(x []float32) int
 	copyStream     func(dst, src []float32)
+
+	// boundsInsert[k] finds the bounds for that k by insertion through registers;
+	// Bounds falls back to another algorithm for larger k.
+	boundsInsert []func(lo, hi []float32, rows [][]float32, off int)
+	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
 }
 
 var genericKernels = kernels{
@@ -51,6 +56,7 @@ var genericKernels = kernels{
 
 	nonFiniteBlock: nonFiniteBlockGeneric,
 	copyStream:     copyStreamGeneric,
+	keptSum:        keptSumGenericInt,
 }
 
 // implementations lists what this build and CPU can run, slowest first; platformKernels

@@ -49,6 +49,48 @@ func nonFiniteBlockAVX2(x []float32) int
 //go:noescape
 func copyStreamAVX2(dst []float32, src []float32)
 
+// boundsInsert0AVX2 is boundsGeneric(lo, hi, rows, off, 0) for len(lo) a multiple of 32, len(rows) > 0,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert0AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert1AVX2 is boundsGeneric(lo, hi, rows, off, 1) for len(lo) a multiple of 32, len(rows) > 2,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert1AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert2AVX2 is boundsGeneric(lo, hi, rows, off, 2) for len(lo) a multiple of 32, len(rows) > 4,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert2AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert3AVX2 is boundsGeneric(lo, hi, rows, off, 3) for len(lo) a multiple of 32, len(rows) > 6,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert3AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert4AVX2 is boundsGeneric(lo, hi, rows, off, 4) for len(lo) a multiple of 32, len(rows) > 8,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert4AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert5AVX2 is boundsGeneric(lo, hi, rows, off, 5) for len(lo) a multiple of 32, len(rows) > 10,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert5AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+
+// keptSumAVX2 is keptSumGeneric(sum, rows, off, k, lo, hi), returning 1 for finite and 0 otherwise,
+// for len(sum) a multiple of 32 and every row's window [off, off+len(sum)) in bounds.
+//
+//go:noescape
+func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
+
 // minAVX2 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

@@ -394,6 +394,523 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsInsert0AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert0AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y2
+	VMAXPS     Y0, Y2, Y3
+	VMINPS     Y0, Y2, Y0
+	VMINPS     Y1, Y2, Y3
+	VMAXPS     Y1, Y2, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert1AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert1AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y4
+	VMAXPS     Y2, Y4, Y5
+	VMINPS     Y2, Y4, Y2
+	VMAXPS     Y0, Y5, Y6
+	VMINPS     Y0, Y5, Y0
+	VMINPS     Y3, Y4, Y5
+	VMAXPS     Y3, Y4, Y3
+	VMINPS     Y1, Y5, Y4
+	VMAXPS     Y1, Y5, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert2AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert2AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y6
+	VMAXPS     Y2, Y6, Y7
+	VMINPS     Y2, Y6, Y2
+	VMAXPS     Y4, Y7, Y8
+	VMINPS     Y4, Y7, Y4
+	VMAXPS     Y0, Y8, Y7
+	VMINPS     Y0, Y8, Y0
+	VMINPS     Y3, Y6, Y7
+	VMAXPS     Y3, Y6, Y3
+	VMINPS     Y5, Y7, Y6
+	VMAXPS     Y5, Y7, Y5
+	VMINPS     Y1, Y6, Y7
+	VMAXPS     Y1, Y6, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert3AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert3AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y1, Y7
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y8
+	VMAXPS     Y2, Y8, Y9
+	VMINPS     Y2, Y8, Y2
+	VMAXPS     Y4, Y9, Y10
+	VMINPS     Y4, Y9, Y4
+	VMAXPS     Y6, Y10, Y9
+	VMINPS     Y6, Y10, Y6
+	VMAXPS     Y0, Y9, Y10
+	VMINPS     Y0, Y9, Y0
+	VMINPS     Y3, Y8, Y9
+	VMAXPS     Y3, Y8, Y3
+	VMINPS     Y5, Y9, Y8
+	VMAXPS     Y5, Y9, Y5
+	VMINPS     Y7, Y8, Y9
+	VMAXPS     Y7, Y8, Y7
+	VMINPS     Y1, Y9, Y8
+	VMAXPS     Y1, Y9, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert4AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert4AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y1, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y1, Y9
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y10
+	VMAXPS     Y2, Y10, Y11
+	VMINPS     Y2, Y10, Y2
+	VMAXPS     Y4, Y11, Y12
+	VMINPS     Y4, Y11, Y4
+	VMAXPS     Y6, Y12, Y11
+	VMINPS     Y6, Y12, Y6
+	VMAXPS     Y8, Y11, Y12
+	VMINPS     Y8, Y11, Y8
+	VMAXPS     Y0, Y12, Y11
+	VMINPS     Y0, Y12, Y0
+	VMINPS     Y3, Y10, Y11
+	VMAXPS     Y3, Y10, Y3
+	VMINPS     Y5, Y11, Y10
+	VMAXPS     Y5, Y11, Y5
+	VMINPS     Y7, Y10, Y11
+	VMAXPS     Y7, Y10, Y7
+	VMINPS     Y9, Y11, Y10
+	VMAXPS     Y9, Y11, Y9
+	VMINPS     Y1, Y10, Y11
+	VMAXPS     Y1, Y10, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert5AVX2(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsInsert5AVX2(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x03, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y1, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y1, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y1, Y11
+	VMOVUPS      Y0, Y0
+	VMOVUPS      Y1, Y1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Y12
+	VMAXPS     Y2, Y12, Y13
+	VMINPS     Y2, Y12, Y2
+	VMAXPS     Y4, Y13, Y14
+	VMINPS     Y4, Y13, Y4
+	VMAXPS     Y6, Y14, Y13
+	VMINPS     Y6, Y14, Y6
+	VMAXPS     Y8, Y13, Y14
+	VMINPS     Y8, Y13, Y8
+	VMAXPS     Y10, Y14, Y13
+	VMINPS     Y10, Y14, Y10
+	VMAXPS     Y0, Y13, Y14
+	VMINPS     Y0, Y13, Y0
+	VMINPS     Y3, Y12, Y13
+	VMAXPS     Y3, Y12, Y3
+	VMINPS     Y5, Y13, Y12
+	VMAXPS     Y5, Y13, Y5
+	VMINPS     Y7, Y12, Y13
+	VMAXPS     Y7, Y12, Y7
+	VMINPS     Y9, Y13, Y12
+	VMAXPS     Y9, Y13, Y9
+	VMINPS     Y11, Y12, Y13
+	VMAXPS     Y11, Y12, Y11
+	VMINPS     Y1, Y13, Y12
+	VMAXPS     Y1, Y13, Y1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Y2, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·keptSumAVX2(SB), NOSPLIT, $0-120
+	MOVQ         sum_base+0(FP), AX
+	MOVQ         rows_base+24(FP), CX
+	MOVQ         rows_len+32(FP), DX
+	MOVQ         off+48(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         lo_base+64(FP), SI
+	MOVQ         hi_base+88(FP), DI
+	MOVQ         k+56(FP), R8
+	MOVQ         DX, R9
+	SUBQ         R8, R9
+	SUBQ         R8, R9
+	CVTSQ2SD     R9, X0
+	VBROADCASTSD X0, Y0
+	MOVD         R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X2
+	VPBROADCASTD X2, Y2
+	MOVQ         sum_len+8(FP), R8
+	SHRQ         $0x03, R8
+	VPXOR        Y3, Y3, Y3
+	TESTQ        R8, R8
+	JZ           done
+
+group:
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+row:
+	MOVQ         (R9), R11
+	ADDQ         BX, R11
+	PREFETCHT0   1024(R11)
+	VMOVUPS      (R11), Y10
+	VCMPPS       $0x1e, Y4, Y10, Y11
+	VCMPPS       $0x11, Y5, Y10, Y12
+	VANDPS       Y11, Y12, Y11
+	VANDPS       Y10, Y11, Y11
+	VCVTPS2PD    X11, Y12
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y11, Y7, Y7
+	VCMPPS       $0x12, Y4, Y10, Y11
+	VPSUBD       Y11, Y8, Y8
+	VCMPPS       $0x1d, Y5, Y10, Y12
+	VPSUBD       Y12, Y9, Y9
+	VPAND        Y10, Y2, Y11
+	VPCMPEQD     Y2, Y11, Y11
+	VPOR         Y11, Y3, Y3
+	ADDQ         $0x18, R9
+	DECQ         R10
+	JNZ          row
+	VPSUBD       Y1, Y8, Y8
+	VPSUBD       Y1, Y9, Y9
+	VCVTDQ2PD    X8, Y4
+	VEXTRACTI128 $0x01, Y8, X5
+	VCVTDQ2PD    X5, Y5
+	VCVTDQ2PD    X9, Y8
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTDQ2PD    X9, Y9
+	VXORPD       Y10, Y10, Y10
+	VCVTPS2PD    (SI), Y11
+	VCVTPS2PD    (DI), Y12
+	VFMADD231PD  Y4, Y11, Y6
+	VFMADD231PD  Y8, Y12, Y6
+	VMULPD       Y0, Y11, Y4
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      (SI), X8
+	VMOVUPS      (DI), X11
+	VCMPPS       $0x00, X11, X8, X8
+	VPMOVSXDQ    X8, Y8
+	VBLENDVPD    Y8, Y4, Y6, Y6
+	VMOVUPD      Y6, (AX)
+	VCVTPS2PD    16(SI), Y4
+	VCVTPS2PD    16(DI), Y6
+	VFMADD231PD  Y5, Y4, Y7
+	VFMADD231PD  Y9, Y6, Y7
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      16(SI), X5
+	VMOVUPS      16(DI), X6
+	VCMPPS       $0x00, X6, X5, X5
+	VPMOVSXDQ    X5, Y5
+	VBLENDVPD    Y5, Y4, Y7, Y7
+	VMOVUPD      Y7, 32(AX)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000040, AX
+	DECQ         R8
+	JNZ          group
+
+done:
+	XORQ   AX, AX
+	VPTEST Y3, Y3
+	SETEQ  AL
+	MOVQ   AX, ret+112(FP)
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

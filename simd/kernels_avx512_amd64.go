@@ -49,6 +49,84 @@ func nonFiniteBlockAVX512(x []float32) int
 //go:noescape
 func copyStreamAVX512(dst []float32, src []float32)
 
+// boundsInsert0AVX512 is boundsGeneric(lo, hi, rows, off, 0) for len(lo) a multiple of 32, len(rows) > 0,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert0AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert1AVX512 is boundsGeneric(lo, hi, rows, off, 1) for len(lo) a multiple of 32, len(rows) > 2,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert1AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert2AVX512 is boundsGeneric(lo, hi, rows, off, 2) for len(lo) a multiple of 32, len(rows) > 4,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert2AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert3AVX512 is boundsGeneric(lo, hi, rows, off, 3) for len(lo) a multiple of 32, len(rows) > 6,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert3AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert4AVX512 is boundsGeneric(lo, hi, rows, off, 4) for len(lo) a multiple of 32, len(rows) > 8,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert4AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert5AVX512 is boundsGeneric(lo, hi, rows, off, 5) for len(lo) a multiple of 32, len(rows) > 10,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert5AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert6AVX512 is boundsGeneric(lo, hi, rows, off, 6) for len(lo) a multiple of 32, len(rows) > 12,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert6AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert7AVX512 is boundsGeneric(lo, hi, rows, off, 7) for len(lo) a multiple of 32, len(rows) > 14,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert7AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert8AVX512 is boundsGeneric(lo, hi, rows, off, 8) for len(lo) a multiple of 32, len(rows) > 16,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert8AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert9AVX512 is boundsGeneric(lo, hi, rows, off, 9) for len(lo) a multiple of 32, len(rows) > 18,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert9AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert10AVX512 is boundsGeneric(lo, hi, rows, off, 10) for len(lo) a multiple of 32, len(rows) > 20,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert10AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// boundsInsert11AVX512 is boundsGeneric(lo, hi, rows, off, 11) for len(lo) a multiple of 32, len(rows) > 22,
+// every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsInsert11AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+
+// keptSumAVX512 is keptSumGeneric(sum, rows, off, k, lo, hi), returning 1 for finite and 0 otherwise,
+// for len(sum) a multiple of 32 and every row's window [off, off+len(sum)) in bounds.
+//
+//go:noescape
+func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
+
 // minAVX512 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

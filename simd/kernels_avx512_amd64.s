@@ -299,6 +299,1146 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsInsert0AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert0AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z2
+	VMAXPS     Z0, Z2, Z3
+	VMINPS     Z0, Z2, Z0
+	VMINPS     Z1, Z2, Z3
+	VMAXPS     Z1, Z2, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert1AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert1AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z4
+	VMAXPS     Z2, Z4, Z5
+	VMINPS     Z2, Z4, Z2
+	VMAXPS     Z0, Z5, Z6
+	VMINPS     Z0, Z5, Z0
+	VMINPS     Z3, Z4, Z5
+	VMAXPS     Z3, Z4, Z3
+	VMINPS     Z1, Z5, Z4
+	VMAXPS     Z1, Z5, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert2AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert2AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z6
+	VMAXPS     Z2, Z6, Z7
+	VMINPS     Z2, Z6, Z2
+	VMAXPS     Z4, Z7, Z8
+	VMINPS     Z4, Z7, Z4
+	VMAXPS     Z0, Z8, Z7
+	VMINPS     Z0, Z8, Z0
+	VMINPS     Z3, Z6, Z7
+	VMAXPS     Z3, Z6, Z3
+	VMINPS     Z5, Z7, Z6
+	VMAXPS     Z5, Z7, Z5
+	VMINPS     Z1, Z6, Z7
+	VMAXPS     Z1, Z6, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert3AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert3AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z8
+	VMAXPS     Z2, Z8, Z9
+	VMINPS     Z2, Z8, Z2
+	VMAXPS     Z4, Z9, Z10
+	VMINPS     Z4, Z9, Z4
+	VMAXPS     Z6, Z10, Z9
+	VMINPS     Z6, Z10, Z6
+	VMAXPS     Z0, Z9, Z10
+	VMINPS     Z0, Z9, Z0
+	VMINPS     Z3, Z8, Z9
+	VMAXPS     Z3, Z8, Z3
+	VMINPS     Z5, Z9, Z8
+	VMAXPS     Z5, Z9, Z5
+	VMINPS     Z7, Z8, Z9
+	VMAXPS     Z7, Z8, Z7
+	VMINPS     Z1, Z9, Z8
+	VMAXPS     Z1, Z9, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert4AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert4AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z10
+	VMAXPS     Z2, Z10, Z11
+	VMINPS     Z2, Z10, Z2
+	VMAXPS     Z4, Z11, Z12
+	VMINPS     Z4, Z11, Z4
+	VMAXPS     Z6, Z12, Z11
+	VMINPS     Z6, Z12, Z6
+	VMAXPS     Z8, Z11, Z12
+	VMINPS     Z8, Z11, Z8
+	VMAXPS     Z0, Z12, Z11
+	VMINPS     Z0, Z12, Z0
+	VMINPS     Z3, Z10, Z11
+	VMAXPS     Z3, Z10, Z3
+	VMINPS     Z5, Z11, Z10
+	VMAXPS     Z5, Z11, Z5
+	VMINPS     Z7, Z10, Z11
+	VMAXPS     Z7, Z10, Z7
+	VMINPS     Z9, Z11, Z10
+	VMAXPS     Z9, Z11, Z9
+	VMINPS     Z1, Z10, Z11
+	VMAXPS     Z1, Z10, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert5AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert5AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z12
+	VMAXPS     Z2, Z12, Z13
+	VMINPS     Z2, Z12, Z2
+	VMAXPS     Z4, Z13, Z14
+	VMINPS     Z4, Z13, Z4
+	VMAXPS     Z6, Z14, Z13
+	VMINPS     Z6, Z14, Z6
+	VMAXPS     Z8, Z13, Z14
+	VMINPS     Z8, Z13, Z8
+	VMAXPS     Z10, Z14, Z13
+	VMINPS     Z10, Z14, Z10
+	VMAXPS     Z0, Z13, Z14
+	VMINPS     Z0, Z13, Z0
+	VMINPS     Z3, Z12, Z13
+	VMAXPS     Z3, Z12, Z3
+	VMINPS     Z5, Z13, Z12
+	VMAXPS     Z5, Z13, Z5
+	VMINPS     Z7, Z12, Z13
+	VMAXPS     Z7, Z12, Z7
+	VMINPS     Z9, Z13, Z12
+	VMAXPS     Z9, Z13, Z9
+	VMINPS     Z11, Z12, Z13
+	VMAXPS     Z11, Z12, Z11
+	VMINPS     Z1, Z13, Z12
+	VMAXPS     Z1, Z13, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert6AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert6AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z14
+	VMAXPS     Z2, Z14, Z15
+	VMINPS     Z2, Z14, Z2
+	VMAXPS     Z4, Z15, Z16
+	VMINPS     Z4, Z15, Z4
+	VMAXPS     Z6, Z16, Z15
+	VMINPS     Z6, Z16, Z6
+	VMAXPS     Z8, Z15, Z16
+	VMINPS     Z8, Z15, Z8
+	VMAXPS     Z10, Z16, Z15
+	VMINPS     Z10, Z16, Z10
+	VMAXPS     Z12, Z15, Z16
+	VMINPS     Z12, Z15, Z12
+	VMAXPS     Z0, Z16, Z15
+	VMINPS     Z0, Z16, Z0
+	VMINPS     Z3, Z14, Z15
+	VMAXPS     Z3, Z14, Z3
+	VMINPS     Z5, Z15, Z14
+	VMAXPS     Z5, Z15, Z5
+	VMINPS     Z7, Z14, Z15
+	VMAXPS     Z7, Z14, Z7
+	VMINPS     Z9, Z15, Z14
+	VMAXPS     Z9, Z15, Z9
+	VMINPS     Z11, Z14, Z15
+	VMAXPS     Z11, Z14, Z11
+	VMINPS     Z13, Z15, Z14
+	VMAXPS     Z13, Z15, Z13
+	VMINPS     Z1, Z14, Z15
+	VMAXPS     Z1, Z14, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert7AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert7AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z16
+	VMAXPS     Z2, Z16, Z17
+	VMINPS     Z2, Z16, Z2
+	VMAXPS     Z4, Z17, Z18
+	VMINPS     Z4, Z17, Z4
+	VMAXPS     Z6, Z18, Z17
+	VMINPS     Z6, Z18, Z6
+	VMAXPS     Z8, Z17, Z18
+	VMINPS     Z8, Z17, Z8
+	VMAXPS     Z10, Z18, Z17
+	VMINPS     Z10, Z18, Z10
+	VMAXPS     Z12, Z17, Z18
+	VMINPS     Z12, Z17, Z12
+	VMAXPS     Z14, Z18, Z17
+	VMINPS     Z14, Z18, Z14
+	VMAXPS     Z0, Z17, Z18
+	VMINPS     Z0, Z17, Z0
+	VMINPS     Z3, Z16, Z17
+	VMAXPS     Z3, Z16, Z3
+	VMINPS     Z5, Z17, Z16
+	VMAXPS     Z5, Z17, Z5
+	VMINPS     Z7, Z16, Z17
+	VMAXPS     Z7, Z16, Z7
+	VMINPS     Z9, Z17, Z16
+	VMAXPS     Z9, Z17, Z9
+	VMINPS     Z11, Z16, Z17
+	VMAXPS     Z11, Z16, Z11
+	VMINPS     Z13, Z17, Z16
+	VMAXPS     Z13, Z17, Z13
+	VMINPS     Z15, Z16, Z17
+	VMAXPS     Z15, Z16, Z15
+	VMINPS     Z1, Z17, Z16
+	VMAXPS     Z1, Z17, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert8AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert8AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z18
+	VMAXPS     Z2, Z18, Z19
+	VMINPS     Z2, Z18, Z2
+	VMAXPS     Z4, Z19, Z20
+	VMINPS     Z4, Z19, Z4
+	VMAXPS     Z6, Z20, Z19
+	VMINPS     Z6, Z20, Z6
+	VMAXPS     Z8, Z19, Z20
+	VMINPS     Z8, Z19, Z8
+	VMAXPS     Z10, Z20, Z19
+	VMINPS     Z10, Z20, Z10
+	VMAXPS     Z12, Z19, Z20
+	VMINPS     Z12, Z19, Z12
+	VMAXPS     Z14, Z20, Z19
+	VMINPS     Z14, Z20, Z14
+	VMAXPS     Z16, Z19, Z20
+	VMINPS     Z16, Z19, Z16
+	VMAXPS     Z0, Z20, Z19
+	VMINPS     Z0, Z20, Z0
+	VMINPS     Z3, Z18, Z19
+	VMAXPS     Z3, Z18, Z3
+	VMINPS     Z5, Z19, Z18
+	VMAXPS     Z5, Z19, Z5
+	VMINPS     Z7, Z18, Z19
+	VMAXPS     Z7, Z18, Z7
+	VMINPS     Z9, Z19, Z18
+	VMAXPS     Z9, Z19, Z9
+	VMINPS     Z11, Z18, Z19
+	VMAXPS     Z11, Z18, Z11
+	VMINPS     Z13, Z19, Z18
+	VMAXPS     Z13, Z19, Z13
+	VMINPS     Z15, Z18, Z19
+	VMAXPS     Z15, Z18, Z15
+	VMINPS     Z17, Z19, Z18
+	VMAXPS     Z17, Z19, Z17
+	VMINPS     Z1, Z18, Z19
+	VMAXPS     Z1, Z18, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert9AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert9AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z20
+	VMAXPS     Z2, Z20, Z21
+	VMINPS     Z2, Z20, Z2
+	VMAXPS     Z4, Z21, Z22
+	VMINPS     Z4, Z21, Z4
+	VMAXPS     Z6, Z22, Z21
+	VMINPS     Z6, Z22, Z6
+	VMAXPS     Z8, Z21, Z22
+	VMINPS     Z8, Z21, Z8
+	VMAXPS     Z10, Z22, Z21
+	VMINPS     Z10, Z22, Z10
+	VMAXPS     Z12, Z21, Z22
+	VMINPS     Z12, Z21, Z12
+	VMAXPS     Z14, Z22, Z21
+	VMINPS     Z14, Z22, Z14
+	VMAXPS     Z16, Z21, Z22
+	VMINPS     Z16, Z21, Z16
+	VMAXPS     Z18, Z22, Z21
+	VMINPS     Z18, Z22, Z18
+	VMAXPS     Z0, Z21, Z22
+	VMINPS     Z0, Z21, Z0
+	VMINPS     Z3, Z20, Z21
+	VMAXPS     Z3, Z20, Z3
+	VMINPS     Z5, Z21, Z20
+	VMAXPS     Z5, Z21, Z5
+	VMINPS     Z7, Z20, Z21
+	VMAXPS     Z7, Z20, Z7
+	VMINPS     Z9, Z21, Z20
+	VMAXPS     Z9, Z21, Z9
+	VMINPS     Z11, Z20, Z21
+	VMAXPS     Z11, Z20, Z11
+	VMINPS     Z13, Z21, Z20
+	VMAXPS     Z13, Z21, Z13
+	VMINPS     Z15, Z20, Z21
+	VMAXPS     Z15, Z20, Z15
+	VMINPS     Z17, Z21, Z20
+	VMAXPS     Z17, Z21, Z17
+	VMINPS     Z19, Z20, Z21
+	VMAXPS     Z19, Z20, Z19
+	VMINPS     Z1, Z21, Z20
+	VMAXPS     Z1, Z21, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert10AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert10AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z1, Z21
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z22
+	VMAXPS     Z2, Z22, Z23
+	VMINPS     Z2, Z22, Z2
+	VMAXPS     Z4, Z23, Z24
+	VMINPS     Z4, Z23, Z4
+	VMAXPS     Z6, Z24, Z23
+	VMINPS     Z6, Z24, Z6
+	VMAXPS     Z8, Z23, Z24
+	VMINPS     Z8, Z23, Z8
+	VMAXPS     Z10, Z24, Z23
+	VMINPS     Z10, Z24, Z10
+	VMAXPS     Z12, Z23, Z24
+	VMINPS     Z12, Z23, Z12
+	VMAXPS     Z14, Z24, Z23
+	VMINPS     Z14, Z24, Z14
+	VMAXPS     Z16, Z23, Z24
+	VMINPS     Z16, Z23, Z16
+	VMAXPS     Z18, Z24, Z23
+	VMINPS     Z18, Z24, Z18
+	VMAXPS     Z20, Z23, Z24
+	VMINPS     Z20, Z23, Z20
+	VMAXPS     Z0, Z24, Z23
+	VMINPS     Z0, Z24, Z0
+	VMINPS     Z3, Z22, Z23
+	VMAXPS     Z3, Z22, Z3
+	VMINPS     Z5, Z23, Z22
+	VMAXPS     Z5, Z23, Z5
+	VMINPS     Z7, Z22, Z23
+	VMAXPS     Z7, Z22, Z7
+	VMINPS     Z9, Z23, Z22
+	VMAXPS     Z9, Z23, Z9
+	VMINPS     Z11, Z22, Z23
+	VMAXPS     Z11, Z22, Z11
+	VMINPS     Z13, Z23, Z22
+	VMAXPS     Z13, Z23, Z13
+	VMINPS     Z15, Z22, Z23
+	VMAXPS     Z15, Z22, Z15
+	VMINPS     Z17, Z23, Z22
+	VMAXPS     Z17, Z23, Z17
+	VMINPS     Z19, Z22, Z23
+	VMAXPS     Z19, Z22, Z19
+	VMINPS     Z21, Z23, Z22
+	VMAXPS     Z21, Z23, Z21
+	VMINPS     Z1, Z22, Z23
+	VMAXPS     Z1, Z22, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsInsert11AVX512(lo []float32, hi []float32, rows [][]float32, off int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsInsert11AVX512(SB), NOSPLIT, $0-80
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  lo_len+8(FP), DI
+	SHRQ  $0x04, DI
+	TESTQ DI, DI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R8
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z1, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z1, Z23
+	VMOVUPS      Z0, Z0
+	VMOVUPS      Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         BX, R9
+
+row:
+	MOVQ       (R8), R10
+	ADDQ       SI, R10
+	PREFETCHT0 1024(R10)
+	VMOVUPS    (R10), Z24
+	VMAXPS     Z2, Z24, Z25
+	VMINPS     Z2, Z24, Z2
+	VMAXPS     Z4, Z25, Z26
+	VMINPS     Z4, Z25, Z4
+	VMAXPS     Z6, Z26, Z25
+	VMINPS     Z6, Z26, Z6
+	VMAXPS     Z8, Z25, Z26
+	VMINPS     Z8, Z25, Z8
+	VMAXPS     Z10, Z26, Z25
+	VMINPS     Z10, Z26, Z10
+	VMAXPS     Z12, Z25, Z26
+	VMINPS     Z12, Z25, Z12
+	VMAXPS     Z14, Z26, Z25
+	VMINPS     Z14, Z26, Z14
+	VMAXPS     Z16, Z25, Z26
+	VMINPS     Z16, Z25, Z16
+	VMAXPS     Z18, Z26, Z25
+	VMINPS     Z18, Z26, Z18
+	VMAXPS     Z20, Z25, Z26
+	VMINPS     Z20, Z25, Z20
+	VMAXPS     Z22, Z26, Z25
+	VMINPS     Z22, Z26, Z22
+	VMAXPS     Z0, Z25, Z26
+	VMINPS     Z0, Z25, Z0
+	VMINPS     Z3, Z24, Z25
+	VMAXPS     Z3, Z24, Z3
+	VMINPS     Z5, Z25, Z24
+	VMAXPS     Z5, Z25, Z5
+	VMINPS     Z7, Z24, Z25
+	VMAXPS     Z7, Z24, Z7
+	VMINPS     Z9, Z25, Z24
+	VMAXPS     Z9, Z25, Z9
+	VMINPS     Z11, Z24, Z25
+	VMAXPS     Z11, Z24, Z11
+	VMINPS     Z13, Z25, Z24
+	VMAXPS     Z13, Z25, Z13
+	VMINPS     Z15, Z24, Z25
+	VMAXPS     Z15, Z24, Z15
+	VMINPS     Z17, Z25, Z24
+	VMAXPS     Z17, Z25, Z17
+	VMINPS     Z19, Z24, Z25
+	VMAXPS     Z19, Z24, Z19
+	VMINPS     Z21, Z25, Z24
+	VMAXPS     Z21, Z25, Z21
+	VMINPS     Z23, Z24, Z25
+	VMAXPS     Z23, Z24, Z23
+	VMINPS     Z1, Z25, Z24
+	VMAXPS     Z1, Z25, Z1
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        row
+	VXORPS     Z2, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VADDPS     Z2, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       DI
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+, SSE2
+TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
+	MOVQ         sum_base+0(FP), AX
+	MOVQ         rows_base+24(FP), CX
+	MOVQ         rows_len+32(FP), DX
+	MOVQ         off+48(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         lo_base+64(FP), SI
+	MOVQ         hi_base+88(FP), DI
+	MOVQ         k+56(FP), R8
+	MOVQ         DX, R9
+	SUBQ         R8, R9
+	SUBQ         R8, R9
+	CVTSQ2SD     R9, X0
+	VBROADCASTSD X0, Z0
+	MOVD         R8, X5
+	VPBROADCASTD X5, Z5
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X6
+	VPBROADCASTD X6, Z6
+	MOVQ         sum_len+8(FP), R8
+	SHRQ         $0x04, R8
+	MOVL         $0x00000001, R9
+	MOVD         R9, X7
+	VPBROADCASTD X7, Z7
+	KXORW        K1, K1, K1
+	TESTQ        R8, R8
+	JZ           done
+
+group:
+	VMOVUPS (SI), Z8
+	VMOVUPS (DI), Z9
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+row:
+	MOVQ          (R9), R11
+	ADDQ          BX, R11
+	PREFETCHT0    1024(R11)
+	VMOVUPS       (R11), Z10
+	VCMPPS        $0x1e, Z8, Z10, K2
+	VCMPPS        $0x11, Z9, Z10, K2, K2
+	KSHIFTRW      $0x08, K2, K3
+	VCVTPS2PD.Z   (R11), K2, Z11
+	VCVTPS2PD.Z   32(R11), K3, Z12
+	VADDPD        Z11, Z1, Z1
+	VADDPD        Z12, Z2, Z2
+	VCMPPS        $0x12, Z8, Z10, K2
+	VPADDD        Z7, Z3, K2, Z3
+	VCMPPS        $0x1d, Z9, Z10, K2
+	VPADDD        Z7, Z4, K2, Z4
+	VPANDD        Z10, Z6, Z10
+	VPCMPEQD      Z6, Z10, K2
+	KORW          K2, K1, K1
+	ADDQ          $0x18, R9
+	DECQ          R10
+	JNZ           row
+	VPSUBD        Z5, Z3, Z3
+	VPSUBD        Z5, Z4, Z4
+	VCVTDQ2PD     Y3, Z8
+	VEXTRACTI64X4 $0x01, Z3, Y9
+	VCVTDQ2PD     Y9, Z9
+	VCVTDQ2PD     Y4, Z10
+	VEXTRACTI64X4 $0x01, Z4, Y11
+	VCVTDQ2PD     Y11, Z11
+	VXORPD        Z12, Z12, Z12
+	VCVTPS2PD     (SI), Z13
+	VCVTPS2PD     (DI), Z14
+	VFMADD231PD   Z8, Z13, Z1
+	VFMADD231PD   Z10, Z14, Z1
+	VMULPD        Z0, Z13, Z8
+	VADDPD        Z12, Z8, Z8
+	VMOVUPS       (SI), Y10
+	VMOVUPS       (DI), Y13
+	VCMPPS        $0x00, Y13, Y10, K2
+	VBLENDMPD     Z8, Z1, K2, Z1
+	VMOVUPD       Z1, (AX)
+	VCVTPS2PD     32(SI), Z8
+	VCVTPS2PD     32(DI), Z10
+	VFMADD231PD   Z9, Z8, Z2
+	VFMADD231PD   Z11, Z10, Z2
+	VMULPD        Z0, Z8, Z8
+	VADDPD        Z12, Z8, Z8
+	VMOVUPS       32(SI), Y9
+	VMOVUPS       32(DI), Y10
+	VCMPPS        $0x00, Y10, Y9, K2
+	VBLENDMPD     Z8, Z2, K2, Z2
+	VMOVUPD       Z2, 64(AX)
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, BX
+	ADDQ          $0x00000080, AX
+	DECQ          R8
+	JNZ           group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

@@ -16,6 +16,12 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	for _, r := range rows {
 		_ = r[off : off+len(lo)]
 	}
+	if ins := active.Load().k.boundsInsert; k < len(ins) {
+		f := ins[k]
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		return
+	}
 	boundsGeneric(lo, hi, rows, off, k)
 }
 
@@ -32,7 +38,18 @@ func KeptSum(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (fin
 	for _, r := range rows {
 		_ = r[off : off+len(sum)]
 	}
-	return keptSumGeneric(sum, rows, off, k, lo, hi)
+	keptSum := active.Load().k.keptSum
+	finite = true
+	pieces(len(sum), func(a, b int) { finite = keptSum(sum[a:b], rows, off+a, k, lo[a:b], hi[a:b]) == 1 && finite },
+		func(a, b int) { finite = keptSumGeneric(sum[a:b], rows, off+a, k, lo[a:b], hi[a:b]) && finite })
+	return finite
+}
+
+func keptSumGenericInt(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int {
+	if keptSumGeneric(sum, rows, off, k, lo, hi) {
+		return 1
+	}
+	return 0
 }
 
 // boundsGeneric is the specification of Bounds: sort each coordinate.

@@ -82,6 +82,10 @@ func main() {
 	genScale(s)
 	genNonFinite(s)
 	genCopyStream(s)
+	for k := 0; k <= s.maxInsertK(); k++ {
+		genBoundsInsert(s, k)
+	}
+	genKeptSum(s)
 	genMinMax(s, "min", "if x[i] < dst[i] { dst[i] = x[i] }", VMINPS)
 	genMinMax(s, "max", "if x[i] > dst[i] { dst[i] = x[i] }", VMAXPS)
 	Generate()
@@ -401,4 +405,319 @@ func genCopyStream(s isaSpec) {
 	SFENCE()
 	VZEROUPPER()
 	RET()
+}
+
+// maxInsertK is the largest k whose 2(k+1) running extremes, plus the row value and two
+// temporaries, fit in the vector registers: 32 on AVX-512, 16 on AVX2.
+func (s isaSpec) maxInsertK() int {
+	if s.vecSize == 64 {
+		return 11
+	}
+	return 5
+}
+
+// broadcast32 fills a vector with the 32-bit pattern bits.
+func (s isaSpec) broadcast32(bits uint32) reg.VecVirtual {
+	g := GP32()
+	MOVL(U32(bits), g)
+	x := XMM()
+	MOVD(g, x)
+	v := s.vec()
+	VPBROADCASTD(x, v)
+	return v
+}
+
+// rowLoop emits a loop over the rows of a [][]float32: body gets the address of the
+// row's window (its data pointer plus the byte offset off) in a fresh register.
+func rowLoop(rows, nrows, off reg.GPVirtual, label string, body func(addr reg.GPVirtual)) {
+	rp, left := GP64(), GP64()
+	MOVQ(rows, rp)
+	MOVQ(nrows, left)
+	Label(label)
+	p := GP64()
+	MOVQ(Mem{Base: rp}, p)
+	ADDQ(off, p)
+	body(p.(reg.GPVirtual))
+	ADDQ(Imm(24), rp)
+	DECQ(left)
+	JNZ(LabelRef(label))
+}
+
+// genBoundsInsert emits Bounds for one k by insertion: per group of lanes it carries the
+// k+1 smallest and k+1 largest values seen in registers, each row passed down both
+// chains by min/max, and reports the last of each chain with zeros made +0.
+func genBoundsInsert(s isaSpec, k int) {
+	name := fmt.Sprintf("boundsInsert%d%s", k, s.suffix)
+	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, %d) for len(lo) a multiple of 32, len(rows) > %d,", name, k, 2*k),
+		"every row's window [off, off+len(lo)) in bounds and finite values.")
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	low, high := make([]reg.VecVirtual, k+1), make([]reg.VecVirtual, k+1)
+	posInf, negInf := s.broadcast32(0x7f800000), s.broadcast32(0xff800000)
+	for t := range low {
+		low[t], high[t] = s.vec(), s.vec()
+		VMOVUPS(posInf, low[t])
+		VMOVUPS(negInf, high[t])
+	}
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		x := s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		v := x
+		for t := range low {
+			pushed := s.vec()
+			VMAXPS(low[t], v, pushed) // what low[t] pushes on: max(v, low[t])
+			VMINPS(low[t], v, low[t]) // low[t] = min(v, low[t])
+			v = pushed
+		}
+		v = x
+		for t := range high {
+			pushed := s.vec()
+			VMINPS(high[t], v, pushed)
+			VMAXPS(high[t], v, high[t])
+			v = pushed
+		}
+	})
+	zero := s.vec()
+	VXORPS(zero, zero, zero)
+	VADDPS(zero, low[k], low[k]) // -0 + +0 is +0
+	VADDPS(zero, high[k], high[k])
+	VMOVUPS(low[k], Mem{Base: lo})
+	VMOVUPS(high[k], Mem{Base: hi})
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func bitsOf(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	return b
+}
+
+// Comparison predicates of VCMPPS (ordered, quiet).
+const (
+	cmpEQ = 0x00
+	cmpLT = 0x11
+	cmpLE = 0x12
+	cmpGE = 0x1d
+	cmpGT = 0x1e
+)
+
+// genKeptSum emits KeptSum: per group of lanes, one pass over the rows sums the values
+// strictly between the bounds (masked to +0 elsewhere) in float64, counts the values at
+// or beyond each bound, and checks every value is finite; then the tied copies of the
+// bounds are added, lo first, and lanes whose bounds are equal get (N-2k)·lo.
+func genKeptSum(s isaSpec) {
+	name := "keptSum" + s.suffix
+	TEXT(name, NOSPLIT, "func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int")
+	Pragma("noescape")
+	Doc(name+" is keptSumGeneric(sum, rows, off, k, lo, hi), returning 1 for finite and 0 otherwise,",
+		"for len(sum) a multiple of 32 and every row's window [off, off+len(sum)) in bounds.")
+	sum := Load(Param("sum").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	kq := Load(Param("k"), GP64())
+	// m = len(rows) - 2k as float64, k as int32 lanes.
+	mq := GP64()
+	MOVQ(nrows, mq)
+	SUBQ(kq, mq)
+	SUBQ(kq, mq)
+	mx := XMM()
+	CVTSQ2SD(mq, mx)
+	m := s.vec()
+	VBROADCASTSD(mx, m)
+	kx := XMM()
+	MOVD(kq.(reg.GPVirtual).As32(), kx)
+	kv := s.vec()
+	VPBROADCASTD(kx, kv)
+	expMask := s.broadcast32(0x7f800000)
+	groups := Load(Param("sum").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	if s.vecSize == 64 {
+		keptSumAVX512(s, sum, rows, nrows, off, lo, hi, kv, m, expMask, groups)
+	} else {
+		keptSumAVX2(s, sum, rows, nrows, off, lo, hi, kv, m, expMask, groups)
+	}
+}
+
+func keptSumAVX512(s isaSpec, sum, rows, nrows, off, lo, hi reg.GPVirtual, kv, m, expMask reg.VecVirtual, groups reg.GPVirtual) {
+	ones := s.broadcast32(1)
+	bad := K()
+	KXORW(bad, bad, bad)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	L, H := s.vec(), s.vec()
+	VMOVUPS(Mem{Base: lo}, L)
+	VMOVUPS(Mem{Base: hi}, H)
+	s0, s1, cLE, cGE := s.vec(), s.vec(), s.vec(), s.vec()
+	for _, r := range []reg.VecVirtual{s0, s1, cLE, cGE} {
+		VPXORD(r, r, r)
+	}
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		x := s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		mid, midHi := K(), K()
+		VCMPPS(Imm(cmpGT), L, x, mid)      // x > lo
+		VCMPPS(Imm(cmpLT), H, x, mid, mid) // and x < hi
+		KSHIFTRW(Imm(8), mid, midHi)
+		t0, t1 := s.vec(), s.vec()
+		VCVTPS2PD_Z(Mem{Base: addr}, mid, t0)
+		VCVTPS2PD_Z(Mem{Base: addr, Disp: 32}, midHi, t1)
+		VADDPD(t0, s0, s0)
+		VADDPD(t1, s1, s1)
+		le, ge := K(), K()
+		VCMPPS(Imm(cmpLE), L, x, le)
+		VPADDD(ones, cLE, le, cLE)
+		VCMPPS(Imm(cmpGE), H, x, ge)
+		VPADDD(ones, cGE, ge, cGE)
+		e, nf := s.vec(), K()
+		VPANDD(x, expMask, e)
+		VPCMPEQD(expMask, e, nf)
+		KORW(nf, bad, bad)
+	})
+	keptSumFinish(s, sum, lo, hi, s0, s1, cLE, cGE, kv, m)
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	ADDQ(U32(2*s.vecSize), sum)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	ok := GP64()
+	XORQ(ok, ok)
+	KORTESTW(bad, bad)
+	SETEQ(ok.As8())
+	Store(ok, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+func keptSumAVX2(s isaSpec, sum, rows, nrows, off, lo, hi reg.GPVirtual, kv, m, expMask reg.VecVirtual, groups reg.GPVirtual) {
+	bad := s.vec()
+	VPXOR(bad, bad, bad)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	L, H := s.vec(), s.vec()
+	VMOVUPS(Mem{Base: lo}, L)
+	VMOVUPS(Mem{Base: hi}, H)
+	s0, s1, cLE, cGE := s.vec(), s.vec(), s.vec(), s.vec()
+	for _, r := range []reg.VecVirtual{s0, s1, cLE, cGE} {
+		VPXOR(r, r, r)
+	}
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		x := s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		a, b := s.vec(), s.vec()
+		VCMPPS(Imm(cmpGT), L, x, a) // x > lo
+		VCMPPS(Imm(cmpLT), H, x, b) // x < hi
+		VANDPS(a, b, a)
+		VANDPS(x, a, a) // x where strictly inside, +0 elsewhere
+		t0, t1 := s.vec(), s.vec()
+		VCVTPS2PD(a.AsX(), t0)
+		hx := XMM()
+		VEXTRACTF128(Imm(1), a, hx)
+		VCVTPS2PD(hx, t1)
+		VADDPD(t0, s0, s0)
+		VADDPD(t1, s1, s1)
+		VCMPPS(Imm(cmpLE), L, x, a)
+		VPSUBD(a, cLE, cLE) // a is -1 where true
+		VCMPPS(Imm(cmpGE), H, x, b)
+		VPSUBD(b, cGE, cGE)
+		VPAND(x, expMask, a)
+		VPCMPEQD(expMask, a, a)
+		VPOR(a, bad, bad)
+	})
+	keptSumFinish(s, sum, lo, hi, s0, s1, cLE, cGE, kv, m)
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	ADDQ(U32(2*s.vecSize), sum)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	ok := GP64()
+	XORQ(ok, ok)
+	VPTEST(bad, bad)
+	SETEQ(ok.As8())
+	Store(ok, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// keptSumFinish adds the tied copies of the bounds to the two float64 halves of a group's
+// sum, substitutes (N-2k)·lo where lo == hi, and stores the halves.
+func keptSumFinish(s isaSpec, sum, lo, hi reg.GPVirtual, s0, s1, cLE, cGE, kv, m reg.VecVirtual) {
+	half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
+	VPSUBD(kv, cLE, cLE)  // copies of lo kept: #{x <= lo} - k
+	VPSUBD(kv, cGE, cGE)  // copies of hi kept: #{x >= hi} - k
+	widen := func(c reg.VecVirtual) (reg.VecVirtual, reg.VecVirtual) {
+		c0, c1 := s.vec(), s.vec()
+		h := s.half()
+		if s.vecSize == 64 {
+			VCVTDQ2PD(c.AsY(), c0)
+			VEXTRACTI64X4(Imm(1), c, h)
+		} else {
+			VCVTDQ2PD(c.AsX(), c0)
+			VEXTRACTI128(Imm(1), c, h)
+		}
+		VCVTDQ2PD(h, c1)
+		return c0, c1
+	}
+	cl0, cl1 := widen(cLE)
+	ch0, ch1 := widen(cGE)
+	zero := s.vec()
+	VXORPD(zero, zero, zero)
+	for i, acc := range []reg.VecVirtual{s0, s1} {
+		lf, hf := s.vec(), s.vec()
+		VCVTPS2PD(Mem{Base: lo, Disp: i * half}, lf)
+		VCVTPS2PD(Mem{Base: hi, Disp: i * half}, hf)
+		VFMADD231PD([]reg.VecVirtual{cl0, cl1}[i], lf, acc) // exact product: fused or not, one rounding
+		VFMADD231PD([]reg.VecVirtual{ch0, ch1}[i], hf, acc)
+		eqv := s.vec()
+		VMULPD(m, lf, eqv)
+		VADDPD(zero, eqv, eqv) // a zero result is +0
+		if s.vecSize == 64 {
+			eq := K()
+			lh, hh := s.half(), s.half()
+			VMOVUPS(Mem{Base: lo, Disp: i * half}, lh)
+			VMOVUPS(Mem{Base: hi, Disp: i * half}, hh)
+			VCMPPS(Imm(cmpEQ), hh, lh, eq)
+			VBLENDMPD(eqv, acc, eq, acc)
+		} else {
+			lh, hh, eq := XMM(), XMM(), s.vec()
+			VMOVUPS(Mem{Base: lo, Disp: i * half}, lh)
+			VMOVUPS(Mem{Base: hi, Disp: i * half}, hh)
+			VCMPPS(Imm(cmpEQ), hh, lh, lh)
+			VPMOVSXDQ(lh, eq)
+			VBLENDVPD(eq, eqv, acc, acc)
+		}
+		VMOVUPD(acc, Mem{Base: sum, Disp: i * s.vecSize})
+	}
 }
