@@ -1,0 +1,95 @@
+package simd_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/octomil/secagg/internal/simdtest"
+	"github.com/octomil/secagg/simd"
+	"github.com/stretchr/testify/require"
+)
+
+// orderRows returns n rows of length d+off drawn to make ties, signed zeros, subnormals
+// and huge values common.
+func orderRows(rng *rand.Rand, n, d int) [][]float32 {
+	pool := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 2, math.SmallestNonzeroFloat32,
+		-math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, 0.5}
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = make([]float32, d)
+		for j := range rows[i] {
+			if rng.IntN(3) == 0 {
+				rows[i][j] = pool[rng.IntN(len(pool))]
+			} else {
+				rows[i][j] = float32(rng.NormFloat64())
+			}
+		}
+	}
+	return rows
+}
+
+// TestOrderStatsBitIdentical runs Bounds and KeptSum on every path for every k the
+// assembly has (and beyond), windows with tails and offsets, and compares with the
+// sort-based specification bit for bit, with canaries around the outputs.
+func TestOrderStatsBitIdentical(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(40, 41))
+		for _, n := range []int{1, 2, 3, 5, 12, 23, 24, 40} {
+			for _, d := range []int{1, 31, 32, 33, 95, 130} {
+				for _, off := range []int{0, 3} {
+					rows := orderRows(rng, n, d+off)
+					for k := 0; 2*k < n && k <= 14; k++ {
+						lbuf, lo := guarded32(d, 1)
+						hbuf, hi := guarded32(d, 2)
+						simd.Bounds(lo, hi, rows, off, k)
+						checkGuards32(t, lbuf, d, 1)
+						checkGuards32(t, hbuf, d, 2)
+						wantLo, wantHi := make([]float32, d), make([]float32, d)
+						onGeneric(t, func() { simd.Bounds(wantLo, wantHi, rows, off, k) })
+						require.True(t, same32(lo, wantLo) && same32(hi, wantHi), "Bounds n=%d d=%d off=%d k=%d on %s", n, d, off, k, p)
+						// The specification itself: sort the coordinate.
+						v := make([]float32, n)
+						for j := range d {
+							for i := range rows {
+								v[i] = rows[i][off+j]
+							}
+							slices.Sort(v)
+							require.Equal(t, v[k], lo[j])
+							require.Equal(t, v[n-1-k], hi[j])
+						}
+
+						sbuf, sum := guarded64(d, 1)
+						require.True(t, simd.KeptSum(sum, rows, off, k, lo, hi))
+						checkGuards64(t, sbuf, d, 1)
+						want := make([]float64, d)
+						onGeneric(t, func() { require.True(t, simd.KeptSum(want, rows, off, k, lo, hi)) })
+						require.True(t, same64(sum, want), "KeptSum n=%d d=%d off=%d k=%d on %s", n, d, off, k, p)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestKeptSumFindsNonFinite plants a NaN or ±Inf in every position of a small window.
+func TestKeptSumFindsNonFinite(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(42, 43))
+		const n, d = 5, 70
+		rows := orderRows(rng, n, d)
+		lo, hi := make([]float32, d), make([]float32, d)
+		simd.Bounds(lo, hi, rows, 0, 1)
+		sum := make([]float64, d)
+		for i := range n {
+			for j := range d {
+				old := rows[i][j]
+				rows[i][j] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[(i+j)%3]
+				require.False(t, simd.KeptSum(sum, rows, 0, 1, lo, hi), "row %d coordinate %d on %s", i, j, p)
+				rows[i][j] = old
+			}
+		}
+		require.True(t, simd.KeptSum(sum, rows, 0, 1, lo, hi))
+	})
+}
