@@ -25,6 +25,7 @@ var avx2Kernels = kernels{
 	nonFiniteBlock: nonFiniteBlockAVX2,
 	copyStream:     copyStreamAVX2,
 	keptSum:        keptSumAVX2,
+	boundsBisect:   boundsBisectAVX2,
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
 		boundsInsert0AVX2, boundsInsert1AVX2, boundsInsert2AVX2, boundsInsert3AVX2, boundsInsert4AVX2, boundsInsert5AVX2,
 	},
@@ -44,6 +45,7 @@ var avx512Kernels = kernels{
 	nonFiniteBlock: nonFiniteBlockAVX512,
 	copyStream:     copyStreamAVX512,
 	keptSum:        keptSumAVX512,
+	boundsBisect:   boundsBisectAVX512,
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
 		boundsInsert0AVX512, boundsInsert1AVX512, boundsInsert2AVX512, boundsInsert3AVX512, boundsInsert4AVX512, boundsInsert5AVX512, boundsInsert6AVX512, boundsInsert7AVX512, boundsInsert8AVX512, boundsInsert9AVX512, boundsInsert10AVX512, boundsInsert11AVX512,
 	},

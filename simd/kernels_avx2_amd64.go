@@ -91,6 +91,12 @@ func boundsInsert5AVX2(lo []float32, hi []float32, rows [][]float32, off int)
 //go:noescape
 func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
 
+// boundsBisectAVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows),
+// len(keys) >= 8·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsBisectAVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+
 // minAVX2 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

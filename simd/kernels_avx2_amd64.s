@@ -911,6 +911,106 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsBisectAVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsBisectAVX2(SB), NOSPLIT, $0-112
+	MOVQ         lo_base+0(FP), AX
+	MOVQ         hi_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	MOVQ         keys_base+88(FP), R8
+	MOVQ         BX, R9
+	DECQ         R9
+	SUBQ         DI, R9
+	MOVD         DI, X0
+	VPBROADCASTD X0, Y0
+	MOVD         R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x7fffffff, DI
+	MOVD         DI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x80000000, DI
+	MOVD         DI, X3
+	VPBROADCASTD X3, Y3
+	MOVQ         lo_len+8(FP), DI
+	SHRQ         $0x03, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	MOVQ R8, R9
+	MOVQ DX, R10
+	MOVQ BX, R11
+
+keyrow:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y4
+	VPSRAD     $0x1f, Y4, Y5
+	VPAND      Y2, Y5, Y5
+	VPXOR      Y5, Y4, Y4
+	VMOVDQU    Y4, (R9)
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        keyrow
+	VPXOR      Y4, Y4, Y4
+	VPXOR      Y5, Y5, Y5
+	VMOVDQU    Y3, Y6
+	MOVQ       $0x00000020, R9
+
+pass:
+	VPOR  Y6, Y4, Y7
+	VPOR  Y6, Y5, Y8
+	VPXOR Y3, Y7, Y9
+	VPXOR Y3, Y8, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	MOVQ  R8, R10
+	MOVQ  BX, R11
+
+count:
+	VPCMPGTD  (R10), Y9, Y13
+	VPSUBD    Y13, Y11, Y11
+	VPCMPGTD  (R10), Y10, Y13
+	VPSUBD    Y13, Y12, Y12
+	ADDQ      $0x00000020, R10
+	DECQ      R11
+	JNZ       count
+	VPCMPGTD  Y0, Y11, Y9
+	VBLENDVPS Y9, Y4, Y7, Y4
+	VPCMPGTD  Y1, Y12, Y9
+	VBLENDVPS Y9, Y5, Y8, Y5
+	VPSRLD    $0x01, Y6, Y6
+	DECQ      R9
+	JNZ       pass
+	VXORPS    Y6, Y6, Y6
+	VPXOR     Y3, Y4, Y4
+	VPSRAD    $0x1f, Y4, Y7
+	VPAND     Y2, Y7, Y7
+	VPXOR     Y7, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VMOVUPS   Y4, (AX)
+	VPXOR     Y3, Y5, Y5
+	VPSRAD    $0x1f, Y5, Y4
+	VPAND     Y2, Y4, Y4
+	VPXOR     Y4, Y5, Y5
+	VADDPS    Y6, Y5, Y5
+	VMOVUPS   Y5, (CX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, SI
+	DECQ      DI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

@@ -127,6 +127,12 @@ func boundsInsert11AVX512(lo []float32, hi []float32, rows [][]float32, off int)
 //go:noescape
 func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
 
+// boundsBisectAVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows),
+// len(keys) >= 16·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+
 // minAVX512 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

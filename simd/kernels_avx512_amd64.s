@@ -1439,6 +1439,109 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsBisectAVX512(SB), NOSPLIT, $0-112
+	MOVQ         lo_base+0(FP), AX
+	MOVQ         hi_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	MOVQ         keys_base+88(FP), R8
+	MOVQ         BX, R9
+	DECQ         R9
+	SUBQ         DI, R9
+	MOVD         DI, X0
+	VPBROADCASTD X0, Z0
+	MOVD         R9, X1
+	VPBROADCASTD X1, Z1
+	MOVL         $0x7fffffff, DI
+	MOVD         DI, X2
+	VPBROADCASTD X2, Z2
+	MOVL         $0x80000000, DI
+	MOVD         DI, X7
+	VPBROADCASTD X7, Z7
+	MOVL         $0x00000001, DI
+	MOVD         DI, X8
+	VPBROADCASTD X8, Z8
+	MOVQ         lo_len+8(FP), DI
+	SHRQ         $0x04, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	MOVQ R8, R9
+	MOVQ DX, R10
+	MOVQ BX, R11
+
+keyrow:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z9
+	VPSRAD     $0x1f, Z9, Z10
+	VPANDD     Z2, Z10, Z10
+	VPXORD     Z10, Z9, Z9
+	VMOVDQU32  Z9, (R9)
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        keyrow
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VMOVDQU32  Z7, Z9
+	MOVQ       $0x00000020, R9
+
+pass:
+	VPORD  Z9, Z3, Z10
+	VPORD  Z9, Z4, Z11
+	VPXORD Z7, Z10, Z12
+	VPXORD Z7, Z11, Z13
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   R8, R10
+	MOVQ   BX, R11
+
+count:
+	VPCMPGTD  (R10), Z12, K1
+	VPADDD    Z8, Z5, K1, Z5
+	VPCMPGTD  (R10), Z13, K1
+	VPADDD    Z8, Z6, K1, Z6
+	ADDQ      $0x00000040, R10
+	DECQ      R11
+	JNZ       count
+	VPCMPD    $0x02, Z0, Z5, K1
+	VMOVDQA32 Z10, K1, Z3
+	VPCMPD    $0x02, Z1, Z6, K1
+	VMOVDQA32 Z11, K1, Z4
+	VPSRLD    $0x01, Z9, Z9
+	DECQ      R9
+	JNZ       pass
+	VXORPS    Z9, Z9, Z9
+	VPXORD    Z7, Z3, Z3
+	VPSRAD    $0x1f, Z3, Z10
+	VPANDD    Z2, Z10, Z10
+	VPXORD    Z10, Z3, Z3
+	VADDPS    Z9, Z3, Z3
+	VMOVUPS   Z3, (AX)
+	VPXORD    Z7, Z4, Z4
+	VPSRAD    $0x1f, Z4, Z10
+	VPANDD    Z2, Z10, Z10
+	VPXORD    Z10, Z4, Z4
+	VADDPS    Z9, Z4, Z4
+	VMOVUPS   Z4, (CX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, SI
+	DECQ      DI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

@@ -1,6 +1,9 @@
 package simd
 
-import "slices"
+import (
+	"slices"
+	"sync"
+)
 
 // Bounds writes, for every coordinate j < len(lo), the order statistics of the values
 // rows[i][off+j] over all rows: lo[j] is the (k+1)-th smallest and hi[j] the (k+1)-th
@@ -16,13 +19,35 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	for _, r := range rows {
 		_ = r[off : off+len(lo)]
 	}
-	if ins := active.Load().k.boundsInsert; k < len(ins) {
-		f := ins[k]
+	ks := active.Load().k
+	if k < len(ks.boundsInsert) {
+		f := ks.boundsInsert[k]
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 		return
 	}
+	if f := ks.boundsBisect; f != nil {
+		keys := getKeys(keyLanes * len(rows))
+		defer keyPool.Put(keys)
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		return
+	}
 	boundsGeneric(lo, hi, rows, off, k)
+}
+
+// keyLanes is the widest group of lanes a bisection kernel keys at once.
+const keyLanes = 16
+
+var keyPool sync.Pool // *[]int32 scratch for the bisection kernels
+
+func getKeys(n int) *[]int32 {
+	if p, ok := keyPool.Get().(*[]int32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]int32, n)
+	return &s
 }
 
 // KeptSum writes, for every coordinate j < len(sum), the float64 sum of the values that
