@@ -40,6 +40,8 @@ type kernels struct {
 	// boundsInsert[k] finds the bounds for that k by insertion through registers;
 	// Bounds falls back to another algorithm for larger k.
 	boundsInsert []func(lo, hi []float32, rows [][]float32, off int)
+	// boundsChain[l-2] finds them with one chain of the l = len(rows)-k smallest.
+	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32)
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int

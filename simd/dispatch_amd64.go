@@ -26,6 +26,9 @@ var avx2Kernels = kernels{
 	copyStream:     copyStreamAVX2,
 	keptSum:        keptSumAVX2,
 	boundsBisect:   boundsBisectAVX2,
+	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32){
+		boundsChain2AVX2, boundsChain3AVX2, boundsChain4AVX2, boundsChain5AVX2, boundsChain6AVX2, boundsChain7AVX2, boundsChain8AVX2, boundsChain9AVX2, boundsChain10AVX2, boundsChain11AVX2, boundsChain12AVX2, boundsChain13AVX2,
+	},
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
 		boundsInsert0AVX2, boundsInsert1AVX2, boundsInsert2AVX2, boundsInsert3AVX2, boundsInsert4AVX2, boundsInsert5AVX2,
 	},
@@ -46,6 +49,9 @@ var avx512Kernels = kernels{
 	copyStream:     copyStreamAVX512,
 	keptSum:        keptSumAVX512,
 	boundsBisect:   boundsBisectAVX512,
+	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32){
+		boundsChain2AVX512, boundsChain3AVX512, boundsChain4AVX512, boundsChain5AVX512, boundsChain6AVX512, boundsChain7AVX512, boundsChain8AVX512, boundsChain9AVX512, boundsChain10AVX512, boundsChain11AVX512, boundsChain12AVX512, boundsChain13AVX512, boundsChain14AVX512, boundsChain15AVX512, boundsChain16AVX512, boundsChain17AVX512, boundsChain18AVX512, boundsChain19AVX512, boundsChain20AVX512, boundsChain21AVX512, boundsChain22AVX512, boundsChain23AVX512, boundsChain24AVX512, boundsChain25AVX512, boundsChain26AVX512, boundsChain27AVX512, boundsChain28AVX512,
+	},
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
 		boundsInsert0AVX512, boundsInsert1AVX512, boundsInsert2AVX512, boundsInsert3AVX512, boundsInsert4AVX512, boundsInsert5AVX512, boundsInsert6AVX512, boundsInsert7AVX512, boundsInsert8AVX512, boundsInsert9AVX512, boundsInsert10AVX512, boundsInsert11AVX512,
 	},

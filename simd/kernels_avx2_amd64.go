@@ -97,6 +97,78 @@ func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, 
 //go:noescape
 func boundsBisectAVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
+// boundsChain2AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
+// 2k < len(rows), len(scratch) >= 16, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain3AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 3,
+// 2k < len(rows), len(scratch) >= 24, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain4AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 4,
+// 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain5AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 5,
+// 2k < len(rows), len(scratch) >= 40, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain6AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 6,
+// 2k < len(rows), len(scratch) >= 48, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain7AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 7,
+// 2k < len(rows), len(scratch) >= 56, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain8AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 8,
+// 2k < len(rows), len(scratch) >= 64, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain9AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 9,
+// 2k < len(rows), len(scratch) >= 72, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain10AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 10,
+// 2k < len(rows), len(scratch) >= 80, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain11AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 11,
+// 2k < len(rows), len(scratch) >= 88, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain12AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 12,
+// 2k < len(rows), len(scratch) >= 96, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain13AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 13,
+// 2k < len(rows), len(scratch) >= 104, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
 // minAVX2 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

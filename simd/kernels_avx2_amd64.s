@@ -1011,6 +1011,930 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain2AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y2
+	VMAXPS     Y1, Y2, Y3
+	VMINPS     Y1, Y2, Y1
+	VMAXPS     Y0, Y3, Y2
+	VMINPS     Y0, Y3, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y0, 32(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain3AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y3
+	VMAXPS     Y1, Y3, Y4
+	VMINPS     Y1, Y3, Y1
+	VMAXPS     Y2, Y4, Y3
+	VMINPS     Y2, Y4, Y2
+	VMAXPS     Y0, Y3, Y4
+	VMINPS     Y0, Y3, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y0, 64(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain4AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y4
+	VMAXPS     Y1, Y4, Y5
+	VMINPS     Y1, Y4, Y1
+	VMAXPS     Y2, Y5, Y4
+	VMINPS     Y2, Y5, Y2
+	VMAXPS     Y3, Y4, Y5
+	VMINPS     Y3, Y4, Y3
+	VMAXPS     Y0, Y5, Y4
+	VMINPS     Y0, Y5, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y0, 96(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain5AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y5
+	VMAXPS     Y1, Y5, Y6
+	VMINPS     Y1, Y5, Y1
+	VMAXPS     Y2, Y6, Y5
+	VMINPS     Y2, Y6, Y2
+	VMAXPS     Y3, Y5, Y6
+	VMINPS     Y3, Y5, Y3
+	VMAXPS     Y4, Y6, Y5
+	VMINPS     Y4, Y6, Y4
+	VMAXPS     Y0, Y5, Y6
+	VMINPS     Y0, Y5, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y0, 128(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain6AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y6
+	VMAXPS     Y1, Y6, Y7
+	VMINPS     Y1, Y6, Y1
+	VMAXPS     Y2, Y7, Y6
+	VMINPS     Y2, Y7, Y2
+	VMAXPS     Y3, Y6, Y7
+	VMINPS     Y3, Y6, Y3
+	VMAXPS     Y4, Y7, Y6
+	VMINPS     Y4, Y7, Y4
+	VMAXPS     Y5, Y6, Y7
+	VMINPS     Y5, Y6, Y5
+	VMAXPS     Y0, Y7, Y6
+	VMINPS     Y0, Y7, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y0, 160(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain7AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y7
+	VMAXPS     Y1, Y7, Y8
+	VMINPS     Y1, Y7, Y1
+	VMAXPS     Y2, Y8, Y7
+	VMINPS     Y2, Y8, Y2
+	VMAXPS     Y3, Y7, Y8
+	VMINPS     Y3, Y7, Y3
+	VMAXPS     Y4, Y8, Y7
+	VMINPS     Y4, Y8, Y4
+	VMAXPS     Y5, Y7, Y8
+	VMINPS     Y5, Y7, Y5
+	VMAXPS     Y6, Y8, Y7
+	VMINPS     Y6, Y8, Y6
+	VMAXPS     Y0, Y7, Y8
+	VMINPS     Y0, Y7, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y0, 192(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain8AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y8
+	VMAXPS     Y1, Y8, Y9
+	VMINPS     Y1, Y8, Y1
+	VMAXPS     Y2, Y9, Y8
+	VMINPS     Y2, Y9, Y2
+	VMAXPS     Y3, Y8, Y9
+	VMINPS     Y3, Y8, Y3
+	VMAXPS     Y4, Y9, Y8
+	VMINPS     Y4, Y9, Y4
+	VMAXPS     Y5, Y8, Y9
+	VMINPS     Y5, Y8, Y5
+	VMAXPS     Y6, Y9, Y8
+	VMINPS     Y6, Y9, Y6
+	VMAXPS     Y7, Y8, Y9
+	VMINPS     Y7, Y8, Y7
+	VMAXPS     Y0, Y9, Y8
+	VMINPS     Y0, Y9, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y0, 224(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain9AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y9
+	VMAXPS     Y1, Y9, Y10
+	VMINPS     Y1, Y9, Y1
+	VMAXPS     Y2, Y10, Y9
+	VMINPS     Y2, Y10, Y2
+	VMAXPS     Y3, Y9, Y10
+	VMINPS     Y3, Y9, Y3
+	VMAXPS     Y4, Y10, Y9
+	VMINPS     Y4, Y10, Y4
+	VMAXPS     Y5, Y9, Y10
+	VMINPS     Y5, Y9, Y5
+	VMAXPS     Y6, Y10, Y9
+	VMINPS     Y6, Y10, Y6
+	VMAXPS     Y7, Y9, Y10
+	VMINPS     Y7, Y9, Y7
+	VMAXPS     Y8, Y10, Y9
+	VMINPS     Y8, Y10, Y8
+	VMAXPS     Y0, Y9, Y10
+	VMINPS     Y0, Y9, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y0, 256(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain10AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y10
+	VMAXPS     Y1, Y10, Y11
+	VMINPS     Y1, Y10, Y1
+	VMAXPS     Y2, Y11, Y10
+	VMINPS     Y2, Y11, Y2
+	VMAXPS     Y3, Y10, Y11
+	VMINPS     Y3, Y10, Y3
+	VMAXPS     Y4, Y11, Y10
+	VMINPS     Y4, Y11, Y4
+	VMAXPS     Y5, Y10, Y11
+	VMINPS     Y5, Y10, Y5
+	VMAXPS     Y6, Y11, Y10
+	VMINPS     Y6, Y11, Y6
+	VMAXPS     Y7, Y10, Y11
+	VMINPS     Y7, Y10, Y7
+	VMAXPS     Y8, Y11, Y10
+	VMINPS     Y8, Y11, Y8
+	VMAXPS     Y9, Y10, Y11
+	VMINPS     Y9, Y10, Y9
+	VMAXPS     Y0, Y11, Y10
+	VMINPS     Y0, Y11, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y9, 256(R8)
+	VMOVUPS    Y0, 288(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain11AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y11
+	VMAXPS     Y1, Y11, Y12
+	VMINPS     Y1, Y11, Y1
+	VMAXPS     Y2, Y12, Y11
+	VMINPS     Y2, Y12, Y2
+	VMAXPS     Y3, Y11, Y12
+	VMINPS     Y3, Y11, Y3
+	VMAXPS     Y4, Y12, Y11
+	VMINPS     Y4, Y12, Y4
+	VMAXPS     Y5, Y11, Y12
+	VMINPS     Y5, Y11, Y5
+	VMAXPS     Y6, Y12, Y11
+	VMINPS     Y6, Y12, Y6
+	VMAXPS     Y7, Y11, Y12
+	VMINPS     Y7, Y11, Y7
+	VMAXPS     Y8, Y12, Y11
+	VMINPS     Y8, Y12, Y8
+	VMAXPS     Y9, Y11, Y12
+	VMINPS     Y9, Y11, Y9
+	VMAXPS     Y10, Y12, Y11
+	VMINPS     Y10, Y12, Y10
+	VMAXPS     Y0, Y11, Y12
+	VMINPS     Y0, Y11, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y9, 256(R8)
+	VMOVUPS    Y10, 288(R8)
+	VMOVUPS    Y0, 320(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain12AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y12
+	VMAXPS     Y1, Y12, Y13
+	VMINPS     Y1, Y12, Y1
+	VMAXPS     Y2, Y13, Y12
+	VMINPS     Y2, Y13, Y2
+	VMAXPS     Y3, Y12, Y13
+	VMINPS     Y3, Y12, Y3
+	VMAXPS     Y4, Y13, Y12
+	VMINPS     Y4, Y13, Y4
+	VMAXPS     Y5, Y12, Y13
+	VMINPS     Y5, Y12, Y5
+	VMAXPS     Y6, Y13, Y12
+	VMINPS     Y6, Y13, Y6
+	VMAXPS     Y7, Y12, Y13
+	VMINPS     Y7, Y12, Y7
+	VMAXPS     Y8, Y13, Y12
+	VMINPS     Y8, Y13, Y8
+	VMAXPS     Y9, Y12, Y13
+	VMINPS     Y9, Y12, Y9
+	VMAXPS     Y10, Y13, Y12
+	VMINPS     Y10, Y13, Y10
+	VMAXPS     Y11, Y12, Y13
+	VMINPS     Y11, Y12, Y11
+	VMAXPS     Y0, Y13, Y12
+	VMINPS     Y0, Y13, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y9, 256(R8)
+	VMOVUPS    Y10, 288(R8)
+	VMOVUPS    Y11, 320(R8)
+	VMOVUPS    Y0, 352(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain13AVX2(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	VMOVUPS      Y0, Y12
+	VMOVUPS      Y0, Y0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y13
+	VMAXPS     Y1, Y13, Y14
+	VMINPS     Y1, Y13, Y1
+	VMAXPS     Y2, Y14, Y13
+	VMINPS     Y2, Y14, Y2
+	VMAXPS     Y3, Y13, Y14
+	VMINPS     Y3, Y13, Y3
+	VMAXPS     Y4, Y14, Y13
+	VMINPS     Y4, Y14, Y4
+	VMAXPS     Y5, Y13, Y14
+	VMINPS     Y5, Y13, Y5
+	VMAXPS     Y6, Y14, Y13
+	VMINPS     Y6, Y14, Y6
+	VMAXPS     Y7, Y13, Y14
+	VMINPS     Y7, Y13, Y7
+	VMAXPS     Y8, Y14, Y13
+	VMINPS     Y8, Y14, Y8
+	VMAXPS     Y9, Y13, Y14
+	VMINPS     Y9, Y13, Y9
+	VMAXPS     Y10, Y14, Y13
+	VMINPS     Y10, Y14, Y10
+	VMAXPS     Y11, Y13, Y14
+	VMINPS     Y11, Y13, Y11
+	VMAXPS     Y12, Y14, Y13
+	VMINPS     Y12, Y14, Y12
+	VMAXPS     Y0, Y13, Y14
+	VMINPS     Y0, Y13, Y0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y9, 256(R8)
+	VMOVUPS    Y10, 288(R8)
+	VMOVUPS    Y11, 320(R8)
+	VMOVUPS    Y12, 352(R8)
+	VMOVUPS    Y0, 384(R8)
+	VXORPS     Y1, Y1, Y1
+	VADDPS     (R8)(DI*1), Y1, Y2
+	VADDPS     Y1, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

@@ -133,6 +133,168 @@ func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32
 //go:noescape
 func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
+// boundsChain2AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
+// 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain3AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 3,
+// 2k < len(rows), len(scratch) >= 48, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain4AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 4,
+// 2k < len(rows), len(scratch) >= 64, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain5AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 5,
+// 2k < len(rows), len(scratch) >= 80, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain6AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 6,
+// 2k < len(rows), len(scratch) >= 96, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain7AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 7,
+// 2k < len(rows), len(scratch) >= 112, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain8AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 8,
+// 2k < len(rows), len(scratch) >= 128, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain9AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 9,
+// 2k < len(rows), len(scratch) >= 144, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain10AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 10,
+// 2k < len(rows), len(scratch) >= 160, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain11AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 11,
+// 2k < len(rows), len(scratch) >= 176, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain12AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 12,
+// 2k < len(rows), len(scratch) >= 192, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain13AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 13,
+// 2k < len(rows), len(scratch) >= 208, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain14AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 14,
+// 2k < len(rows), len(scratch) >= 224, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain15AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 15,
+// 2k < len(rows), len(scratch) >= 240, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain16AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 16,
+// 2k < len(rows), len(scratch) >= 256, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain17AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 17,
+// 2k < len(rows), len(scratch) >= 272, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain18AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 18,
+// 2k < len(rows), len(scratch) >= 288, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain19AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 19,
+// 2k < len(rows), len(scratch) >= 304, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain20AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 20,
+// 2k < len(rows), len(scratch) >= 320, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain21AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 21,
+// 2k < len(rows), len(scratch) >= 336, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain22AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 22,
+// 2k < len(rows), len(scratch) >= 352, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain23AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 23,
+// 2k < len(rows), len(scratch) >= 368, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain24AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 24,
+// 2k < len(rows), len(scratch) >= 384, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain25AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 25,
+// 2k < len(rows), len(scratch) >= 400, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain26AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 26,
+// 2k < len(rows), len(scratch) >= 416, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain27AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 27,
+// 2k < len(rows), len(scratch) >= 432, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
+// boundsChain28AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 28,
+// 2k < len(rows), len(scratch) >= 448, every row's window in bounds and finite values.
+//
+//go:noescape
+func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+
 // minAVX512 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

@@ -1542,6 +1542,2895 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z2
+	VMAXPS     Z1, Z2, Z3
+	VMINPS     Z1, Z2, Z1
+	VMAXPS     Z0, Z3, Z2
+	VMINPS     Z0, Z3, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z0, 64(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain3AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z3
+	VMAXPS     Z1, Z3, Z4
+	VMINPS     Z1, Z3, Z1
+	VMAXPS     Z2, Z4, Z3
+	VMINPS     Z2, Z4, Z2
+	VMAXPS     Z0, Z3, Z4
+	VMINPS     Z0, Z3, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z0, 128(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z4
+	VMAXPS     Z1, Z4, Z5
+	VMINPS     Z1, Z4, Z1
+	VMAXPS     Z2, Z5, Z4
+	VMINPS     Z2, Z5, Z2
+	VMAXPS     Z3, Z4, Z5
+	VMINPS     Z3, Z4, Z3
+	VMAXPS     Z0, Z5, Z4
+	VMINPS     Z0, Z5, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z0, 192(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z5
+	VMAXPS     Z1, Z5, Z6
+	VMINPS     Z1, Z5, Z1
+	VMAXPS     Z2, Z6, Z5
+	VMINPS     Z2, Z6, Z2
+	VMAXPS     Z3, Z5, Z6
+	VMINPS     Z3, Z5, Z3
+	VMAXPS     Z4, Z6, Z5
+	VMINPS     Z4, Z6, Z4
+	VMAXPS     Z0, Z5, Z6
+	VMINPS     Z0, Z5, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z0, 256(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z6
+	VMAXPS     Z1, Z6, Z7
+	VMINPS     Z1, Z6, Z1
+	VMAXPS     Z2, Z7, Z6
+	VMINPS     Z2, Z7, Z2
+	VMAXPS     Z3, Z6, Z7
+	VMINPS     Z3, Z6, Z3
+	VMAXPS     Z4, Z7, Z6
+	VMINPS     Z4, Z7, Z4
+	VMAXPS     Z5, Z6, Z7
+	VMINPS     Z5, Z6, Z5
+	VMAXPS     Z0, Z7, Z6
+	VMINPS     Z0, Z7, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z0, 320(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z7
+	VMAXPS     Z1, Z7, Z8
+	VMINPS     Z1, Z7, Z1
+	VMAXPS     Z2, Z8, Z7
+	VMINPS     Z2, Z8, Z2
+	VMAXPS     Z3, Z7, Z8
+	VMINPS     Z3, Z7, Z3
+	VMAXPS     Z4, Z8, Z7
+	VMINPS     Z4, Z8, Z4
+	VMAXPS     Z5, Z7, Z8
+	VMINPS     Z5, Z7, Z5
+	VMAXPS     Z6, Z8, Z7
+	VMINPS     Z6, Z8, Z6
+	VMAXPS     Z0, Z7, Z8
+	VMINPS     Z0, Z7, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z0, 384(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z8
+	VMAXPS     Z1, Z8, Z9
+	VMINPS     Z1, Z8, Z1
+	VMAXPS     Z2, Z9, Z8
+	VMINPS     Z2, Z9, Z2
+	VMAXPS     Z3, Z8, Z9
+	VMINPS     Z3, Z8, Z3
+	VMAXPS     Z4, Z9, Z8
+	VMINPS     Z4, Z9, Z4
+	VMAXPS     Z5, Z8, Z9
+	VMINPS     Z5, Z8, Z5
+	VMAXPS     Z6, Z9, Z8
+	VMINPS     Z6, Z9, Z6
+	VMAXPS     Z7, Z8, Z9
+	VMINPS     Z7, Z8, Z7
+	VMAXPS     Z0, Z9, Z8
+	VMINPS     Z0, Z9, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z0, 448(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z9
+	VMAXPS     Z1, Z9, Z10
+	VMINPS     Z1, Z9, Z1
+	VMAXPS     Z2, Z10, Z9
+	VMINPS     Z2, Z10, Z2
+	VMAXPS     Z3, Z9, Z10
+	VMINPS     Z3, Z9, Z3
+	VMAXPS     Z4, Z10, Z9
+	VMINPS     Z4, Z10, Z4
+	VMAXPS     Z5, Z9, Z10
+	VMINPS     Z5, Z9, Z5
+	VMAXPS     Z6, Z10, Z9
+	VMINPS     Z6, Z10, Z6
+	VMAXPS     Z7, Z9, Z10
+	VMINPS     Z7, Z9, Z7
+	VMAXPS     Z8, Z10, Z9
+	VMINPS     Z8, Z10, Z8
+	VMAXPS     Z0, Z9, Z10
+	VMINPS     Z0, Z9, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z0, 512(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z10
+	VMAXPS     Z1, Z10, Z11
+	VMINPS     Z1, Z10, Z1
+	VMAXPS     Z2, Z11, Z10
+	VMINPS     Z2, Z11, Z2
+	VMAXPS     Z3, Z10, Z11
+	VMINPS     Z3, Z10, Z3
+	VMAXPS     Z4, Z11, Z10
+	VMINPS     Z4, Z11, Z4
+	VMAXPS     Z5, Z10, Z11
+	VMINPS     Z5, Z10, Z5
+	VMAXPS     Z6, Z11, Z10
+	VMINPS     Z6, Z11, Z6
+	VMAXPS     Z7, Z10, Z11
+	VMINPS     Z7, Z10, Z7
+	VMAXPS     Z8, Z11, Z10
+	VMINPS     Z8, Z11, Z8
+	VMAXPS     Z9, Z10, Z11
+	VMINPS     Z9, Z10, Z9
+	VMAXPS     Z0, Z11, Z10
+	VMINPS     Z0, Z11, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z0, 576(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z11
+	VMAXPS     Z1, Z11, Z12
+	VMINPS     Z1, Z11, Z1
+	VMAXPS     Z2, Z12, Z11
+	VMINPS     Z2, Z12, Z2
+	VMAXPS     Z3, Z11, Z12
+	VMINPS     Z3, Z11, Z3
+	VMAXPS     Z4, Z12, Z11
+	VMINPS     Z4, Z12, Z4
+	VMAXPS     Z5, Z11, Z12
+	VMINPS     Z5, Z11, Z5
+	VMAXPS     Z6, Z12, Z11
+	VMINPS     Z6, Z12, Z6
+	VMAXPS     Z7, Z11, Z12
+	VMINPS     Z7, Z11, Z7
+	VMAXPS     Z8, Z12, Z11
+	VMINPS     Z8, Z12, Z8
+	VMAXPS     Z9, Z11, Z12
+	VMINPS     Z9, Z11, Z9
+	VMAXPS     Z10, Z12, Z11
+	VMINPS     Z10, Z12, Z10
+	VMAXPS     Z0, Z11, Z12
+	VMINPS     Z0, Z11, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z0, 640(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z12
+	VMAXPS     Z1, Z12, Z13
+	VMINPS     Z1, Z12, Z1
+	VMAXPS     Z2, Z13, Z12
+	VMINPS     Z2, Z13, Z2
+	VMAXPS     Z3, Z12, Z13
+	VMINPS     Z3, Z12, Z3
+	VMAXPS     Z4, Z13, Z12
+	VMINPS     Z4, Z13, Z4
+	VMAXPS     Z5, Z12, Z13
+	VMINPS     Z5, Z12, Z5
+	VMAXPS     Z6, Z13, Z12
+	VMINPS     Z6, Z13, Z6
+	VMAXPS     Z7, Z12, Z13
+	VMINPS     Z7, Z12, Z7
+	VMAXPS     Z8, Z13, Z12
+	VMINPS     Z8, Z13, Z8
+	VMAXPS     Z9, Z12, Z13
+	VMINPS     Z9, Z12, Z9
+	VMAXPS     Z10, Z13, Z12
+	VMINPS     Z10, Z13, Z10
+	VMAXPS     Z11, Z12, Z13
+	VMINPS     Z11, Z12, Z11
+	VMAXPS     Z0, Z13, Z12
+	VMINPS     Z0, Z13, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z0, 704(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z13
+	VMAXPS     Z1, Z13, Z14
+	VMINPS     Z1, Z13, Z1
+	VMAXPS     Z2, Z14, Z13
+	VMINPS     Z2, Z14, Z2
+	VMAXPS     Z3, Z13, Z14
+	VMINPS     Z3, Z13, Z3
+	VMAXPS     Z4, Z14, Z13
+	VMINPS     Z4, Z14, Z4
+	VMAXPS     Z5, Z13, Z14
+	VMINPS     Z5, Z13, Z5
+	VMAXPS     Z6, Z14, Z13
+	VMINPS     Z6, Z14, Z6
+	VMAXPS     Z7, Z13, Z14
+	VMINPS     Z7, Z13, Z7
+	VMAXPS     Z8, Z14, Z13
+	VMINPS     Z8, Z14, Z8
+	VMAXPS     Z9, Z13, Z14
+	VMINPS     Z9, Z13, Z9
+	VMAXPS     Z10, Z14, Z13
+	VMINPS     Z10, Z14, Z10
+	VMAXPS     Z11, Z13, Z14
+	VMINPS     Z11, Z13, Z11
+	VMAXPS     Z12, Z14, Z13
+	VMINPS     Z12, Z14, Z12
+	VMAXPS     Z0, Z13, Z14
+	VMINPS     Z0, Z13, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z0, 768(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z14
+	VMAXPS     Z1, Z14, Z15
+	VMINPS     Z1, Z14, Z1
+	VMAXPS     Z2, Z15, Z14
+	VMINPS     Z2, Z15, Z2
+	VMAXPS     Z3, Z14, Z15
+	VMINPS     Z3, Z14, Z3
+	VMAXPS     Z4, Z15, Z14
+	VMINPS     Z4, Z15, Z4
+	VMAXPS     Z5, Z14, Z15
+	VMINPS     Z5, Z14, Z5
+	VMAXPS     Z6, Z15, Z14
+	VMINPS     Z6, Z15, Z6
+	VMAXPS     Z7, Z14, Z15
+	VMINPS     Z7, Z14, Z7
+	VMAXPS     Z8, Z15, Z14
+	VMINPS     Z8, Z15, Z8
+	VMAXPS     Z9, Z14, Z15
+	VMINPS     Z9, Z14, Z9
+	VMAXPS     Z10, Z15, Z14
+	VMINPS     Z10, Z15, Z10
+	VMAXPS     Z11, Z14, Z15
+	VMINPS     Z11, Z14, Z11
+	VMAXPS     Z12, Z15, Z14
+	VMINPS     Z12, Z15, Z12
+	VMAXPS     Z13, Z14, Z15
+	VMINPS     Z13, Z14, Z13
+	VMAXPS     Z0, Z15, Z14
+	VMINPS     Z0, Z15, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z0, 832(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z15
+	VMAXPS     Z1, Z15, Z16
+	VMINPS     Z1, Z15, Z1
+	VMAXPS     Z2, Z16, Z15
+	VMINPS     Z2, Z16, Z2
+	VMAXPS     Z3, Z15, Z16
+	VMINPS     Z3, Z15, Z3
+	VMAXPS     Z4, Z16, Z15
+	VMINPS     Z4, Z16, Z4
+	VMAXPS     Z5, Z15, Z16
+	VMINPS     Z5, Z15, Z5
+	VMAXPS     Z6, Z16, Z15
+	VMINPS     Z6, Z16, Z6
+	VMAXPS     Z7, Z15, Z16
+	VMINPS     Z7, Z15, Z7
+	VMAXPS     Z8, Z16, Z15
+	VMINPS     Z8, Z16, Z8
+	VMAXPS     Z9, Z15, Z16
+	VMINPS     Z9, Z15, Z9
+	VMAXPS     Z10, Z16, Z15
+	VMINPS     Z10, Z16, Z10
+	VMAXPS     Z11, Z15, Z16
+	VMINPS     Z11, Z15, Z11
+	VMAXPS     Z12, Z16, Z15
+	VMINPS     Z12, Z16, Z12
+	VMAXPS     Z13, Z15, Z16
+	VMINPS     Z13, Z15, Z13
+	VMAXPS     Z14, Z16, Z15
+	VMINPS     Z14, Z16, Z14
+	VMAXPS     Z0, Z15, Z16
+	VMINPS     Z0, Z15, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z0, 896(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z16
+	VMAXPS     Z1, Z16, Z17
+	VMINPS     Z1, Z16, Z1
+	VMAXPS     Z2, Z17, Z16
+	VMINPS     Z2, Z17, Z2
+	VMAXPS     Z3, Z16, Z17
+	VMINPS     Z3, Z16, Z3
+	VMAXPS     Z4, Z17, Z16
+	VMINPS     Z4, Z17, Z4
+	VMAXPS     Z5, Z16, Z17
+	VMINPS     Z5, Z16, Z5
+	VMAXPS     Z6, Z17, Z16
+	VMINPS     Z6, Z17, Z6
+	VMAXPS     Z7, Z16, Z17
+	VMINPS     Z7, Z16, Z7
+	VMAXPS     Z8, Z17, Z16
+	VMINPS     Z8, Z17, Z8
+	VMAXPS     Z9, Z16, Z17
+	VMINPS     Z9, Z16, Z9
+	VMAXPS     Z10, Z17, Z16
+	VMINPS     Z10, Z17, Z10
+	VMAXPS     Z11, Z16, Z17
+	VMINPS     Z11, Z16, Z11
+	VMAXPS     Z12, Z17, Z16
+	VMINPS     Z12, Z17, Z12
+	VMAXPS     Z13, Z16, Z17
+	VMINPS     Z13, Z16, Z13
+	VMAXPS     Z14, Z17, Z16
+	VMINPS     Z14, Z17, Z14
+	VMAXPS     Z15, Z16, Z17
+	VMINPS     Z15, Z16, Z15
+	VMAXPS     Z0, Z17, Z16
+	VMINPS     Z0, Z17, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z0, 960(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z17
+	VMAXPS     Z1, Z17, Z18
+	VMINPS     Z1, Z17, Z1
+	VMAXPS     Z2, Z18, Z17
+	VMINPS     Z2, Z18, Z2
+	VMAXPS     Z3, Z17, Z18
+	VMINPS     Z3, Z17, Z3
+	VMAXPS     Z4, Z18, Z17
+	VMINPS     Z4, Z18, Z4
+	VMAXPS     Z5, Z17, Z18
+	VMINPS     Z5, Z17, Z5
+	VMAXPS     Z6, Z18, Z17
+	VMINPS     Z6, Z18, Z6
+	VMAXPS     Z7, Z17, Z18
+	VMINPS     Z7, Z17, Z7
+	VMAXPS     Z8, Z18, Z17
+	VMINPS     Z8, Z18, Z8
+	VMAXPS     Z9, Z17, Z18
+	VMINPS     Z9, Z17, Z9
+	VMAXPS     Z10, Z18, Z17
+	VMINPS     Z10, Z18, Z10
+	VMAXPS     Z11, Z17, Z18
+	VMINPS     Z11, Z17, Z11
+	VMAXPS     Z12, Z18, Z17
+	VMINPS     Z12, Z18, Z12
+	VMAXPS     Z13, Z17, Z18
+	VMINPS     Z13, Z17, Z13
+	VMAXPS     Z14, Z18, Z17
+	VMINPS     Z14, Z18, Z14
+	VMAXPS     Z15, Z17, Z18
+	VMINPS     Z15, Z17, Z15
+	VMAXPS     Z16, Z18, Z17
+	VMINPS     Z16, Z18, Z16
+	VMAXPS     Z0, Z17, Z18
+	VMINPS     Z0, Z17, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z0, 1024(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z18
+	VMAXPS     Z1, Z18, Z19
+	VMINPS     Z1, Z18, Z1
+	VMAXPS     Z2, Z19, Z18
+	VMINPS     Z2, Z19, Z2
+	VMAXPS     Z3, Z18, Z19
+	VMINPS     Z3, Z18, Z3
+	VMAXPS     Z4, Z19, Z18
+	VMINPS     Z4, Z19, Z4
+	VMAXPS     Z5, Z18, Z19
+	VMINPS     Z5, Z18, Z5
+	VMAXPS     Z6, Z19, Z18
+	VMINPS     Z6, Z19, Z6
+	VMAXPS     Z7, Z18, Z19
+	VMINPS     Z7, Z18, Z7
+	VMAXPS     Z8, Z19, Z18
+	VMINPS     Z8, Z19, Z8
+	VMAXPS     Z9, Z18, Z19
+	VMINPS     Z9, Z18, Z9
+	VMAXPS     Z10, Z19, Z18
+	VMINPS     Z10, Z19, Z10
+	VMAXPS     Z11, Z18, Z19
+	VMINPS     Z11, Z18, Z11
+	VMAXPS     Z12, Z19, Z18
+	VMINPS     Z12, Z19, Z12
+	VMAXPS     Z13, Z18, Z19
+	VMINPS     Z13, Z18, Z13
+	VMAXPS     Z14, Z19, Z18
+	VMINPS     Z14, Z19, Z14
+	VMAXPS     Z15, Z18, Z19
+	VMINPS     Z15, Z18, Z15
+	VMAXPS     Z16, Z19, Z18
+	VMINPS     Z16, Z19, Z16
+	VMAXPS     Z17, Z18, Z19
+	VMINPS     Z17, Z18, Z17
+	VMAXPS     Z0, Z19, Z18
+	VMINPS     Z0, Z19, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z0, 1088(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z19
+	VMAXPS     Z1, Z19, Z20
+	VMINPS     Z1, Z19, Z1
+	VMAXPS     Z2, Z20, Z19
+	VMINPS     Z2, Z20, Z2
+	VMAXPS     Z3, Z19, Z20
+	VMINPS     Z3, Z19, Z3
+	VMAXPS     Z4, Z20, Z19
+	VMINPS     Z4, Z20, Z4
+	VMAXPS     Z5, Z19, Z20
+	VMINPS     Z5, Z19, Z5
+	VMAXPS     Z6, Z20, Z19
+	VMINPS     Z6, Z20, Z6
+	VMAXPS     Z7, Z19, Z20
+	VMINPS     Z7, Z19, Z7
+	VMAXPS     Z8, Z20, Z19
+	VMINPS     Z8, Z20, Z8
+	VMAXPS     Z9, Z19, Z20
+	VMINPS     Z9, Z19, Z9
+	VMAXPS     Z10, Z20, Z19
+	VMINPS     Z10, Z20, Z10
+	VMAXPS     Z11, Z19, Z20
+	VMINPS     Z11, Z19, Z11
+	VMAXPS     Z12, Z20, Z19
+	VMINPS     Z12, Z20, Z12
+	VMAXPS     Z13, Z19, Z20
+	VMINPS     Z13, Z19, Z13
+	VMAXPS     Z14, Z20, Z19
+	VMINPS     Z14, Z20, Z14
+	VMAXPS     Z15, Z19, Z20
+	VMINPS     Z15, Z19, Z15
+	VMAXPS     Z16, Z20, Z19
+	VMINPS     Z16, Z20, Z16
+	VMAXPS     Z17, Z19, Z20
+	VMINPS     Z17, Z19, Z17
+	VMAXPS     Z18, Z20, Z19
+	VMINPS     Z18, Z20, Z18
+	VMAXPS     Z0, Z19, Z20
+	VMINPS     Z0, Z19, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z0, 1152(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z20
+	VMAXPS     Z1, Z20, Z21
+	VMINPS     Z1, Z20, Z1
+	VMAXPS     Z2, Z21, Z20
+	VMINPS     Z2, Z21, Z2
+	VMAXPS     Z3, Z20, Z21
+	VMINPS     Z3, Z20, Z3
+	VMAXPS     Z4, Z21, Z20
+	VMINPS     Z4, Z21, Z4
+	VMAXPS     Z5, Z20, Z21
+	VMINPS     Z5, Z20, Z5
+	VMAXPS     Z6, Z21, Z20
+	VMINPS     Z6, Z21, Z6
+	VMAXPS     Z7, Z20, Z21
+	VMINPS     Z7, Z20, Z7
+	VMAXPS     Z8, Z21, Z20
+	VMINPS     Z8, Z21, Z8
+	VMAXPS     Z9, Z20, Z21
+	VMINPS     Z9, Z20, Z9
+	VMAXPS     Z10, Z21, Z20
+	VMINPS     Z10, Z21, Z10
+	VMAXPS     Z11, Z20, Z21
+	VMINPS     Z11, Z20, Z11
+	VMAXPS     Z12, Z21, Z20
+	VMINPS     Z12, Z21, Z12
+	VMAXPS     Z13, Z20, Z21
+	VMINPS     Z13, Z20, Z13
+	VMAXPS     Z14, Z21, Z20
+	VMINPS     Z14, Z21, Z14
+	VMAXPS     Z15, Z20, Z21
+	VMINPS     Z15, Z20, Z15
+	VMAXPS     Z16, Z21, Z20
+	VMINPS     Z16, Z21, Z16
+	VMAXPS     Z17, Z20, Z21
+	VMINPS     Z17, Z20, Z17
+	VMAXPS     Z18, Z21, Z20
+	VMINPS     Z18, Z21, Z18
+	VMAXPS     Z19, Z20, Z21
+	VMINPS     Z19, Z20, Z19
+	VMAXPS     Z0, Z21, Z20
+	VMINPS     Z0, Z21, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z0, 1216(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z21
+	VMAXPS     Z1, Z21, Z22
+	VMINPS     Z1, Z21, Z1
+	VMAXPS     Z2, Z22, Z21
+	VMINPS     Z2, Z22, Z2
+	VMAXPS     Z3, Z21, Z22
+	VMINPS     Z3, Z21, Z3
+	VMAXPS     Z4, Z22, Z21
+	VMINPS     Z4, Z22, Z4
+	VMAXPS     Z5, Z21, Z22
+	VMINPS     Z5, Z21, Z5
+	VMAXPS     Z6, Z22, Z21
+	VMINPS     Z6, Z22, Z6
+	VMAXPS     Z7, Z21, Z22
+	VMINPS     Z7, Z21, Z7
+	VMAXPS     Z8, Z22, Z21
+	VMINPS     Z8, Z22, Z8
+	VMAXPS     Z9, Z21, Z22
+	VMINPS     Z9, Z21, Z9
+	VMAXPS     Z10, Z22, Z21
+	VMINPS     Z10, Z22, Z10
+	VMAXPS     Z11, Z21, Z22
+	VMINPS     Z11, Z21, Z11
+	VMAXPS     Z12, Z22, Z21
+	VMINPS     Z12, Z22, Z12
+	VMAXPS     Z13, Z21, Z22
+	VMINPS     Z13, Z21, Z13
+	VMAXPS     Z14, Z22, Z21
+	VMINPS     Z14, Z22, Z14
+	VMAXPS     Z15, Z21, Z22
+	VMINPS     Z15, Z21, Z15
+	VMAXPS     Z16, Z22, Z21
+	VMINPS     Z16, Z22, Z16
+	VMAXPS     Z17, Z21, Z22
+	VMINPS     Z17, Z21, Z17
+	VMAXPS     Z18, Z22, Z21
+	VMINPS     Z18, Z22, Z18
+	VMAXPS     Z19, Z21, Z22
+	VMINPS     Z19, Z21, Z19
+	VMAXPS     Z20, Z22, Z21
+	VMINPS     Z20, Z22, Z20
+	VMAXPS     Z0, Z21, Z22
+	VMINPS     Z0, Z21, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z0, 1280(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z22
+	VMAXPS     Z1, Z22, Z23
+	VMINPS     Z1, Z22, Z1
+	VMAXPS     Z2, Z23, Z22
+	VMINPS     Z2, Z23, Z2
+	VMAXPS     Z3, Z22, Z23
+	VMINPS     Z3, Z22, Z3
+	VMAXPS     Z4, Z23, Z22
+	VMINPS     Z4, Z23, Z4
+	VMAXPS     Z5, Z22, Z23
+	VMINPS     Z5, Z22, Z5
+	VMAXPS     Z6, Z23, Z22
+	VMINPS     Z6, Z23, Z6
+	VMAXPS     Z7, Z22, Z23
+	VMINPS     Z7, Z22, Z7
+	VMAXPS     Z8, Z23, Z22
+	VMINPS     Z8, Z23, Z8
+	VMAXPS     Z9, Z22, Z23
+	VMINPS     Z9, Z22, Z9
+	VMAXPS     Z10, Z23, Z22
+	VMINPS     Z10, Z23, Z10
+	VMAXPS     Z11, Z22, Z23
+	VMINPS     Z11, Z22, Z11
+	VMAXPS     Z12, Z23, Z22
+	VMINPS     Z12, Z23, Z12
+	VMAXPS     Z13, Z22, Z23
+	VMINPS     Z13, Z22, Z13
+	VMAXPS     Z14, Z23, Z22
+	VMINPS     Z14, Z23, Z14
+	VMAXPS     Z15, Z22, Z23
+	VMINPS     Z15, Z22, Z15
+	VMAXPS     Z16, Z23, Z22
+	VMINPS     Z16, Z23, Z16
+	VMAXPS     Z17, Z22, Z23
+	VMINPS     Z17, Z22, Z17
+	VMAXPS     Z18, Z23, Z22
+	VMINPS     Z18, Z23, Z18
+	VMAXPS     Z19, Z22, Z23
+	VMINPS     Z19, Z22, Z19
+	VMAXPS     Z20, Z23, Z22
+	VMINPS     Z20, Z23, Z20
+	VMAXPS     Z21, Z22, Z23
+	VMINPS     Z21, Z22, Z21
+	VMAXPS     Z0, Z23, Z22
+	VMINPS     Z0, Z23, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z0, 1344(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z23
+	VMAXPS     Z1, Z23, Z24
+	VMINPS     Z1, Z23, Z1
+	VMAXPS     Z2, Z24, Z23
+	VMINPS     Z2, Z24, Z2
+	VMAXPS     Z3, Z23, Z24
+	VMINPS     Z3, Z23, Z3
+	VMAXPS     Z4, Z24, Z23
+	VMINPS     Z4, Z24, Z4
+	VMAXPS     Z5, Z23, Z24
+	VMINPS     Z5, Z23, Z5
+	VMAXPS     Z6, Z24, Z23
+	VMINPS     Z6, Z24, Z6
+	VMAXPS     Z7, Z23, Z24
+	VMINPS     Z7, Z23, Z7
+	VMAXPS     Z8, Z24, Z23
+	VMINPS     Z8, Z24, Z8
+	VMAXPS     Z9, Z23, Z24
+	VMINPS     Z9, Z23, Z9
+	VMAXPS     Z10, Z24, Z23
+	VMINPS     Z10, Z24, Z10
+	VMAXPS     Z11, Z23, Z24
+	VMINPS     Z11, Z23, Z11
+	VMAXPS     Z12, Z24, Z23
+	VMINPS     Z12, Z24, Z12
+	VMAXPS     Z13, Z23, Z24
+	VMINPS     Z13, Z23, Z13
+	VMAXPS     Z14, Z24, Z23
+	VMINPS     Z14, Z24, Z14
+	VMAXPS     Z15, Z23, Z24
+	VMINPS     Z15, Z23, Z15
+	VMAXPS     Z16, Z24, Z23
+	VMINPS     Z16, Z24, Z16
+	VMAXPS     Z17, Z23, Z24
+	VMINPS     Z17, Z23, Z17
+	VMAXPS     Z18, Z24, Z23
+	VMINPS     Z18, Z24, Z18
+	VMAXPS     Z19, Z23, Z24
+	VMINPS     Z19, Z23, Z19
+	VMAXPS     Z20, Z24, Z23
+	VMINPS     Z20, Z24, Z20
+	VMAXPS     Z21, Z23, Z24
+	VMINPS     Z21, Z23, Z21
+	VMAXPS     Z22, Z24, Z23
+	VMINPS     Z22, Z24, Z22
+	VMAXPS     Z0, Z23, Z24
+	VMINPS     Z0, Z23, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z0, 1408(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z24
+	VMAXPS     Z1, Z24, Z25
+	VMINPS     Z1, Z24, Z1
+	VMAXPS     Z2, Z25, Z24
+	VMINPS     Z2, Z25, Z2
+	VMAXPS     Z3, Z24, Z25
+	VMINPS     Z3, Z24, Z3
+	VMAXPS     Z4, Z25, Z24
+	VMINPS     Z4, Z25, Z4
+	VMAXPS     Z5, Z24, Z25
+	VMINPS     Z5, Z24, Z5
+	VMAXPS     Z6, Z25, Z24
+	VMINPS     Z6, Z25, Z6
+	VMAXPS     Z7, Z24, Z25
+	VMINPS     Z7, Z24, Z7
+	VMAXPS     Z8, Z25, Z24
+	VMINPS     Z8, Z25, Z8
+	VMAXPS     Z9, Z24, Z25
+	VMINPS     Z9, Z24, Z9
+	VMAXPS     Z10, Z25, Z24
+	VMINPS     Z10, Z25, Z10
+	VMAXPS     Z11, Z24, Z25
+	VMINPS     Z11, Z24, Z11
+	VMAXPS     Z12, Z25, Z24
+	VMINPS     Z12, Z25, Z12
+	VMAXPS     Z13, Z24, Z25
+	VMINPS     Z13, Z24, Z13
+	VMAXPS     Z14, Z25, Z24
+	VMINPS     Z14, Z25, Z14
+	VMAXPS     Z15, Z24, Z25
+	VMINPS     Z15, Z24, Z15
+	VMAXPS     Z16, Z25, Z24
+	VMINPS     Z16, Z25, Z16
+	VMAXPS     Z17, Z24, Z25
+	VMINPS     Z17, Z24, Z17
+	VMAXPS     Z18, Z25, Z24
+	VMINPS     Z18, Z25, Z18
+	VMAXPS     Z19, Z24, Z25
+	VMINPS     Z19, Z24, Z19
+	VMAXPS     Z20, Z25, Z24
+	VMINPS     Z20, Z25, Z20
+	VMAXPS     Z21, Z24, Z25
+	VMINPS     Z21, Z24, Z21
+	VMAXPS     Z22, Z25, Z24
+	VMINPS     Z22, Z25, Z22
+	VMAXPS     Z23, Z24, Z25
+	VMINPS     Z23, Z24, Z23
+	VMAXPS     Z0, Z25, Z24
+	VMINPS     Z0, Z25, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z0, 1472(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z25
+	VMAXPS     Z1, Z25, Z26
+	VMINPS     Z1, Z25, Z1
+	VMAXPS     Z2, Z26, Z25
+	VMINPS     Z2, Z26, Z2
+	VMAXPS     Z3, Z25, Z26
+	VMINPS     Z3, Z25, Z3
+	VMAXPS     Z4, Z26, Z25
+	VMINPS     Z4, Z26, Z4
+	VMAXPS     Z5, Z25, Z26
+	VMINPS     Z5, Z25, Z5
+	VMAXPS     Z6, Z26, Z25
+	VMINPS     Z6, Z26, Z6
+	VMAXPS     Z7, Z25, Z26
+	VMINPS     Z7, Z25, Z7
+	VMAXPS     Z8, Z26, Z25
+	VMINPS     Z8, Z26, Z8
+	VMAXPS     Z9, Z25, Z26
+	VMINPS     Z9, Z25, Z9
+	VMAXPS     Z10, Z26, Z25
+	VMINPS     Z10, Z26, Z10
+	VMAXPS     Z11, Z25, Z26
+	VMINPS     Z11, Z25, Z11
+	VMAXPS     Z12, Z26, Z25
+	VMINPS     Z12, Z26, Z12
+	VMAXPS     Z13, Z25, Z26
+	VMINPS     Z13, Z25, Z13
+	VMAXPS     Z14, Z26, Z25
+	VMINPS     Z14, Z26, Z14
+	VMAXPS     Z15, Z25, Z26
+	VMINPS     Z15, Z25, Z15
+	VMAXPS     Z16, Z26, Z25
+	VMINPS     Z16, Z26, Z16
+	VMAXPS     Z17, Z25, Z26
+	VMINPS     Z17, Z25, Z17
+	VMAXPS     Z18, Z26, Z25
+	VMINPS     Z18, Z26, Z18
+	VMAXPS     Z19, Z25, Z26
+	VMINPS     Z19, Z25, Z19
+	VMAXPS     Z20, Z26, Z25
+	VMINPS     Z20, Z26, Z20
+	VMAXPS     Z21, Z25, Z26
+	VMINPS     Z21, Z25, Z21
+	VMAXPS     Z22, Z26, Z25
+	VMINPS     Z22, Z26, Z22
+	VMAXPS     Z23, Z25, Z26
+	VMINPS     Z23, Z25, Z23
+	VMAXPS     Z24, Z26, Z25
+	VMINPS     Z24, Z26, Z24
+	VMAXPS     Z0, Z25, Z26
+	VMINPS     Z0, Z25, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z24, 1472(R8)
+	VMOVUPS    Z0, 1536(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z26
+	VMAXPS     Z1, Z26, Z27
+	VMINPS     Z1, Z26, Z1
+	VMAXPS     Z2, Z27, Z26
+	VMINPS     Z2, Z27, Z2
+	VMAXPS     Z3, Z26, Z27
+	VMINPS     Z3, Z26, Z3
+	VMAXPS     Z4, Z27, Z26
+	VMINPS     Z4, Z27, Z4
+	VMAXPS     Z5, Z26, Z27
+	VMINPS     Z5, Z26, Z5
+	VMAXPS     Z6, Z27, Z26
+	VMINPS     Z6, Z27, Z6
+	VMAXPS     Z7, Z26, Z27
+	VMINPS     Z7, Z26, Z7
+	VMAXPS     Z8, Z27, Z26
+	VMINPS     Z8, Z27, Z8
+	VMAXPS     Z9, Z26, Z27
+	VMINPS     Z9, Z26, Z9
+	VMAXPS     Z10, Z27, Z26
+	VMINPS     Z10, Z27, Z10
+	VMAXPS     Z11, Z26, Z27
+	VMINPS     Z11, Z26, Z11
+	VMAXPS     Z12, Z27, Z26
+	VMINPS     Z12, Z27, Z12
+	VMAXPS     Z13, Z26, Z27
+	VMINPS     Z13, Z26, Z13
+	VMAXPS     Z14, Z27, Z26
+	VMINPS     Z14, Z27, Z14
+	VMAXPS     Z15, Z26, Z27
+	VMINPS     Z15, Z26, Z15
+	VMAXPS     Z16, Z27, Z26
+	VMINPS     Z16, Z27, Z16
+	VMAXPS     Z17, Z26, Z27
+	VMINPS     Z17, Z26, Z17
+	VMAXPS     Z18, Z27, Z26
+	VMINPS     Z18, Z27, Z18
+	VMAXPS     Z19, Z26, Z27
+	VMINPS     Z19, Z26, Z19
+	VMAXPS     Z20, Z27, Z26
+	VMINPS     Z20, Z27, Z20
+	VMAXPS     Z21, Z26, Z27
+	VMINPS     Z21, Z26, Z21
+	VMAXPS     Z22, Z27, Z26
+	VMINPS     Z22, Z27, Z22
+	VMAXPS     Z23, Z26, Z27
+	VMINPS     Z23, Z26, Z23
+	VMAXPS     Z24, Z27, Z26
+	VMINPS     Z24, Z27, Z24
+	VMAXPS     Z25, Z26, Z27
+	VMINPS     Z25, Z26, Z25
+	VMAXPS     Z0, Z27, Z26
+	VMINPS     Z0, Z27, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z24, 1472(R8)
+	VMOVUPS    Z25, 1536(R8)
+	VMOVUPS    Z0, 1600(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z26
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z27
+	VMAXPS     Z1, Z27, Z28
+	VMINPS     Z1, Z27, Z1
+	VMAXPS     Z2, Z28, Z27
+	VMINPS     Z2, Z28, Z2
+	VMAXPS     Z3, Z27, Z28
+	VMINPS     Z3, Z27, Z3
+	VMAXPS     Z4, Z28, Z27
+	VMINPS     Z4, Z28, Z4
+	VMAXPS     Z5, Z27, Z28
+	VMINPS     Z5, Z27, Z5
+	VMAXPS     Z6, Z28, Z27
+	VMINPS     Z6, Z28, Z6
+	VMAXPS     Z7, Z27, Z28
+	VMINPS     Z7, Z27, Z7
+	VMAXPS     Z8, Z28, Z27
+	VMINPS     Z8, Z28, Z8
+	VMAXPS     Z9, Z27, Z28
+	VMINPS     Z9, Z27, Z9
+	VMAXPS     Z10, Z28, Z27
+	VMINPS     Z10, Z28, Z10
+	VMAXPS     Z11, Z27, Z28
+	VMINPS     Z11, Z27, Z11
+	VMAXPS     Z12, Z28, Z27
+	VMINPS     Z12, Z28, Z12
+	VMAXPS     Z13, Z27, Z28
+	VMINPS     Z13, Z27, Z13
+	VMAXPS     Z14, Z28, Z27
+	VMINPS     Z14, Z28, Z14
+	VMAXPS     Z15, Z27, Z28
+	VMINPS     Z15, Z27, Z15
+	VMAXPS     Z16, Z28, Z27
+	VMINPS     Z16, Z28, Z16
+	VMAXPS     Z17, Z27, Z28
+	VMINPS     Z17, Z27, Z17
+	VMAXPS     Z18, Z28, Z27
+	VMINPS     Z18, Z28, Z18
+	VMAXPS     Z19, Z27, Z28
+	VMINPS     Z19, Z27, Z19
+	VMAXPS     Z20, Z28, Z27
+	VMINPS     Z20, Z28, Z20
+	VMAXPS     Z21, Z27, Z28
+	VMINPS     Z21, Z27, Z21
+	VMAXPS     Z22, Z28, Z27
+	VMINPS     Z22, Z28, Z22
+	VMAXPS     Z23, Z27, Z28
+	VMINPS     Z23, Z27, Z23
+	VMAXPS     Z24, Z28, Z27
+	VMINPS     Z24, Z28, Z24
+	VMAXPS     Z25, Z27, Z28
+	VMINPS     Z25, Z27, Z25
+	VMAXPS     Z26, Z28, Z27
+	VMINPS     Z26, Z28, Z26
+	VMAXPS     Z0, Z27, Z28
+	VMINPS     Z0, Z27, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z24, 1472(R8)
+	VMOVUPS    Z25, 1536(R8)
+	VMOVUPS    Z26, 1600(R8)
+	VMOVUPS    Z0, 1664(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-112
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z26
+	VMOVUPS      Z0, Z27
+	VMOVUPS      Z0, Z0
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z28
+	VMAXPS     Z1, Z28, Z29
+	VMINPS     Z1, Z28, Z1
+	VMAXPS     Z2, Z29, Z28
+	VMINPS     Z2, Z29, Z2
+	VMAXPS     Z3, Z28, Z29
+	VMINPS     Z3, Z28, Z3
+	VMAXPS     Z4, Z29, Z28
+	VMINPS     Z4, Z29, Z4
+	VMAXPS     Z5, Z28, Z29
+	VMINPS     Z5, Z28, Z5
+	VMAXPS     Z6, Z29, Z28
+	VMINPS     Z6, Z29, Z6
+	VMAXPS     Z7, Z28, Z29
+	VMINPS     Z7, Z28, Z7
+	VMAXPS     Z8, Z29, Z28
+	VMINPS     Z8, Z29, Z8
+	VMAXPS     Z9, Z28, Z29
+	VMINPS     Z9, Z28, Z9
+	VMAXPS     Z10, Z29, Z28
+	VMINPS     Z10, Z29, Z10
+	VMAXPS     Z11, Z28, Z29
+	VMINPS     Z11, Z28, Z11
+	VMAXPS     Z12, Z29, Z28
+	VMINPS     Z12, Z29, Z12
+	VMAXPS     Z13, Z28, Z29
+	VMINPS     Z13, Z28, Z13
+	VMAXPS     Z14, Z29, Z28
+	VMINPS     Z14, Z29, Z14
+	VMAXPS     Z15, Z28, Z29
+	VMINPS     Z15, Z28, Z15
+	VMAXPS     Z16, Z29, Z28
+	VMINPS     Z16, Z29, Z16
+	VMAXPS     Z17, Z28, Z29
+	VMINPS     Z17, Z28, Z17
+	VMAXPS     Z18, Z29, Z28
+	VMINPS     Z18, Z29, Z18
+	VMAXPS     Z19, Z28, Z29
+	VMINPS     Z19, Z28, Z19
+	VMAXPS     Z20, Z29, Z28
+	VMINPS     Z20, Z29, Z20
+	VMAXPS     Z21, Z28, Z29
+	VMINPS     Z21, Z28, Z21
+	VMAXPS     Z22, Z29, Z28
+	VMINPS     Z22, Z29, Z22
+	VMAXPS     Z23, Z28, Z29
+	VMINPS     Z23, Z28, Z23
+	VMAXPS     Z24, Z29, Z28
+	VMINPS     Z24, Z29, Z24
+	VMAXPS     Z25, Z28, Z29
+	VMINPS     Z25, Z28, Z25
+	VMAXPS     Z26, Z29, Z28
+	VMINPS     Z26, Z29, Z26
+	VMAXPS     Z27, Z28, Z29
+	VMINPS     Z27, Z28, Z27
+	VMAXPS     Z0, Z29, Z28
+	VMINPS     Z0, Z29, Z0
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z24, 1472(R8)
+	VMOVUPS    Z25, 1536(R8)
+	VMOVUPS    Z26, 1600(R8)
+	VMOVUPS    Z27, 1664(R8)
+	VMOVUPS    Z0, 1728(R8)
+	VXORPS     Z1, Z1, Z1
+	VADDPS     (R8)(DI*1), Z1, Z2
+	VADDPS     Z1, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

@@ -20,9 +20,21 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		_ = r[off : off+len(lo)]
 	}
 	ks := active.Load().k
-	if k < len(ks.boundsInsert) {
+	// Per row and group of lanes: insertion costs 4(k+1) min/max, one chain 2(n-k),
+	// bisection about 128 integer operations; take the cheapest the path has.
+	insertCost, chainCost := 4*(k+1), 2*(len(rows)-k)
+	canInsert := k < len(ks.boundsInsert)
+	canChain := len(rows)-k >= 2 && len(rows)-k-2 < len(ks.boundsChain)
+	switch {
+	case canInsert && (!canChain || insertCost <= chainCost):
 		f := ks.boundsInsert[k]
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		return
+	case canChain:
+		f := ks.boundsChain[len(rows)-k-2]
+		var scratch [maxChainScratch]float32
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 		return
 	}
@@ -35,6 +47,9 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	}
 	boundsGeneric(lo, hi, rows, off, k)
 }
+
+// maxChainScratch holds the longest chain (28) of the widest lanes (16).
+const maxChainScratch = 28 * 16
 
 // keyLanes is the widest group of lanes a bisection kernel keys at once.
 const keyLanes = 16

@@ -87,6 +87,9 @@ func main() {
 	}
 	genKeptSum(s)
 	genBoundsBisect(s)
+	for l := 2; l <= s.maxChain(); l++ {
+		genBoundsChain(s, l)
+	}
 	genMinMax(s, "min", "if x[i] < dst[i] { dst[i] = x[i] }", VMINPS)
 	genMinMax(s, "max", "if x[i] > dst[i] { dst[i] = x[i] }", VMAXPS)
 	Generate()
@@ -878,6 +881,75 @@ func genBoundsBisect(s isaSpec) {
 		VADDPS(zero, r, r)
 		VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
 	}
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxChain is the longest single chain of smallest values that fits in the vector
+// registers beside the row value and a temporary.
+func (s isaSpec) maxChain() int {
+	if s.vecSize == 64 {
+		return 28
+	}
+	return 13
+}
+
+// genBoundsChain emits Bounds for the case n-k <= l: one chain carries the l smallest
+// values of each lane (which includes both ranks, k and n-1-k), the chain is stored to
+// scratch, and lo, hi are read from it at k and n-1-k. It beats two chains when k is
+// large against n, as for medians of up to 2l-1 rows.
+func genBoundsChain(s isaSpec, l int) {
+	name := fmt.Sprintf("boundsChain%d%s", l, s.suffix)
+	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == %d,", name, l),
+		fmt.Sprintf("2k < len(rows), len(scratch) >= %d, every row's window in bounds and finite values.", l*s.f32Lanes()))
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
+	scratch := Load(Param("scratch").Base(), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(uint64(bitsOf(s.vecSize))), kq) // byte offset of rank k in scratch
+	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	chain := make([]reg.VecVirtual, l)
+	posInf := s.broadcast32(0x7f800000)
+	for t := range chain {
+		chain[t] = s.vec()
+		VMOVUPS(posInf, chain[t])
+	}
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		v := s.vec()
+		VMOVUPS(Mem{Base: addr}, v)
+		for t := range chain {
+			pushed := s.vec()
+			VMAXPS(chain[t], v, pushed)
+			VMINPS(chain[t], v, chain[t])
+			v = pushed
+		}
+	})
+	for t := range chain {
+		VMOVUPS(chain[t], Mem{Base: scratch, Disp: t * s.vecSize})
+	}
+	zero, a, b := s.vec(), s.vec(), s.vec()
+	VXORPS(zero, zero, zero)
+	VADDPS(Mem{Base: scratch, Index: kq, Scale: 1}, zero, a) // rank k, zeros as +0
+	VADDPS(zero, chain[l-1], b)                              // rank n-1-k is the last of the chain
+	VMOVUPS(a, Mem{Base: lo})
+	VMOVUPS(b, Mem{Base: hi})
 	ADDQ(U32(s.vecSize), lo)
 	ADDQ(U32(s.vecSize), hi)
 	ADDQ(U32(s.vecSize), off)
