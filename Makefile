@@ -23,11 +23,11 @@ race:
 # SECAGG_SIMD falls back (and says so in simd.Reason) where the CPU lacks a path.
 purego:
 	$(GO) test -count=1 -tags purego ./...
-	$(GO) test -count=1 -tags noasm ./simd/ ./aggregate/
+	$(GO) test -count=1 -tags noasm ./simd/ ./aggregate/ ./trimmedmean/
 
 paths:
 	@for p in $(PATHS); do echo "SECAGG_SIMD=$$p"; SECAGG_SIMD=$$p $(GO) test -count=1 ./... || exit 1; done
-	GOMAXPROCS=1 $(GO) test -count=1 ./aggregate/
+	GOMAXPROCS=1 $(GO) test -count=1 ./aggregate/ ./trimmedmean/
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).
 fuzz:
@@ -35,6 +35,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScalarChecks$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzPathsAgree$$' -fuzztime $(FUZZTIME) ./simd/
 	$(GO) test -run '^$$' -fuzz '^FuzzMean$$' -fuzztime $(FUZZTIME) ./aggregate/
+	$(GO) test -run '^$$' -fuzz '^FuzzKernels$$' -fuzztime $(FUZZTIME) ./trimmedmean/
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./trimmedmean/
 
 # The assembly in the tree must be exactly what the generator writes.
 check-generate:
