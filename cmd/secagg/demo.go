@@ -15,6 +15,7 @@ import (
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/bench"
 	"github.com/octomil/secagg/simd"
+	"github.com/octomil/secagg/trimmedmean"
 )
 
 // defaultRound is the round the demo aggregates unless -config names another.
@@ -77,6 +78,8 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	}{
 		{"mean", func(dst []float32) error { return aggregate.Mean(dst, updates) }},
 		{"weighted_mean", func(dst []float32) error { return aggregate.WeightedMean(dst, updates, weights) }},
+		{"trimmed_mean_0.1", func(dst []float32) error { return trimmedmean.TrimmedMean(dst, updates, 0.1) }},
+		{"median", func(dst []float32) error { return trimmedmean.Median(dst, updates) }},
 	}
 	fmt.Fprintf(stdout, "%-16s %10s %10s %12s %12s\n", "strategy", "ms", "GB/s", "l2 norm", "result[0]")
 	for _, s := range strategies {

@@ -29,6 +29,8 @@ func TestDemoSmallRound(t *testing.T) {
 	assert.Contains(t, out, "round: 3 clients x 5000 float32")
 	assert.Contains(t, out, "mean")
 	assert.Contains(t, out, "weighted_mean")
+	assert.Contains(t, out, "trimmed_mean_0.1")
+	assert.Contains(t, out, "median")
 }
 
 func TestEmbeddedDefaultIsValid(t *testing.T) {
