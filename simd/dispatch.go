@@ -45,6 +45,7 @@ type kernels struct {
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
+	push         func(ext []float32, sum []float64, x []float32, k int)
 }
 
 var genericKernels = kernels{
@@ -61,6 +62,7 @@ var genericKernels = kernels{
 	nonFiniteBlock: nonFiniteBlockGeneric,
 	copyStream:     copyStreamGeneric,
 	keptSum:        keptSumGenericInt,
+	push:           pushGeneric,
 }
 
 // implementations lists what this build and CPU can run, slowest first; platformKernels

@@ -1935,6 +1935,142 @@ done:
 	VZEROUPPER
 	RET
 
+// func pushAVX2(ext []float32, sum []float64, x []float32, k int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·pushAVX2(SB), NOSPLIT, $0-80
+	MOVQ         ext_base+0(FP), AX
+	MOVQ         sum_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         k+72(FP), BX
+	MOVQ         x_len+56(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         $0x00000040, DI
+	MOVQ         BX, R8
+	SHLQ         $0x06, R8
+	MOVL         $0x7f800000, R9
+	MOVD         R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0xff800000, R9
+	MOVD         R9, X1
+	VPBROADCASTD X1, Y1
+	TESTQ        SI, SI
+	JZ           done
+
+block:
+	LEAQ         -64(AX)(R8*1), R9
+	LEAQ         (R9)(R8*1), R10
+	VMOVUPS      (DX), Y2
+	VCMPPS       $0x1d, (R9), Y2, Y3
+	VCMPPS       $0x12, (R10), Y2, Y4
+	VANDPS       Y3, Y4, Y3
+	VMOVMSKPS    Y3, R11
+	CMPL         R11, $0xff
+	JNE          inserth0
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       (CX), Y2, Y2
+	VMOVUPD      Y2, (CX)
+	VADDPD       32(CX), Y3, Y3
+	VMOVUPD      Y3, 32(CX)
+	JMP          nexth0
+
+inserth0:
+	MOVQ AX, R11
+	MOVQ BX, R12
+
+lowh0:
+	VMOVUPS   (R11), Y3
+	VMINPS    Y3, Y2, Y4
+	VMAXPS    Y2, Y3, Y2
+	VMOVUPS   Y4, (R11)
+	ADDQ      DI, R11
+	DECQ      R12
+	JNZ       lowh0
+	VCMPPS    $0x00, Y0, Y2, Y3
+	VBLENDVPS Y3, Y1, Y2, Y2
+	MOVQ      BX, R12
+
+highh0:
+	VMOVUPS      (R11), Y3
+	VMAXPS       Y3, Y2, Y4
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      Y4, (R11)
+	ADDQ         DI, R11
+	DECQ         R12
+	JNZ          highh0
+	VCMPPS       $0x0c, Y1, Y2, Y3
+	VANDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       (CX), Y2, Y2
+	VMOVUPD      Y2, (CX)
+	VADDPD       32(CX), Y3, Y3
+	VMOVUPD      Y3, 32(CX)
+
+nexth0:
+	VMOVUPS      32(DX), Y2
+	VCMPPS       $0x1d, 32(R9), Y2, Y3
+	VCMPPS       $0x12, 32(R10), Y2, Y4
+	VANDPS       Y3, Y4, Y3
+	VMOVMSKPS    Y3, R9
+	CMPL         R9, $0xff
+	JNE          inserth1
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       64(CX), Y2, Y2
+	VMOVUPD      Y2, 64(CX)
+	VADDPD       96(CX), Y3, Y3
+	VMOVUPD      Y3, 96(CX)
+	JMP          nexth1
+
+inserth1:
+	MOVQ AX, R9
+	MOVQ BX, R10
+
+lowh1:
+	VMOVUPS   32(R9), Y3
+	VMINPS    Y3, Y2, Y4
+	VMAXPS    Y2, Y3, Y2
+	VMOVUPS   Y4, 32(R9)
+	ADDQ      DI, R9
+	DECQ      R10
+	JNZ       lowh1
+	VCMPPS    $0x00, Y0, Y2, Y3
+	VBLENDVPS Y3, Y1, Y2, Y2
+	MOVQ      BX, R10
+
+highh1:
+	VMOVUPS      32(R9), Y3
+	VMAXPS       Y3, Y2, Y4
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      Y4, 32(R9)
+	ADDQ         DI, R9
+	DECQ         R10
+	JNZ          highh1
+	VCMPPS       $0x0c, Y1, Y2, Y3
+	VANDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       64(CX), Y2, Y2
+	VMOVUPD      Y2, 64(CX)
+	VADDPD       96(CX), Y3, Y3
+	VMOVUPD      Y3, 96(CX)
+
+nexth1:
+	ADDQ $0x00000040, DX
+	ADDQ $0x00000080, CX
+	LEAQ (AX)(R8*2), AX
+	DECQ SI
+	JNZ  block
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·minAVX2(SB), NOSPLIT, $0-48

@@ -295,6 +295,12 @@ func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, 
 //go:noescape
 func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
 
+// pushAVX512 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
+// out as in Push.
+//
+//go:noescape
+func pushAVX512(ext []float32, sum []float64, x []float32, k int)
+
 // minAVX512 is  for i := range x { if x[i] < dst[i] { dst[i] = x[i] } }  for len(x) a multiple of 32 and len(dst) >= len(x).
 //
 //go:noescape

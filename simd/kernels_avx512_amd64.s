@@ -4431,6 +4431,90 @@ done:
 	VZEROUPPER
 	RET
 
+// func pushAVX512(ext []float32, sum []float64, x []float32, k int)
+// Requires: AVX, AVX512F, SSE2
+TEXT ·pushAVX512(SB), NOSPLIT, $0-80
+	MOVQ         ext_base+0(FP), AX
+	MOVQ         sum_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         k+72(FP), BX
+	MOVQ         x_len+56(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         $0x00000040, DI
+	MOVQ         BX, R8
+	SHLQ         $0x06, R8
+	MOVL         $0x7f800000, R9
+	MOVD         R9, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0xff800000, R9
+	MOVD         R9, X1
+	VPBROADCASTD X1, Z1
+	TESTQ        SI, SI
+	JZ           done
+
+block:
+	LEAQ          -64(AX)(R8*1), R9
+	LEAQ          (R9)(R8*1), R10
+	VMOVUPS       (DX), Z2
+	VCMPPS        $0x1d, (R9), Z2, K1
+	VCMPPS        $0x12, (R10), Z2, K2
+	KANDW         K1, K2, K1
+	KORTESTW      K1, K1
+	JCC           inserth0
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VADDPD        (CX), Z2, Z2
+	VMOVUPD       Z2, (CX)
+	VADDPD        64(CX), Z3, Z3
+	VMOVUPD       Z3, 64(CX)
+	JMP           nexth0
+
+inserth0:
+	MOVQ AX, R9
+	MOVQ BX, R10
+
+lowh0:
+	VMOVUPS   (R9), Z3
+	VMINPS    Z3, Z2, Z4
+	VMAXPS    Z2, Z3, Z2
+	VMOVUPS   Z4, (R9)
+	ADDQ      DI, R9
+	DECQ      R10
+	JNZ       lowh0
+	VCMPPS    $0x00, Z0, Z2, K1
+	VBLENDMPS Z1, Z2, K1, Z2
+	MOVQ      BX, R10
+
+highh0:
+	VMOVUPS       (R9), Z3
+	VMAXPS        Z3, Z2, Z4
+	VMINPS        Z2, Z3, Z2
+	VMOVUPS       Z4, (R9)
+	ADDQ          DI, R9
+	DECQ          R10
+	JNZ           highh0
+	VCMPPS        $0x0c, Z1, Z2, K1
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	KSHIFTRW      $0x08, K1, K2
+	VCVTPS2PD.Z   Y2, K1, Z2
+	VCVTPS2PD.Z   Y3, K2, Z3
+	VADDPD        (CX), Z2, Z2
+	VMOVUPD       Z2, (CX)
+	VADDPD        64(CX), Z3, Z3
+	VMOVUPD       Z3, 64(CX)
+
+nexth0:
+	ADDQ $0x00000040, DX
+	ADDQ $0x00000080, CX
+	LEAQ (AX)(R8*2), AX
+	DECQ SI
+	JNZ  block
+
+done:
+	VZEROUPPER
+	RET
+
 // func minAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·minAVX512(SB), NOSPLIT, $0-48

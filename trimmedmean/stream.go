@@ -4,12 +4,14 @@ import (
 	"math"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 )
 
-// lanes is the width of a block of the stream's layout: the extremes of 16 coordinates
-// lie together, so one update touches each block's thresholds in one cache line.
-const lanes = 16
+// lanes is the width of a block of the stream's layout (simd.Push's): the extremes of 16
+// coordinates lie together, so one update touches each block's thresholds in one cache
+// line.
+const lanes = simd.PushLanes
 
 // Stream is the streaming trimmed mean for a fixed k: it takes updates one at a time and
 // keeps, per coordinate, the k smallest and k largest values seen and a float64 sum of
@@ -80,47 +82,22 @@ func (s *Stream) Add(update []float32) error {
 	if j := simd.FirstNonFinite(update); j >= 0 {
 		return secagg.NonFiniteValue("update", j, update[j])
 	}
-	for j, x := range update {
-		s.push(j, x)
-	}
+	s.push(update)
 	s.count++
 	return nil
 }
 
-// push passes x through coordinate j's smallest values, then what they push out through
-// its largest values, then what those push out into the sum. The common case, x between
-// the k-th smallest and k-th largest, goes straight to the sum.
-func (s *Stream) push(j int, x float32) {
-	k := s.k
-	if k == 0 {
-		s.sum[j] += float64(x)
-		return
-	}
-	base := j/lanes*2*k*lanes + j%lanes
-	low := base + (k-1)*lanes    // k-th smallest
-	high := base + (2*k-1)*lanes // k-th largest
-	if x >= s.ext[low] && x <= s.ext[high] {
-		s.sum[j] += float64(x)
-		return
-	}
-	v := x
-	for i := base; i <= low; i += lanes {
-		if v < s.ext[i] {
-			s.ext[i], v = v, s.ext[i]
-		}
-	}
-	if math.IsInf(float64(v), 1) {
-		return // it filled an empty slot
-	}
-	for i := base + k*lanes; i <= high; i += lanes {
-		if v > s.ext[i] {
-			s.ext[i], v = v, s.ext[i]
-		}
-	}
-	if math.IsInf(float64(v), -1) {
-		return
-	}
-	s.sum[j] += float64(v)
+// pushChunk is how many coordinates one worker pushes at a time: a multiple of the
+// block width, so no two workers share a block.
+const pushChunk = 1 << 14
+
+// push passes x through every coordinate's extremes and sum, the coordinates spread
+// over the workers (each is independent, so the result does not depend on how).
+func (s *Stream) push(x []float32) {
+	blockLen := 2 * s.k * lanes
+	parallel.Ranges(parallel.Workers(), len(x), pushChunk, func(_, lo, hi int) {
+		simd.Push(s.ext[lo/lanes*blockLen:], s.sum[lo:hi], x[lo:hi], s.k)
+	})
 }
 
 // Merge adds everything o has taken into s. o must have the same dimension and k
@@ -136,14 +113,19 @@ func (s *Stream) Merge(o *Stream) error {
 	for j := range s.sum {
 		s.sum[j] += o.sum[j]
 	}
-	k := s.k
-	for j := range s.dim {
-		base := j/lanes*2*k*lanes + j%lanes
-		for i := range 2 * k {
-			if v := o.ext[base+i*lanes]; !math.IsInf(float64(v), 0) {
-				s.push(j, v)
+	// Push o's kept values, plane by plane; its empty slots become +Inf, which Push
+	// passes over.
+	k, inf := s.k, float32(math.Inf(1))
+	plane := make([]float32, s.dim)
+	for i := range 2 * k {
+		for j := range plane {
+			v := o.ext[j/lanes*2*k*lanes+i*lanes+j%lanes]
+			if math.IsInf(float64(v), 0) {
+				v = inf
 			}
+			plane[j] = v
 		}
+		s.push(plane)
 	}
 	s.count += o.count
 	return nil
