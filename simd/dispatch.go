@@ -15,7 +15,7 @@ type Path string
 const (
 	Generic Path = "generic" // pure Go: every platform, and the specification of the others
 	AVX2    Path = "avx2"    // amd64 with AVX2 and FMA
-	AVX512  Path = "avx512"  // amd64 with AVX-512F (plus AVX2 and FMA)
+	AVX512  Path = "avx512"  // amd64 with AVX-512F and BW (plus AVX2 and FMA)
 )
 
 // EnvVar is the environment variable read at start-up to pick a path:
@@ -44,8 +44,11 @@ type kernels struct {
 	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32)
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
-	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
-	push         func(ext []float32, sum []float64, x []float32, k int)
+	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as
+	// scratch of 32 per row.
+	boundsBisect16 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
+	keptSum        func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
+	push           func(ext []float32, sum []float64, x []float32, k int)
 }
 
 var genericKernels = kernels{

@@ -97,6 +97,12 @@ func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, 
 //go:noescape
 func boundsBisectAVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
+// boundsBisect16AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,
+// len(keys) >= 16·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsBisect16AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+
 // boundsChain2AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
 // 2k < len(rows), len(scratch) >= 16, every row's window in bounds and finite values.
 //

@@ -1011,6 +1011,218 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsBisect16AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsBisect16AVX2(SB), NOSPLIT, $0-112
+	MOVQ         lo_base+0(FP), AX
+	MOVQ         hi_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	MOVQ         keys_base+88(FP), R8
+	MOVQ         BX, R9
+	SHLQ         $0x05, R9
+	MOVQ         BX, R10
+	DECQ         R10
+	SUBQ         DI, R10
+	SHLQ         $0x10, R10
+	ORQ          DI, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x7fffffff, DI
+	MOVD         DI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x80008000, DI
+	MOVD         DI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0000ffff, DI
+	MOVD         DI, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xffff0000, DI
+	MOVD         DI, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x7fff7fff, DI
+	MOVD         DI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x80000000, DI
+	MOVD         DI, X6
+	VPBROADCASTD X6, Y6
+	MOVQ         lo_len+8(FP), DI
+	SHRQ         $0x03, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	MOVQ R8, R10
+	MOVQ DX, R11
+	MOVQ BX, R12
+
+keyrow:
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y7
+	VPSRAD     $0x1f, Y7, Y8
+	VPAND      Y1, Y8, Y8
+	VPXOR      Y8, Y7, Y7
+	VPXOR      Y6, Y7, Y7
+	VPSRLD     $0x10, Y7, Y9
+	VPSLLD     $0x10, Y9, Y8
+	VPOR       Y8, Y9, Y9
+	VPXOR      Y2, Y9, Y9
+	VMOVDQU    Y9, (R10)
+	VPAND      Y3, Y7, Y7
+	VPSLLD     $0x10, Y7, Y8
+	VPOR       Y8, Y7, Y7
+	VPXOR      Y2, Y7, Y7
+	VMOVDQU    Y7, (R10)(R9*1)
+	ADDQ       $0x00000020, R10
+	ADDQ       $0x18, R11
+	DECQ       R12
+	JNZ        keyrow
+	VPXOR      Y7, Y7, Y7
+	VMOVDQU    Y2, Y8
+	MOVQ       $0x00000010, R10
+
+passa:
+	VPOR  Y8, Y7, Y9
+	VPXOR Y2, Y9, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	MOVQ  R8, R11
+	MOVQ  BX, R12
+	SHRQ  $0x02, R12
+	MOVQ  BX, R13
+	ANDQ  $0x03, R13
+	TESTQ R12, R12
+	JZ    singlea
+
+counta:
+	VPCMPGTW (R11), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	VPCMPGTW 32(R11), Y10, Y13
+	VPSUBW   Y13, Y12, Y12
+	VPCMPGTW 64(R11), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	VPCMPGTW 96(R11), Y10, Y13
+	VPSUBW   Y13, Y12, Y12
+	ADDQ     $0x00000080, R11
+	DECQ     R12
+	JNZ      counta
+
+singlea:
+	TESTQ R13, R13
+	JZ    counteda
+
+onea:
+	VPCMPGTW (R11), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	ADDQ     $0x00000020, R11
+	DECQ     R13
+	JNZ      onea
+
+counteda:
+	VPADDW    Y12, Y11, Y11
+	VPCMPGTW  Y0, Y11, Y10
+	VPBLENDVB Y10, Y7, Y9, Y7
+	VPSRLW    $0x01, Y8, Y8
+	DECQ      R10
+	JNZ       passa
+	VPXOR     Y2, Y7, Y8
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+
+map:
+	VMOVDQU   (R10), Y9
+	VMOVDQU   (R10)(R9*1), Y10
+	VPCMPGTW  Y9, Y8, Y11
+	VPCMPGTW  Y8, Y9, Y9
+	VPBLENDVB Y11, Y2, Y10, Y10
+	VPBLENDVB Y9, Y5, Y10, Y10
+	VMOVDQU   Y10, (R10)(R9*1)
+	ADDQ      $0x00000020, R10
+	DECQ      R11
+	JNZ       map
+	LEAQ      (R8)(R9*1), R10
+	VPXOR     Y8, Y8, Y8
+	VMOVDQU   Y2, Y9
+	MOVQ      $0x00000010, R11
+
+passb:
+	VPOR  Y9, Y8, Y10
+	VPXOR Y2, Y10, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	MOVQ  R10, R12
+	MOVQ  BX, R13
+	SHRQ  $0x02, R13
+	MOVQ  BX, R14
+	ANDQ  $0x03, R14
+	TESTQ R13, R13
+	JZ    singleb
+
+countb:
+	VPCMPGTW (R12), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	VPCMPGTW 32(R12), Y11, Y14
+	VPSUBW   Y14, Y13, Y13
+	VPCMPGTW 64(R12), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	VPCMPGTW 96(R12), Y11, Y14
+	VPSUBW   Y14, Y13, Y13
+	ADDQ     $0x00000080, R12
+	DECQ     R13
+	JNZ      countb
+
+singleb:
+	TESTQ R14, R14
+	JZ    countedb
+
+oneb:
+	VPCMPGTW (R12), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	ADDQ     $0x00000020, R12
+	DECQ     R14
+	JNZ      oneb
+
+countedb:
+	VPADDW    Y13, Y12, Y12
+	VPCMPGTW  Y0, Y12, Y11
+	VPBLENDVB Y11, Y8, Y10, Y8
+	VPSRLW    $0x01, Y9, Y9
+	DECQ      R11
+	JNZ       passb
+	VPSLLD    $0x10, Y7, Y9
+	VPAND     Y3, Y8, Y10
+	VPOR      Y10, Y9, Y9
+	VPAND     Y4, Y7, Y7
+	VPSRLD    $0x10, Y8, Y10
+	VPOR      Y10, Y7, Y7
+	VXORPS    Y8, Y8, Y8
+	VPXOR     Y6, Y9, Y9
+	VPSRAD    $0x1f, Y9, Y10
+	VPAND     Y1, Y10, Y10
+	VPXOR     Y10, Y9, Y9
+	VADDPS    Y8, Y9, Y9
+	VMOVUPS   Y9, (AX)
+	VPXOR     Y6, Y7, Y7
+	VPSRAD    $0x1f, Y7, Y9
+	VPAND     Y1, Y9, Y9
+	VPXOR     Y9, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMOVUPS   Y7, (CX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, SI
+	DECQ      DI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
 // func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
 // Requires: AVX, AVX2, MMX+, SSE2
 TEXT ·boundsChain2AVX2(SB), NOSPLIT, $0-112

@@ -133,6 +133,12 @@ func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32
 //go:noescape
 func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
+// boundsBisect16AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,
+// len(keys) >= 32·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
+//
+//go:noescape
+func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+
 // boundsChain2AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
 // 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
 //

@@ -1542,6 +1542,221 @@ done:
 	VZEROUPPER
 	RET
 
+// func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·boundsBisect16AVX512(SB), NOSPLIT, $0-112
+	MOVQ         lo_base+0(FP), AX
+	MOVQ         hi_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	MOVQ         keys_base+88(FP), R8
+	MOVQ         BX, R9
+	SHLQ         $0x06, R9
+	MOVQ         BX, R10
+	DECQ         R10
+	SUBQ         DI, R10
+	SHLQ         $0x10, R10
+	ORQ          DI, R10
+	MOVD         R10, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0x7fffffff, DI
+	MOVD         DI, X7
+	VPBROADCASTD X7, Z7
+	MOVL         $0x80008000, DI
+	MOVD         DI, X8
+	VPBROADCASTD X8, Z8
+	MOVL         $0x0000ffff, DI
+	MOVD         DI, X9
+	VPBROADCASTD X9, Z9
+	MOVL         $0xffff0000, DI
+	MOVD         DI, X10
+	VPBROADCASTD X10, Z10
+	MOVL         $0x7fff7fff, DI
+	MOVD         DI, X11
+	VPBROADCASTD X11, Z11
+	MOVL         $0x80000000, DI
+	MOVD         DI, X12
+	VPBROADCASTD X12, Z12
+	MOVL         $0x00010001, DI
+	MOVD         DI, X13
+	VPBROADCASTD X13, Z13
+	MOVQ         lo_len+8(FP), DI
+	SHRQ         $0x04, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	MOVQ R8, R10
+	MOVQ DX, R11
+	MOVQ BX, R12
+
+keyrow:
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Z14
+	VPSRAD     $0x1f, Z14, Z15
+	VPANDD     Z7, Z15, Z15
+	VPXORD     Z15, Z14, Z14
+	VPXORD     Z12, Z14, Z14
+	VPSRLD     $0x10, Z14, Z16
+	VPSLLD     $0x10, Z16, Z15
+	VPORD      Z15, Z16, Z16
+	VPXORD     Z8, Z16, Z16
+	VMOVDQU32  Z16, (R10)
+	VPANDD     Z9, Z14, Z14
+	VPSLLD     $0x10, Z14, Z15
+	VPORD      Z15, Z14, Z14
+	VPXORD     Z8, Z14, Z14
+	VMOVDQU32  Z14, (R10)(R9*1)
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x18, R11
+	DECQ       R12
+	JNZ        keyrow
+	VPXORD     Z1, Z1, Z1
+	VMOVDQU32  Z8, Z14
+	MOVQ       $0x00000010, R10
+
+passa:
+	VPORD  Z14, Z1, Z15
+	VPXORD Z8, Z15, Z16
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   R8, R11
+	MOVQ   BX, R12
+	SHRQ   $0x02, R12
+	MOVQ   BX, R13
+	ANDQ   $0x03, R13
+	TESTQ  R12, R12
+	JZ     singlea
+
+counta:
+	VPCMPGTW (R11), Z16, K1
+	VPADDW   Z13, Z2, K1, Z2
+	VPCMPGTW 64(R11), Z16, K1
+	VPADDW   Z13, Z3, K1, Z3
+	VPCMPGTW 128(R11), Z16, K1
+	VPADDW   Z13, Z2, K1, Z2
+	VPCMPGTW 192(R11), Z16, K1
+	VPADDW   Z13, Z3, K1, Z3
+	ADDQ     $0x00000100, R11
+	DECQ     R12
+	JNZ      counta
+
+singlea:
+	TESTQ R13, R13
+	JZ    counteda
+
+onea:
+	VPCMPGTW (R11), Z16, K1
+	VPADDW   Z13, Z2, K1, Z2
+	ADDQ     $0x00000040, R11
+	DECQ     R13
+	JNZ      onea
+
+counteda:
+	VPADDW    Z3, Z2, Z2
+	VPCMPW    $0x02, Z0, Z2, K1
+	VMOVDQU16 Z15, K1, Z1
+	VPSRLW    $0x01, Z14, Z14
+	DECQ      R10
+	JNZ       passa
+	VPXORD    Z8, Z1, Z14
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+
+map:
+	VMOVDQU32 (R10), Z15
+	VMOVDQU32 (R10)(R9*1), Z16
+	VPCMPGTW  Z15, Z14, K1
+	VPCMPGTW  Z14, Z15, K2
+	VMOVDQU16 Z8, K1, Z16
+	VMOVDQU16 Z11, K2, Z16
+	VMOVDQU32 Z16, (R10)(R9*1)
+	ADDQ      $0x00000040, R10
+	DECQ      R11
+	JNZ       map
+	LEAQ      (R8)(R9*1), R10
+	VPXORD    Z4, Z4, Z4
+	VMOVDQU32 Z8, Z14
+	MOVQ      $0x00000010, R11
+
+passb:
+	VPORD  Z14, Z4, Z15
+	VPXORD Z8, Z15, Z16
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   R10, R12
+	MOVQ   BX, R13
+	SHRQ   $0x02, R13
+	MOVQ   BX, R14
+	ANDQ   $0x03, R14
+	TESTQ  R13, R13
+	JZ     singleb
+
+countb:
+	VPCMPGTW (R12), Z16, K1
+	VPADDW   Z13, Z5, K1, Z5
+	VPCMPGTW 64(R12), Z16, K1
+	VPADDW   Z13, Z6, K1, Z6
+	VPCMPGTW 128(R12), Z16, K1
+	VPADDW   Z13, Z5, K1, Z5
+	VPCMPGTW 192(R12), Z16, K1
+	VPADDW   Z13, Z6, K1, Z6
+	ADDQ     $0x00000100, R12
+	DECQ     R13
+	JNZ      countb
+
+singleb:
+	TESTQ R14, R14
+	JZ    countedb
+
+oneb:
+	VPCMPGTW (R12), Z16, K1
+	VPADDW   Z13, Z5, K1, Z5
+	ADDQ     $0x00000040, R12
+	DECQ     R14
+	JNZ      oneb
+
+countedb:
+	VPADDW    Z6, Z5, Z5
+	VPCMPW    $0x02, Z0, Z5, K1
+	VMOVDQU16 Z15, K1, Z4
+	VPSRLW    $0x01, Z14, Z14
+	DECQ      R11
+	JNZ       passb
+	VPSLLD    $0x10, Z1, Z14
+	VPANDD    Z9, Z4, Z16
+	VPORD     Z16, Z14, Z14
+	VPANDD    Z10, Z1, Z15
+	VPSRLD    $0x10, Z4, Z16
+	VPORD     Z16, Z15, Z15
+	VXORPS    Z16, Z16, Z16
+	VPXORD    Z12, Z14, Z14
+	VPSRAD    $0x1f, Z14, Z17
+	VPANDD    Z7, Z17, Z17
+	VPXORD    Z17, Z14, Z14
+	VADDPS    Z16, Z14, Z14
+	VMOVUPS   Z14, (AX)
+	VPXORD    Z12, Z15, Z15
+	VPSRAD    $0x1f, Z15, Z14
+	VPANDD    Z7, Z14, Z14
+	VPXORD    Z14, Z15, Z15
+	VADDPS    Z16, Z15, Z15
+	VMOVUPS   Z15, (CX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, SI
+	DECQ      DI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
 // func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
 TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112

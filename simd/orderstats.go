@@ -38,6 +38,13 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 		return
 	}
+	if f := ks.boundsBisect16; f != nil && len(rows) <= 32767 {
+		keys := getKeys(2 * keyLanes * len(rows))
+		defer keyPool.Put(keys)
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		return
+	}
 	if f := ks.boundsBisect; f != nil {
 		keys := getKeys(keyLanes * len(rows))
 		defer keyPool.Put(keys)

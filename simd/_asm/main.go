@@ -87,6 +87,7 @@ func main() {
 	}
 	genKeptSum(s)
 	genBoundsBisect(s)
+	genBoundsBisect16(s)
 	for l := 2; l <= s.maxChain(); l++ {
 		genBoundsChain(s, l)
 	}
@@ -1105,4 +1106,215 @@ func addToSum(s isaSpec, sum reg.GPVirtual, d int, v reg.VecVirtual, mask reg.Op
 		VADDPD(Mem{Base: sum, Disp: off}, t, t)
 		VMOVUPD(t, Mem{Base: sum, Disp: off})
 	}
+}
+
+// genBoundsBisect16 emits Bounds for any k and up to 32767 rows, by bisection in two
+// 16-bit stages: the high halves of both ranks' keys are settled first, two ranks per
+// 32-bit lane, then every key is mapped to 16 bits against its rank's settled high half
+// (below it: 0, above it: 0xffff, equal: its low half) and the low halves are settled
+// the same way. Half the bits per compare against genBoundsBisect, and both ranks in one.
+//
+// Words hold unsigned key halves; comparisons run on signed words, so every stored or
+// compared word is flipped by 0x8000.
+func genBoundsBisect16(s isaSpec) {
+	name := "boundsBisect16" + s.suffix
+	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+	Pragma("noescape")
+	Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
+		fmt.Sprintf("len(keys) >= %d·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.", 2*s.f32Lanes()))
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
+	keys := Load(Param("keys").Base(), GP64()).(reg.GPVirtual)
+	// B, the low halves (then the mapped keys), lies n vectors after A, the high halves.
+	bOff := GP64()
+	MOVQ(nrows, bOff)
+	SHLQ(Imm(uint64(bitsOf(s.vecSize))), bOff)
+	// Ranks packed in words: k for lo in the low word, n-1-k for hi in the high word.
+	rq := GP64()
+	MOVQ(nrows, rq)
+	DECQ(rq)
+	SUBQ(kq, rq)
+	SHLQ(Imm(16), rq)
+	ORQ(kq, rq)
+	rx := XMM()
+	MOVD(rq.As32(), rx)
+	ranks := s.vec()
+	VPBROADCASTD(rx, ranks)
+	magnitude := s.broadcast32(0x7fffffff)
+	flip := s.broadcast32(0x80008000)
+	lowWord := s.broadcast32(0x0000ffff)
+	highWord := s.broadcast32(0xffff0000)
+	topWord := s.broadcast32(0x7fff7fff)
+	sign := s.broadcast32(0x80000000)
+	var ones reg.VecVirtual
+	if s.vecSize == 64 {
+		ones = s.broadcast32(0x00010001)
+	}
+	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped.
+	kp := GP64()
+	MOVQ(keys, kp)
+	rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		x, t, w := s.vec(), s.vec(), s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		VPSRAD(Imm(31), x, t)
+		s.pand(magnitude, t, t)
+		s.pxor(t, x, x)    // signed key
+		s.pxor(sign, x, x) // unsigned key
+		VPSRLD(Imm(16), x, w)
+		VPSLLD(Imm(16), w, t)
+		s.por(t, w, w)
+		s.pxor(flip, w, w)
+		s.movdqu(w, Mem{Base: kp})
+		s.pand(lowWord, x, x)
+		VPSLLD(Imm(16), x, t)
+		s.por(t, x, x)
+		s.pxor(flip, x, x)
+		s.movdqu(x, Mem{Base: kp, Index: bOff, Scale: 1})
+		ADDQ(U32(s.vecSize), kp)
+	})
+	prefix := bisect16(s, keys, nrows, ranks, flip, ones, "a")
+	// Map B against the prefixes: below -> 0, above -> 0xffff, equal -> the low half.
+	ps := s.vec()
+	s.pxor(flip, prefix, ps)
+	minWord := flip // 0x8000 flipped is 0
+	MOVQ(keys, kp)
+	left := GP64()
+	MOVQ(nrows, left)
+	Label("map")
+	{
+		a, m := s.vec(), s.vec()
+		s.movdqu(Mem{Base: kp}, a)
+		s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
+		if s.vecSize == 64 {
+			below, above := K(), K()
+			VPCMPGTW(a, ps, below) // prefix > a
+			VPCMPGTW(ps, a, above) // a > prefix
+			VMOVDQU16(minWord, below, m)
+			VMOVDQU16(topWord, above, m)
+		} else {
+			below, above := s.vec(), s.vec()
+			VPCMPGTW(a, ps, below)
+			VPCMPGTW(ps, a, above)
+			VPBLENDVB(below, minWord, m, m)
+			VPBLENDVB(above, topWord, m, m)
+		}
+		s.movdqu(m, Mem{Base: kp, Index: bOff, Scale: 1})
+	}
+	ADDQ(U32(s.vecSize), kp)
+	DECQ(left)
+	JNZ(LabelRef("map"))
+	bBase := GP64()
+	LEAQ(Mem{Base: keys, Index: bOff, Scale: 1}, bBase)
+	low := bisect16(s, bBase.(reg.GPVirtual), nrows, ranks, flip, ones, "b")
+	// Reassemble the unsigned keys, then back to floats with zeros as +0.
+	uLo, uHi, t := s.vec(), s.vec(), s.vec()
+	VPSLLD(Imm(16), prefix, uLo)
+	s.pand(lowWord, low, t)
+	s.por(t, uLo, uLo)
+	s.pand(highWord, prefix, uHi)
+	VPSRLD(Imm(16), low, t)
+	s.por(t, uHi, uHi)
+	zero := s.vec()
+	VXORPS(zero, zero, zero)
+	for i, r := range []reg.VecVirtual{uLo, uHi} {
+		m := s.vec()
+		s.pxor(sign, r, r)
+		VPSRAD(Imm(31), r, m)
+		s.pand(magnitude, m, m)
+		s.pxor(m, r, r)
+		VADDPS(zero, r, r)
+		VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+	}
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// bisect16 settles, for both ranks packed in words, the largest unsigned word c with at
+// most rank flipped words of the n-vector array at base below c (flipped), one bit at a
+// time from the top, and returns the packed results.
+func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVirtual, tag string) reg.VecVirtual {
+	res, bit := s.vec(), s.vec()
+	s.pxor(res, res, res)
+	s.movdqu(flip, bit) // 0x8000 in each word
+	pass := GP64()
+	MOVQ(U32(16), pass)
+	Label("pass" + tag)
+	cand, cmp, cnt := s.vec(), s.vec(), s.vec()
+	s.por(bit, res, cand)
+	s.pxor(flip, cand, cmp)
+	s.pxor(cnt, cnt, cnt)
+	// Four rows per iteration into two counters, so neither the counter's chain nor the
+	// loop overhead sets the pace; the rest one row at a time.
+	cnt2 := s.vec()
+	s.pxor(cnt2, cnt2, cnt2)
+	p, quads, left := GP64(), GP64(), GP64()
+	MOVQ(base, p)
+	MOVQ(nrows, quads)
+	SHRQ(Imm(2), quads)
+	MOVQ(nrows, left)
+	ANDQ(Imm(3), left)
+	countRow := func(disp int, c reg.VecVirtual) {
+		if s.vecSize == 64 {
+			below := K()
+			VPCMPGTW(Mem{Base: p, Disp: disp}, cmp, below) // key < candidate
+			VPADDW(ones, c, below, c)
+		} else {
+			below := s.vec()
+			VPCMPGTW(Mem{Base: p, Disp: disp}, cmp, below)
+			VPSUBW(below, c, c)
+		}
+	}
+	TESTQ(quads, quads)
+	JZ(LabelRef("single" + tag))
+	Label("count" + tag)
+	for r := range 4 {
+		countRow(r*s.vecSize, []reg.VecVirtual{cnt, cnt2}[r%2])
+	}
+	ADDQ(U32(4*s.vecSize), p)
+	DECQ(quads)
+	JNZ(LabelRef("count" + tag))
+	Label("single" + tag)
+	TESTQ(left, left)
+	JZ(LabelRef("counted" + tag))
+	Label("one" + tag)
+	countRow(0, cnt)
+	ADDQ(U32(s.vecSize), p)
+	DECQ(left)
+	JNZ(LabelRef("one" + tag))
+	Label("counted" + tag)
+	if s.vecSize == 64 {
+		VPADDW(cnt2, cnt, cnt)
+	} else {
+		VPADDW(cnt2, cnt, cnt)
+	}
+	if s.vecSize == 64 {
+		keep := K()
+		VPCMPW(Imm(2), ranks, cnt, keep) // count <= rank
+		VMOVDQU16(cand, keep, res)
+	} else {
+		over := s.vec()
+		VPCMPGTW(ranks, cnt, over) // count > rank: keep what was settled
+		VPBLENDVB(over, res, cand, res)
+	}
+	VPSRLW(Imm(1), bit, bit)
+	DECQ(pass)
+	JNZ(LabelRef("pass" + tag))
+	return res
 }
