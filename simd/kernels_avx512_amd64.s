@@ -1332,7 +1332,7 @@ done:
 	RET
 
 // func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
 TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
 	MOVQ         sum_base+0(FP), AX
 	MOVQ         rows_base+24(FP), CX
@@ -1342,32 +1342,22 @@ TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
 	MOVQ         lo_base+64(FP), SI
 	MOVQ         hi_base+88(FP), DI
 	MOVQ         k+56(FP), R8
-	MOVQ         DX, R9
-	SUBQ         R8, R9
-	SUBQ         R8, R9
-	CVTSQ2SD     R9, X0
+	CVTSQ2SD     R8, X0
 	VBROADCASTSD X0, Z0
-	MOVD         R8, X5
-	VPBROADCASTD X5, Z5
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X6
-	VPBROADCASTD X6, Z6
+	MOVD         R8, X1
+	VPBROADCASTD X1, Z1
 	MOVQ         sum_len+8(FP), R8
 	SHRQ         $0x04, R8
-	MOVL         $0x00000001, R9
-	MOVD         R9, X7
-	VPBROADCASTD X7, Z7
 	KXORW        K1, K1, K1
 	TESTQ        R8, R8
 	JZ           done
 
 group:
-	VMOVUPS (SI), Z8
-	VMOVUPS (DI), Z9
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
+	VMOVUPS (SI), Z2
+	VMOVUPS (DI), Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
 	MOVQ    CX, R9
 	MOVQ    DX, R10
 
@@ -1375,55 +1365,30 @@ row:
 	MOVQ          (R9), R11
 	ADDQ          BX, R11
 	PREFETCHT0    1024(R11)
-	VMOVUPS       (R11), Z10
-	VCMPPS        $0x1e, Z8, Z10, K2
-	VCMPPS        $0x11, Z9, Z10, K2, K2
-	KSHIFTRW      $0x08, K2, K3
-	VCVTPS2PD.Z   (R11), K2, Z11
-	VCVTPS2PD.Z   32(R11), K3, Z12
-	VADDPD        Z11, Z1, Z1
-	VADDPD        Z12, Z2, Z2
-	VCMPPS        $0x12, Z8, Z10, K2
-	VPADDD        Z7, Z3, K2, Z3
-	VCMPPS        $0x1d, Z9, Z10, K2
-	VPADDD        Z7, Z4, K2, Z4
-	VPANDD        Z10, Z6, Z10
-	VPCMPEQD      Z6, Z10, K2
+	VMOVUPS       (R11), Z6
+	VMAXPS        Z2, Z6, Z7
+	VMINPS        Z3, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z4, Z4
+	VADDPD        Z8, Z5, Z5
+	VPANDD        Z6, Z1, Z6
+	VPCMPEQD      Z1, Z6, K2
 	KORW          K2, K1, K1
 	ADDQ          $0x18, R9
 	DECQ          R10
 	JNZ           row
-	VPSUBD        Z5, Z3, Z3
-	VPSUBD        Z5, Z4, Z4
-	VCVTDQ2PD     Y3, Z8
-	VEXTRACTI64X4 $0x01, Z3, Y9
-	VCVTDQ2PD     Y9, Z9
-	VCVTDQ2PD     Y4, Z10
-	VEXTRACTI64X4 $0x01, Z4, Y11
-	VCVTDQ2PD     Y11, Z11
-	VXORPD        Z12, Z12, Z12
-	VCVTPS2PD     (SI), Z13
-	VCVTPS2PD     (DI), Z14
-	VFMADD231PD   Z8, Z13, Z1
-	VFMADD231PD   Z10, Z14, Z1
-	VMULPD        Z0, Z13, Z8
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (SI), Y10
-	VMOVUPS       (DI), Y13
-	VCMPPS        $0x00, Y13, Y10, K2
-	VBLENDMPD     Z8, Z1, K2, Z1
-	VMOVUPD       Z1, (AX)
-	VCVTPS2PD     32(SI), Z8
-	VCVTPS2PD     32(DI), Z10
-	VFMADD231PD   Z9, Z8, Z2
-	VFMADD231PD   Z11, Z10, Z2
-	VMULPD        Z0, Z8, Z8
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       32(SI), Y9
-	VMOVUPS       32(DI), Y10
-	VCMPPS        $0x00, Y10, Y9, K2
-	VBLENDMPD     Z8, Z2, K2, Z2
-	VMOVUPD       Z2, 64(AX)
+	VCVTPS2PD     (SI), Z2
+	VCVTPS2PD     (DI), Z3
+	VFNMADD231PD  Z0, Z2, Z4
+	VFNMADD231PD  Z0, Z3, Z4
+	VMOVUPD       Z4, (AX)
+	VCVTPS2PD     32(SI), Z2
+	VCVTPS2PD     32(DI), Z3
+	VFNMADD231PD  Z0, Z2, Z5
+	VFNMADD231PD  Z0, Z3, Z5
+	VMOVUPD       Z5, 64(AX)
 	ADDQ          $0x00000040, SI
 	ADDQ          $0x00000040, DI
 	ADDQ          $0x00000040, BX

@@ -73,13 +73,15 @@ func getKeys(n int) *[]int32 {
 }
 
 // KeptSum writes, for every coordinate j < len(sum), the float64 sum of the values that
-// trimming k from each end keeps, given the bounds lo[j], hi[j] from Bounds. The order
-// is fixed, so that every path and algorithm gives the same bits: the values strictly
-// between the bounds in row order, then the kept copies of lo[j], then those of hi[j]:
+// trimming k from each end keeps, given the bounds lo[j], hi[j] from Bounds: every value
+// clamped to [lo[j], hi[j]] and added in row order, then k·lo[j] and k·hi[j] taken off,
 //
-//	S = (Σ_{lo<x<hi} x  +  (#{x <= lo} - k)·lo)  +  (#{x >= hi} - k)·hi
+//	S = (Σ_rows clamp(x, lo, hi) − k·lo) − k·hi
 //
-// or (N-2k)·lo when lo[j] == hi[j]. It reports whether every value read was finite.
+// which is exactly the kept sum (the k values below lo[j] count as lo[j], which the
+// subtraction removes again, and likewise above hi[j]) and one fixed order, so every
+// path gives the same bits. Clamping also keeps far-out values out of the float64 sum.
+// It reports whether every value read was finite.
 func KeptSum(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (finite bool) {
 	lo, hi = lo[:len(sum)], hi[:len(sum)]
 	for _, r := range rows {
@@ -113,31 +115,25 @@ func boundsGeneric(lo, hi []float32, rows [][]float32, off, k int) {
 
 func keptSumGeneric(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (finite bool) {
 	finite = true
-	m := float64(len(rows) - 2*k)
+	kf := float64(k)
 	for j := range sum {
 		l, h := lo[j], hi[j]
-		mid, atOrBelow, atOrAbove := 0.0, 0, 0
+		s := 0.0
 		for _, r := range rows {
 			x := r[off+j]
 			if firstNonFiniteGeneric(r[off+j:off+j+1]) == 0 {
 				finite = false
 			}
-			if l < x && x < h {
-				mid += float64(x)
+			c := l // the clamp as the vector min/max compute it: x > lo ? x : lo, then c < hi ? c : hi
+			if x > l {
+				c = x
 			}
-			if x <= l {
-				atOrBelow++
+			if !(c < h) {
+				c = h
 			}
-			if x >= h {
-				atOrAbove++
-			}
+			s += float64(c)
 		}
-		if l == h {
-			sum[j] = m*float64(l) + 0
-			continue
-		}
-		s := mid + float64(atOrBelow-k)*float64(l)
-		sum[j] = s + float64(atOrAbove-k)*float64(h)
+		sum[j] = (s - kf*float64(l)) - kf*float64(h)
 	}
 	return finite
 }

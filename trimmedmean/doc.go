@@ -13,9 +13,10 @@
 //
 // The batch kernels, TrimmedMean and Median, read the updates where they lie
 // ([][]float32, one slice per client) and give bit-identical results on every SIMD path
-// and at every GOMAXPROCS: the kept values are summed in one fixed order (row order
-// between the bounds, then the tied copies of the bounds), whatever algorithm found
-// the bounds.
+// and at every GOMAXPROCS: once the bounds lo and hi (the (k+1)-th smallest and largest
+// values) are found, whatever the algorithm, the kept sum is computed one fixed way,
+// (Σ clamp(x, lo, hi) in client order − k·lo) − k·hi, which equals the sum of the kept
+// values and keeps far-out values out of the float64 sum (see simd.KeptSum).
 //
 // Stream is the streaming form for a coordinator that receives updates one by one: it
 // keeps only the k smallest and k largest values per coordinate and a float64 running

@@ -555,16 +555,13 @@ func bitsOf(n int) int {
 // Comparison predicates of VCMPPS (ordered, quiet).
 const (
 	cmpEQ = 0x00
-	cmpLT = 0x11
 	cmpLE = 0x12
 	cmpGE = 0x1d
-	cmpGT = 0x1e
 )
 
-// genKeptSum emits KeptSum: per group of lanes, one pass over the rows sums the values
-// strictly between the bounds (masked to +0 elsewhere) in float64, counts the values at
-// or beyond each bound, and checks every value is finite; then the tied copies of the
-// bounds are added, lo first, and lanes whose bounds are equal get (N-2k)·lo.
+// genKeptSum emits KeptSum: per group of lanes, one pass over the rows clamps each value
+// to the bounds, adds it in float64 (two halves of lanes) and checks it is finite; then
+// k·lo and k·hi come off, lo first.
 func genKeptSum(s isaSpec) {
 	name := "keptSum" + s.suffix
 	TEXT(name, NOSPLIT, "func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int")
@@ -579,186 +576,86 @@ func genKeptSum(s isaSpec) {
 	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
 	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
 	kq := Load(Param("k"), GP64())
-	// m = len(rows) - 2k as float64, k as int32 lanes.
-	mq := GP64()
-	MOVQ(nrows, mq)
-	SUBQ(kq, mq)
-	SUBQ(kq, mq)
-	mx := XMM()
-	CVTSQ2SD(mq, mx)
-	m := s.vec()
-	VBROADCASTSD(mx, m)
 	kx := XMM()
-	MOVD(kq.(reg.GPVirtual).As32(), kx)
-	kv := s.vec()
-	VPBROADCASTD(kx, kv)
+	CVTSQ2SD(kq, kx)
+	kf := s.vec()
+	VBROADCASTSD(kx, kf)
 	expMask := s.broadcast32(0x7f800000)
 	groups := Load(Param("sum").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	var badK reg.OpmaskVirtual
+	var badV reg.VecVirtual
 	if s.vecSize == 64 {
-		keptSumAVX512(s, sum, rows, nrows, off, lo, hi, kv, m, expMask, groups)
+		badK = K()
+		KXORW(badK, badK, badK)
 	} else {
-		keptSumAVX2(s, sum, rows, nrows, off, lo, hi, kv, m, expMask, groups)
+		badV = s.vec()
+		VPXOR(badV, badV, badV)
 	}
-}
-
-func keptSumAVX512(s isaSpec, sum, rows, nrows, off, lo, hi reg.GPVirtual, kv, m, expMask reg.VecVirtual, groups reg.GPVirtual) {
-	ones := s.broadcast32(1)
-	bad := K()
-	KXORW(bad, bad, bad)
 	TESTQ(groups, groups)
 	JZ(LabelRef("done"))
 	Label("group")
 	L, H := s.vec(), s.vec()
 	VMOVUPS(Mem{Base: lo}, L)
 	VMOVUPS(Mem{Base: hi}, H)
-	s0, s1, cLE, cGE := s.vec(), s.vec(), s.vec(), s.vec()
-	for _, r := range []reg.VecVirtual{s0, s1, cLE, cGE} {
-		VPXORD(r, r, r)
-	}
+	s0, s1 := s.vec(), s.vec()
+	VXORPD(s0, s0, s0)
+	VXORPD(s1, s1, s1)
 	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
 		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x := s.vec()
+		x, c := s.vec(), s.vec()
 		VMOVUPS(Mem{Base: addr}, x)
-		mid, midHi := K(), K()
-		VCMPPS(Imm(cmpGT), L, x, mid)      // x > lo
-		VCMPPS(Imm(cmpLT), H, x, mid, mid) // and x < hi
-		KSHIFTRW(Imm(8), mid, midHi)
-		t0, t1 := s.vec(), s.vec()
-		VCVTPS2PD_Z(Mem{Base: addr}, mid, t0)
-		VCVTPS2PD_Z(Mem{Base: addr, Disp: 32}, midHi, t1)
-		VADDPD(t0, s0, s0)
-		VADDPD(t1, s1, s1)
-		le, ge := K(), K()
-		VCMPPS(Imm(cmpLE), L, x, le)
-		VPADDD(ones, cLE, le, cLE)
-		VCMPPS(Imm(cmpGE), H, x, ge)
-		VPADDD(ones, cGE, ge, cGE)
-		e, nf := s.vec(), K()
-		VPANDD(x, expMask, e)
-		VPCMPEQD(expMask, e, nf)
-		KORW(nf, bad, bad)
-	})
-	keptSumFinish(s, sum, lo, hi, s0, s1, cLE, cGE, kv, m)
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	ADDQ(U32(2*s.vecSize), sum)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
-	ok := GP64()
-	XORQ(ok, ok)
-	KORTESTW(bad, bad)
-	SETEQ(ok.As8())
-	Store(ok, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-}
-
-func keptSumAVX2(s isaSpec, sum, rows, nrows, off, lo, hi reg.GPVirtual, kv, m, expMask reg.VecVirtual, groups reg.GPVirtual) {
-	bad := s.vec()
-	VPXOR(bad, bad, bad)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	L, H := s.vec(), s.vec()
-	VMOVUPS(Mem{Base: lo}, L)
-	VMOVUPS(Mem{Base: hi}, H)
-	s0, s1, cLE, cGE := s.vec(), s.vec(), s.vec(), s.vec()
-	for _, r := range []reg.VecVirtual{s0, s1, cLE, cGE} {
-		VPXOR(r, r, r)
-	}
-	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x := s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
-		a, b := s.vec(), s.vec()
-		VCMPPS(Imm(cmpGT), L, x, a) // x > lo
-		VCMPPS(Imm(cmpLT), H, x, b) // x < hi
-		VANDPS(a, b, a)
-		VANDPS(x, a, a) // x where strictly inside, +0 elsewhere
-		t0, t1 := s.vec(), s.vec()
-		VCVTPS2PD(a.AsX(), t0)
-		hx := XMM()
-		VEXTRACTF128(Imm(1), a, hx)
-		VCVTPS2PD(hx, t1)
-		VADDPD(t0, s0, s0)
-		VADDPD(t1, s1, s1)
-		VCMPPS(Imm(cmpLE), L, x, a)
-		VPSUBD(a, cLE, cLE) // a is -1 where true
-		VCMPPS(Imm(cmpGE), H, x, b)
-		VPSUBD(b, cGE, cGE)
-		VPAND(x, expMask, a)
-		VPCMPEQD(expMask, a, a)
-		VPOR(a, bad, bad)
-	})
-	keptSumFinish(s, sum, lo, hi, s0, s1, cLE, cGE, kv, m)
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	ADDQ(U32(2*s.vecSize), sum)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
-	ok := GP64()
-	XORQ(ok, ok)
-	VPTEST(bad, bad)
-	SETEQ(ok.As8())
-	Store(ok, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-}
-
-// keptSumFinish adds the tied copies of the bounds to the two float64 halves of a group's
-// sum, substitutes (N-2k)·lo where lo == hi, and stores the halves.
-func keptSumFinish(s isaSpec, sum, lo, hi reg.GPVirtual, s0, s1, cLE, cGE, kv, m reg.VecVirtual) {
-	half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
-	VPSUBD(kv, cLE, cLE)  // copies of lo kept: #{x <= lo} - k
-	VPSUBD(kv, cGE, cGE)  // copies of hi kept: #{x >= hi} - k
-	widen := func(c reg.VecVirtual) (reg.VecVirtual, reg.VecVirtual) {
-		c0, c1 := s.vec(), s.vec()
-		h := s.half()
+		VMAXPS(L, x, c) // x > lo ? x : lo
+		VMINPS(H, c, c) // c < hi ? c : hi
+		t0, t1, h := s.vec(), s.vec(), s.half()
 		if s.vecSize == 64 {
-			VCVTDQ2PD(c.AsY(), c0)
-			VEXTRACTI64X4(Imm(1), c, h)
+			VEXTRACTF64X4(Imm(1), c, h)
+			VCVTPS2PD(c.AsY(), t0)
 		} else {
-			VCVTDQ2PD(c.AsX(), c0)
-			VEXTRACTI128(Imm(1), c, h)
+			VEXTRACTF128(Imm(1), c, h)
+			VCVTPS2PD(c.AsX(), t0)
 		}
-		VCVTDQ2PD(h, c1)
-		return c0, c1
-	}
-	cl0, cl1 := widen(cLE)
-	ch0, ch1 := widen(cGE)
-	zero := s.vec()
-	VXORPD(zero, zero, zero)
+		VCVTPS2PD(h, t1)
+		VADDPD(t0, s0, s0)
+		VADDPD(t1, s1, s1)
+		e := s.vec()
+		s.pand(x, expMask, e)
+		if s.vecSize == 64 {
+			nf := K()
+			VPCMPEQD(expMask, e, nf)
+			KORW(nf, badK, badK)
+		} else {
+			VPCMPEQD(expMask, e, e)
+			VPOR(e, badV, badV)
+		}
+	})
+	half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
 	for i, acc := range []reg.VecVirtual{s0, s1} {
 		lf, hf := s.vec(), s.vec()
 		VCVTPS2PD(Mem{Base: lo, Disp: i * half}, lf)
 		VCVTPS2PD(Mem{Base: hi, Disp: i * half}, hf)
-		VFMADD231PD([]reg.VecVirtual{cl0, cl1}[i], lf, acc) // exact product: fused or not, one rounding
-		VFMADD231PD([]reg.VecVirtual{ch0, ch1}[i], hf, acc)
-		eqv := s.vec()
-		VMULPD(m, lf, eqv)
-		VADDPD(zero, eqv, eqv) // a zero result is +0
-		if s.vecSize == 64 {
-			eq := K()
-			lh, hh := s.half(), s.half()
-			VMOVUPS(Mem{Base: lo, Disp: i * half}, lh)
-			VMOVUPS(Mem{Base: hi, Disp: i * half}, hh)
-			VCMPPS(Imm(cmpEQ), hh, lh, eq)
-			VBLENDMPD(eqv, acc, eq, acc)
-		} else {
-			lh, hh, eq := XMM(), XMM(), s.vec()
-			VMOVUPS(Mem{Base: lo, Disp: i * half}, lh)
-			VMOVUPS(Mem{Base: hi, Disp: i * half}, hh)
-			VCMPPS(Imm(cmpEQ), hh, lh, lh)
-			VPMOVSXDQ(lh, eq)
-			VBLENDVPD(eq, eqv, acc, acc)
-		}
+		VFNMADD231PD(kf, lf, acc) // acc - k·lo: the product is exact, so one rounding
+		VFNMADD231PD(kf, hf, acc)
 		VMOVUPD(acc, Mem{Base: sum, Disp: i * s.vecSize})
 	}
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	ADDQ(U32(2*s.vecSize), sum)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	ok := GP64()
+	XORQ(ok, ok)
+	if s.vecSize == 64 {
+		KORTESTW(badK, badK)
+	} else {
+		VPTEST(badV, badV)
+	}
+	SETEQ(ok.As8())
+	Store(ok, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
 
 // genBoundsBisect emits Bounds for any k by bisection on order-preserving integer keys:
