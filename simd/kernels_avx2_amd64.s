@@ -813,8 +813,9 @@ TEXT ·keptSumAVX2(SB), NOSPLIT, $0-120
 	MOVQ         lo_base+64(FP), SI
 	MOVQ         hi_base+88(FP), DI
 	MOVQ         k+56(FP), R8
-	CVTSQ2SD     R8, X0
-	VBROADCASTSD X0, Y0
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	VCVTDQ2PD    X0, Y0
 	MOVL         $0x7f800000, R8
 	MOVD         R8, X1
 	VPBROADCASTD X1, Y1

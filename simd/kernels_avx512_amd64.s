@@ -245,15 +245,14 @@ done:
 	RET
 
 // func nonFiniteBlockAVX512(x []float32) int
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·nonFiniteBlockAVX512(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	SHRQ         $0x05, CX
 	XORQ         DX, DX
 	MOVL         $0x7f800000, BX
-	MOVD         BX, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD BX, Z0
 	CMPQ         DX, CX
 	JE           done
 
@@ -300,7 +299,7 @@ done:
 	RET
 
 // func boundsInsert0AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert0AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -315,11 +314,9 @@ TEXT ·boundsInsert0AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z0
 	VMOVUPS      Z1, Z1
 	MOVQ         DX, R8
@@ -353,7 +350,7 @@ done:
 	RET
 
 // func boundsInsert1AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert1AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -368,11 +365,9 @@ TEXT ·boundsInsert1AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z0
@@ -412,7 +407,7 @@ done:
 	RET
 
 // func boundsInsert2AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert2AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -427,11 +422,9 @@ TEXT ·boundsInsert2AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -477,7 +470,7 @@ done:
 	RET
 
 // func boundsInsert3AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert3AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -492,11 +485,9 @@ TEXT ·boundsInsert3AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -548,7 +539,7 @@ done:
 	RET
 
 // func boundsInsert4AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert4AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -563,11 +554,9 @@ TEXT ·boundsInsert4AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -625,7 +614,7 @@ done:
 	RET
 
 // func boundsInsert5AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert5AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -640,11 +629,9 @@ TEXT ·boundsInsert5AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -708,7 +695,7 @@ done:
 	RET
 
 // func boundsInsert6AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert6AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -723,11 +710,9 @@ TEXT ·boundsInsert6AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -797,7 +782,7 @@ done:
 	RET
 
 // func boundsInsert7AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert7AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -812,11 +797,9 @@ TEXT ·boundsInsert7AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -892,7 +875,7 @@ done:
 	RET
 
 // func boundsInsert8AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert8AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -907,11 +890,9 @@ TEXT ·boundsInsert8AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -993,7 +974,7 @@ done:
 	RET
 
 // func boundsInsert9AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert9AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1008,11 +989,9 @@ TEXT ·boundsInsert9AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -1100,7 +1079,7 @@ done:
 	RET
 
 // func boundsInsert10AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert10AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1115,11 +1094,9 @@ TEXT ·boundsInsert10AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -1213,7 +1190,7 @@ done:
 	RET
 
 // func boundsInsert11AVX512(lo []float32, hi []float32, rows [][]float32, off int)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsInsert11AVX512(SB), NOSPLIT, $0-80
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1228,11 +1205,9 @@ TEXT ·boundsInsert11AVX512(SB), NOSPLIT, $0-80
 
 group:
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R8, Z0
 	MOVL         $0xff800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z1, Z3
 	VMOVUPS      Z0, Z4
@@ -1332,7 +1307,7 @@ done:
 	RET
 
 // func keptSumAVX512(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
 	MOVQ         sum_base+0(FP), AX
 	MOVQ         rows_base+24(FP), CX
@@ -1342,11 +1317,10 @@ TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
 	MOVQ         lo_base+64(FP), SI
 	MOVQ         hi_base+88(FP), DI
 	MOVQ         k+56(FP), R8
-	CVTSQ2SD     R8, X0
-	VBROADCASTSD X0, Z0
+	VPBROADCASTD R8, Z0
+	VCVTDQ2PD    Y0, Z0
 	MOVL         $0x7f800000, R8
-	MOVD         R8, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R8, Z1
 	MOVQ         sum_len+8(FP), R8
 	SHRQ         $0x04, R8
 	KXORW        K1, K1, K1
@@ -1405,7 +1379,7 @@ done:
 	RET
 
 // func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsBisectAVX512(SB), NOSPLIT, $0-112
 	MOVQ         lo_base+0(FP), AX
 	MOVQ         hi_base+24(FP), CX
@@ -1418,19 +1392,14 @@ TEXT ·boundsBisectAVX512(SB), NOSPLIT, $0-112
 	MOVQ         BX, R9
 	DECQ         R9
 	SUBQ         DI, R9
-	MOVD         DI, X0
-	VPBROADCASTD X0, Z0
-	MOVD         R9, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD DI, Z0
+	VPBROADCASTD R9, Z1
 	MOVL         $0x7fffffff, DI
-	MOVD         DI, X2
-	VPBROADCASTD X2, Z2
+	VPBROADCASTD DI, Z2
 	MOVL         $0x80000000, DI
-	MOVD         DI, X7
-	VPBROADCASTD X7, Z7
+	VPBROADCASTD DI, Z3
 	MOVL         $0x00000001, DI
-	MOVD         DI, X8
-	VPBROADCASTD X8, Z8
+	VPBROADCASTD DI, Z4
 	MOVQ         lo_len+8(FP), DI
 	SHRQ         $0x04, DI
 	TESTQ        DI, DI
@@ -1445,58 +1414,58 @@ keyrow:
 	MOVQ       (R10), R12
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Z9
-	VPSRAD     $0x1f, Z9, Z10
-	VPANDD     Z2, Z10, Z10
-	VPXORD     Z10, Z9, Z9
-	VMOVDQU32  Z9, (R9)
+	VMOVUPS    (R12), Z5
+	VPSRAD     $0x1f, Z5, Z6
+	VPANDD     Z2, Z6, Z6
+	VPXORD     Z6, Z5, Z5
+	VMOVDQU32  Z5, (R9)
 	ADDQ       $0x00000040, R9
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        keyrow
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VMOVDQU32  Z7, Z9
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VMOVDQU32  Z3, Z5
 	MOVQ       $0x00000020, R9
 
 pass:
-	VPORD  Z9, Z3, Z10
-	VPORD  Z9, Z4, Z11
-	VPXORD Z7, Z10, Z12
-	VPXORD Z7, Z11, Z13
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
+	VPORD  Z5, Z7, Z6
+	VPORD  Z5, Z8, Z11
+	VPXORD Z3, Z6, Z12
+	VPXORD Z3, Z11, Z13
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
 	MOVQ   R8, R10
 	MOVQ   BX, R11
 
 count:
 	VPCMPGTD  (R10), Z12, K1
-	VPADDD    Z8, Z5, K1, Z5
+	VPADDD    Z4, Z9, K1, Z9
 	VPCMPGTD  (R10), Z13, K1
-	VPADDD    Z8, Z6, K1, Z6
+	VPADDD    Z4, Z10, K1, Z10
 	ADDQ      $0x00000040, R10
 	DECQ      R11
 	JNZ       count
-	VPCMPD    $0x02, Z0, Z5, K1
-	VMOVDQA32 Z10, K1, Z3
-	VPCMPD    $0x02, Z1, Z6, K1
-	VMOVDQA32 Z11, K1, Z4
-	VPSRLD    $0x01, Z9, Z9
+	VPCMPD    $0x02, Z0, Z9, K1
+	VMOVDQA32 Z6, K1, Z7
+	VPCMPD    $0x02, Z1, Z10, K1
+	VMOVDQA32 Z11, K1, Z8
+	VPSRLD    $0x01, Z5, Z5
 	DECQ      R9
 	JNZ       pass
-	VXORPS    Z9, Z9, Z9
-	VPXORD    Z7, Z3, Z3
-	VPSRAD    $0x1f, Z3, Z10
-	VPANDD    Z2, Z10, Z10
-	VPXORD    Z10, Z3, Z3
-	VADDPS    Z9, Z3, Z3
-	VMOVUPS   Z3, (AX)
-	VPXORD    Z7, Z4, Z4
-	VPSRAD    $0x1f, Z4, Z10
-	VPANDD    Z2, Z10, Z10
-	VPXORD    Z10, Z4, Z4
-	VADDPS    Z9, Z4, Z4
-	VMOVUPS   Z4, (CX)
+	VXORPS    Z5, Z5, Z5
+	VPXORD    Z3, Z7, Z7
+	VPSRAD    $0x1f, Z7, Z6
+	VPANDD    Z2, Z6, Z6
+	VPXORD    Z6, Z7, Z7
+	VADDPS    Z5, Z7, Z7
+	VMOVUPS   Z7, (AX)
+	VPXORD    Z3, Z8, Z8
+	VPSRAD    $0x1f, Z8, Z6
+	VPANDD    Z2, Z6, Z6
+	VPXORD    Z6, Z8, Z8
+	VADDPS    Z5, Z8, Z8
+	VMOVUPS   Z8, (CX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, SI
@@ -1508,7 +1477,7 @@ done:
 	RET
 
 // func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsBisect16AVX512(SB), NOSPLIT, $0-112
 	MOVQ         lo_base+0(FP), AX
 	MOVQ         hi_base+24(FP), CX
@@ -1525,29 +1494,21 @@ TEXT ·boundsBisect16AVX512(SB), NOSPLIT, $0-112
 	SUBQ         DI, R10
 	SHLQ         $0x10, R10
 	ORQ          DI, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	MOVL         $0x7fffffff, DI
-	MOVD         DI, X7
-	VPBROADCASTD X7, Z7
+	VPBROADCASTD DI, Z1
 	MOVL         $0x80008000, DI
-	MOVD         DI, X8
-	VPBROADCASTD X8, Z8
+	VPBROADCASTD DI, Z2
 	MOVL         $0x0000ffff, DI
-	MOVD         DI, X9
-	VPBROADCASTD X9, Z9
+	VPBROADCASTD DI, Z3
 	MOVL         $0xffff0000, DI
-	MOVD         DI, X10
-	VPBROADCASTD X10, Z10
+	VPBROADCASTD DI, Z4
 	MOVL         $0x7fff7fff, DI
-	MOVD         DI, X11
-	VPBROADCASTD X11, Z11
+	VPBROADCASTD DI, Z5
 	MOVL         $0x80000000, DI
-	MOVD         DI, X12
-	VPBROADCASTD X12, Z12
+	VPBROADCASTD DI, Z6
 	MOVL         $0x00010001, DI
-	MOVD         DI, X13
-	VPBROADCASTD X13, Z13
+	VPBROADCASTD DI, Z7
 	MOVQ         lo_len+8(FP), DI
 	SHRQ         $0x04, DI
 	TESTQ        DI, DI
@@ -1562,52 +1523,62 @@ keyrow:
 	MOVQ       (R11), R13
 	ADDQ       SI, R13
 	PREFETCHT0 1024(R13)
-	VMOVUPS    (R13), Z14
-	VPSRAD     $0x1f, Z14, Z15
-	VPANDD     Z7, Z15, Z15
-	VPXORD     Z15, Z14, Z14
-	VPXORD     Z12, Z14, Z14
-	VPSRLD     $0x10, Z14, Z16
-	VPSLLD     $0x10, Z16, Z15
-	VPORD      Z15, Z16, Z16
-	VPXORD     Z8, Z16, Z16
-	VMOVDQU32  Z16, (R10)
-	VPANDD     Z9, Z14, Z14
-	VPSLLD     $0x10, Z14, Z15
-	VPORD      Z15, Z14, Z14
-	VPXORD     Z8, Z14, Z14
-	VMOVDQU32  Z14, (R10)(R9*1)
+	VMOVUPS    (R13), Z8
+	VPSRAD     $0x1f, Z8, Z9
+	VPANDD     Z1, Z9, Z9
+	VPXORD     Z9, Z8, Z8
+	VPXORD     Z6, Z8, Z8
+	VPSRLD     $0x10, Z8, Z10
+	VPSLLD     $0x10, Z10, Z9
+	VPORD      Z9, Z10, Z10
+	VPXORD     Z2, Z10, Z10
+	VMOVDQU32  Z10, (R10)
+	VPANDD     Z3, Z8, Z8
+	VPSLLD     $0x10, Z8, Z9
+	VPORD      Z9, Z8, Z8
+	VPXORD     Z2, Z8, Z8
+	VMOVDQU32  Z8, (R10)(R9*1)
 	ADDQ       $0x00000040, R10
 	ADDQ       $0x18, R11
 	DECQ       R12
 	JNZ        keyrow
-	VPXORD     Z1, Z1, Z1
-	VMOVDQU32  Z8, Z14
+	VPXORD     Z11, Z11, Z11
+	VMOVDQU32  Z2, Z8
 	MOVQ       $0x00000010, R10
 
 passa:
-	VPORD  Z14, Z1, Z15
-	VPXORD Z8, Z15, Z16
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
+	VPORD  Z8, Z11, Z9
+	VPXORD Z2, Z9, Z10
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	MOVQ   R8, R11
 	MOVQ   BX, R12
-	SHRQ   $0x02, R12
+	SHRQ   $0x03, R12
 	MOVQ   BX, R13
-	ANDQ   $0x03, R13
+	ANDQ   $0x07, R13
 	TESTQ  R12, R12
 	JZ     singlea
 
 counta:
-	VPCMPGTW (R11), Z16, K1
-	VPADDW   Z13, Z2, K1, Z2
-	VPCMPGTW 64(R11), Z16, K1
-	VPADDW   Z13, Z3, K1, Z3
-	VPCMPGTW 128(R11), Z16, K1
-	VPADDW   Z13, Z2, K1, Z2
-	VPCMPGTW 192(R11), Z16, K1
-	VPADDW   Z13, Z3, K1, Z3
-	ADDQ     $0x00000100, R11
+	VPCMPGTW (R11), Z10, K1
+	VPADDW   Z7, Z12, K1, Z12
+	VPCMPGTW 64(R11), Z10, K1
+	VPADDW   Z7, Z13, K1, Z13
+	VPCMPGTW 128(R11), Z10, K1
+	VPADDW   Z7, Z14, K1, Z14
+	VPCMPGTW 192(R11), Z10, K1
+	VPADDW   Z7, Z15, K1, Z15
+	VPCMPGTW 256(R11), Z10, K1
+	VPADDW   Z7, Z12, K1, Z12
+	VPCMPGTW 320(R11), Z10, K1
+	VPADDW   Z7, Z13, K1, Z13
+	VPCMPGTW 384(R11), Z10, K1
+	VPADDW   Z7, Z14, K1, Z14
+	VPCMPGTW 448(R11), Z10, K1
+	VPADDW   Z7, Z15, K1, Z15
+	ADDQ     $0x00000200, R11
 	DECQ     R12
 	JNZ      counta
 
@@ -1616,62 +1587,74 @@ singlea:
 	JZ    counteda
 
 onea:
-	VPCMPGTW (R11), Z16, K1
-	VPADDW   Z13, Z2, K1, Z2
+	VPCMPGTW (R11), Z10, K1
+	VPADDW   Z7, Z12, K1, Z12
 	ADDQ     $0x00000040, R11
 	DECQ     R13
 	JNZ      onea
 
 counteda:
-	VPADDW    Z3, Z2, Z2
-	VPCMPW    $0x02, Z0, Z2, K1
-	VMOVDQU16 Z15, K1, Z1
-	VPSRLW    $0x01, Z14, Z14
+	VPADDW    Z13, Z12, Z12
+	VPADDW    Z14, Z12, Z12
+	VPADDW    Z15, Z12, Z12
+	VPCMPW    $0x02, Z0, Z12, K1
+	VMOVDQU16 Z9, K1, Z11
+	VPSRLW    $0x01, Z8, Z8
 	DECQ      R10
 	JNZ       passa
-	VPXORD    Z8, Z1, Z14
+	VPXORD    Z2, Z11, Z8
 	MOVQ      R8, R10
 	MOVQ      BX, R11
 
 map:
-	VMOVDQU32 (R10), Z15
-	VMOVDQU32 (R10)(R9*1), Z16
-	VPCMPGTW  Z15, Z14, K1
-	VPCMPGTW  Z14, Z15, K2
-	VMOVDQU16 Z8, K1, Z16
-	VMOVDQU16 Z11, K2, Z16
-	VMOVDQU32 Z16, (R10)(R9*1)
+	VMOVDQU32 (R10), Z9
+	VMOVDQU32 (R10)(R9*1), Z10
+	VPCMPGTW  Z9, Z8, K1
+	VPCMPGTW  Z8, Z9, K2
+	VMOVDQU16 Z2, K1, Z10
+	VMOVDQU16 Z5, K2, Z10
+	VMOVDQU32 Z10, (R10)(R9*1)
 	ADDQ      $0x00000040, R10
 	DECQ      R11
 	JNZ       map
 	LEAQ      (R8)(R9*1), R10
-	VPXORD    Z4, Z4, Z4
-	VMOVDQU32 Z8, Z14
+	VPXORD    Z16, Z16, Z16
+	VMOVDQU32 Z2, Z8
 	MOVQ      $0x00000010, R11
 
 passb:
-	VPORD  Z14, Z4, Z15
-	VPXORD Z8, Z15, Z16
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
+	VPORD  Z8, Z16, Z9
+	VPXORD Z2, Z9, Z10
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
 	MOVQ   R10, R12
 	MOVQ   BX, R13
-	SHRQ   $0x02, R13
+	SHRQ   $0x03, R13
 	MOVQ   BX, R14
-	ANDQ   $0x03, R14
+	ANDQ   $0x07, R14
 	TESTQ  R13, R13
 	JZ     singleb
 
 countb:
-	VPCMPGTW (R12), Z16, K1
-	VPADDW   Z13, Z5, K1, Z5
-	VPCMPGTW 64(R12), Z16, K1
-	VPADDW   Z13, Z6, K1, Z6
-	VPCMPGTW 128(R12), Z16, K1
-	VPADDW   Z13, Z5, K1, Z5
-	VPCMPGTW 192(R12), Z16, K1
-	VPADDW   Z13, Z6, K1, Z6
-	ADDQ     $0x00000100, R12
+	VPCMPGTW (R12), Z10, K1
+	VPADDW   Z7, Z17, K1, Z17
+	VPCMPGTW 64(R12), Z10, K1
+	VPADDW   Z7, Z18, K1, Z18
+	VPCMPGTW 128(R12), Z10, K1
+	VPADDW   Z7, Z19, K1, Z19
+	VPCMPGTW 192(R12), Z10, K1
+	VPADDW   Z7, Z20, K1, Z20
+	VPCMPGTW 256(R12), Z10, K1
+	VPADDW   Z7, Z17, K1, Z17
+	VPCMPGTW 320(R12), Z10, K1
+	VPADDW   Z7, Z18, K1, Z18
+	VPCMPGTW 384(R12), Z10, K1
+	VPADDW   Z7, Z19, K1, Z19
+	VPCMPGTW 448(R12), Z10, K1
+	VPADDW   Z7, Z20, K1, Z20
+	ADDQ     $0x00000200, R12
 	DECQ     R13
 	JNZ      countb
 
@@ -1680,38 +1663,40 @@ singleb:
 	JZ    countedb
 
 oneb:
-	VPCMPGTW (R12), Z16, K1
-	VPADDW   Z13, Z5, K1, Z5
+	VPCMPGTW (R12), Z10, K1
+	VPADDW   Z7, Z17, K1, Z17
 	ADDQ     $0x00000040, R12
 	DECQ     R14
 	JNZ      oneb
 
 countedb:
-	VPADDW    Z6, Z5, Z5
-	VPCMPW    $0x02, Z0, Z5, K1
-	VMOVDQU16 Z15, K1, Z4
-	VPSRLW    $0x01, Z14, Z14
+	VPADDW    Z18, Z17, Z17
+	VPADDW    Z19, Z17, Z17
+	VPADDW    Z20, Z17, Z17
+	VPCMPW    $0x02, Z0, Z17, K1
+	VMOVDQU16 Z9, K1, Z16
+	VPSRLW    $0x01, Z8, Z8
 	DECQ      R11
 	JNZ       passb
-	VPSLLD    $0x10, Z1, Z14
-	VPANDD    Z9, Z4, Z16
-	VPORD     Z16, Z14, Z14
-	VPANDD    Z10, Z1, Z15
-	VPSRLD    $0x10, Z4, Z16
-	VPORD     Z16, Z15, Z15
-	VXORPS    Z16, Z16, Z16
-	VPXORD    Z12, Z14, Z14
-	VPSRAD    $0x1f, Z14, Z17
-	VPANDD    Z7, Z17, Z17
-	VPXORD    Z17, Z14, Z14
-	VADDPS    Z16, Z14, Z14
-	VMOVUPS   Z14, (AX)
-	VPXORD    Z12, Z15, Z15
-	VPSRAD    $0x1f, Z15, Z14
-	VPANDD    Z7, Z14, Z14
-	VPXORD    Z14, Z15, Z15
-	VADDPS    Z16, Z15, Z15
-	VMOVUPS   Z15, (CX)
+	VPSLLD    $0x10, Z11, Z8
+	VPANDD    Z3, Z16, Z10
+	VPORD     Z10, Z8, Z8
+	VPANDD    Z4, Z11, Z9
+	VPSRLD    $0x10, Z16, Z10
+	VPORD     Z10, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VPXORD    Z6, Z8, Z8
+	VPSRAD    $0x1f, Z8, Z21
+	VPANDD    Z1, Z21, Z21
+	VPXORD    Z21, Z8, Z8
+	VADDPS    Z10, Z8, Z8
+	VMOVUPS   Z8, (AX)
+	VPXORD    Z6, Z9, Z9
+	VPSRAD    $0x1f, Z9, Z8
+	VPANDD    Z1, Z8, Z8
+	VPXORD    Z8, Z9, Z9
+	VADDPS    Z10, Z9, Z9
+	VMOVUPS   Z9, (CX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, SI
@@ -1723,7 +1708,7 @@ done:
 	RET
 
 // func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1741,8 +1726,7 @@ TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
@@ -1778,7 +1762,7 @@ done:
 	RET
 
 // func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain3AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1796,8 +1780,7 @@ TEXT ·boundsChain3AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z0
@@ -1837,7 +1820,7 @@ done:
 	RET
 
 // func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1855,8 +1838,7 @@ TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -1900,7 +1882,7 @@ done:
 	RET
 
 // func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1918,8 +1900,7 @@ TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -1967,7 +1948,7 @@ done:
 	RET
 
 // func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -1985,8 +1966,7 @@ TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2038,7 +2018,7 @@ done:
 	RET
 
 // func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2056,8 +2036,7 @@ TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2113,7 +2092,7 @@ done:
 	RET
 
 // func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2131,8 +2110,7 @@ TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2192,7 +2170,7 @@ done:
 	RET
 
 // func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2210,8 +2188,7 @@ TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2275,7 +2252,7 @@ done:
 	RET
 
 // func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2293,8 +2270,7 @@ TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2362,7 +2338,7 @@ done:
 	RET
 
 // func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2380,8 +2356,7 @@ TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2453,7 +2428,7 @@ done:
 	RET
 
 // func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2471,8 +2446,7 @@ TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2548,7 +2522,7 @@ done:
 	RET
 
 // func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2566,8 +2540,7 @@ TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2647,7 +2620,7 @@ done:
 	RET
 
 // func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2665,8 +2638,7 @@ TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2750,7 +2722,7 @@ done:
 	RET
 
 // func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2768,8 +2740,7 @@ TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2857,7 +2828,7 @@ done:
 	RET
 
 // func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2875,8 +2846,7 @@ TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -2968,7 +2938,7 @@ done:
 	RET
 
 // func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -2986,8 +2956,7 @@ TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3083,7 +3052,7 @@ done:
 	RET
 
 // func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3101,8 +3070,7 @@ TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3202,7 +3170,7 @@ done:
 	RET
 
 // func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3220,8 +3188,7 @@ TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3325,7 +3292,7 @@ done:
 	RET
 
 // func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3343,8 +3310,7 @@ TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3452,7 +3418,7 @@ done:
 	RET
 
 // func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3470,8 +3436,7 @@ TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3583,7 +3548,7 @@ done:
 	RET
 
 // func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3601,8 +3566,7 @@ TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3718,7 +3682,7 @@ done:
 	RET
 
 // func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3736,8 +3700,7 @@ TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -3857,7 +3820,7 @@ done:
 	RET
 
 // func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -3875,8 +3838,7 @@ TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -4000,7 +3962,7 @@ done:
 	RET
 
 // func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -4018,8 +3980,7 @@ TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -4147,7 +4108,7 @@ done:
 	RET
 
 // func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -4165,8 +4126,7 @@ TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -4298,7 +4258,7 @@ done:
 	RET
 
 // func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -4316,8 +4276,7 @@ TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -4453,7 +4412,7 @@ done:
 	RET
 
 // func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-112
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
@@ -4471,8 +4430,7 @@ TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-112
 
 group:
 	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
@@ -4612,7 +4570,7 @@ done:
 	RET
 
 // func pushAVX512(ext []float32, sum []float64, x []float32, k int)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·pushAVX512(SB), NOSPLIT, $0-80
 	MOVQ         ext_base+0(FP), AX
 	MOVQ         sum_base+24(FP), CX
@@ -4624,11 +4582,9 @@ TEXT ·pushAVX512(SB), NOSPLIT, $0-80
 	MOVQ         BX, R8
 	SHLQ         $0x06, R8
 	MOVL         $0x7f800000, R9
-	MOVD         R9, X0
-	VPBROADCASTD X0, Z0
+	VPBROADCASTD R9, Z0
 	MOVL         $0xff800000, R9
-	MOVD         R9, X1
-	VPBROADCASTD X1, Z1
+	VPBROADCASTD R9, Z1
 	TESTQ        SI, SI
 	JZ           done
 

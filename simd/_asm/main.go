@@ -53,6 +53,14 @@ func (s isaSpec) cvtPD2PS(src, dst Op) {
 	}
 }
 
+// halfOf returns the lower half of a vector register (Y of a Z, X of a Y).
+func (s isaSpec) halfOf(v reg.VecVirtual) reg.Register {
+	if s.vecSize == 64 {
+		return v.AsY()
+	}
+	return v.AsX()
+}
+
 // half returns the float32 register that a float64 vector widens from or narrows to.
 func (s isaSpec) half() reg.VecVirtual {
 	if s.vecSize == 64 {
@@ -343,12 +351,7 @@ func genNonFinite(s isaSpec) {
 	n := blocksOf("x")
 	b := GP64()
 	XORQ(b, b)
-	bits := GP32()
-	MOVL(U32(0x7f800000), bits)
-	mx := XMM()
-	MOVD(bits, mx)
-	mask := s.vec()
-	VPBROADCASTD(mx, mask)
+	mask := s.broadcast32(0x7f800000)
 	CMPQ(b, n)
 	JE(LabelRef("done"))
 	Label("loop")
@@ -426,9 +429,20 @@ func (s isaSpec) maxInsertK() int {
 func (s isaSpec) broadcast32(bits uint32) reg.VecVirtual {
 	g := GP32()
 	MOVL(U32(bits), g)
+	return s.broadcastGP32(g)
+}
+
+// broadcastGP32 fills a vector with the 32-bit value of a general register. AVX-512
+// broadcasts straight from it; AVX2 goes through an XMM register, which the allocator
+// then must find among X0-X15 (the assembler rejects anything else, loudly).
+func (s isaSpec) broadcastGP32(g reg.Register) reg.VecVirtual {
+	v := s.vec()
+	if s.vecSize == 64 {
+		VPBROADCASTD(g, v)
+		return v
+	}
 	x := XMM()
 	MOVD(g, x)
-	v := s.vec()
 	VPBROADCASTD(x, v)
 	return v
 }
@@ -575,11 +589,9 @@ func genKeptSum(s isaSpec) {
 	SHLQ(Imm(2), off)
 	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
 	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
-	kq := Load(Param("k"), GP64())
-	kx := XMM()
-	CVTSQ2SD(kq, kx)
+	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
 	kf := s.vec()
-	VBROADCASTSD(kx, kf)
+	VCVTDQ2PD(s.halfOf(s.broadcastGP32(kq.As32())), kf) // k as float64 in every lane
 	expMask := s.broadcast32(0x7f800000)
 	groups := Load(Param("sum").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
@@ -684,12 +696,7 @@ func genBoundsBisect(s isaSpec) {
 	MOVQ(nrows, r2)
 	DECQ(r2)
 	SUBQ(kq, r2)
-	rankLo, rankHi := s.vec(), s.vec()
-	x1, x2 := XMM(), XMM()
-	MOVD(kq.As32(), x1)
-	VPBROADCASTD(x1, rankLo)
-	MOVD(r2.As32(), x2)
-	VPBROADCASTD(x2, rankHi)
+	rankLo, rankHi := s.broadcastGP32(kq.As32()), s.broadcastGP32(r2.As32())
 	magnitude := s.broadcast32(0x7fffffff)
 	sign := s.broadcast32(0x80000000)
 	var ones reg.VecVirtual
@@ -1038,10 +1045,7 @@ func genBoundsBisect16(s isaSpec) {
 	SUBQ(kq, rq)
 	SHLQ(Imm(16), rq)
 	ORQ(kq, rq)
-	rx := XMM()
-	MOVD(rq.As32(), rx)
-	ranks := s.vec()
-	VPBROADCASTD(rx, ranks)
+	ranks := s.broadcastGP32(rq.As32())
 	magnitude := s.broadcast32(0x7fffffff)
 	flip := s.broadcast32(0x80008000)
 	lowWord := s.broadcast32(0x0000ffff)
@@ -1157,16 +1161,26 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	s.por(bit, res, cand)
 	s.pxor(flip, cand, cmp)
 	s.pxor(cnt, cnt, cnt)
-	// Four rows per iteration into two counters, so neither the counter's chain nor the
-	// loop overhead sets the pace; the rest one row at a time.
-	cnt2 := s.vec()
-	s.pxor(cnt2, cnt2, cnt2)
+	// Several rows per iteration into several counters, so neither a counter's chain nor
+	// the loop overhead sets the pace; the rest one row at a time.
+	// (AVX2 has registers for two counters only; AVX-512 takes four, eight rows a turn.)
+	counters := []reg.VecVirtual{cnt}
+	nc := 2
+	if s.vecSize == 64 {
+		nc = 4
+	}
+	for len(counters) < nc {
+		c := s.vec()
+		s.pxor(c, c, c)
+		counters = append(counters, c)
+	}
+	unroll := 2 * nc
 	p, quads, left := GP64(), GP64(), GP64()
 	MOVQ(base, p)
 	MOVQ(nrows, quads)
-	SHRQ(Imm(2), quads)
+	SHRQ(Imm(uint64(bitsOf(unroll))), quads)
 	MOVQ(nrows, left)
-	ANDQ(Imm(3), left)
+	ANDQ(Imm(uint64(unroll-1)), left)
 	countRow := func(disp int, c reg.VecVirtual) {
 		if s.vecSize == 64 {
 			below := K()
@@ -1181,10 +1195,10 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	TESTQ(quads, quads)
 	JZ(LabelRef("single" + tag))
 	Label("count" + tag)
-	for r := range 4 {
-		countRow(r*s.vecSize, []reg.VecVirtual{cnt, cnt2}[r%2])
+	for r := range unroll {
+		countRow(r*s.vecSize, counters[r%nc])
 	}
-	ADDQ(U32(4*s.vecSize), p)
+	ADDQ(U32(unroll*s.vecSize), p)
 	DECQ(quads)
 	JNZ(LabelRef("count" + tag))
 	Label("single" + tag)
@@ -1196,10 +1210,8 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	DECQ(left)
 	JNZ(LabelRef("one" + tag))
 	Label("counted" + tag)
-	if s.vecSize == 64 {
-		VPADDW(cnt2, cnt, cnt)
-	} else {
-		VPADDW(cnt2, cnt, cnt)
+	for _, c := range counters[1:] {
+		VPADDW(c, cnt, cnt)
 	}
 	if s.vecSize == 64 {
 		keep := K()
