@@ -1034,7 +1034,7 @@ keyrow:
 	VPXOR      Y8, Y7, Y7
 	VPXOR      Y6, Y7, Y7
 	VPSRLD     $0x10, Y7, Y9
-	VPSLLD     $0x10, Y9, Y8
+	VPAND      Y4, Y7, Y8
 	VPOR       Y8, Y9, Y9
 	VPXOR      Y2, Y9, Y9
 	VMOVDQU    Y9, (R10)
@@ -1180,6 +1180,274 @@ countedb:
 	VMOVUPS   Y7, (CX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, SI
+	DECQ      DI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
+// func selectRank16AVX2(out []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·selectRank16AVX2(SB), NOSPLIT, $0-88
+	MOVQ         out_base+0(FP), AX
+	MOVQ         rows_base+24(FP), CX
+	MOVQ         rows_len+32(FP), DX
+	MOVQ         off+48(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         k+56(FP), SI
+	MOVQ         keys_base+64(FP), DI
+	MOVQ         DX, R8
+	SHLQ         $0x05, R8
+	MOVQ         SI, R9
+	SHLQ         $0x10, R9
+	ORQ          SI, R9
+	MOVD         R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x7fffffff, SI
+	MOVD         SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x80008000, SI
+	MOVD         SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0000ffff, SI
+	MOVD         SI, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0xffff0000, SI
+	MOVD         SI, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x7fff7fff, SI
+	MOVD         SI, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x80000000, SI
+	MOVD         SI, X6
+	VPBROADCASTD X6, Y6
+	MOVQ         out_len+8(FP), SI
+	SHRQ         $0x04, SI
+	TESTQ        SI, SI
+	JZ           done
+
+group:
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ DX, R11
+
+keyrow:
+	MOVQ       (R10), R12
+	ADDQ       BX, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Y7
+	VPSRAD     $0x1f, Y7, Y8
+	VPAND      Y1, Y8, Y8
+	VPXOR      Y8, Y7, Y7
+	VPXOR      Y6, Y7, Y7
+	PREFETCHT0 1056(R12)
+	VMOVUPS    32(R12), Y8
+	VPSRAD     $0x1f, Y8, Y9
+	VPAND      Y1, Y9, Y9
+	VPXOR      Y9, Y8, Y8
+	VPXOR      Y6, Y8, Y8
+	VPSRLD     $0x10, Y7, Y10
+	VPAND      Y4, Y8, Y9
+	VPOR       Y9, Y10, Y10
+	VPXOR      Y2, Y10, Y10
+	VMOVDQU    Y10, (R9)
+	VPAND      Y3, Y7, Y7
+	VPSLLD     $0x10, Y8, Y9
+	VPOR       Y9, Y7, Y7
+	VPXOR      Y2, Y7, Y7
+	VMOVDQU    Y7, (R9)(R8*1)
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        keyrow
+	VPXOR      Y7, Y7, Y7
+	VMOVDQU    Y2, Y8
+	MOVQ       $0x00000010, R9
+
+passa:
+	VPOR  Y8, Y7, Y9
+	VPXOR Y2, Y9, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	MOVQ  DI, R10
+	MOVQ  DX, R11
+	SHRQ  $0x02, R11
+	MOVQ  DX, R12
+	ANDQ  $0x03, R12
+	TESTQ R11, R11
+	JZ    singlea
+
+counta:
+	VPCMPGTW (R10), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	VPCMPGTW 32(R10), Y10, Y13
+	VPSUBW   Y13, Y12, Y12
+	VPCMPGTW 64(R10), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	VPCMPGTW 96(R10), Y10, Y13
+	VPSUBW   Y13, Y12, Y12
+	ADDQ     $0x00000080, R10
+	DECQ     R11
+	JNZ      counta
+
+singlea:
+	TESTQ R12, R12
+	JZ    counteda
+
+onea:
+	VPCMPGTW (R10), Y10, Y13
+	VPSUBW   Y13, Y11, Y11
+	ADDQ     $0x00000020, R10
+	DECQ     R12
+	JNZ      onea
+
+counteda:
+	VPADDW    Y12, Y11, Y11
+	VPCMPGTW  Y0, Y11, Y10
+	VPBLENDVB Y10, Y7, Y9, Y7
+	VPSRLW    $0x01, Y8, Y8
+	DECQ      R9
+	JNZ       passa
+	VPXOR     Y2, Y7, Y8
+	MOVQ      DI, R9
+	MOVQ      DX, R10
+
+map:
+	VMOVDQU   (R9), Y9
+	VMOVDQU   (R9)(R8*1), Y10
+	VPCMPGTW  Y9, Y8, Y11
+	VPCMPGTW  Y8, Y9, Y9
+	VPBLENDVB Y11, Y2, Y10, Y10
+	VPBLENDVB Y9, Y5, Y10, Y10
+	VMOVDQU   Y10, (R9)(R8*1)
+	ADDQ      $0x00000020, R9
+	DECQ      R10
+	JNZ       map
+	LEAQ      (DI)(R8*1), R9
+	VPXOR     Y8, Y8, Y8
+	VMOVDQU   Y2, Y9
+	MOVQ      $0x00000010, R10
+
+passb:
+	VPOR  Y9, Y8, Y10
+	VPXOR Y2, Y10, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	MOVQ  R9, R11
+	MOVQ  DX, R12
+	SHRQ  $0x02, R12
+	MOVQ  DX, R13
+	ANDQ  $0x03, R13
+	TESTQ R12, R12
+	JZ    singleb
+
+countb:
+	VPCMPGTW (R11), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	VPCMPGTW 32(R11), Y11, Y14
+	VPSUBW   Y14, Y13, Y13
+	VPCMPGTW 64(R11), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	VPCMPGTW 96(R11), Y11, Y14
+	VPSUBW   Y14, Y13, Y13
+	ADDQ     $0x00000080, R11
+	DECQ     R12
+	JNZ      countb
+
+singleb:
+	TESTQ R13, R13
+	JZ    countedb
+
+oneb:
+	VPCMPGTW (R11), Y11, Y14
+	VPSUBW   Y14, Y12, Y12
+	ADDQ     $0x00000020, R11
+	DECQ     R13
+	JNZ      oneb
+
+countedb:
+	VPADDW    Y13, Y12, Y12
+	VPCMPGTW  Y0, Y12, Y11
+	VPBLENDVB Y11, Y8, Y10, Y8
+	VPSRLW    $0x01, Y9, Y9
+	DECQ      R10
+	JNZ       passb
+	VPSLLD    $0x10, Y7, Y9
+	VPAND     Y3, Y8, Y10
+	VPOR      Y10, Y9, Y9
+	VPAND     Y4, Y7, Y7
+	VPSRLD    $0x10, Y8, Y10
+	VPOR      Y10, Y7, Y7
+	VXORPS    Y8, Y8, Y8
+	VPXOR     Y6, Y9, Y9
+	VPSRAD    $0x1f, Y9, Y10
+	VPAND     Y1, Y10, Y10
+	VPXOR     Y10, Y9, Y9
+	VADDPS    Y8, Y9, Y9
+	VMOVUPS   Y9, (AX)
+	VPXOR     Y6, Y7, Y7
+	VPSRAD    $0x1f, Y7, Y9
+	VPAND     Y1, Y9, Y9
+	VPXOR     Y9, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMOVUPS   Y7, 32(AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, BX
+	DECQ      SI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
+// func successorAVX2(hi []float32, lo []float32, rows [][]float32, off int, k int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·successorAVX2(SB), NOSPLIT, $0-88
+	MOVQ         hi_base+0(FP), AX
+	MOVQ         lo_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	ADDQ         $0x01, DI
+	MOVD         DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x7f800000, DI
+	MOVD         DI, X1
+	VPBROADCASTD X1, Y1
+	MOVQ         hi_len+8(FP), DI
+	SHRQ         $0x03, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	VMOVUPS (CX), Y2
+	VMOVUPS Y1, Y3
+	VPXOR   Y4, Y4, Y4
+	MOVQ    DX, R8
+	MOVQ    BX, R9
+
+row:
+	MOVQ      (R8), R10
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Y5
+	VCMPPS    $0x12, Y2, Y5, Y6
+	VPSUBD    Y6, Y4, Y4
+	VBLENDVPS Y6, Y1, Y5, Y5
+	VMINPS    Y5, Y3, Y3
+	ADDQ      $0x18, R8
+	DECQ      R9
+	JNZ       row
+	VXORPS    Y5, Y5, Y5
+	VADDPS    Y5, Y3, Y3
+	VPCMPGTD  Y0, Y4, Y4
+	VBLENDVPS Y4, Y2, Y3, Y3
+	VMOVUPS   Y3, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, SI
 	DECQ      DI
 	JNZ       group

@@ -139,6 +139,19 @@ func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k
 //go:noescape
 func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
+// selectRank16AVX512 writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for
+// len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= 32·len(rows), every
+// row's window [off, off+len(out)) in bounds and finite values.
+//
+//go:noescape
+func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []int32)
+
+// successorAVX512 writes into hi the (k+2)-th smallest value of each coordinate, lo holding the (k+1)-th, for
+// len(hi) a multiple of 32, k+2 <= len(rows), every row's window in bounds and finite values.
+//
+//go:noescape
+func successorAVX512(hi []float32, lo []float32, rows [][]float32, off int, k int)
+
 // boundsChain2AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
 // 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
 //

@@ -1529,7 +1529,7 @@ keyrow:
 	VPXORD     Z9, Z8, Z8
 	VPXORD     Z6, Z8, Z8
 	VPSRLD     $0x10, Z8, Z10
-	VPSLLD     $0x10, Z10, Z9
+	VPANDD     Z4, Z8, Z9
 	VPORD      Z9, Z10, Z10
 	VPXORD     Z2, Z10, Z10
 	VMOVDQU32  Z10, (R10)
@@ -1702,6 +1702,293 @@ countedb:
 	ADDQ      $0x00000040, SI
 	DECQ      DI
 	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
+// func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []int32)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
+TEXT ·selectRank16AVX512(SB), NOSPLIT, $0-88
+	MOVQ         out_base+0(FP), AX
+	MOVQ         rows_base+24(FP), CX
+	MOVQ         rows_len+32(FP), DX
+	MOVQ         off+48(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         k+56(FP), SI
+	MOVQ         keys_base+64(FP), DI
+	MOVQ         DX, R8
+	SHLQ         $0x06, R8
+	MOVQ         SI, R9
+	SHLQ         $0x10, R9
+	ORQ          SI, R9
+	VPBROADCASTD R9, Z0
+	MOVL         $0x7fffffff, SI
+	VPBROADCASTD SI, Z1
+	MOVL         $0x80008000, SI
+	VPBROADCASTD SI, Z2
+	MOVL         $0x0000ffff, SI
+	VPBROADCASTD SI, Z3
+	MOVL         $0xffff0000, SI
+	VPBROADCASTD SI, Z4
+	MOVL         $0x7fff7fff, SI
+	VPBROADCASTD SI, Z5
+	MOVL         $0x80000000, SI
+	VPBROADCASTD SI, Z6
+	MOVL         $0x00010001, SI
+	VPBROADCASTD SI, Z7
+	MOVQ         out_len+8(FP), SI
+	SHRQ         $0x05, SI
+	TESTQ        SI, SI
+	JZ           done
+
+group:
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ DX, R11
+
+keyrow:
+	MOVQ       (R10), R12
+	ADDQ       BX, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z8
+	VPSRAD     $0x1f, Z8, Z9
+	VPANDD     Z1, Z9, Z9
+	VPXORD     Z9, Z8, Z8
+	VPXORD     Z6, Z8, Z8
+	PREFETCHT0 1088(R12)
+	VMOVUPS    64(R12), Z9
+	VPSRAD     $0x1f, Z9, Z10
+	VPANDD     Z1, Z10, Z10
+	VPXORD     Z10, Z9, Z9
+	VPXORD     Z6, Z9, Z9
+	VPSRLD     $0x10, Z8, Z11
+	VPANDD     Z4, Z9, Z10
+	VPORD      Z10, Z11, Z11
+	VPXORD     Z2, Z11, Z11
+	VMOVDQU32  Z11, (R9)
+	VPANDD     Z3, Z8, Z8
+	VPSLLD     $0x10, Z9, Z10
+	VPORD      Z10, Z8, Z8
+	VPXORD     Z2, Z8, Z8
+	VMOVDQU32  Z8, (R9)(R8*1)
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        keyrow
+	VPXORD     Z12, Z12, Z12
+	VMOVDQU32  Z2, Z8
+	MOVQ       $0x00000010, R9
+
+passa:
+	VPORD  Z8, Z12, Z9
+	VPXORD Z2, Z9, Z10
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	MOVQ   DI, R10
+	MOVQ   DX, R11
+	SHRQ   $0x03, R11
+	MOVQ   DX, R12
+	ANDQ   $0x07, R12
+	TESTQ  R11, R11
+	JZ     singlea
+
+counta:
+	VPCMPGTW (R10), Z10, K1
+	VPADDW   Z7, Z13, K1, Z13
+	VPCMPGTW 64(R10), Z10, K1
+	VPADDW   Z7, Z14, K1, Z14
+	VPCMPGTW 128(R10), Z10, K1
+	VPADDW   Z7, Z15, K1, Z15
+	VPCMPGTW 192(R10), Z10, K1
+	VPADDW   Z7, Z16, K1, Z16
+	VPCMPGTW 256(R10), Z10, K1
+	VPADDW   Z7, Z13, K1, Z13
+	VPCMPGTW 320(R10), Z10, K1
+	VPADDW   Z7, Z14, K1, Z14
+	VPCMPGTW 384(R10), Z10, K1
+	VPADDW   Z7, Z15, K1, Z15
+	VPCMPGTW 448(R10), Z10, K1
+	VPADDW   Z7, Z16, K1, Z16
+	ADDQ     $0x00000200, R10
+	DECQ     R11
+	JNZ      counta
+
+singlea:
+	TESTQ R12, R12
+	JZ    counteda
+
+onea:
+	VPCMPGTW (R10), Z10, K1
+	VPADDW   Z7, Z13, K1, Z13
+	ADDQ     $0x00000040, R10
+	DECQ     R12
+	JNZ      onea
+
+counteda:
+	VPADDW    Z14, Z13, Z13
+	VPADDW    Z15, Z13, Z13
+	VPADDW    Z16, Z13, Z13
+	VPCMPW    $0x02, Z0, Z13, K1
+	VMOVDQU16 Z9, K1, Z12
+	VPSRLW    $0x01, Z8, Z8
+	DECQ      R9
+	JNZ       passa
+	VPXORD    Z2, Z12, Z8
+	MOVQ      DI, R9
+	MOVQ      DX, R10
+
+map:
+	VMOVDQU32 (R9), Z9
+	VMOVDQU32 (R9)(R8*1), Z10
+	VPCMPGTW  Z9, Z8, K1
+	VPCMPGTW  Z8, Z9, K2
+	VMOVDQU16 Z2, K1, Z10
+	VMOVDQU16 Z5, K2, Z10
+	VMOVDQU32 Z10, (R9)(R8*1)
+	ADDQ      $0x00000040, R9
+	DECQ      R10
+	JNZ       map
+	LEAQ      (DI)(R8*1), R9
+	VPXORD    Z17, Z17, Z17
+	VMOVDQU32 Z2, Z8
+	MOVQ      $0x00000010, R10
+
+passb:
+	VPORD  Z8, Z17, Z9
+	VPXORD Z2, Z9, Z10
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	MOVQ   R9, R11
+	MOVQ   DX, R12
+	SHRQ   $0x03, R12
+	MOVQ   DX, R13
+	ANDQ   $0x07, R13
+	TESTQ  R12, R12
+	JZ     singleb
+
+countb:
+	VPCMPGTW (R11), Z10, K1
+	VPADDW   Z7, Z18, K1, Z18
+	VPCMPGTW 64(R11), Z10, K1
+	VPADDW   Z7, Z19, K1, Z19
+	VPCMPGTW 128(R11), Z10, K1
+	VPADDW   Z7, Z20, K1, Z20
+	VPCMPGTW 192(R11), Z10, K1
+	VPADDW   Z7, Z21, K1, Z21
+	VPCMPGTW 256(R11), Z10, K1
+	VPADDW   Z7, Z18, K1, Z18
+	VPCMPGTW 320(R11), Z10, K1
+	VPADDW   Z7, Z19, K1, Z19
+	VPCMPGTW 384(R11), Z10, K1
+	VPADDW   Z7, Z20, K1, Z20
+	VPCMPGTW 448(R11), Z10, K1
+	VPADDW   Z7, Z21, K1, Z21
+	ADDQ     $0x00000200, R11
+	DECQ     R12
+	JNZ      countb
+
+singleb:
+	TESTQ R13, R13
+	JZ    countedb
+
+oneb:
+	VPCMPGTW (R11), Z10, K1
+	VPADDW   Z7, Z18, K1, Z18
+	ADDQ     $0x00000040, R11
+	DECQ     R13
+	JNZ      oneb
+
+countedb:
+	VPADDW    Z19, Z18, Z18
+	VPADDW    Z20, Z18, Z18
+	VPADDW    Z21, Z18, Z18
+	VPCMPW    $0x02, Z0, Z18, K1
+	VMOVDQU16 Z9, K1, Z17
+	VPSRLW    $0x01, Z8, Z8
+	DECQ      R10
+	JNZ       passb
+	VPSLLD    $0x10, Z12, Z8
+	VPANDD    Z3, Z17, Z10
+	VPORD     Z10, Z8, Z8
+	VPANDD    Z4, Z12, Z9
+	VPSRLD    $0x10, Z17, Z10
+	VPORD     Z10, Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VPXORD    Z6, Z8, Z8
+	VPSRAD    $0x1f, Z8, Z11
+	VPANDD    Z1, Z11, Z11
+	VPXORD    Z11, Z8, Z8
+	VADDPS    Z10, Z8, Z8
+	VMOVUPS   Z8, (AX)
+	VPXORD    Z6, Z9, Z9
+	VPSRAD    $0x1f, Z9, Z8
+	VPANDD    Z1, Z8, Z8
+	VPXORD    Z8, Z9, Z9
+	VADDPS    Z10, Z9, Z9
+	VMOVUPS   Z9, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, BX
+	DECQ      SI
+	JNZ       group
+
+done:
+	VZEROUPPER
+	RET
+
+// func successorAVX512(hi []float32, lo []float32, rows [][]float32, off int, k int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·successorAVX512(SB), NOSPLIT, $0-88
+	MOVQ         hi_base+0(FP), AX
+	MOVQ         lo_base+24(FP), CX
+	MOVQ         rows_base+48(FP), DX
+	MOVQ         rows_len+56(FP), BX
+	MOVQ         off+72(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         k+80(FP), DI
+	ADDQ         $0x01, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z1
+	MOVL         $0x00000001, DI
+	VPBROADCASTD DI, Z2
+	MOVQ         hi_len+8(FP), DI
+	SHRQ         $0x04, DI
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	VMOVUPS (CX), Z3
+	VMOVUPS Z1, Z4
+	VPXORD  Z5, Z5, Z5
+	MOVQ    DX, R8
+	MOVQ    BX, R9
+
+row:
+	MOVQ     (R8), R10
+	ADDQ     SI, R10
+	VMOVUPS  (R10), Z6
+	VCMPPS   $0x12, Z3, Z6, K1
+	VPADDD   Z2, Z5, K1, Z5
+	KNOTW    K1, K1
+	VMINPS   Z6, Z4, K1, Z4
+	ADDQ     $0x18, R8
+	DECQ     R9
+	JNZ      row
+	VXORPS   Z6, Z6, Z6
+	VADDPS   Z6, Z4, Z4
+	VPCMPGTD Z0, Z5, K1
+	VMOVUPS  Z3, K1, Z4
+	VMOVUPS  Z4, (AX)
+	ADDQ     $0x00000040, CX
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, SI
+	DECQ     DI
+	JNZ      group
 
 done:
 	VZEROUPPER

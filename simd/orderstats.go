@@ -41,8 +41,20 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	if f := ks.boundsBisect16; f != nil && len(rows) <= 32767 {
 		keys := getKeys(2 * keyLanes * len(rows))
 		defer keyPool.Put(keys)
-		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
-			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		bulk := func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) }
+		switch n := len(rows); {
+		case 2*k+1 == n: // odd median: one rank, hi = lo
+			bulk = func(a, b int) {
+				ks.selectRank16(lo[a:b], rows, off+a, k, *keys)
+				copy(hi[a:b], lo[a:b])
+			}
+		case 2*k+2 == n: // even median: rank k, then the next
+			bulk = func(a, b int) {
+				ks.selectRank16(lo[a:b], rows, off+a, k, *keys)
+				ks.successor(hi[a:b], lo[a:b], rows, off+a, k)
+			}
+		}
+		pieces(len(lo), bulk, func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 		return
 	}
 	if f := ks.boundsBisect; f != nil {

@@ -36,11 +36,15 @@ func orderRows(rng *rand.Rand, n, d int) [][]float32 {
 func TestOrderStatsBitIdentical(t *testing.T) {
 	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
 		rng := rand.New(rand.NewPCG(40, 41))
-		for _, n := range []int{1, 2, 3, 5, 12, 23, 24, 33, 40, 70, 101} {
+		for _, n := range []int{1, 2, 3, 5, 12, 23, 24, 33, 40, 70, 71, 100, 101} {
 			for _, d := range []int{1, 31, 32, 33, 95, 130} {
 				for _, off := range []int{0, 3} {
 					rows := orderRows(rng, n, d+off)
+					ks := []int{(n - 1) / 2} // the median's k, always
 					for k := 0; 2*k < n; k += 1 + n/40 {
+						ks = append(ks, k)
+					}
+					for _, k := range ks {
 						lbuf, lo := guarded32(d, 1)
 						hbuf, hi := guarded32(d, 2)
 						simd.Bounds(lo, hi, rows, off, k)

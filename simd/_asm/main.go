@@ -95,7 +95,9 @@ func main() {
 	}
 	genKeptSum(s)
 	genBoundsBisect(s)
-	genBoundsBisect16(s)
+	genBoundsBisect16(s, false)
+	genBoundsBisect16(s, true)
+	genSuccessor(s)
 	for l := 2; l <= s.maxChain(); l++ {
 		genBoundsChain(s, l)
 	}
@@ -1020,14 +1022,31 @@ func addToSum(s isaSpec, sum reg.GPVirtual, d int, v reg.VecVirtual, mask reg.Op
 //
 // Words hold unsigned key halves; comparisons run on signed words, so every stored or
 // compared word is flipped by 0x8000.
-func genBoundsBisect16(s isaSpec) {
-	name := "boundsBisect16" + s.suffix
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
-	Pragma("noescape")
-	Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
-		fmt.Sprintf("len(keys) >= %d·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.", 2*s.f32Lanes()))
-	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
-	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+//
+// With pair set it emits selectRank16 instead: one rank, and the words of a 32-bit lane
+// belong to two neighbouring groups of lanes, so each compare serves twice the
+// coordinates; a median needs no more (see Bounds).
+func genBoundsBisect16(s isaSpec, pair bool) {
+	var lo, hi reg.GPVirtual
+	lanesPerGroup := s.f32Lanes()
+	if pair {
+		name := "selectRank16" + s.suffix
+		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32)")
+		Pragma("noescape")
+		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
+			fmt.Sprintf("len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= %d·len(rows), every", 2*s.f32Lanes()),
+			"row's window [off, off+len(out)) in bounds and finite values.")
+		lo = Load(Param("out").Base(), GP64()).(reg.GPVirtual)
+		lanesPerGroup *= 2
+	} else {
+		name := "boundsBisect16" + s.suffix
+		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+		Pragma("noescape")
+		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
+			fmt.Sprintf("len(keys) >= %d·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.", 2*s.f32Lanes()))
+		lo = Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+		hi = Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	}
 	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
 	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
 	off := Load(Param("off"), GP64()).(reg.GPVirtual)
@@ -1038,11 +1057,16 @@ func genBoundsBisect16(s isaSpec) {
 	bOff := GP64()
 	MOVQ(nrows, bOff)
 	SHLQ(Imm(uint64(bitsOf(s.vecSize))), bOff)
-	// Ranks packed in words: k for lo in the low word, n-1-k for hi in the high word.
+	// Ranks packed in words: k for lo in the low word, n-1-k for hi in the high word
+	// (or k in both, for the two groups of a pair).
 	rq := GP64()
-	MOVQ(nrows, rq)
-	DECQ(rq)
-	SUBQ(kq, rq)
+	if pair {
+		MOVQ(kq, rq)
+	} else {
+		MOVQ(nrows, rq)
+		DECQ(rq)
+		SUBQ(kq, rq)
+	}
 	SHLQ(Imm(16), rq)
 	ORQ(kq, rq)
 	ranks := s.broadcastGP32(rq.As32())
@@ -1056,29 +1080,41 @@ func genBoundsBisect16(s isaSpec) {
 	if s.vecSize == 64 {
 		ones = s.broadcast32(0x00010001)
 	}
-	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
-	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	groups := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(lanesPerGroup))), groups)
 	TESTQ(groups, groups)
 	JZ(LabelRef("done"))
 	Label("group")
-	// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped.
+	// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped; for a
+	// pair, the halves of the first group's key in the low words, the second's in the high.
 	kp := GP64()
 	MOVQ(keys, kp)
-	rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x, t, w := s.vec(), s.vec(), s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
+	unsignedKey := func(x reg.VecVirtual) {
+		t := s.vec()
 		VPSRAD(Imm(31), x, t)
 		s.pand(magnitude, t, t)
 		s.pxor(t, x, x)    // signed key
 		s.pxor(sign, x, x) // unsigned key
+	}
+	rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+		x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		unsignedKey(x)
+		if pair {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead + s.vecSize})
+			VMOVUPS(Mem{Base: addr, Disp: s.vecSize}, y)
+			unsignedKey(y)
+		} else {
+			y = x
+		}
 		VPSRLD(Imm(16), x, w)
-		VPSLLD(Imm(16), w, t)
+		s.pand(highWord, y, t)
 		s.por(t, w, w)
 		s.pxor(flip, w, w)
 		s.movdqu(w, Mem{Base: kp})
 		s.pand(lowWord, x, x)
-		VPSLLD(Imm(16), x, t)
+		VPSLLD(Imm(16), y, t)
 		s.por(t, x, x)
 		s.pxor(flip, x, x)
 		s.movdqu(x, Mem{Base: kp, Index: bOff, Scale: 1})
@@ -1135,11 +1171,20 @@ func genBoundsBisect16(s isaSpec) {
 		s.pand(magnitude, m, m)
 		s.pxor(m, r, r)
 		VADDPS(zero, r, r)
-		VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+		if pair {
+			VMOVUPS(r, Mem{Base: lo, Disp: i * s.vecSize})
+		} else {
+			VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+		}
 	}
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
+	if pair {
+		ADDQ(U32(2*s.vecSize), lo)
+		ADDQ(U32(2*s.vecSize), off)
+	} else {
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
+	}
 	DECQ(groups)
 	JNZ(LabelRef("group"))
 	Label("done")
@@ -1226,4 +1271,83 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	DECQ(pass)
 	JNZ(LabelRef("pass" + tag))
 	return res
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// genSuccessor emits the step from one order statistic to the next: given lo, the
+// (k+1)-th smallest value of each lane, it writes the (k+2)-th, which is lo again when
+// more than k+1 values are at or below it, and otherwise the smallest value above it.
+func genSuccessor(s isaSpec) {
+	name := "successor" + s.suffix
+	TEXT(name, NOSPLIT, "func(hi, lo []float32, rows [][]float32, off, k int)")
+	Pragma("noescape")
+	Doc(name+" writes into hi the (k+2)-th smallest value of each coordinate, lo holding the (k+1)-th, for",
+		"len(hi) a multiple of 32, k+2 <= len(rows), every row's window in bounds and finite values.")
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
+	ADDQ(Imm(1), kq) // lo repeats when more than k+1 values are <= lo
+	need := s.broadcastGP32(kq.As32())
+	posInf := s.broadcast32(0x7f800000)
+	var ones reg.VecVirtual
+	if s.vecSize == 64 {
+		ones = s.broadcast32(1)
+	}
+	groups := Load(Param("hi").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	Label("group")
+	L, m, c := s.vec(), s.vec(), s.vec()
+	VMOVUPS(Mem{Base: lo}, L)
+	VMOVUPS(posInf, m)
+	s.pxor(c, c, c)
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		x := s.vec()
+		VMOVUPS(Mem{Base: addr}, x)
+		if s.vecSize == 64 {
+			le, gt := K(), K()
+			VCMPPS(Imm(cmpLE), L, x, le) // x <= lo
+			VPADDD(ones, c, le, c)
+			KNOTW(le, gt)
+			VMINPS(x, m, gt, m) // above lo: m = x < m ? x : m
+		} else {
+			le, t := s.vec(), s.vec()
+			VCMPPS(Imm(cmpLE), L, x, le)
+			VPSUBD(le, c, c)
+			VBLENDVPS(le, posInf, x, t) // +Inf where x <= lo
+			VMINPS(t, m, m)
+		}
+	})
+	zero := s.vec()
+	VXORPS(zero, zero, zero)
+	VADDPS(zero, m, m) // a zero comes out +0
+	if s.vecSize == 64 {
+		rep := K()
+		VPCMPGTD(need, c, rep) // count > k+1: lo repeats
+		VMOVUPS(L, rep, m)
+	} else {
+		rep := s.vec()
+		VPCMPGTD(need, c, rep)
+		VBLENDVPS(rep, L, m, m)
+	}
+	VMOVUPS(m, Mem{Base: hi})
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
