@@ -96,3 +96,61 @@ func sameOrNaN32(a, b []float32) bool {
 		return math.Float32bits(x) == math.Float32bits(y) || x != x && y != y
 	})
 }
+
+// FuzzOrderStatsAgree runs Bounds, KeptSum and Push on every path over fuzzed finite
+// values (non-finite bit patterns become 1) and demands the generic path's bits.
+func FuzzOrderStatsAgree(f *testing.F) {
+	f.Add(make([]byte, 4*7*40), uint8(7), uint8(2))
+	f.Add([]byte{0, 0, 0, 0x80, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x80, 0x3f}, uint8(2), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, n, k uint8) {
+		all := floats(data)
+		for i, v := range all {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				all[i] = 1
+			}
+		}
+		rowsN := int(n%40) + 1
+		d := len(all) / rowsN
+		if d == 0 {
+			return
+		}
+		rows := make([][]float32, rowsN)
+		for i := range rows {
+			rows[i] = all[i*d : (i+1)*d]
+		}
+		kk := int(k) % ((rowsN + 1) / 2)
+		type state struct {
+			lo, hi []float32
+			sum    []float64
+			ext    []float32
+			psum   []float64
+		}
+		run := func() state {
+			var st state
+			st.lo, st.hi = make([]float32, d), make([]float32, d)
+			simd.Bounds(st.lo, st.hi, rows, 0, kk)
+			st.sum = make([]float64, d)
+			simd.KeptSum(st.sum, rows, 0, kk, st.lo, st.hi)
+			st.ext, st.psum = newPushState(d, kk)
+			for _, r := range rows {
+				simd.Push(st.ext, st.psum, r, kk)
+			}
+			return st
+		}
+		prev := simd.Active()
+		defer simd.Select(prev)
+		var want state
+		for i, p := range simd.Supported() {
+			simd.Select(p)
+			got := run()
+			if i == 0 {
+				want = got
+				continue
+			}
+			if !same32(got.lo, want.lo) || !same32(got.hi, want.hi) || !same64(got.sum, want.sum) ||
+				!same32(got.ext, want.ext) || !same64(got.psum, want.psum) {
+				t.Fatalf("%s differs from generic: n=%d d=%d k=%d", p, rowsN, d, kk)
+			}
+		}
+	})
+}
