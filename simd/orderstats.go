@@ -21,7 +21,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	}
 	ks := active.Load().k
 	// Per row and group of lanes: insertion costs 4(k+1) min/max, one chain 2(n-k),
-	// bisection about 128 integer operations; take the cheapest the path has.
+	// bisection about 90 integer operations whatever k; take the cheapest the path has.
 	insertCost, chainCost := 4*(k+1), 2*(len(rows)-k)
 	canInsert := k < len(ks.boundsInsert)
 	canChain := len(rows)-k >= 2 && len(rows)-k-2 < len(ks.boundsChain)
