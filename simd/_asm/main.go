@@ -107,17 +107,24 @@ func main() {
 	Generate()
 }
 
-// loop emits the block loop: body(i) is called for each block with the byte offsets
-// advanced by the caller's pointer increments in step.
-func loop(blocks reg.GPVirtual, body func(), step func()) {
-	TESTQ(blocks, blocks)
+// forEach emits a counted loop: body runs n times (n may be zero), then the code goes on
+// at the label "done".
+func forEach(n reg.GPVirtual, label string, body func()) {
+	TESTQ(n, n)
 	JZ(LabelRef("done"))
-	Label("loop")
+	Label(label)
 	body()
-	step()
-	DECQ(blocks)
-	JNZ(LabelRef("loop"))
+	DECQ(n)
+	JNZ(LabelRef(label))
 	Label("done")
+}
+
+// loop emits a whole kernel's block loop, body then step per block, and returns.
+func loop(blocks reg.GPVirtual, body func(), step func()) {
+	forEach(blocks, "loop", func() {
+		body()
+		step()
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -156,57 +163,53 @@ func genAddRows(s isaSpec, scaled bool) {
 	n := blocksOf("sum")
 	TESTQ(nrows, nrows)
 	JZ(LabelRef("done"))
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	Label("block")
-	acc := make([]reg.VecVirtual, s.f64Vecs())
-	for v := range acc {
-		acc[v] = s.vec()
-		VMOVUPD(Mem{Base: sum, Disp: v * s.vecSize}, acc[v])
-	}
-	rp, left := GP64(), GP64()
-	MOVQ(rows, rp)
-	MOVQ(nrows, left)
-	var wp reg.GPVirtual
-	if scaled {
-		wp = GP64()
-		MOVQ(w, wp)
-	}
-	Label("row")
-	p := GP64()
-	MOVQ(Mem{Base: rp}, p) // the row's data pointer: first word of its slice header
-	var wv reg.VecVirtual
-	if scaled {
-		wv = s.vec()
-		VBROADCASTSD(Mem{Base: wp}, wv)
-	}
-	// The hardware prefetchers stop at every 4 KiB page and relearn each of the group's
-	// streams there; asking for the row's lines a little ahead keeps the loads flowing.
-	PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead})
-	PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead + 64})
-	for v := range acc {
-		t := s.vec()
-		VCVTPS2PD(Mem{Base: p, Index: off, Scale: 1, Disp: v * s.f64Lanes() * 4}, t)
-		if scaled {
-			VFMADD231PD(wv, t, acc[v])
-		} else {
-			VADDPD(t, acc[v], acc[v])
+	forEach(n, "block", func() {
+		acc := make([]reg.VecVirtual, s.f64Vecs())
+		for v := range acc {
+			acc[v] = s.vec()
+			VMOVUPD(Mem{Base: sum, Disp: v * s.vecSize}, acc[v])
 		}
-	}
-	ADDQ(Imm(24), rp) // next slice header
-	if scaled {
-		ADDQ(Imm(8), wp)
-	}
-	DECQ(left)
-	JNZ(LabelRef("row"))
-	for v := range acc {
-		VMOVUPD(acc[v], Mem{Base: sum, Disp: v * s.vecSize})
-	}
-	ADDQ(U32(block*8), sum)
-	ADDQ(U32(block*4), off)
-	DECQ(n)
-	JNZ(LabelRef("block"))
-	Label("done")
+		rp, left := GP64(), GP64()
+		MOVQ(rows, rp)
+		MOVQ(nrows, left)
+		var wp reg.GPVirtual
+		if scaled {
+			wp = GP64()
+			MOVQ(w, wp)
+		}
+		Label("row")
+		p := GP64()
+		MOVQ(Mem{Base: rp}, p) // the row's data pointer: first word of its slice header
+		var wv reg.VecVirtual
+		if scaled {
+			wv = s.vec()
+			VBROADCASTSD(Mem{Base: wp}, wv)
+		}
+		// The hardware prefetchers stop at every 4 KiB page and relearn each of the group's
+		// streams there; asking for the row's lines a little ahead keeps the loads flowing.
+		PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead})
+		PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: prefetchAhead + 64})
+		for v := range acc {
+			t := s.vec()
+			VCVTPS2PD(Mem{Base: p, Index: off, Scale: 1, Disp: v * s.f64Lanes() * 4}, t)
+			if scaled {
+				VFMADD231PD(wv, t, acc[v])
+			} else {
+				VADDPD(t, acc[v], acc[v])
+			}
+		}
+		ADDQ(Imm(24), rp) // next slice header
+		if scaled {
+			ADDQ(Imm(8), wp)
+		}
+		DECQ(left)
+		JNZ(LabelRef("row"))
+		for v := range acc {
+			VMOVUPD(acc[v], Mem{Base: sum, Disp: v * s.vecSize})
+		}
+		ADDQ(U32(block*8), sum)
+		ADDQ(U32(block*4), off)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -273,26 +276,22 @@ func genDot(s isaSpec, square bool) {
 	}
 	n := blocksOf("x")
 	as := accumulators(s, accp)
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	Label("loop")
-	for v := range as {
-		a := s.vec()
-		VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
-		b := a
-		if !square {
-			b = s.vec()
-			VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
+	forEach(n, "loop", func() {
+		for v := range as {
+			a := s.vec()
+			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
+			b := a
+			if !square {
+				b = s.vec()
+				VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
+			}
+			VFMADD231PD(a, b, as[v])
 		}
-		VFMADD231PD(a, b, as[v])
-	}
-	ADDQ(U32(block*4), x)
-	if !square {
-		ADDQ(U32(block*4), y)
-	}
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("done")
+		ADDQ(U32(block*4), x)
+		if !square {
+			ADDQ(U32(block*4), y)
+		}
+	})
 	storeAccumulators(s, accp, as)
 	VZEROUPPER()
 	RET()
@@ -400,19 +399,15 @@ func genCopyStream(s isaSpec) {
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	n := blocksOf("src")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	Label("loop")
-	for v := 0; v < s.f32Vecs(); v++ {
-		t := s.vec()
-		VMOVUPS(Mem{Base: src, Disp: v * s.vecSize}, t)
-		VMOVNTPS(t, Mem{Base: dst, Disp: v * s.vecSize})
-	}
-	ADDQ(U32(block*4), src)
-	ADDQ(U32(block*4), dst)
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("done")
+	forEach(n, "loop", func() {
+		for v := 0; v < s.f32Vecs(); v++ {
+			t := s.vec()
+			VMOVUPS(Mem{Base: src, Disp: v * s.vecSize}, t)
+			VMOVNTPS(t, Mem{Base: dst, Disp: v * s.vecSize})
+		}
+		ADDQ(U32(block*4), src)
+		ADDQ(U32(block*4), dst)
+	})
 	SFENCE()
 	VZEROUPPER()
 	RET()
@@ -482,47 +477,43 @@ func genBoundsInsert(s isaSpec, k int) {
 	SHLQ(Imm(2), off)
 	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	low, high := make([]reg.VecVirtual, k+1), make([]reg.VecVirtual, k+1)
-	posInf, negInf := s.broadcast32(0x7f800000), s.broadcast32(0xff800000)
-	for t := range low {
-		low[t], high[t] = s.vec(), s.vec()
-		VMOVUPS(posInf, low[t])
-		VMOVUPS(negInf, high[t])
-	}
-	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x := s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
-		v := x
+	forEach(groups, "group", func() {
+		low, high := make([]reg.VecVirtual, k+1), make([]reg.VecVirtual, k+1)
+		posInf, negInf := s.broadcast32(0x7f800000), s.broadcast32(0xff800000)
 		for t := range low {
-			pushed := s.vec()
-			VMAXPS(low[t], v, pushed) // what low[t] pushes on: max(v, low[t])
-			VMINPS(low[t], v, low[t]) // low[t] = min(v, low[t])
-			v = pushed
+			low[t], high[t] = s.vec(), s.vec()
+			VMOVUPS(posInf, low[t])
+			VMOVUPS(negInf, high[t])
 		}
-		v = x
-		for t := range high {
-			pushed := s.vec()
-			VMINPS(high[t], v, pushed)
-			VMAXPS(high[t], v, high[t])
-			v = pushed
-		}
+		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+			x := s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			v := x
+			for t := range low {
+				pushed := s.vec()
+				VMAXPS(low[t], v, pushed) // what low[t] pushes on: max(v, low[t])
+				VMINPS(low[t], v, low[t]) // low[t] = min(v, low[t])
+				v = pushed
+			}
+			v = x
+			for t := range high {
+				pushed := s.vec()
+				VMINPS(high[t], v, pushed)
+				VMAXPS(high[t], v, high[t])
+				v = pushed
+			}
+		})
+		zero := s.vec()
+		VXORPS(zero, zero, zero)
+		VADDPS(zero, low[k], low[k]) // -0 + +0 is +0
+		VADDPS(zero, high[k], high[k])
+		VMOVUPS(low[k], Mem{Base: lo})
+		VMOVUPS(high[k], Mem{Base: hi})
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
 	})
-	zero := s.vec()
-	VXORPS(zero, zero, zero)
-	VADDPS(zero, low[k], low[k]) // -0 + +0 is +0
-	VADDPS(zero, high[k], high[k])
-	VMOVUPS(low[k], Mem{Base: lo})
-	VMOVUPS(high[k], Mem{Base: hi})
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
 	VZEROUPPER()
 	RET()
 }
@@ -606,59 +597,55 @@ func genKeptSum(s isaSpec) {
 		badV = s.vec()
 		VPXOR(badV, badV, badV)
 	}
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	L, H := s.vec(), s.vec()
-	VMOVUPS(Mem{Base: lo}, L)
-	VMOVUPS(Mem{Base: hi}, H)
-	s0, s1 := s.vec(), s.vec()
-	VXORPD(s0, s0, s0)
-	VXORPD(s1, s1, s1)
-	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x, c := s.vec(), s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
-		VMAXPS(L, x, c) // x > lo ? x : lo
-		VMINPS(H, c, c) // c < hi ? c : hi
-		t0, t1, h := s.vec(), s.vec(), s.half()
-		if s.vecSize == 64 {
-			VEXTRACTF64X4(Imm(1), c, h)
-			VCVTPS2PD(c.AsY(), t0)
-		} else {
-			VEXTRACTF128(Imm(1), c, h)
-			VCVTPS2PD(c.AsX(), t0)
+	forEach(groups, "group", func() {
+		L, H := s.vec(), s.vec()
+		VMOVUPS(Mem{Base: lo}, L)
+		VMOVUPS(Mem{Base: hi}, H)
+		s0, s1 := s.vec(), s.vec()
+		VXORPD(s0, s0, s0)
+		VXORPD(s1, s1, s1)
+		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+			x, c := s.vec(), s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			VMAXPS(L, x, c) // x > lo ? x : lo
+			VMINPS(H, c, c) // c < hi ? c : hi
+			t0, t1, h := s.vec(), s.vec(), s.half()
+			if s.vecSize == 64 {
+				VEXTRACTF64X4(Imm(1), c, h)
+				VCVTPS2PD(c.AsY(), t0)
+			} else {
+				VEXTRACTF128(Imm(1), c, h)
+				VCVTPS2PD(c.AsX(), t0)
+			}
+			VCVTPS2PD(h, t1)
+			VADDPD(t0, s0, s0)
+			VADDPD(t1, s1, s1)
+			e := s.vec()
+			s.pand(x, expMask, e)
+			if s.vecSize == 64 {
+				nf := K()
+				VPCMPEQD(expMask, e, nf)
+				KORW(nf, badK, badK)
+			} else {
+				VPCMPEQD(expMask, e, e)
+				VPOR(e, badV, badV)
+			}
+		})
+		half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
+		for i, acc := range []reg.VecVirtual{s0, s1} {
+			lf, hf := s.vec(), s.vec()
+			VCVTPS2PD(Mem{Base: lo, Disp: i * half}, lf)
+			VCVTPS2PD(Mem{Base: hi, Disp: i * half}, hf)
+			VFNMADD231PD(kf, lf, acc) // acc - k·lo: the product is exact, so one rounding
+			VFNMADD231PD(kf, hf, acc)
+			VMOVUPD(acc, Mem{Base: sum, Disp: i * s.vecSize})
 		}
-		VCVTPS2PD(h, t1)
-		VADDPD(t0, s0, s0)
-		VADDPD(t1, s1, s1)
-		e := s.vec()
-		s.pand(x, expMask, e)
-		if s.vecSize == 64 {
-			nf := K()
-			VPCMPEQD(expMask, e, nf)
-			KORW(nf, badK, badK)
-		} else {
-			VPCMPEQD(expMask, e, e)
-			VPOR(e, badV, badV)
-		}
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
+		ADDQ(U32(2*s.vecSize), sum)
 	})
-	half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
-	for i, acc := range []reg.VecVirtual{s0, s1} {
-		lf, hf := s.vec(), s.vec()
-		VCVTPS2PD(Mem{Base: lo, Disp: i * half}, lf)
-		VCVTPS2PD(Mem{Base: hi, Disp: i * half}, hf)
-		VFNMADD231PD(kf, lf, acc) // acc - k·lo: the product is exact, so one rounding
-		VFNMADD231PD(kf, hf, acc)
-		VMOVUPD(acc, Mem{Base: sum, Disp: i * s.vecSize})
-	}
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	ADDQ(U32(2*s.vecSize), sum)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
 	ok := GP64()
 	XORQ(ok, ok)
 	if s.vecSize == 64 {
@@ -707,94 +694,90 @@ func genBoundsBisect(s isaSpec) {
 	}
 	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	// Pass 0: the keys of this group's lanes, row by row, into scratch.
-	kp := GP64()
-	MOVQ(keys, kp)
-	rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x, t := s.vec(), s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
-		VPSRAD(Imm(31), x, t)
-		s.pand(magnitude, t, t)
-		s.pxor(t, x, x)
-		s.movdqu(x, Mem{Base: kp})
-		ADDQ(U32(s.vecSize), kp)
+	forEach(groups, "group", func() {
+		// Pass 0: the keys of this group's lanes, row by row, into scratch.
+		kp := GP64()
+		MOVQ(keys, kp)
+		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+			x, t := s.vec(), s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			VPSRAD(Imm(31), x, t)
+			s.pand(magnitude, t, t)
+			s.pxor(t, x, x)
+			s.movdqu(x, Mem{Base: kp})
+			ADDQ(U32(s.vecSize), kp)
+		})
+		// Bisection: resLo/resHi hold the unsigned keys settled so far.
+		resLo, resHi, bit := s.vec(), s.vec(), s.vec()
+		s.pxor(resLo, resLo, resLo)
+		s.pxor(resHi, resHi, resHi)
+		s.movdqu(sign, bit)
+		pass := GP64()
+		MOVQ(U32(32), pass)
+		Label("pass")
+		candLo, candHi, cmpLo, cmpHi := s.vec(), s.vec(), s.vec(), s.vec()
+		s.por(bit, resLo, candLo)
+		s.por(bit, resHi, candHi)
+		s.pxor(sign, candLo, cmpLo) // the candidate as a signed key
+		s.pxor(sign, candHi, cmpHi)
+		cntLo, cntHi := s.vec(), s.vec()
+		s.pxor(cntLo, cntLo, cntLo)
+		s.pxor(cntHi, cntHi, cntHi)
+		kp2, left := GP64(), GP64()
+		MOVQ(keys, kp2)
+		MOVQ(nrows, left)
+		Label("count")
+		if s.vecSize == 64 {
+			kl, kh := K(), K()
+			VPCMPGTD(Mem{Base: kp2}, cmpLo, kl) // key < candidate
+			VPADDD(ones, cntLo, kl, cntLo)
+			VPCMPGTD(Mem{Base: kp2}, cmpHi, kh)
+			VPADDD(ones, cntHi, kh, cntHi)
+		} else {
+			t, u := s.vec(), s.vec()
+			VPCMPGTD(Mem{Base: kp2}, cmpLo, t)
+			VPSUBD(t, cntLo, cntLo)
+			VPCMPGTD(Mem{Base: kp2}, cmpHi, u)
+			VPSUBD(u, cntHi, cntHi)
+		}
+		ADDQ(U32(s.vecSize), kp2)
+		DECQ(left)
+		JNZ(LabelRef("count"))
+		// Keep the candidate where at most rank keys lie below it.
+		if s.vecSize == 64 {
+			kl, kh := K(), K()
+			VPCMPD(Imm(2), rankLo, cntLo, kl) // count <= rank
+			VMOVDQA32(candLo, kl, resLo)
+			VPCMPD(Imm(2), rankHi, cntHi, kh)
+			VMOVDQA32(candHi, kh, resHi)
+			VPSRLD(Imm(1), bit, bit)
+		} else {
+			over := s.vec()
+			VPCMPGTD(rankLo, cntLo, over) // count > rank: keep what was settled
+			VBLENDVPS(over, resLo, candLo, resLo)
+			VPCMPGTD(rankHi, cntHi, over)
+			VBLENDVPS(over, resHi, candHi, resHi)
+			VPSRLD(Imm(1), bit, bit)
+		}
+		DECQ(pass)
+		JNZ(LabelRef("pass"))
+		// Back from unsigned keys to floats, zeros as +0.
+		zero := s.vec()
+		VXORPS(zero, zero, zero)
+		for i, r := range []reg.VecVirtual{resLo, resHi} {
+			t := s.vec()
+			s.pxor(sign, r, r)
+			VPSRAD(Imm(31), r, t)
+			s.pand(magnitude, t, t)
+			s.pxor(t, r, r)
+			VADDPS(zero, r, r)
+			VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+		}
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
 	})
-	// Bisection: resLo/resHi hold the unsigned keys settled so far.
-	resLo, resHi, bit := s.vec(), s.vec(), s.vec()
-	s.pxor(resLo, resLo, resLo)
-	s.pxor(resHi, resHi, resHi)
-	s.movdqu(sign, bit)
-	pass := GP64()
-	MOVQ(U32(32), pass)
-	Label("pass")
-	candLo, candHi, cmpLo, cmpHi := s.vec(), s.vec(), s.vec(), s.vec()
-	s.por(bit, resLo, candLo)
-	s.por(bit, resHi, candHi)
-	s.pxor(sign, candLo, cmpLo) // the candidate as a signed key
-	s.pxor(sign, candHi, cmpHi)
-	cntLo, cntHi := s.vec(), s.vec()
-	s.pxor(cntLo, cntLo, cntLo)
-	s.pxor(cntHi, cntHi, cntHi)
-	kp2, left := GP64(), GP64()
-	MOVQ(keys, kp2)
-	MOVQ(nrows, left)
-	Label("count")
-	if s.vecSize == 64 {
-		kl, kh := K(), K()
-		VPCMPGTD(Mem{Base: kp2}, cmpLo, kl) // key < candidate
-		VPADDD(ones, cntLo, kl, cntLo)
-		VPCMPGTD(Mem{Base: kp2}, cmpHi, kh)
-		VPADDD(ones, cntHi, kh, cntHi)
-	} else {
-		t, u := s.vec(), s.vec()
-		VPCMPGTD(Mem{Base: kp2}, cmpLo, t)
-		VPSUBD(t, cntLo, cntLo)
-		VPCMPGTD(Mem{Base: kp2}, cmpHi, u)
-		VPSUBD(u, cntHi, cntHi)
-	}
-	ADDQ(U32(s.vecSize), kp2)
-	DECQ(left)
-	JNZ(LabelRef("count"))
-	// Keep the candidate where at most rank keys lie below it.
-	if s.vecSize == 64 {
-		kl, kh := K(), K()
-		VPCMPD(Imm(2), rankLo, cntLo, kl) // count <= rank
-		VMOVDQA32(candLo, kl, resLo)
-		VPCMPD(Imm(2), rankHi, cntHi, kh)
-		VMOVDQA32(candHi, kh, resHi)
-		VPSRLD(Imm(1), bit, bit)
-	} else {
-		over := s.vec()
-		VPCMPGTD(rankLo, cntLo, over) // count > rank: keep what was settled
-		VBLENDVPS(over, resLo, candLo, resLo)
-		VPCMPGTD(rankHi, cntHi, over)
-		VBLENDVPS(over, resHi, candHi, resHi)
-		VPSRLD(Imm(1), bit, bit)
-	}
-	DECQ(pass)
-	JNZ(LabelRef("pass"))
-	// Back from unsigned keys to floats, zeros as +0.
-	zero := s.vec()
-	VXORPS(zero, zero, zero)
-	for i, r := range []reg.VecVirtual{resLo, resHi} {
-		t := s.vec()
-		s.pxor(sign, r, r)
-		VPSRAD(Imm(31), r, t)
-		s.pand(magnitude, t, t)
-		s.pxor(t, r, r)
-		VADDPS(zero, r, r)
-		VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
-	}
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
 	VZEROUPPER()
 	RET()
 }
@@ -829,41 +812,37 @@ func genBoundsChain(s isaSpec, l int) {
 	SHLQ(Imm(uint64(bitsOf(s.vecSize))), kq) // byte offset of rank k in scratch
 	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	chain := make([]reg.VecVirtual, l)
-	posInf := s.broadcast32(0x7f800000)
-	for t := range chain {
-		chain[t] = s.vec()
-		VMOVUPS(posInf, chain[t])
-	}
-	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		v := s.vec()
-		VMOVUPS(Mem{Base: addr}, v)
+	forEach(groups, "group", func() {
+		chain := make([]reg.VecVirtual, l)
+		posInf := s.broadcast32(0x7f800000)
 		for t := range chain {
-			pushed := s.vec()
-			VMAXPS(chain[t], v, pushed)
-			VMINPS(chain[t], v, chain[t])
-			v = pushed
+			chain[t] = s.vec()
+			VMOVUPS(posInf, chain[t])
 		}
+		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+			v := s.vec()
+			VMOVUPS(Mem{Base: addr}, v)
+			for t := range chain {
+				pushed := s.vec()
+				VMAXPS(chain[t], v, pushed)
+				VMINPS(chain[t], v, chain[t])
+				v = pushed
+			}
+		})
+		for t := range chain {
+			VMOVUPS(chain[t], Mem{Base: scratch, Disp: t * s.vecSize})
+		}
+		zero, a, b := s.vec(), s.vec(), s.vec()
+		VXORPS(zero, zero, zero)
+		VADDPS(Mem{Base: scratch, Index: kq, Scale: 1}, zero, a) // rank k, zeros as +0
+		VADDPS(zero, chain[l-1], b)                              // rank n-1-k is the last of the chain
+		VMOVUPS(a, Mem{Base: lo})
+		VMOVUPS(b, Mem{Base: hi})
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
 	})
-	for t := range chain {
-		VMOVUPS(chain[t], Mem{Base: scratch, Disp: t * s.vecSize})
-	}
-	zero, a, b := s.vec(), s.vec(), s.vec()
-	VXORPS(zero, zero, zero)
-	VADDPS(Mem{Base: scratch, Index: kq, Scale: 1}, zero, a) // rank k, zeros as +0
-	VADDPS(zero, chain[l-1], b)                              // rank n-1-k is the last of the chain
-	VMOVUPS(a, Mem{Base: lo})
-	VMOVUPS(b, Mem{Base: hi})
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
 	VZEROUPPER()
 	RET()
 }
@@ -892,96 +871,92 @@ func genPush(s isaSpec) {
 	MOVQ(kq, kBytes)
 	SHLQ(Imm(6), kBytes)
 	posInf, negInf := s.broadcast32(0x7f800000), s.broadcast32(0xff800000)
-	TESTQ(blocks, blocks)
-	JZ(LabelRef("done"))
-	Label("block")
-	// One block is 16 lanes: one vector on AVX-512, two halves on AVX2.
-	halves := 64 / s.vecSize
-	lastLow, lastHigh := GP64(), GP64()
-	LEAQ(Mem{Base: ext, Index: kBytes, Scale: 1, Disp: -64}, lastLow) // plane k-1
-	LEAQ(Mem{Base: lastLow, Index: kBytes, Scale: 1}, lastHigh)       // plane 2k-1
-	for h := 0; h < halves; h++ {
-		d := h * s.vecSize
-		v := s.vec()
-		VMOVUPS(Mem{Base: x, Disp: d}, v)
-		lab := fmt.Sprintf("h%d", h)
-		// Fast path: lowK <= v <= highK in every lane.
-		if s.vecSize == 64 {
-			inLow, inHigh := K(), K()
-			VCMPPS(Imm(cmpGE), Mem{Base: lastLow, Disp: d}, v, inLow)
-			VCMPPS(Imm(cmpLE), Mem{Base: lastHigh, Disp: d}, v, inHigh)
-			KANDW(inLow, inHigh, inLow)
-			KORTESTW(inLow, inLow) // CF set when all ones
-			JCC(LabelRef("insert" + lab))
-		} else {
-			a, b := s.vec(), s.vec()
-			VCMPPS(Imm(cmpGE), Mem{Base: lastLow, Disp: d}, v, a)
-			VCMPPS(Imm(cmpLE), Mem{Base: lastHigh, Disp: d}, v, b)
-			VANDPS(a, b, a)
-			m := GP32()
-			VMOVMSKPS(a, m)
-			CMPL(m, U8(0xff))
-			JNE(LabelRef("insert" + lab))
-		}
-		addToSum(s, sum, d, v, nil)
-		JMP(LabelRef("next" + lab))
-		Label("insert" + lab)
-		// Down the smallest values: ext[i] = v < ext[i] ? v : ext[i], v = the other.
-		p, left := GP64(), GP64()
-		MOVQ(ext, p)
-		MOVQ(kq, left)
-		Label("low" + lab)
-		{
-			a, n := s.vec(), s.vec()
-			VMOVUPS(Mem{Base: p, Disp: d}, a)
-			VMINPS(a, v, n) // v < a ? v : a
-			VMAXPS(v, a, v) // a > v ? a : v
-			VMOVUPS(n, Mem{Base: p, Disp: d})
-		}
-		ADDQ(plane, p)
-		DECQ(left)
-		JNZ(LabelRef("low" + lab))
-		// A value that filled an empty slot pushes out +Inf: nothing goes on.
-		if s.vecSize == 64 {
-			e := K()
-			VCMPPS(Imm(cmpEQ), posInf, v, e)
-			VBLENDMPS(negInf, v, e, v) // v = e ? -Inf : v
-		} else {
-			e := s.vec()
-			VCMPPS(Imm(cmpEQ), posInf, v, e)
-			VBLENDVPS(e, negInf, v, v)
-		}
-		MOVQ(kq, left)
-		Label("high" + lab)
-		{
-			a, n := s.vec(), s.vec()
-			VMOVUPS(Mem{Base: p, Disp: d}, a)
-			VMAXPS(a, v, n) // v > a ? v : a
-			VMINPS(v, a, v) // a < v ? a : v
-			VMOVUPS(n, Mem{Base: p, Disp: d})
-		}
-		ADDQ(plane, p)
-		DECQ(left)
-		JNZ(LabelRef("high" + lab))
-		// -Inf means nothing dropped out: add +0 there instead.
-		if s.vecSize == 64 {
-			keep := K()
-			VCMPPS(Imm(0x0c), negInf, v, keep) // not equal (ordered, quiet)
-			addToSum(s, sum, d, v, keep)
-		} else {
-			keep := s.vec()
-			VCMPPS(Imm(0x0c), negInf, v, keep)
-			VANDPS(keep, v, v)
+	forEach(blocks, "block", func() {
+		// One block is 16 lanes: one vector on AVX-512, two halves on AVX2.
+		halves := 64 / s.vecSize
+		lastLow, lastHigh := GP64(), GP64()
+		LEAQ(Mem{Base: ext, Index: kBytes, Scale: 1, Disp: -64}, lastLow) // plane k-1
+		LEAQ(Mem{Base: lastLow, Index: kBytes, Scale: 1}, lastHigh)       // plane 2k-1
+		for h := 0; h < halves; h++ {
+			d := h * s.vecSize
+			v := s.vec()
+			VMOVUPS(Mem{Base: x, Disp: d}, v)
+			lab := fmt.Sprintf("h%d", h)
+			// Fast path: lowK <= v <= highK in every lane.
+			if s.vecSize == 64 {
+				inLow, inHigh := K(), K()
+				VCMPPS(Imm(cmpGE), Mem{Base: lastLow, Disp: d}, v, inLow)
+				VCMPPS(Imm(cmpLE), Mem{Base: lastHigh, Disp: d}, v, inHigh)
+				KANDW(inLow, inHigh, inLow)
+				KORTESTW(inLow, inLow) // CF set when all ones
+				JCC(LabelRef("insert" + lab))
+			} else {
+				a, b := s.vec(), s.vec()
+				VCMPPS(Imm(cmpGE), Mem{Base: lastLow, Disp: d}, v, a)
+				VCMPPS(Imm(cmpLE), Mem{Base: lastHigh, Disp: d}, v, b)
+				VANDPS(a, b, a)
+				m := GP32()
+				VMOVMSKPS(a, m)
+				CMPL(m, U8(0xff))
+				JNE(LabelRef("insert" + lab))
+			}
 			addToSum(s, sum, d, v, nil)
+			JMP(LabelRef("next" + lab))
+			Label("insert" + lab)
+			// Down the smallest values: ext[i] = v < ext[i] ? v : ext[i], v = the other.
+			p, left := GP64(), GP64()
+			MOVQ(ext, p)
+			MOVQ(kq, left)
+			Label("low" + lab)
+			{
+				a, n := s.vec(), s.vec()
+				VMOVUPS(Mem{Base: p, Disp: d}, a)
+				VMINPS(a, v, n) // v < a ? v : a
+				VMAXPS(v, a, v) // a > v ? a : v
+				VMOVUPS(n, Mem{Base: p, Disp: d})
+			}
+			ADDQ(plane, p)
+			DECQ(left)
+			JNZ(LabelRef("low" + lab))
+			// A value that filled an empty slot pushes out +Inf: nothing goes on.
+			if s.vecSize == 64 {
+				e := K()
+				VCMPPS(Imm(cmpEQ), posInf, v, e)
+				VBLENDMPS(negInf, v, e, v) // v = e ? -Inf : v
+			} else {
+				e := s.vec()
+				VCMPPS(Imm(cmpEQ), posInf, v, e)
+				VBLENDVPS(e, negInf, v, v)
+			}
+			MOVQ(kq, left)
+			Label("high" + lab)
+			{
+				a, n := s.vec(), s.vec()
+				VMOVUPS(Mem{Base: p, Disp: d}, a)
+				VMAXPS(a, v, n) // v > a ? v : a
+				VMINPS(v, a, v) // a < v ? a : v
+				VMOVUPS(n, Mem{Base: p, Disp: d})
+			}
+			ADDQ(plane, p)
+			DECQ(left)
+			JNZ(LabelRef("high" + lab))
+			// -Inf means nothing dropped out: add +0 there instead.
+			if s.vecSize == 64 {
+				keep := K()
+				VCMPPS(Imm(0x0c), negInf, v, keep) // not equal (ordered, quiet)
+				addToSum(s, sum, d, v, keep)
+			} else {
+				keep := s.vec()
+				VCMPPS(Imm(0x0c), negInf, v, keep)
+				VANDPS(keep, v, v)
+				addToSum(s, sum, d, v, nil)
+			}
+			Label("next" + lab)
 		}
-		Label("next" + lab)
-	}
-	ADDQ(U32(64), x)
-	ADDQ(U32(128), sum)
-	LEAQ(Mem{Base: ext, Index: kBytes, Scale: 2}, ext) // next block: 2k planes on
-	DECQ(blocks)
-	JNZ(LabelRef("block"))
-	Label("done")
+		ADDQ(U32(64), x)
+		ADDQ(U32(128), sum)
+		LEAQ(Mem{Base: ext, Index: kBytes, Scale: 2}, ext) // next block: 2k planes on
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -1082,112 +1057,108 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	}
 	groups := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(lanesPerGroup))), groups)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped; for a
-	// pair, the halves of the first group's key in the low words, the second's in the high.
-	kp := GP64()
-	MOVQ(keys, kp)
-	unsignedKey := func(x reg.VecVirtual) {
-		t := s.vec()
-		VPSRAD(Imm(31), x, t)
-		s.pand(magnitude, t, t)
-		s.pxor(t, x, x)    // signed key
-		s.pxor(sign, x, x) // unsigned key
-	}
-	rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
-		PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-		x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
-		unsignedKey(x)
-		if pair {
-			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead + s.vecSize})
-			VMOVUPS(Mem{Base: addr, Disp: s.vecSize}, y)
-			unsignedKey(y)
-		} else {
-			y = x
+	forEach(groups, "group", func() {
+		// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped; for a
+		// pair, the halves of the first group's key in the low words, the second's in the high.
+		kp := GP64()
+		MOVQ(keys, kp)
+		unsignedKey := func(x reg.VecVirtual) {
+			t := s.vec()
+			VPSRAD(Imm(31), x, t)
+			s.pand(magnitude, t, t)
+			s.pxor(t, x, x)    // signed key
+			s.pxor(sign, x, x) // unsigned key
 		}
-		VPSRLD(Imm(16), x, w)
-		s.pand(highWord, y, t)
-		s.por(t, w, w)
-		s.pxor(flip, w, w)
-		s.movdqu(w, Mem{Base: kp})
-		s.pand(lowWord, x, x)
-		VPSLLD(Imm(16), y, t)
-		s.por(t, x, x)
-		s.pxor(flip, x, x)
-		s.movdqu(x, Mem{Base: kp, Index: bOff, Scale: 1})
+		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
+			x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			unsignedKey(x)
+			if pair {
+				PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead + s.vecSize})
+				VMOVUPS(Mem{Base: addr, Disp: s.vecSize}, y)
+				unsignedKey(y)
+			} else {
+				y = x
+			}
+			VPSRLD(Imm(16), x, w)
+			s.pand(highWord, y, t)
+			s.por(t, w, w)
+			s.pxor(flip, w, w)
+			s.movdqu(w, Mem{Base: kp})
+			s.pand(lowWord, x, x)
+			VPSLLD(Imm(16), y, t)
+			s.por(t, x, x)
+			s.pxor(flip, x, x)
+			s.movdqu(x, Mem{Base: kp, Index: bOff, Scale: 1})
+			ADDQ(U32(s.vecSize), kp)
+		})
+		prefix := bisect16(s, keys, nrows, ranks, flip, ones, "a")
+		// Map B against the prefixes: below -> 0, above -> 0xffff, equal -> the low half.
+		ps := s.vec()
+		s.pxor(flip, prefix, ps)
+		minWord := flip // 0x8000 flipped is 0
+		MOVQ(keys, kp)
+		left := GP64()
+		MOVQ(nrows, left)
+		Label("map")
+		{
+			a, m := s.vec(), s.vec()
+			s.movdqu(Mem{Base: kp}, a)
+			s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
+			if s.vecSize == 64 {
+				below, above := K(), K()
+				VPCMPGTW(a, ps, below) // prefix > a
+				VPCMPGTW(ps, a, above) // a > prefix
+				VMOVDQU16(minWord, below, m)
+				VMOVDQU16(topWord, above, m)
+			} else {
+				below, above := s.vec(), s.vec()
+				VPCMPGTW(a, ps, below)
+				VPCMPGTW(ps, a, above)
+				VPBLENDVB(below, minWord, m, m)
+				VPBLENDVB(above, topWord, m, m)
+			}
+			s.movdqu(m, Mem{Base: kp, Index: bOff, Scale: 1})
+		}
 		ADDQ(U32(s.vecSize), kp)
-	})
-	prefix := bisect16(s, keys, nrows, ranks, flip, ones, "a")
-	// Map B against the prefixes: below -> 0, above -> 0xffff, equal -> the low half.
-	ps := s.vec()
-	s.pxor(flip, prefix, ps)
-	minWord := flip // 0x8000 flipped is 0
-	MOVQ(keys, kp)
-	left := GP64()
-	MOVQ(nrows, left)
-	Label("map")
-	{
-		a, m := s.vec(), s.vec()
-		s.movdqu(Mem{Base: kp}, a)
-		s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
-		if s.vecSize == 64 {
-			below, above := K(), K()
-			VPCMPGTW(a, ps, below) // prefix > a
-			VPCMPGTW(ps, a, above) // a > prefix
-			VMOVDQU16(minWord, below, m)
-			VMOVDQU16(topWord, above, m)
-		} else {
-			below, above := s.vec(), s.vec()
-			VPCMPGTW(a, ps, below)
-			VPCMPGTW(ps, a, above)
-			VPBLENDVB(below, minWord, m, m)
-			VPBLENDVB(above, topWord, m, m)
+		DECQ(left)
+		JNZ(LabelRef("map"))
+		bBase := GP64()
+		LEAQ(Mem{Base: keys, Index: bOff, Scale: 1}, bBase)
+		low := bisect16(s, bBase.(reg.GPVirtual), nrows, ranks, flip, ones, "b")
+		// Reassemble the unsigned keys, then back to floats with zeros as +0.
+		uLo, uHi, t := s.vec(), s.vec(), s.vec()
+		VPSLLD(Imm(16), prefix, uLo)
+		s.pand(lowWord, low, t)
+		s.por(t, uLo, uLo)
+		s.pand(highWord, prefix, uHi)
+		VPSRLD(Imm(16), low, t)
+		s.por(t, uHi, uHi)
+		zero := s.vec()
+		VXORPS(zero, zero, zero)
+		for i, r := range []reg.VecVirtual{uLo, uHi} {
+			m := s.vec()
+			s.pxor(sign, r, r)
+			VPSRAD(Imm(31), r, m)
+			s.pand(magnitude, m, m)
+			s.pxor(m, r, r)
+			VADDPS(zero, r, r)
+			if pair {
+				VMOVUPS(r, Mem{Base: lo, Disp: i * s.vecSize})
+			} else {
+				VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+			}
 		}
-		s.movdqu(m, Mem{Base: kp, Index: bOff, Scale: 1})
-	}
-	ADDQ(U32(s.vecSize), kp)
-	DECQ(left)
-	JNZ(LabelRef("map"))
-	bBase := GP64()
-	LEAQ(Mem{Base: keys, Index: bOff, Scale: 1}, bBase)
-	low := bisect16(s, bBase.(reg.GPVirtual), nrows, ranks, flip, ones, "b")
-	// Reassemble the unsigned keys, then back to floats with zeros as +0.
-	uLo, uHi, t := s.vec(), s.vec(), s.vec()
-	VPSLLD(Imm(16), prefix, uLo)
-	s.pand(lowWord, low, t)
-	s.por(t, uLo, uLo)
-	s.pand(highWord, prefix, uHi)
-	VPSRLD(Imm(16), low, t)
-	s.por(t, uHi, uHi)
-	zero := s.vec()
-	VXORPS(zero, zero, zero)
-	for i, r := range []reg.VecVirtual{uLo, uHi} {
-		m := s.vec()
-		s.pxor(sign, r, r)
-		VPSRAD(Imm(31), r, m)
-		s.pand(magnitude, m, m)
-		s.pxor(m, r, r)
-		VADDPS(zero, r, r)
 		if pair {
-			VMOVUPS(r, Mem{Base: lo, Disp: i * s.vecSize})
+			ADDQ(U32(2*s.vecSize), lo)
+			ADDQ(U32(2*s.vecSize), off)
 		} else {
-			VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
+			ADDQ(U32(s.vecSize), lo)
+			ADDQ(U32(s.vecSize), hi)
+			ADDQ(U32(s.vecSize), off)
 		}
-	}
-	if pair {
-		ADDQ(U32(2*s.vecSize), lo)
-		ADDQ(U32(2*s.vecSize), off)
-	} else {
-		ADDQ(U32(s.vecSize), lo)
-		ADDQ(U32(s.vecSize), hi)
-		ADDQ(U32(s.vecSize), off)
-	}
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -1305,49 +1276,45 @@ func genSuccessor(s isaSpec) {
 	}
 	groups := Load(Param("hi").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	TESTQ(groups, groups)
-	JZ(LabelRef("done"))
-	Label("group")
-	L, m, c := s.vec(), s.vec(), s.vec()
-	VMOVUPS(Mem{Base: lo}, L)
-	VMOVUPS(posInf, m)
-	s.pxor(c, c, c)
-	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-		x := s.vec()
-		VMOVUPS(Mem{Base: addr}, x)
+	forEach(groups, "group", func() {
+		L, m, c := s.vec(), s.vec(), s.vec()
+		VMOVUPS(Mem{Base: lo}, L)
+		VMOVUPS(posInf, m)
+		s.pxor(c, c, c)
+		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+			x := s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			if s.vecSize == 64 {
+				le, gt := K(), K()
+				VCMPPS(Imm(cmpLE), L, x, le) // x <= lo
+				VPADDD(ones, c, le, c)
+				KNOTW(le, gt)
+				VMINPS(x, m, gt, m) // above lo: m = x < m ? x : m
+			} else {
+				le, t := s.vec(), s.vec()
+				VCMPPS(Imm(cmpLE), L, x, le)
+				VPSUBD(le, c, c)
+				VBLENDVPS(le, posInf, x, t) // +Inf where x <= lo
+				VMINPS(t, m, m)
+			}
+		})
+		zero := s.vec()
+		VXORPS(zero, zero, zero)
+		VADDPS(zero, m, m) // a zero comes out +0
 		if s.vecSize == 64 {
-			le, gt := K(), K()
-			VCMPPS(Imm(cmpLE), L, x, le) // x <= lo
-			VPADDD(ones, c, le, c)
-			KNOTW(le, gt)
-			VMINPS(x, m, gt, m) // above lo: m = x < m ? x : m
+			rep := K()
+			VPCMPGTD(need, c, rep) // count > k+1: lo repeats
+			VMOVUPS(L, rep, m)
 		} else {
-			le, t := s.vec(), s.vec()
-			VCMPPS(Imm(cmpLE), L, x, le)
-			VPSUBD(le, c, c)
-			VBLENDVPS(le, posInf, x, t) // +Inf where x <= lo
-			VMINPS(t, m, m)
+			rep := s.vec()
+			VPCMPGTD(need, c, rep)
+			VBLENDVPS(rep, L, m, m)
 		}
+		VMOVUPS(m, Mem{Base: hi})
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
 	})
-	zero := s.vec()
-	VXORPS(zero, zero, zero)
-	VADDPS(zero, m, m) // a zero comes out +0
-	if s.vecSize == 64 {
-		rep := K()
-		VPCMPGTD(need, c, rep) // count > k+1: lo repeats
-		VMOVUPS(L, rep, m)
-	} else {
-		rep := s.vec()
-		VPCMPGTD(need, c, rep)
-		VBLENDVPS(rep, L, m, m)
-	}
-	VMOVUPS(m, Mem{Base: hi})
-	ADDQ(U32(s.vecSize), lo)
-	ADDQ(U32(s.vecSize), hi)
-	ADDQ(U32(s.vecSize), off)
-	DECQ(groups)
-	JNZ(LabelRef("group"))
-	Label("done")
 	VZEROUPPER()
 	RET()
 }
