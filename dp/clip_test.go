@@ -1,0 +1,95 @@
+package dp_test
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/simdtest"
+	"github.com/octomil/secagg/simd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// exactNormSquared sums the squares of x without rounding.
+func exactNormSquared(x []float32) *big.Float {
+	s := new(big.Float).SetPrec(4096)
+	for _, v := range x {
+		f := new(big.Float).SetPrec(4096).SetFloat64(float64(v))
+		s.Add(s, f.Mul(f, f))
+	}
+	return s
+}
+
+// TestClipNeverExceeds clips vectors of many sizes, scales and bounds, on every path,
+// and checks the exact norm of the result against the bound.
+func TestClipNeverExceeds(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(70, 71))
+		for _, d := range []int{1, 2, 31, 32, 33, 1000, 100_003} {
+			for _, scale := range []float64{1e-20, 1e-3, 1, 1e3, 1e30} {
+				for _, c := range []float64{1e-10, 0.1, 1, 7.5, 1e6} {
+					x := make([]float32, d)
+					for i := range x {
+						x[i] = float32(rng.NormFloat64() * scale)
+					}
+					before := dp.Norm(x)
+					norm, err := dp.Clip(x, c)
+					require.NoError(t, err)
+					assert.Equal(t, before, norm)
+					bound := new(big.Float).SetPrec(4096).SetFloat64(c)
+					bound.Mul(bound, bound)
+					if exactNormSquared(x).Cmp(bound) > 0 {
+						t.Fatalf("%s d=%d scale=%v c=%v: clipped norm %v exceeds the bound", p, d, scale, c, dp.Norm(x))
+					}
+					if before > c {
+						// Clipping lands just under the bound, not far below it.
+						assert.InEpsilon(t, c, dp.Norm(x), 1e-6)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestClipLeavesSmallVectorsAlone(t *testing.T) {
+	x := []float32{3, 4}
+	norm, err := dp.Clip(x, 5.1)
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, norm)
+	assert.Equal(t, []float32{3, 4}, x)
+	assert.Equal(t, 1.0, dp.ClipFactor(5, 5.1))
+	assert.Less(t, dp.ClipFactor(10, 5), 0.5)
+	assert.InEpsilon(t, 0.5, dp.ClipFactor(10, 5), 1e-6)
+}
+
+func TestClipErrors(t *testing.T) {
+	x := []float32{1, float32(math.Inf(1))}
+	_, err := dp.Clip(x, 1)
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	assert.Equal(t, float32(1), x[0], "a rejected clip leaves the vector alone")
+	_, err = dp.Clip([]float32{1}, 0)
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	_, err = dp.Clip([]float32{1}, math.NaN())
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+}
+
+// The norm is the same bits on every path.
+func TestNormBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(72, 73))
+	x := make([]float32, 12345)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	var want float64
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		got := dp.Norm(x)
+		if want == 0 {
+			want = got
+		}
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got), p)
+	})
+}
