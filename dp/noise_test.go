@@ -53,7 +53,7 @@ func checkDistribution(t *testing.T, noise []float32, scale float64, cdf func(fl
 	assert.Less(t, d*math.Sqrt(n), 2.23, "Kolmogorov–Smirnov D = %v", d)
 }
 
-func normalCDF(x float64) float64  { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
 func laplaceCDF(x float64) float64 {
 	if x < 0 {
 		return 0.5 * math.Exp(x)
