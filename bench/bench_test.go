@@ -142,3 +142,30 @@ func BenchmarkGaussianNoise(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDPMean is DP-FedAvg with fixed clipping: every update's norm, the clipped
+// mean, and Gaussian noise (z = 1.1, C = 1) from the secure source.
+func BenchmarkDPMean(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		src := dp.SecureSource()
+		for b.Loop() {
+			if _, err := aggregate.DPMean(dst, us, 1, 1.1, src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkClip computes the L2 norm of every update (the read clipping needs); the
+// scaling itself is folded into the mean's weights.
+func BenchmarkClip(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		norms := make([]float64, len(us))
+		for b.Loop() {
+			for i, u := range us {
+				norms[i] = dp.Norm(u)
+			}
+		}
+	})
+}

@@ -1,0 +1,50 @@
+package aggregate
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/check"
+	"github.com/octomil/secagg/internal/parallel"
+)
+
+// DPMean is the central-DP federated mean with fixed clipping (DP-FedAvg; Flower's
+// server-side fixed clipping): every update is scaled to an L2 norm of at most
+// clipNorm, the clipped updates are averaged as Mean averages, and Gaussian noise of
+// standard deviation noiseMultiplier·clipNorm/N from src is added. It returns each
+// client's norm before clipping, which adaptive clipping and monitoring need. A
+// rejected call writes nothing; charging a dp.Ledger for the round is the caller's.
+//
+// It reads every update twice, once for its norm and once to add it; the clipped
+// updates themselves are never materialised.
+func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float64, src *dp.Source) (norms []float64, err error) {
+	if err := secagg.ValidateClipNorm(clipNorm); err != nil {
+		return nil, err
+	}
+	if err := secagg.ValidateNoiseMultiplier(noiseMultiplier); err != nil {
+		return nil, err
+	}
+	if err := check.Batch(dst, updates); err != nil {
+		return nil, err
+	}
+	norms = make([]float64, len(updates))
+	parallel.Ranges(parallel.Workers(), len(updates), 1, func(_, i, _ int) {
+		norms[i] = dp.Norm(updates[i])
+	})
+	factors := make([]float64, len(updates))
+	for i, n := range norms {
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return nil, check.NonFinite(updates)
+		}
+		factors[i] = dp.ClipFactor(n, clipNorm)
+	}
+	n := float64(len(updates))
+	if err := average(dst, updates, factors, 1/n); err != nil {
+		return nil, err
+	}
+	if err := dp.AddGaussian(dst, noiseMultiplier*clipNorm/n, src); err != nil {
+		return nil, err
+	}
+	return norms, nil
+}

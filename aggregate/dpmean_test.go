@@ -1,0 +1,79 @@
+package aggregate_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
+	"github.com/octomil/secagg/dp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Without noise DPMean is the mean of the clipped updates; with noise the result moves
+// by the stated standard deviation.
+func TestDPMean(t *testing.T) {
+	rng := rand.New(rand.NewPCG(80, 81))
+	const n, d, c = 9, 50_000, 3.0
+	us := make([][]float32, n)
+	for i := range us {
+		us[i] = make([]float32, d)
+		scale := []float64{0.001, 0.01, 0.05}[i%3] // norms about 0.2, 2.2, 11: some clipped
+		for j := range us[i] {
+			us[i][j] = float32(rng.NormFloat64() * scale)
+		}
+	}
+	clean := make([]float32, d)
+	norms, err := aggregate.DPMean(clean, us, c, 0, dp.SecureSource())
+	require.NoError(t, err)
+	// Reference in float64: (1/N) Σ f_i x_i with the clip factors of dp.Clip.
+	clipped := 0
+	for i, u := range us {
+		v := append([]float32(nil), u...)
+		norm, err := dp.Clip(v, c)
+		require.NoError(t, err)
+		assert.Equal(t, norm, norms[i])
+		if norm > c {
+			clipped++
+		}
+	}
+	require.Equal(t, 3, clipped, "the round must clip some clients and not others")
+	for j := range clean {
+		s := 0.0
+		for i, u := range us {
+			s += dp.ClipFactor(norms[i], c) * float64(u[j])
+		}
+		require.LessOrEqual(t, ulps(float32(s/n), clean[j]), int64(1), "coordinate %d", j)
+	}
+
+	noisy := make([]float32, d)
+	_, err = aggregate.DPMean(noisy, us, c, 1.1, dp.InsecureSeededSource(3))
+	require.NoError(t, err)
+	var sq float64
+	for j := range noisy {
+		e := float64(noisy[j] - clean[j])
+		sq += e * e
+	}
+	sigma := 1.1 * c / n
+	assert.InEpsilon(t, sigma, math.Sqrt(sq/d), 0.03, "noise standard deviation")
+}
+
+func TestDPMeanRejects(t *testing.T) {
+	us := [][]float32{{1, 2}, {3, float32(math.NaN())}}
+	dst := []float32{7, 7}
+	_, err := aggregate.DPMean(dst, us, 1, 1, dp.SecureSource())
+	var e *secagg.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, "updates[1][1] must be finite, got NaN", e.Message)
+	assert.Equal(t, []float32{7, 7}, dst)
+	_, err = aggregate.DPMean(dst, us[:1], 0, 1, dp.SecureSource())
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	_, err = aggregate.DPMean(dst, us[:1], 1, -1, dp.SecureSource())
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	_, err = aggregate.DPMean(dst[:1], us[:1], 1, 1, dp.SecureSource())
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+	assert.Equal(t, []float32{7, 7}, dst)
+}
