@@ -2,6 +2,7 @@
 //
 //	secagg demo [-config round.json]   aggregate a synthetic round (also what a bare secagg runs)
 //	secagg cpu                         show the SIMD path chosen and why
+//	secagg privacy --noise-multiplier Z --sample-rate Q --rounds T   the ε spent
 //
 // Errors are printed on stderr as the platform's JSON error, one line, and the exit
 // status gives their class: 2 for a bad command line, 3 for validation_error, 4 for
@@ -35,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = demo(args, stdout, stderr)
 	case "cpu":
 		err = cpu(stdout)
+	case "privacy":
+		err = privacy(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -49,6 +52,8 @@ const usage = `secagg: the aggregation engine of the federated-learning platform
 Usage:
   secagg demo [-config round.json]   aggregate a synthetic round and print the figures
   secagg cpu                         show the SIMD path chosen and why
+  secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E]
+                                     the ε those rounds spend (or the z that meets E)
   secagg help                        this text
 
 Run "secagg <command> -h" for a command's flags.`

@@ -86,3 +86,27 @@ func keys(obj string) []string {
 	}
 	return ks
 }
+
+func TestPrivacy(t *testing.T) {
+	code, out, errs := runCmd("privacy", "--noise-multiplier", "1.1", "--sample-rate", "0.0042666666666666667",
+		"--rounds", "14062", "--delta", "1e-5", "--conversion", "classic")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "epsilon 3.0083")
+
+	code, out, _ = runCmd("privacy", "--noise-multiplier", "1.1", "--sample-rate", "0.0042666666666666667",
+		"--rounds", "14062", "--json")
+	require.Equal(t, 0, code)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.InDelta(t, 2.5966, got["epsilon"], 1e-4)
+	assert.Equal(t, "improved", got["conversion"])
+
+	code, out, _ = runCmd("privacy", "--target-epsilon", "8", "--sample-rate", "0.04", "--rounds", "2000", "--json")
+	require.Equal(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.InDelta(t, 1.3562, got["noise_multiplier"], 1e-3)
+
+	code, _, errs = runCmd("privacy", "--noise-multiplier", "1", "--sample-rate", "2", "--rounds", "10")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, errs, `"error":"validation_error"`)
+}

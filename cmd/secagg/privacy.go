@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+)
+
+// privacy prints the ε that rounds of the subsampled Gaussian mechanism spend, or with
+// --target-epsilon the noise multiplier that meets it.
+func privacy(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("privacy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	z := fs.Float64("noise-multiplier", 0, "noise standard deviation over the clip norm (z)")
+	q := fs.Float64("sample-rate", 0, "probability that a client takes part in a round (q)")
+	rounds := fs.Int("rounds", 0, "rounds (steps) of the mechanism")
+	delta := fs.Float64("delta", 1e-5, "the δ of (ε, δ)")
+	target := fs.Float64("target-epsilon", 0, "if set, print the noise multiplier that spends this ε instead")
+	conversion := fs.String("conversion", "improved", "RDP to (ε, δ) conversion: improved (Opacus, dp_accounting today) or classic (published tutorials)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E] [--conversion improved|classic] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return errUsage
+	}
+	var conv dp.Conversion
+	switch *conversion {
+	case "improved":
+		conv = dp.Improved
+	case "classic":
+		conv = dp.Classic
+	default:
+		return secagg.Errorf(secagg.CodeValidation, "conversion", "conversion must be improved or classic, got %q", *conversion)
+	}
+	var eps, order float64
+	var err error
+	if *target > 0 {
+		if *z, err = dp.NoiseMultiplierFor(*target, *delta, *q, *rounds, nil, conv); err != nil {
+			return err
+		}
+	}
+	if eps, order, err = dp.EpsilonAfter(*q, *z, *rounds, *delta, nil, conv); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(struct {
+			Epsilon         float64 `json:"epsilon"`
+			Delta           float64 `json:"delta"`
+			NoiseMultiplier float64 `json:"noise_multiplier"`
+			SampleRate      float64 `json:"sample_rate"`
+			Rounds          int     `json:"rounds"`
+			Order           float64 `json:"order"`
+			Conversion      string  `json:"conversion"`
+		}{eps, *delta, *z, *q, *rounds, order, conv.String()})
+	}
+	fmt.Fprintf(stdout, "epsilon %.4f at delta %g (noise multiplier %.6g, sample rate %g, %d rounds; RDP order %g, %s conversion)\n",
+		eps, *delta, *z, *q, *rounds, order, conv)
+	return nil
+}
