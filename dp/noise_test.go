@@ -61,23 +61,28 @@ func laplaceCDF(x float64) float64 {
 	return 1 - 0.5*math.Exp(-x)
 }
 
-func TestGaussianNoiseDistribution(t *testing.T) {
-	for name, src := range map[string]*dp.Source{"seeded": dp.InsecureSeededSource(7), "secure": dp.SecureSource()} {
-		t.Run(name, func(t *testing.T) {
-			x := make([]float32, 200_000)
-			require.NoError(t, dp.AddGaussian(x, 2.5, src))
-			checkDistribution(t, x, 2.5, normalCDF, 1)
-		})
+// TestNoiseDistributions checks both mechanisms from both sources against their exact
+// distributions: Gaussian (σ = 2.5, variance 1 in units of σ) and Laplace (b = 0.75,
+// variance 2 in units of b).
+func TestNoiseDistributions(t *testing.T) {
+	mechanisms := []struct {
+		name     string
+		add      func([]float32, float64, *dp.Source) error
+		scale    float64
+		cdf      func(float64) float64
+		variance float64
+	}{
+		{"gaussian", dp.AddGaussian, 2.5, normalCDF, 1},
+		{"laplace", dp.AddLaplace, 0.75, laplaceCDF, 2},
 	}
-}
-
-func TestLaplaceNoiseDistribution(t *testing.T) {
-	for name, src := range map[string]*dp.Source{"seeded": dp.InsecureSeededSource(8), "secure": dp.SecureSource()} {
-		t.Run(name, func(t *testing.T) {
-			x := make([]float32, 200_000)
-			require.NoError(t, dp.AddLaplace(x, 0.75, src))
-			checkDistribution(t, x, 0.75, laplaceCDF, 2)
-		})
+	for i, m := range mechanisms {
+		for name, src := range map[string]*dp.Source{"seeded": dp.InsecureSeededSource(uint64(7 + i)), "secure": dp.SecureSource()} {
+			t.Run(m.name+"/"+name, func(t *testing.T) {
+				x := make([]float32, 200_000)
+				require.NoError(t, m.add(x, m.scale, src))
+				checkDistribution(t, x, m.scale, m.cdf, m.variance)
+			})
+		}
 	}
 }
 
