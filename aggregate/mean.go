@@ -6,6 +6,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/check"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -57,11 +58,15 @@ func normalizeWeights(weights []float64) (scaled []float64, total float64) {
 	return scaled, total
 }
 
+var sumsPool pool.Slices[float64] // per-worker tile sums, reused across calls
+
 // average computes the (weighted) mean tile by tile; parallel.AllOrNothing hands the
 // results to dst only if every one is finite, so a rejected call leaves dst as it was.
 func average(dst []float32, updates [][]float32, weights []float64, scale float64) error {
 	workers := parallel.Workers()
-	sums := make([]float64, workers*tile)
+	sumsBuf := sumsPool.Get(workers * tile)
+	defer sumsPool.Put(sumsBuf)
+	sums := *sumsBuf
 	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
 		s := sums[w*tile : w*tile+hi-lo]
 		clear(s)

@@ -2,7 +2,8 @@ package simd
 
 import (
 	"slices"
-	"sync"
+
+	"github.com/octomil/secagg/internal/pool"
 )
 
 // Bounds writes, for every coordinate j < len(lo), the order statistics of the values
@@ -39,7 +40,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		return
 	}
 	if f := ks.boundsBisect16; f != nil && len(rows) <= 32767 {
-		keys := getKeys(2 * keyLanes * len(rows))
+		keys := keyPool.Get(2 * keyLanes * len(rows))
 		defer keyPool.Put(keys)
 		bulk := func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) }
 		switch n := len(rows); {
@@ -58,7 +59,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		return
 	}
 	if f := ks.boundsBisect; f != nil {
-		keys := getKeys(keyLanes * len(rows))
+		keys := keyPool.Get(keyLanes * len(rows))
 		defer keyPool.Put(keys)
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
@@ -73,16 +74,7 @@ const maxChainScratch = 28 * 16
 // keyLanes is the widest group of lanes a bisection kernel keys at once.
 const keyLanes = 16
 
-var keyPool sync.Pool // *[]int32 scratch for the bisection kernels
-
-func getKeys(n int) *[]int32 {
-	if p, ok := keyPool.Get().(*[]int32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]int32, n)
-	return &s
-}
+var keyPool pool.Slices[int32] // scratch for the bisection kernels
 
 // KeptSum writes, for every coordinate j < len(sum), the float64 sum of the values that
 // trimming k from each end keeps, given the bounds lo[j], hi[j] from Bounds: every value

@@ -6,6 +6,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/check"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -51,6 +52,11 @@ func tileFor(n int) int {
 	return min(4096, max(64, tileBytes/(4*n)&^63))
 }
 
+var (
+	sumsPool   pool.Slices[float64] // per-worker tile sums, reused across calls
+	boundsPool pool.Slices[float32] // per-worker bounds of a tile
+)
+
 // keptMean writes the mean of the values that trimming k from each end keeps. Each tile
 // of coordinates is computed on its own, so the result does not depend on how many
 // workers share the tiles; parallel.AllOrNothing hands the results to dst only if all
@@ -60,8 +66,10 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	scale := 1 / float64(n-2*k)
 	tile := tileFor(n)
 	workers := parallel.Workers()
-	sums := make([]float64, workers*tile)
-	bounds := make([]float32, 2*workers*tile)
+	sumsBuf, boundsBuf := sumsPool.Get(workers*tile), boundsPool.Get(2*workers*tile)
+	defer sumsPool.Put(sumsBuf)
+	defer boundsPool.Put(boundsBuf)
+	sums, bounds := *sumsBuf, *boundsBuf
 	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
 		s := sums[w*tile : w*tile+hi-lo]
 		finite := true

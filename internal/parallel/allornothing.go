@@ -2,8 +2,8 @@ package parallel
 
 import (
 	"slices"
-	"sync"
 
+	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -16,7 +16,7 @@ import (
 // short, cold reads of dst inside the kernel's loop stall it, while the one copy at the
 // end streams.
 func AllOrNothing(workers int, dst []float32, chunk int, fn func(worker int, out []float32, lo, hi int) (ok bool)) bool {
-	scratch := getScratch(len(dst))
+	scratch := scratchPool.Get(len(dst))
 	defer scratchPool.Put(scratch)
 	failed := make([]bool, max(workers, 1))
 	Ranges(workers, len(dst), chunk, func(w, lo, hi int) {
@@ -38,13 +38,4 @@ const copyChunk = 1 << 16
 
 var copyResult = simd.CopyStream
 
-var scratchPool sync.Pool // *[]float32, reused across calls
-
-func getScratch(n int) *[]float32 {
-	if p, ok := scratchPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float32, n)
-	return &s
-}
+var scratchPool pool.Slices[float32] // results awaiting the verdict, reused across calls
