@@ -37,3 +37,23 @@ func ExampleMean_rejected() {
 	// {"error":"validation_error","message":"updates[1][1] must be finite, got NaN","status_code":422}
 	// [7 7]
 }
+
+// A coordinator's round: clients add as they arrive, from any goroutine; the round is
+// finalised once enough have.
+func ExampleRound() {
+	engine, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyWeightedMean, MinClients: 2})
+	if err != nil {
+		panic(err)
+	}
+	round, _ := engine.NewRound(3)
+	round.Add("phone-1", []float32{1, 2, 3}, 10)
+	round.Add("phone-2", []float32{3, 2, 1}, 30)
+	err = round.Add("phone-1", []float32{9, 9, 9}, 10)
+	fmt.Println(err)
+	global := make([]float32, 3)
+	res, _ := round.Finalize(global)
+	fmt.Println(global, res.Clients)
+	// Output:
+	// conflict: client "phone-1" already submitted an update this round
+	// [2.5 2 1.5] 2
+}

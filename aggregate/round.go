@@ -1,0 +1,193 @@
+package aggregate
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/simd"
+)
+
+// Strategy names an aggregation rule of a round.
+type Strategy string
+
+// The strategies a Round supports so far: the streaming ones, which keep O(d) state.
+const (
+	StrategyMean         Strategy = "mean"          // coordinate-wise mean
+	StrategyWeightedMean Strategy = "weighted_mean" // FedAvg: Σ w x / Σ w, weights such as example counts
+)
+
+// Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
+// "min_clients" is accepted as an alias of "min_devices_per_round".
+type Config struct {
+	Strategy Strategy `json:"strategy"`
+	// MinClients is the fewest updates a round may be finalised with (at least 1).
+	MinClients int `json:"min_devices_per_round"`
+	// MaxRoundBytes bounds the memory a round holds (0: no bound).
+	MaxRoundBytes int64 `json:"max_round_bytes,omitempty"`
+}
+
+// UnmarshalJSON reads a Config, taking "min_clients" where "min_devices_per_round" is absent.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var v struct {
+		plain
+		MinClientsAlias *int `json:"min_clients"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "config", "config is not valid JSON: %v", err)
+	}
+	*c = Config(v.plain)
+	if c.MinClients == 0 && v.MinClientsAlias != nil {
+		c.MinClients = *v.MinClientsAlias
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole, naming the first bad field.
+func (c Config) Validate() error {
+	switch c.Strategy {
+	case StrategyMean, StrategyWeightedMean:
+	default:
+		return secagg.Errorf(secagg.CodeValidation, "strategy",
+			"strategy must be one of mean, weighted_mean, got %q", string(c.Strategy))
+	}
+	if c.MinClients < 1 {
+		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
+			"min_devices_per_round must be >= 1, got %d", c.MinClients)
+	}
+	if c.MaxRoundBytes < 0 {
+		return secagg.Errorf(secagg.CodeValidation, "max_round_bytes", "max_round_bytes must be >= 0, got %d", c.MaxRoundBytes)
+	}
+	return nil
+}
+
+// Engine makes rounds that share one configuration.
+type Engine struct{ cfg Config }
+
+// New returns an engine for a valid configuration.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{cfg}, nil
+}
+
+// NewRound starts a round for updates of dimension dim. A round whose state would exceed
+// MaxRoundBytes is payload_too_large.
+func (e *Engine) NewRound(dim int) (*Round, error) {
+	if dim < 1 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
+	}
+	if state := int64(dim) * 8; e.cfg.MaxRoundBytes > 0 && state > e.cfg.MaxRoundBytes {
+		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
+			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
+	}
+	return &Round{cfg: e.cfg, dim: dim, sum: make([]float64, dim), clients: map[string]struct{}{}}, nil
+}
+
+// maxWeight bounds a weight so that weight·x summed over any realistic round stays finite
+// in float64 for every float32 x (2^850 times 2^128, times up to 2^40 clients).
+const maxWeight = 0x1p850
+
+// Round collects the updates of one training round and turns them into one vector. Add
+// is safe to call from many goroutines at once; a rejected call leaves the round as it
+// was. Mean and weighted mean rounds keep only a float64 running sum (d·8 bytes) and the
+// set of client ids, and their result is bit-identical to Mean or WeightedMean over the
+// updates in the order they were added.
+type Round struct {
+	cfg       Config
+	dim       int
+	mu        sync.Mutex
+	sum       []float64
+	weights   float64 // Σ w so far (weighted mean)
+	clients   map[string]struct{}
+	finalized bool
+}
+
+// Result describes a finalised round.
+type Result struct {
+	Strategy Strategy      `json:"strategy"`
+	Clients  int           `json:"clients"`
+	Elapsed  time.Duration `json:"elapsed_ns"` // time Finalize took
+}
+
+// Add takes the update of one client; weight is used by weighted strategies (pass 1
+// otherwise). The same client twice, or any call after Finalize, is a conflict; a wrong
+// length a bad_request; a NaN or ±Inf, or a weight that is negative, not finite or above
+// 2^850, a validation_error naming the client.
+func (r *Round) Add(clientID string, update []float32, weight float64) error {
+	name := "update of client " + strconv.Quote(clientID)
+	if err := secagg.ValidateUpdateLength(name, update, r.dim); err != nil {
+		return err
+	}
+	if r.cfg.Strategy == StrategyWeightedMean && (!(weight >= 0) || weight > maxWeight) {
+		return secagg.Errorf(secagg.CodeValidation, "weight",
+			"weight of client %q must be finite, >= 0 and at most 2^850, got %v", clientID, weight)
+	}
+	if i := simd.FirstNonFinite(update); i >= 0 {
+		return secagg.Errorf(secagg.CodeValidation, "update",
+			"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finalized {
+		return secagg.Errorf(secagg.CodeConflict, "round", "the round is finalised; client %q is too late", clientID)
+	}
+	if _, dup := r.clients[clientID]; dup {
+		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
+	}
+	r.clients[clientID] = struct{}{}
+	if r.cfg.Strategy == StrategyWeightedMean {
+		simd.AddScaled(r.sum, weight, update)
+		r.weights += weight
+	} else {
+		simd.Add(r.sum, update)
+	}
+	return nil
+}
+
+// Clients returns how many updates the round holds.
+func (r *Round) Clients() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients)
+}
+
+// StateBytes returns the memory the round's aggregate state holds (not counting the
+// client ids): d·8 for the streaming strategies.
+func (r *Round) StateBytes() int64 { return int64(len(r.sum)) * 8 }
+
+// Finalize writes the round's result into dst (of the round's dimension) and closes the
+// round. Fewer updates than MinClients is insufficient_clients (status 400) and leaves
+// the round open; a second Finalize is a conflict.
+func (r *Round) Finalize(dst []float32) (Result, error) {
+	start := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finalized {
+		return Result{}, secagg.Errorf(secagg.CodeConflict, "round", "the round is already finalised")
+	}
+	if len(dst) != r.dim {
+		return Result{}, secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has length %d, the round's dimension is %d", len(dst), r.dim)
+	}
+	n := len(r.clients)
+	if n < r.cfg.MinClients {
+		return Result{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
+			"the round has %d updates, min_devices_per_round is %d", n, r.cfg.MinClients)
+	}
+	scale := 1 / float64(n)
+	if r.cfg.Strategy == StrategyWeightedMean {
+		if !(r.weights > 0) || math.IsInf(r.weights, 0) {
+			return Result{}, secagg.Errorf(secagg.CodeValidation, "weights",
+				"the sum of weights must be positive and finite, got %v", r.weights)
+		}
+		scale = 1 / r.weights
+	}
+	simd.Finish(dst, r.sum, scale)
+	r.finalized = true
+	return Result{Strategy: r.cfg.Strategy, Clients: n, Elapsed: time.Since(start)}, nil
+}

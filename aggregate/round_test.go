@@ -1,0 +1,200 @@
+package aggregate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newRound(t *testing.T, cfg aggregate.Config, dim int) *aggregate.Round {
+	t.Helper()
+	e, err := aggregate.New(cfg)
+	require.NoError(t, err)
+	r, err := e.NewRound(dim)
+	require.NoError(t, err)
+	return r
+}
+
+// A round fed in order equals the batch kernel over the same updates, bit for bit.
+func TestRoundEqualsBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(100, 101))
+	const n, d = 23, 5000
+	us := round(rng, n, d)
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = math.Floor(rng.Float64()*500) + 1
+	}
+	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyWeightedMean} {
+		r := newRound(t, aggregate.Config{Strategy: s, MinClients: 1}, d)
+		for i, u := range us {
+			require.NoError(t, r.Add(fmt.Sprint("c", i), u, w[i]))
+		}
+		got := make([]float32, d)
+		res, err := r.Finalize(got)
+		require.NoError(t, err)
+		assert.Equal(t, n, res.Clients)
+		want := make([]float32, d)
+		if s == aggregate.StrategyMean {
+			require.NoError(t, aggregate.Mean(want, us))
+		} else {
+			require.NoError(t, aggregate.WeightedMean(want, us, w))
+		}
+		bitsEqual(t, want, got, "%s round vs batch", s)
+	}
+}
+
+// Many goroutines add at once; every update counts once and the result is the mean to
+// float64 rounding (the order of additions is theirs).
+func TestRoundConcurrentAdds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(102, 103))
+	const n, d = 64, 3000
+	us := make([][]float32, n) // ordinary values: with ±MaxFloat32 the order of adds could matter a lot
+	for i := range us {
+		us[i] = make([]float32, d)
+		for j := range us[i] {
+			us[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: n}, d)
+	var wg sync.WaitGroup
+	errs := make([]error, 2*n)
+	for i := range 2 * n { // every client twice: exactly one of each pair is accepted
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.Add(fmt.Sprint("c", i%n), us[i%n], 1)
+		}()
+	}
+	wg.Wait()
+	conflicts := 0
+	for _, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, secagg.ErrConflict)
+			conflicts++
+		}
+	}
+	assert.Equal(t, n, conflicts)
+	got := make([]float32, d)
+	_, err := r.Finalize(got)
+	require.NoError(t, err)
+	want := make([]float32, d)
+	require.NoError(t, aggregate.Mean(want, us))
+	for j := range want {
+		require.LessOrEqual(t, ulps(want[j], got[j]), int64(1), "coordinate %d", j)
+	}
+}
+
+func TestRoundErrors(t *testing.T) {
+	cfg := aggregate.Config{Strategy: aggregate.StrategyWeightedMean, MinClients: 2}
+	r := newRound(t, cfg, 3)
+	expect := func(err error, code secagg.Code, msg string) {
+		t.Helper()
+		var e *secagg.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		assert.Equal(t, code, e.Code)
+		assert.Equal(t, msg, e.Message)
+	}
+	require.NoError(t, r.Add("a", []float32{1, 2, 3}, 2))
+	expect(r.Add("a", []float32{1, 2, 3}, 1), secagg.CodeConflict, `client "a" already submitted an update this round`)
+	expect(r.Add("b", []float32{1, 2}, 1), secagg.CodeBadRequest, `update of client "b" has length 2, the round's dimension is 3`)
+	expect(r.Add("b", nil, 1), secagg.CodeBadRequest, `update of client "b" must not be empty`)
+	expect(r.Add("b", []float32{1, float32(math.Inf(-1)), 3}, 1), secagg.CodeValidation, `update[1] of client "b" must be finite, got -Inf`)
+	expect(r.Add("b", []float32{1, 2, 3}, -1), secagg.CodeValidation, `weight of client "b" must be finite, >= 0 and at most 2^850, got -1`)
+	expect(r.Add("b", []float32{1, 2, 3}, math.NaN()), secagg.CodeValidation, `weight of client "b" must be finite, >= 0 and at most 2^850, got NaN`)
+	dst := make([]float32, 3)
+	_, err := r.Finalize(dst)
+	expect(err, secagg.CodeInsufficientClients, "the round has 1 updates, min_devices_per_round is 2")
+	b, _ := json.Marshal(err)
+	assert.Contains(t, string(b), `"status_code":400`)
+	_, err = r.Finalize(make([]float32, 2))
+	expect(err, secagg.CodeBadRequest, "dst has length 2, the round's dimension is 3")
+
+	// Nothing rejected changed the round: one more client and it finalises to the
+	// weighted mean of the two accepted updates.
+	require.NoError(t, r.Add("b", []float32{4, 5, 6}, 1))
+	assert.Equal(t, 2, r.Clients())
+	res, err := r.Finalize(dst)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Clients)
+	assert.Equal(t, []float32{2, 3, 4}, dst)
+	expect(r.Add("c", []float32{1, 2, 3}, 1), secagg.CodeConflict, `the round is finalised; client "c" is too late`)
+	_, err = r.Finalize(dst)
+	expect(err, secagg.CodeConflict, "the round is already finalised")
+
+	// Zero total weight.
+	z := newRound(t, aggregate.Config{Strategy: aggregate.StrategyWeightedMean, MinClients: 1}, 1)
+	require.NoError(t, z.Add("a", []float32{1}, 0))
+	_, err = z.Finalize(make([]float32, 1))
+	expect(err, secagg.CodeValidation, "the sum of weights must be positive and finite, got 0")
+
+	// The memory budget.
+	e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1, MaxRoundBytes: 1 << 20})
+	require.NoError(t, err)
+	_, err = e.NewRound(1 << 20)
+	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 1048576 holds 8388608 bytes, over max_round_bytes 1048576")
+	_, err = e.NewRound(0)
+	expect(err, secagg.CodeBadRequest, "dim must be >= 1, got 0")
+}
+
+func TestConfig(t *testing.T) {
+	var c aggregate.Config
+	require.NoError(t, json.Unmarshal([]byte(`{"strategy":"weighted_mean","min_clients":3,"max_round_bytes":100}`), &c))
+	assert.Equal(t, aggregate.Config{Strategy: aggregate.StrategyWeightedMean, MinClients: 3, MaxRoundBytes: 100}, c)
+	require.NoError(t, json.Unmarshal([]byte(`{"strategy":"mean","min_devices_per_round":5,"min_clients":3}`), &c))
+	assert.Equal(t, 5, c.MinClients, "the platform's key wins over the alias")
+	assert.ErrorIs(t, json.Unmarshal([]byte(`{"strategy":5}`), &c), secagg.ErrBadRequest)
+
+	for _, bad := range []struct {
+		cfg   aggregate.Config
+		field string
+	}{
+		{aggregate.Config{Strategy: "krum!", MinClients: 1}, "strategy"},
+		{aggregate.Config{Strategy: aggregate.StrategyMean}, "min_devices_per_round"},
+		{aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1, MaxRoundBytes: -1}, "max_round_bytes"},
+	} {
+		_, err := aggregate.New(bad.cfg)
+		var e *secagg.Error
+		require.True(t, errors.As(err, &e))
+		assert.Equal(t, secagg.CodeValidation, e.Code)
+		assert.Equal(t, bad.field, e.Field)
+	}
+}
+
+// A mean round over 1000 clients of d = 10^6 holds its float64 sum and the client ids:
+// under 3·d·8 bytes, measured on the heap.
+func TestRoundMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("adds 1000 updates of 10^6")
+	}
+	const n, d = 1000, 1_000_000
+	u := make([]float32, d)
+	for j := range u {
+		u[j] = float32(j%17) - 8
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: n}, d)
+	for i := range n {
+		require.NoError(t, r.Add(fmt.Sprint("client-", i), u, 1))
+	}
+	runtime.ReadMemStats(&after)
+	held := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, held, uint64(3*d*8), "allocated %d bytes for the round", held)
+	assert.Equal(t, int64(d*8), r.StateBytes())
+	t.Logf("mean round, %d clients x %d: %d bytes allocated (bound 3·d·8 = %d)", n, d, held, 3*d*8)
+	dst := make([]float32, d)
+	_, err := r.Finalize(dst)
+	require.NoError(t, err)
+	assert.Equal(t, float32(-8), dst[0])
+}
