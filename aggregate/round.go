@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -18,6 +20,7 @@ type Strategy string
 const (
 	StrategyMean         Strategy = "mean"          // coordinate-wise mean
 	StrategyWeightedMean Strategy = "weighted_mean" // FedAvg: Σ w x / Σ w, weights such as example counts
+	StrategyDPMean       Strategy = "dp_mean"       // DP-FedAvg: updates clipped to clip_norm, mean, Gaussian noise
 )
 
 // Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
@@ -28,6 +31,16 @@ type Config struct {
 	MinClients int `json:"min_devices_per_round"`
 	// MaxRoundBytes bounds the memory a round holds (0: no bound).
 	MaxRoundBytes int64 `json:"max_round_bytes,omitempty"`
+
+	// For dp_mean: the L2 clip norm C and the noise multiplier z (noise σ = z·C/N on the
+	// mean). With Epsilon > 0 the engine keeps a privacy ledger with budget (Epsilon,
+	// Delta), charged once per finalised round at SampleRate (the probability that a
+	// client takes part), and refuses a round that would exceed it.
+	ClipNorm        float64 `json:"clip_norm,omitempty"`
+	NoiseMultiplier float64 `json:"noise_multiplier,omitempty"`
+	Epsilon         float64 `json:"epsilon,omitempty"`
+	Delta           float64 `json:"delta,omitempty"`
+	SampleRate      float64 `json:"sample_rate,omitempty"`
 }
 
 // UnmarshalJSON reads a Config, taking "min_clients" where "min_devices_per_round" is absent.
@@ -51,9 +64,23 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 func (c Config) Validate() error {
 	switch c.Strategy {
 	case StrategyMean, StrategyWeightedMean:
+	case StrategyDPMean:
+		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
+			return err
+		}
+		if err := secagg.ValidateNoiseMultiplier(c.NoiseMultiplier); err != nil {
+			return err
+		}
+		if c.Epsilon != 0 {
+			for _, err := range []error{secagg.ValidateEpsilon(c.Epsilon), secagg.ValidateDelta(c.Delta), secagg.ValidateSampleRate(c.SampleRate)} {
+				if err != nil {
+					return err
+				}
+			}
+		}
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, got %q", string(c.Strategy))
+			"strategy must be one of mean, weighted_mean, dp_mean, got %q", string(c.Strategy))
 	}
 	if c.MinClients < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
@@ -65,16 +92,36 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Engine makes rounds that share one configuration.
-type Engine struct{ cfg Config }
+// Engine makes rounds that share one configuration, and for dp_mean the privacy ledger
+// and the noise source they share.
+type Engine struct {
+	cfg    Config
+	ledger *dp.Ledger // nil without a budget
+	noise  *dp.Source
+}
 
-// New returns an engine for a valid configuration.
+// New returns an engine for a valid configuration. Noise comes from dp.SecureSource.
 func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg}, nil
+	e := &Engine{cfg: cfg, noise: dp.SecureSource()}
+	if cfg.Strategy == StrategyDPMean && cfg.Epsilon > 0 {
+		l, err := dp.NewLedger(cfg.Epsilon, cfg.Delta, dp.Improved)
+		if err != nil {
+			return nil, err
+		}
+		e.ledger = l
+	}
+	return e, nil
 }
+
+// SetNoiseSource replaces the engine's noise source, for tests and notebooks that need
+// to replay a run (dp.InsecureSeededSource).
+func (e *Engine) SetNoiseSource(src *dp.Source) { e.noise = src }
+
+// Ledger returns the engine's privacy ledger, or nil if it keeps none.
+func (e *Engine) Ledger() *dp.Ledger { return e.ledger }
 
 // NewRound starts a round for updates of dimension dim. A round whose state would exceed
 // MaxRoundBytes is payload_too_large.
@@ -86,7 +133,7 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
 			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
 	}
-	return &Round{cfg: e.cfg, dim: dim, sum: make([]float64, dim), clients: map[string]struct{}{}}, nil
+	return &Round{engine: e, cfg: e.cfg, dim: dim, sum: make([]float64, dim), clients: map[string]struct{}{}}, nil
 }
 
 // maxWeight bounds a weight so that weight·x summed over any realistic round stays finite
@@ -99,12 +146,14 @@ const maxWeight = 0x1p850
 // set of client ids, and their result is bit-identical to Mean or WeightedMean over the
 // updates in the order they were added.
 type Round struct {
+	engine    *Engine
 	cfg       Config
 	dim       int
 	mu        sync.Mutex
 	sum       []float64
 	weights   float64 // Σ w so far (weighted mean)
 	clients   map[string]struct{}
+	norms     []float64 // dp_mean: each client's norm before clipping, in arrival order
 	finalized bool
 }
 
@@ -113,6 +162,11 @@ type Result struct {
 	Strategy Strategy      `json:"strategy"`
 	Clients  int           `json:"clients"`
 	Elapsed  time.Duration `json:"elapsed_ns"` // time Finalize took
+	// For dp_mean: each client's norm before clipping (arrival order), the noise σ
+	// added, and the ε spent so far if the engine keeps a ledger.
+	Norms        []float64 `json:"norms,omitempty"`
+	NoiseSigma   float64   `json:"noise_sigma,omitempty"`
+	EpsilonSpent float64   `json:"epsilon_spent,omitempty"`
 }
 
 // Add takes the update of one client; weight is used by weighted strategies (pass 1
@@ -132,6 +186,12 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 		return secagg.Errorf(secagg.CodeValidation, "update",
 			"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
 	}
+	var norm float64
+	if r.cfg.Strategy == StrategyDPMean {
+		// The norm is taken here, outside the lock and while the update is in cache, so
+		// clipping costs no extra pass at Finalize.
+		norm = dp.Norm(update)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.finalized {
@@ -141,14 +201,28 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
 	}
 	r.clients[clientID] = struct{}{}
-	if r.cfg.Strategy == StrategyWeightedMean {
-		simd.AddScaled(r.sum, weight, update)
+	w := 1.0
+	switch r.cfg.Strategy {
+	case StrategyWeightedMean:
+		w = weight
 		r.weights += weight
-	} else {
-		simd.Add(r.sum, update)
+	case StrategyDPMean:
+		w = dp.ClipFactor(norm, r.cfg.ClipNorm)
+		r.norms = append(r.norms, norm)
 	}
+	// Coordinates are independent, so spreading them over the cores changes no bit.
+	parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
+		if r.cfg.Strategy == StrategyMean {
+			simd.Add(r.sum[lo:hi], update[lo:hi])
+		} else {
+			simd.AddScaled(r.sum[lo:hi], w, update[lo:hi])
+		}
+	})
 	return nil
 }
+
+// addChunk is how many coordinates of an update one worker adds at a time.
+const addChunk = 1 << 16
 
 // Clients returns how many updates the round holds.
 func (r *Round) Clients() int {
@@ -187,7 +261,26 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		}
 		scale = 1 / r.weights
 	}
+	res := Result{Strategy: r.cfg.Strategy, Clients: n}
+	if r.cfg.Strategy == StrategyDPMean {
+		// Charge the ledger before any noise is drawn; a refused round stays open.
+		if l := r.engine.ledger; l != nil {
+			spent, err := l.Charge(r.cfg.SampleRate, r.cfg.NoiseMultiplier)
+			if err != nil {
+				return Result{}, err
+			}
+			res.EpsilonSpent = spent
+		}
+		res.Norms = append([]float64(nil), r.norms...)
+		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
+	}
 	simd.Finish(dst, r.sum, scale)
+	if res.NoiseSigma > 0 {
+		if err := dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise); err != nil {
+			return Result{}, err
+		}
+	}
 	r.finalized = true
-	return Result{Strategy: r.cfg.Strategy, Clients: n, Elapsed: time.Since(start)}, nil
+	res.Elapsed = time.Since(start)
+	return res, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
+	"github.com/octomil/secagg/dp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -197,4 +198,76 @@ func TestRoundMemory(t *testing.T) {
 	_, err := r.Finalize(dst)
 	require.NoError(t, err)
 	assert.Equal(t, float32(-8), dst[0])
+}
+
+// A dp_mean round equals aggregate.DPMean over the same updates and noise seed, bit for
+// bit, and reports the norms it clipped by.
+func TestDPRoundEqualsBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(104, 105))
+	const n, d = 12, 4000
+	us := make([][]float32, n)
+	for i := range us {
+		us[i] = make([]float32, d)
+		for j := range us[i] {
+			us[i][j] = float32(rng.NormFloat64() * float64(i+1) * 0.01)
+		}
+	}
+	cfg := aggregate.Config{Strategy: aggregate.StrategyDPMean, MinClients: n, ClipNorm: 2, NoiseMultiplier: 1.1}
+	e, err := aggregate.New(cfg)
+	require.NoError(t, err)
+	e.SetNoiseSource(dp.InsecureSeededSource(42))
+	r, err := e.NewRound(d)
+	require.NoError(t, err)
+	for i, u := range us {
+		require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+	}
+	got := make([]float32, d)
+	res, err := r.Finalize(got)
+	require.NoError(t, err)
+	want := make([]float32, d)
+	norms, err := aggregate.DPMean(want, us, 2, 1.1, dp.InsecureSeededSource(42))
+	require.NoError(t, err)
+	bitsEqual(t, want, got, "dp_mean round vs DPMean")
+	assert.Equal(t, norms, res.Norms)
+	assert.InDelta(t, 1.1*2/n, res.NoiseSigma, 1e-15)
+}
+
+// The ledger refuses the round that would overspend, before noise; the round stays open
+// and dst untouched.
+func TestDPRoundLedger(t *testing.T) {
+	cfg := aggregate.Config{Strategy: aggregate.StrategyDPMean, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 2.0,
+		Epsilon: 1.5, Delta: 1e-5, SampleRate: 0.02}
+	e, err := aggregate.New(cfg)
+	require.NoError(t, err)
+	rounds := 0
+	for {
+		r, err := e.NewRound(2)
+		require.NoError(t, err)
+		require.NoError(t, r.Add("a", []float32{3, 4}, 1))
+		dst := []float32{7, 7}
+		res, err := r.Finalize(dst)
+		if err != nil {
+			require.ErrorIs(t, err, secagg.ErrConflict)
+			assert.Equal(t, []float32{7, 7}, dst, "no noise, no result for a refused round")
+			assert.Equal(t, 1, r.Clients(), "the refused round stays open")
+			break
+		}
+		rounds++
+		assert.LessOrEqual(t, res.EpsilonSpent, 1.5)
+		require.Less(t, rounds, 10000)
+	}
+	spent, charged := e.Ledger().Spent()
+	assert.Equal(t, rounds, charged)
+	assert.Greater(t, rounds, 5, "the budget fits several rounds before it refuses one")
+	t.Logf("budget ε=1.5 at δ=1e-5, q=0.02, z=2: %d rounds, ε spent %.4f", rounds, spent)
+
+	for _, bad := range []aggregate.Config{
+		{Strategy: aggregate.StrategyDPMean, MinClients: 1, NoiseMultiplier: 1},
+		{Strategy: aggregate.StrategyDPMean, MinClients: 1, ClipNorm: 1, NoiseMultiplier: -1},
+		{Strategy: aggregate.StrategyDPMean, MinClients: 1, ClipNorm: 1, Epsilon: 1, Delta: 2, SampleRate: 0.1},
+		{Strategy: aggregate.StrategyDPMean, MinClients: 1, ClipNorm: 1, Epsilon: 1, Delta: 1e-5},
+	} {
+		_, err := aggregate.New(bad)
+		assert.ErrorIs(t, err, secagg.ErrValidation, "%+v", bad)
+	}
 }

@@ -169,3 +169,37 @@ func BenchmarkClip(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRound times a whole round through the engine: every update added, then
+// Finalize. For dp_mean the clipping norm is taken at Add, while the update is in cache.
+func BenchmarkRound(b *testing.B) {
+	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyDPMean} {
+		b.Run(string(s), func(b *testing.B) {
+			forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := make([]float32, w.D)
+				ids := make([]string, len(us))
+				for i := range ids {
+					ids[i] = fmt.Sprint("client-", i)
+				}
+				for b.Loop() {
+					r, err := e.NewRound(w.D)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for i, u := range us {
+						if err := r.Add(ids[i], u, 1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if _, err := r.Finalize(dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
