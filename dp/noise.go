@@ -53,15 +53,16 @@ func (s *Source) generator(salt uint64, c int) (*mrand.ChaCha8, error) {
 }
 
 // Granularity returns the grid the noise of scale `scale` lives on: the smallest power
-// of two at least scale·2^-40. Both the input and the noise are put on this grid, so
-// the set of possible outputs is the same lattice whatever the input was (see AddGaussian).
+// of two at least scale·2^-40, and at least 2^-800 so that no float32 divided by it
+// overflows. Both the input and the noise are put on this grid, so the set of possible
+// outputs is the same lattice whatever the input was (see AddGaussian).
 func Granularity(scale float64) float64 {
 	_, e := math.Frexp(scale * 0x1p-40)
 	g := math.Ldexp(1, e)
 	if g/2 >= scale*0x1p-40 {
 		g /= 2
 	}
-	return g
+	return math.Max(g, 0x1p-800)
 }
 
 // AddGaussian adds Gaussian noise of standard deviation sigma to every coordinate of x.

@@ -111,13 +111,18 @@ func TestNoiseAcrossCalls(t *testing.T) {
 }
 
 func TestGranularity(t *testing.T) {
-	for _, s := range []float64{1e-300, 1e-6, 0.3, 1, 2.5, 1024, 1e300} {
+	for _, s := range []float64{1e-200, 1e-6, 0.3, 1, 2.5, 1024, 1e300} {
 		g := dp.Granularity(s)
 		m, _ := math.Frexp(g)
 		assert.Equal(t, 0.5, m, "%v: a power of two", g)
 		assert.GreaterOrEqual(t, g, s*0x1p-40)
 		assert.Less(t, g/2, s*0x1p-40)
 	}
+	// Absurdly small scales stop at 2^-800: the largest float32 over it stays finite.
+	assert.Equal(t, 0x1p-800, dp.Granularity(1e-300))
+	x := []float32{3e38, -3e38, 1}
+	require.NoError(t, dp.AddGaussian(x, 1e-300, dp.InsecureSeededSource(1)))
+	assert.Equal(t, []float32{3e38, -3e38, 1}, x, "noise far below float32 precision leaves x as it was")
 }
 
 func TestNoiseErrors(t *testing.T) {
