@@ -131,16 +131,50 @@ func (s *Stream) Merge(o *Stream) error {
 	return nil
 }
 
-// Result writes the trimmed mean of everything taken into dst (of length Dim). It needs
-// more than 2k updates: fewer is insufficient_clients.
-func (s *Stream) Result(dst []float32) error {
+// Result writes the trimmed mean of everything taken into dst (of length Dim), trimming
+// the stream's k from each end. It needs more than 2k updates: fewer is
+// insufficient_clients.
+func (s *Stream) Result(dst []float32) error { return s.ResultK(dst, s.k) }
+
+// ResultK writes the trimmed mean trimming only k' <= K() from each end: the stream's k
+// is then a maximum, fixed before the number of updates is known (say floor(ratio·the
+// most clients a round may have)), and k' follows from the count at the end. The kept
+// extremes beyond k' are added back to the sum in a fixed order: for each coordinate,
+// the smallest ones from the (k'+1)-th up, then the largest ones likewise.
+func (s *Stream) ResultK(dst []float32, k int) error {
 	if len(dst) != s.dim {
 		return secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has length %d, the stream's dimension is %d", len(dst), s.dim)
 	}
-	if s.count <= 2*s.k {
-		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
-			"a trimmed mean trimming %d from each end needs at least %d updates, got %d", s.k, 2*s.k+1, s.count)
+	if k < 0 || k > s.k {
+		return secagg.Errorf(secagg.CodeValidation, "k", "k must be in [0, %d], got %d", s.k, k)
 	}
-	simd.Finish(dst, s.sum, 1/float64(s.count-2*s.k))
+	if s.count <= 2*k {
+		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"a trimmed mean trimming %d from each end needs at least %d updates, got %d", k, 2*k+1, s.count)
+	}
+	scale := 1 / float64(s.count-2*k)
+	if k == s.k {
+		simd.Finish(dst, s.sum, scale)
+		return nil
+	}
+	// The coordinate's values in order are: the filled smallest slots, the values summed
+	// in between, then the filled largest slots from the smallest up. With fewer than
+	// 2·K() updates the lists are only partly filled (the smallest list first), so the
+	// slots kept are those at least k' from either end of that order.
+	nLow := min(s.count, s.k)
+	nHigh := min(max(s.count-s.k, 0), s.k)
+	lastKept := s.count - k // exclusive bound on a slot's rank from either end
+	sum := make([]float64, s.dim)
+	copy(sum, s.sum)
+	for j := range sum {
+		base := j/lanes*2*s.k*lanes + j%lanes
+		for i := k; i < min(nLow, lastKept); i++ {
+			sum[j] += float64(s.ext[base+i*lanes])
+		}
+		for i := k; i < min(nHigh, lastKept); i++ {
+			sum[j] += float64(s.ext[base+(s.k+i)*lanes])
+		}
+	}
+	simd.Finish(dst, sum, scale)
 	return nil
 }

@@ -206,3 +206,22 @@ func TestUnmarshalRejectsCorruption(t *testing.T) {
 	}
 	require.ErrorIs(t, ok.UnmarshalBinary(append(blob, 0)), secagg.ErrBadRequest, "trailing byte")
 }
+
+// A stream holding a maximum k gives the batch result for any smaller k, on data whose
+// float64 sums are exact, whatever the count.
+func TestStreamResultK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(44, 45))
+	const kMax = 4
+	for _, n := range []int{1, 3, 5, 8, 9, 20} {
+		us := generators["grid"](rng, n, 37)
+		s := streamOf(t, us, kMax, rng.Perm(n))
+		for k := 0; 2*k < n && k <= kMax; k++ {
+			got := make([]float32, 37)
+			require.NoError(t, s.ResultK(got, k), "n=%d k=%d", n, k)
+			sameBits(t, batch(t, us, k), got, "n=%d k=%d of a stream holding %d", n, k, kMax)
+		}
+	}
+	s, _ := trimmedmean.NewStream(2, 2)
+	assert.ErrorIs(t, s.ResultK(make([]float32, 2), 3), secagg.ErrValidation)
+	assert.ErrorIs(t, s.ResultK(make([]float32, 2), 0), secagg.ErrInsufficientClients)
+}
