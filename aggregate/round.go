@@ -11,6 +11,7 @@ import (
 	"github.com/octomil/secagg/dp"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
+	"github.com/octomil/secagg/trimmedmean"
 )
 
 // Strategy names an aggregation rule of a round.
@@ -21,6 +22,7 @@ const (
 	StrategyMean         Strategy = "mean"          // coordinate-wise mean
 	StrategyWeightedMean Strategy = "weighted_mean" // FedAvg: Σ w x / Σ w, weights such as example counts
 	StrategyDPMean       Strategy = "dp_mean"       // DP-FedAvg: updates clipped to clip_norm, mean, Gaussian noise
+	StrategyTrimmedMean  Strategy = "trimmed_mean"  // coordinate-wise trimmed mean, k = floor(trim_ratio·N)
 )
 
 // Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
@@ -31,6 +33,12 @@ type Config struct {
 	MinClients int `json:"min_devices_per_round"`
 	// MaxRoundBytes bounds the memory a round holds (0: no bound).
 	MaxRoundBytes int64 `json:"max_round_bytes,omitempty"`
+
+	// For trimmed_mean: the fraction trimmed from each end, and the most clients a round
+	// may take, which fixes the extremes a streaming round keeps: floor(trim_ratio ·
+	// max_clients) from each end, (2k+1)·d numbers in all.
+	TrimRatio  float64 `json:"trim_ratio,omitempty"`
+	MaxClients int     `json:"max_clients,omitempty"`
 
 	// For dp_mean: the L2 clip norm C and the noise multiplier z (noise σ = z·C/N on the
 	// mean). With Epsilon > 0 the engine keeps a privacy ledger with budget (Epsilon,
@@ -64,6 +72,14 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 func (c Config) Validate() error {
 	switch c.Strategy {
 	case StrategyMean, StrategyWeightedMean:
+	case StrategyTrimmedMean:
+		if err := secagg.ValidateTrimRatio(c.TrimRatio); err != nil {
+			return err
+		}
+		if c.MaxClients < c.MinClients {
+			return secagg.Errorf(secagg.CodeValidation, "max_clients",
+				"max_clients must be >= min_devices_per_round (%d), got %d", c.MinClients, c.MaxClients)
+		}
 	case StrategyDPMean:
 		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
 			return err
@@ -80,7 +96,7 @@ func (c Config) Validate() error {
 		}
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, dp_mean, got %q", string(c.Strategy))
+			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, got %q", string(c.Strategy))
 	}
 	if c.MinClients < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
@@ -129,11 +145,26 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 	if dim < 1 {
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
 	}
-	if state := int64(dim) * 8; e.cfg.MaxRoundBytes > 0 && state > e.cfg.MaxRoundBytes {
+	state := int64(dim) * 8
+	kMax := 0
+	if e.cfg.Strategy == StrategyTrimmedMean {
+		kMax, _ = trimmedmean.K(e.cfg.TrimRatio, e.cfg.MaxClients)
+		state += int64((dim+15)/16*16) * int64(2*kMax) * 4
+	}
+	if e.cfg.MaxRoundBytes > 0 && state > e.cfg.MaxRoundBytes {
 		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
 			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
 	}
-	return &Round{engine: e, cfg: e.cfg, dim: dim, sum: make([]float64, dim), clients: map[string]struct{}{}}, nil
+	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
+	if e.cfg.Strategy == StrategyTrimmedMean {
+		var err error
+		if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
+			return nil, err
+		}
+	} else {
+		r.sum = make([]float64, dim)
+	}
+	return r, nil
 }
 
 // maxWeight bounds a weight so that weight·x summed over any realistic round stays finite
@@ -142,9 +173,10 @@ const maxWeight = 0x1p850
 
 // Round collects the updates of one training round and turns them into one vector. Add
 // is safe to call from many goroutines at once; a rejected call leaves the round as it
-// was. Mean and weighted mean rounds keep only a float64 running sum (d·8 bytes) and the
-// set of client ids, and their result is bit-identical to Mean or WeightedMean over the
-// updates in the order they were added.
+// was. Mean, weighted mean and dp_mean rounds keep only a float64 running sum (d·8
+// bytes) and the client ids (and norms), and their result is bit-identical to Mean,
+// WeightedMean or DPMean over the updates in the order they were added; trimmed_mean
+// rounds keep a trimmedmean.Stream and equal TrimmedMean where its sums are exact.
 type Round struct {
 	engine    *Engine
 	cfg       Config
@@ -153,7 +185,8 @@ type Round struct {
 	sum       []float64
 	weights   float64 // Σ w so far (weighted mean)
 	clients   map[string]struct{}
-	norms     []float64 // dp_mean: each client's norm before clipping, in arrival order
+	norms     []float64           // dp_mean: each client's norm before clipping, in arrival order
+	stream    *trimmedmean.Stream // trimmed_mean: extremes and sums instead of sum
 	finalized bool
 }
 
@@ -200,6 +233,17 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 	if _, dup := r.clients[clientID]; dup {
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
 	}
+	if r.stream != nil {
+		if len(r.clients) >= r.cfg.MaxClients {
+			return secagg.Errorf(secagg.CodeConflict, "max_clients", "the round is full: max_clients is %d", r.cfg.MaxClients)
+		}
+		// Stream.Add checks the update again: a second read, from cache.
+		if err := r.stream.Add(update); err != nil {
+			return err
+		}
+		r.clients[clientID] = struct{}{}
+		return nil
+	}
 	r.clients[clientID] = struct{}{}
 	w := 1.0
 	switch r.cfg.Strategy {
@@ -232,8 +276,13 @@ func (r *Round) Clients() int {
 }
 
 // StateBytes returns the memory the round's aggregate state holds (not counting the
-// client ids): d·8 for the streaming strategies.
-func (r *Round) StateBytes() int64 { return int64(len(r.sum)) * 8 }
+// client ids): d·8 for the means, the stream's (2k+1)·d numbers for trimmed_mean.
+func (r *Round) StateBytes() int64 {
+	if r.stream != nil {
+		return int64(r.stream.MemoryBytes())
+	}
+	return int64(len(r.sum)) * 8
+}
 
 // Finalize writes the round's result into dst (of the round's dimension) and closes the
 // round. Fewer updates than MinClients is insufficient_clients (status 400) and leaves
@@ -274,7 +323,14 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		res.Norms = append([]float64(nil), r.norms...)
 		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
 	}
-	simd.Finish(dst, r.sum, scale)
+	if r.stream != nil {
+		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
+		if err := r.stream.ResultK(dst, k); err != nil {
+			return Result{}, err
+		}
+	} else {
+		simd.Finish(dst, r.sum, scale)
+	}
 	if res.NoiseSigma > 0 {
 		if err := dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise); err != nil {
 			return Result{}, err

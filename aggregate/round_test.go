@@ -13,6 +13,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/trimmedmean"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -270,4 +271,41 @@ func TestDPRoundLedger(t *testing.T) {
 		_, err := aggregate.New(bad)
 		assert.ErrorIs(t, err, secagg.ErrValidation, "%+v", bad)
 	}
+}
+
+// A trimmed_mean round keeps floor(ratio·max_clients) extremes and trims floor(ratio·N)
+// at the end: on exact (grid) data it equals the batch kernel bit for bit, whatever N.
+func TestTrimmedRound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(106, 107))
+	const d = 300
+	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 30}
+	for _, n := range []int{1, 4, 5, 13, 30} {
+		us := make([][]float32, n)
+		for i := range us {
+			us[i] = make([]float32, d)
+			for j := range us[i] {
+				us[i][j] = float32(rng.IntN(1<<20)-1<<19) / 256
+			}
+		}
+		r := newRound(t, cfg, d)
+		for i, u := range us {
+			require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+		}
+		got := make([]float32, d)
+		_, err := r.Finalize(got)
+		require.NoError(t, err)
+		want := make([]float32, d)
+		require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.2))
+		bitsEqual(t, want, got, "trimmed round of %d clients", n)
+	}
+	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: 2}, 1)
+	require.NoError(t, r.Add("a", []float32{1}, 1))
+	require.NoError(t, r.Add("b", []float32{2}, 1))
+	assert.ErrorIs(t, r.Add("c", []float32{3}, 1), secagg.ErrConflict)
+	assert.Equal(t, int64(8), r.StateBytes(), "k = floor(0.1·2) = 0: just the sums")
+
+	_, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 5, TrimRatio: 0.1, MaxClients: 3})
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.5, MaxClients: 3})
+	assert.ErrorIs(t, err, secagg.ErrValidation)
 }
