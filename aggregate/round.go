@@ -23,6 +23,7 @@ const (
 	StrategyWeightedMean Strategy = "weighted_mean" // FedAvg: Σ w x / Σ w, weights such as example counts
 	StrategyDPMean       Strategy = "dp_mean"       // DP-FedAvg: updates clipped to clip_norm, mean, Gaussian noise
 	StrategyTrimmedMean  Strategy = "trimmed_mean"  // coordinate-wise trimmed mean, k = floor(trim_ratio·N)
+	StrategyMedian       Strategy = "median"        // coordinate-wise median (numpy's convention); holds the updates
 )
 
 // Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
@@ -71,7 +72,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 // Validate checks the configuration as a whole, naming the first bad field.
 func (c Config) Validate() error {
 	switch c.Strategy {
-	case StrategyMean, StrategyWeightedMean:
+	case StrategyMean, StrategyWeightedMean, StrategyMedian:
 	case StrategyTrimmedMean:
 		if err := secagg.ValidateTrimRatio(c.TrimRatio); err != nil {
 			return err
@@ -96,7 +97,7 @@ func (c Config) Validate() error {
 		}
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, got %q", string(c.Strategy))
+			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, median, got %q", string(c.Strategy))
 	}
 	if c.MinClients < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
@@ -156,12 +157,14 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
 	}
 	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
-	if e.cfg.Strategy == StrategyTrimmedMean {
+	switch e.cfg.Strategy {
+	case StrategyMedian: // holds the updates themselves
+	case StrategyTrimmedMean:
 		var err error
 		if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		r.sum = make([]float64, dim)
 	}
 	return r, nil
@@ -187,6 +190,7 @@ type Round struct {
 	clients   map[string]struct{}
 	norms     []float64           // dp_mean: each client's norm before clipping, in arrival order
 	stream    *trimmedmean.Stream // trimmed_mean: extremes and sums instead of sum
+	held      [][]float32         // median: the updates, owned by the round
 	finalized bool
 }
 
@@ -203,10 +207,22 @@ type Result struct {
 }
 
 // Add takes the update of one client; weight is used by weighted strategies (pass 1
-// otherwise). The same client twice, or any call after Finalize, is a conflict; a wrong
+// otherwise). A strategy that holds updates (median) copies it, so the caller may reuse
+// its buffer at once; AddOwned avoids the copy. The same client twice, or any call after Finalize, is a conflict; a wrong
 // length a bad_request; a NaN or ±Inf, or a weight that is negative, not finite or above
 // 2^850, a validation_error naming the client.
 func (r *Round) Add(clientID string, update []float32, weight float64) error {
+	return r.add(clientID, update, weight, false)
+}
+
+// AddOwned is Add for a caller that hands the buffer over: a strategy that holds updates
+// keeps this one as it is, without copying, and the caller must not touch it again until
+// the round is finalised. Streaming strategies read it during the call only, as Add does.
+func (r *Round) AddOwned(clientID string, update []float32, weight float64) error {
+	return r.add(clientID, update, weight, true)
+}
+
+func (r *Round) add(clientID string, update []float32, weight float64, owned bool) error {
 	name := "update of client " + strconv.Quote(clientID)
 	if err := secagg.ValidateUpdateLength(name, update, r.dim); err != nil {
 		return err
@@ -232,6 +248,20 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 	}
 	if _, dup := r.clients[clientID]; dup {
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
+	}
+	if r.cfg.Strategy == StrategyMedian {
+		held := int64(len(r.held)+1) * int64(r.dim) * 4
+		if r.cfg.MaxRoundBytes > 0 && held > r.cfg.MaxRoundBytes {
+			return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
+				"holding the update of client %q would take the round to %d bytes, over max_round_bytes %d",
+				clientID, held, r.cfg.MaxRoundBytes)
+		}
+		if !owned {
+			update = append([]float32(nil), update...)
+		}
+		r.held = append(r.held, update)
+		r.clients[clientID] = struct{}{}
+		return nil
 	}
 	if r.stream != nil {
 		if len(r.clients) >= r.cfg.MaxClients {
@@ -276,8 +306,14 @@ func (r *Round) Clients() int {
 }
 
 // StateBytes returns the memory the round's aggregate state holds (not counting the
-// client ids): d·8 for the means, the stream's (2k+1)·d numbers for trimmed_mean.
+// client ids): d·8 for the means, the stream's (2k+1)·d numbers for trimmed_mean, the
+// held updates (N·d·4) for median.
 func (r *Round) StateBytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cfg.Strategy == StrategyMedian {
+		return int64(len(r.held)) * int64(r.dim) * 4
+	}
 	if r.stream != nil {
 		return int64(r.stream.MemoryBytes())
 	}
@@ -323,12 +359,17 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		res.Norms = append([]float64(nil), r.norms...)
 		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
 	}
-	if r.stream != nil {
+	switch {
+	case r.cfg.Strategy == StrategyMedian:
+		if err := trimmedmean.Median(dst, r.held); err != nil {
+			return Result{}, err
+		}
+	case r.stream != nil:
 		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
 		if err := r.stream.ResultK(dst, k); err != nil {
 			return Result{}, err
 		}
-	} else {
+	default:
 		simd.Finish(dst, r.sum, scale)
 	}
 	if res.NoiseSigma > 0 {
@@ -337,6 +378,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		}
 	}
 	r.finalized = true
+	r.held = nil // the round no longer needs them; owned buffers go back to the caller
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

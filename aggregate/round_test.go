@@ -309,3 +309,47 @@ func TestTrimmedRound(t *testing.T) {
 	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.5, MaxClients: 3})
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 }
+
+// A median round holds the updates: Add copies them (the caller may reuse its buffer),
+// AddOwned keeps the caller's buffer; the result is trimmedmean.Median's, and holding
+// more than max_round_bytes is payload_too_large.
+func TestMedianRound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(108, 109))
+	const n, d = 9, 257
+	us := round(rng, n, d)
+	want := make([]float32, d)
+	require.NoError(t, trimmedmean.Median(want, us))
+
+	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: n}, d)
+	buf := make([]float32, d)
+	for i, u := range us {
+		copy(buf, u)
+		require.NoError(t, r.Add(fmt.Sprint("c", i), buf, 1)) // the same buffer every time: Add copies
+	}
+	assert.Equal(t, int64(n*d*4), r.StateBytes())
+	got := make([]float32, d)
+	_, err := r.Finalize(got)
+	require.NoError(t, err)
+	bitsEqual(t, want, got, "median round")
+
+	owned := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: n}, d)
+	bufs := make([][]float32, n)
+	for i, u := range us {
+		bufs[i] = append([]float32(nil), u...)
+		require.NoError(t, owned.AddOwned(fmt.Sprint("c", i), bufs[i], 1))
+	}
+	_, err = owned.Finalize(got)
+	require.NoError(t, err)
+	bitsEqual(t, want, got, "median round over owned buffers")
+
+	small := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: 1, MaxRoundBytes: 3 * d * 4}, d)
+	for i := range 3 {
+		require.NoError(t, small.Add(fmt.Sprint("c", i), us[i], 1))
+	}
+	err = small.Add("c3", us[3], 1)
+	var e *secagg.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, secagg.CodePayloadTooLarge, e.Code)
+	assert.Equal(t, 413, e.Status)
+	assert.Equal(t, 3, small.Clients(), "the rejected update is not held")
+}
