@@ -31,6 +31,7 @@ type kernels struct {
 	finish        func(dst []float32, sum []float64, scale float64)
 	dot           func(acc *[Block]float64, x, y []float32)
 	sumSquares    func(acc *[Block]float64, x []float32)
+	sqDist        func(acc *[Block]float64, x, y []float32)
 	scale         func(x []float32, a float32)
 	min, max      func(dst, x []float32)
 
@@ -62,6 +63,7 @@ var genericKernels = kernels{
 	finish:        finishGeneric,
 	dot:           dotGeneric,
 	sumSquares:    sumSquaresGeneric,
+	sqDist:        sqDistGeneric,
 	scale:         scaleGeneric,
 	min:           minGeneric,
 	max:           maxGeneric,

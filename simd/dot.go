@@ -1,5 +1,7 @@
 package simd
 
+import "math"
+
 // Dot returns the dot product of x and y[:len(x)] in float64. The products of two
 // float32 are exact in float64; they are summed into Block partial sums (element i into
 // partial sum i%Block, in order) which are then added pairwise, halves first. That fixed
@@ -44,5 +46,26 @@ func dotGeneric(acc *[Block]float64, x, y []float32) {
 func sumSquaresGeneric(acc *[Block]float64, x []float32) {
 	for i, v := range x {
 		acc[i%Block] += float64(v) * float64(v)
+	}
+}
+
+// SqDist returns the squared Euclidean distance Σ (x[i] − y[i])² between x and
+// y[:len(x)] in float64, each difference taken in float64 and fused into its partial sum
+// in Dot's blocking and order. Taking differences rather than ‖x‖² + ‖y‖² − 2x·y keeps
+// close vectors' distances accurate and never negative (Krum's scores depend on them).
+func SqDist(x, y []float32) float64 {
+	y = y[:len(x)]
+	var acc [Block]float64
+	sq := active.Load().k.sqDist
+	pieces(len(x), func(lo, hi int) { sq(&acc, x[lo:hi], y[lo:hi]) },
+		func(lo, hi int) { sqDistGeneric(&acc, x[lo:hi], y[lo:hi]) })
+	return reduce(&acc)
+}
+
+func sqDistGeneric(acc *[Block]float64, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		d := float64(v) - float64(y[i])
+		acc[i%Block] = math.FMA(d, d, acc[i%Block])
 	}
 }

@@ -32,6 +32,12 @@ func dotAVX2(acc *[32]float64, x []float32, y []float32)
 //go:noescape
 func sumSquaresAVX2(acc *[32]float64, x []float32)
 
+// sqDistAVX2 is  for i := range x { d := float64(x[i]) - float64(y[i]); acc[i%32] = math.FMA(d, d, acc[i%32]) }
+// for len(x) a multiple of 32 and len(y) >= len(x).
+//
+//go:noescape
+func sqDistAVX2(acc *[32]float64, x []float32, y []float32)
+
 // scaleAVX2 is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.
 //
 //go:noescape

@@ -220,6 +220,51 @@ done:
 	VZEROUPPER
 	RET
 
+// func sqDistAVX512(acc *[32]float64, x []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·sqDistAVX512(SB), NOSPLIT, $0-56
+	MOVQ    acc+0(FP), AX
+	MOVQ    x_base+8(FP), CX
+	MOVQ    y_base+32(FP), DX
+	MOVQ    x_len+16(FP), BX
+	SHRQ    $0x05, BX
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+	TESTQ   BX, BX
+	JZ      done
+
+loop:
+	VCVTPS2PD   (CX), Z4
+	VCVTPS2PD   (DX), Z5
+	VSUBPD      Z5, Z4, Z4
+	VFMADD231PD Z4, Z4, Z0
+	VCVTPS2PD   32(CX), Z4
+	VCVTPS2PD   32(DX), Z5
+	VSUBPD      Z5, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   64(DX), Z5
+	VSUBPD      Z5, Z4, Z4
+	VFMADD231PD Z4, Z4, Z2
+	VCVTPS2PD   96(CX), Z4
+	VCVTPS2PD   96(DX), Z5
+	VSUBPD      Z5, Z4, Z4
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	DECQ        BX
+	JNZ         loop
+
+done:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
 // func scaleAVX512(x []float32, a float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-28

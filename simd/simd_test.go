@@ -168,6 +168,11 @@ func TestPathsBitIdentical(t *testing.T) {
 				if got := simd.SumSquares(xs); math.Float64bits(got) != math.Float64bits(ss) {
 					t.Fatalf("SumSquares n=%d off=%d: %s gives %v, generic %v", n, off, p, got, ss)
 				}
+				var sd float64
+				onGeneric(t, func() { sd = simd.SqDist(xs, ys) })
+				if got := simd.SqDist(xs, ys); math.Float64bits(got) != math.Float64bits(sd) {
+					t.Fatalf("SqDist n=%d off=%d: %s gives %v, generic %v", n, off, p, got, sd)
+				}
 			}
 		}
 	})
@@ -200,6 +205,16 @@ func TestGenericAgainstReference(t *testing.T) {
 			}
 			want, _ = exact.Float64()
 			assert.InDelta(t, want, simd.SumSquares(x), float64(n)*want*0x1p-52+1e-300, "SumSquares n=%d", n)
+
+			exact.SetFloat64(0)
+			for i := range x {
+				d := new(big.Float).SetPrec(2000).SetFloat64(float64(x[i]))
+				d.Sub(d, new(big.Float).SetFloat64(float64(y[i])))
+				exact.Add(exact, d.Mul(d, d))
+			}
+			want, _ = exact.Float64()
+			assert.InDelta(t, want, simd.SqDist(x, y), float64(n+2)*want*0x1p-52+1e-300, "SqDist n=%d", n)
+			assert.Zero(t, simd.SqDist(x, x), "a vector is at distance 0 from itself")
 
 			sum := make([]float64, n)
 			simd.Add(sum, x)

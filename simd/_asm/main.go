@@ -87,6 +87,7 @@ func main() {
 	genFinish(s)
 	genDot(s, false)
 	genDot(s, true)
+	genSqDist(s)
 	genScale(s)
 	genNonFinite(s)
 	genCopyStream(s)
@@ -1315,6 +1316,34 @@ func genSuccessor(s isaSpec) {
 		ADDQ(U32(s.vecSize), hi)
 		ADDQ(U32(s.vecSize), off)
 	})
+	VZEROUPPER()
+	RET()
+}
+
+// genSqDist emits the squared Euclidean distance with Dot's blocking: the difference of
+// each pair is taken in float64, then squared and added with one rounding.
+func genSqDist(s isaSpec) {
+	TEXT("sqDist"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
+	Pragma("noescape")
+	Doc("sqDist"+s.suffix+" is  for i := range x { d := float64(x[i]) - float64(y[i]); acc[i%32] = math.FMA(d, d, acc[i%32]) }",
+		"for len(x) a multiple of 32 and len(y) >= len(x).")
+	accp := Load(Param("acc"), GP64()).(reg.GPVirtual)
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := blocksOf("x")
+	as := accumulators(s, accp)
+	forEach(n, "loop", func() {
+		for v := range as {
+			a, b := s.vec(), s.vec()
+			VCVTPS2PD(Mem{Base: x, Disp: v * s.f64Lanes() * 4}, a)
+			VCVTPS2PD(Mem{Base: y, Disp: v * s.f64Lanes() * 4}, b)
+			VSUBPD(b, a, a) // a - b
+			VFMADD231PD(a, a, as[v])
+		}
+		ADDQ(U32(block*4), x)
+		ADDQ(U32(block*4), y)
+	})
+	storeAccumulators(s, accp, as)
 	VZEROUPPER()
 	RET()
 }
