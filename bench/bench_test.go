@@ -203,3 +203,27 @@ func BenchmarkRound(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKrum runs Krum with f = 10 (Flower's default in peers.py) on n100_d100k, the
+// workload peers.py times Flower's Krum on, and on n100_d1m and n32_d4m.
+func BenchmarkKrum(b *testing.B) {
+	workloads := []bench.Workload{{Name: "n100_d100k", N: 100, D: 100_000}}
+	for _, w := range bench.Workloads {
+		if w.Name == "n100_d1m" || w.Name == "n32_d4m" {
+			workloads = append(workloads, w)
+		}
+	}
+	for _, w := range workloads {
+		b.Run(w.Name, func(b *testing.B) {
+			us := updates(w)
+			b.SetBytes(w.Bytes())
+			dst := make([]float32, w.D)
+			f := min(10, (w.N-3)/2)
+			for b.Loop() {
+				if _, err := aggregate.Krum(dst, us, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

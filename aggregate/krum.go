@@ -1,0 +1,138 @@
+package aggregate
+
+import (
+	"slices"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/check"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
+)
+
+// Krum writes into dst the update that Krum selects (Blanchard et al. 2017): the one
+// whose squared distances to its n−f−2 nearest other updates sum lowest, f being the
+// number of Byzantine clients to tolerate. It needs n > 2f+2 updates (else
+// insufficient_clients) and returns the index of the selected update.
+func Krum(dst []float32, updates [][]float32, f int) (selected int, err error) {
+	sel, err := MultiKrum(dst, updates, f, 1)
+	if err != nil {
+		return 0, err
+	}
+	return sel[0], nil
+}
+
+// MultiKrum writes into dst the mean of the m updates with the lowest Krum scores (ties
+// go to the lower index) and returns their indices, lowest score first.
+func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, err error) {
+	if err := check.Batch(dst, updates); err != nil {
+		return nil, err
+	}
+	n := len(updates)
+	if f < 0 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", f)
+	}
+	if n <= 2*f+2 {
+		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"Krum with byzantine_clients %d needs more than %d updates, got %d", f, 2*f+2, n)
+	}
+	if m < 1 || m > n {
+		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
+	}
+	dist, finite := pairwiseSqDist(updates)
+	if !finite {
+		return nil, check.NonFinite(updates)
+	}
+	scores := krumScores(dist, n, n-f-2)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case scores[a] < scores[b]:
+			return -1
+		case scores[a] > scores[b]:
+			return 1
+		}
+		return 0
+	})
+	selected = order[:m]
+	chosen := make([][]float32, m)
+	for i, s := range selected {
+		chosen[i] = updates[s]
+	}
+	if err := Mean(dst, chosen); err != nil {
+		return nil, err
+	}
+	return selected, nil
+}
+
+// krumScores returns, for each update, the sum of its `nearest` smallest squared
+// distances to the other updates.
+func krumScores(dist []float64, n, nearest int) []float64 {
+	scores := make([]float64, n)
+	row := make([]float64, 0, n-1)
+	for i := range n {
+		row = row[:0]
+		for j := range n {
+			if j != i {
+				row = append(row, dist[i*n+j])
+			}
+		}
+		slices.Sort(row)
+		for _, v := range row[:nearest] {
+			scores[i] += v
+		}
+	}
+	return scores
+}
+
+// pairTile is how many coordinates of every update one pass over all pairs reads: the
+// tiles of all N updates stay in cache (L2/L3) while the N(N−1)/2 pairs are measured, so
+// memory is read once, not N times (measured best of 1024-16384 on n100_d1m).
+const pairTile = 16384
+
+// pairTask is how many coordinates one worker's partial distance matrix covers (a
+// multiple of pairTile).
+const pairTask = 1 << 16
+
+// pairwiseSqDist returns the N×N matrix of squared distances between the updates, and
+// whether all are finite. Each fixed range of coordinates gets its own partial matrix,
+// added up in range order, so the result does not depend on the number of workers.
+func pairwiseSqDist(updates [][]float32) (dist []float64, finite bool) {
+	n, d := len(updates), len(updates[0])
+	tasks := (d + pairTask - 1) / pairTask
+	parts := make([]float64, tasks*n*n)
+	parallel.Ranges(parallel.Workers(), d, pairTask, func(_, lo, hi int) {
+		part := parts[lo/pairTask*n*n : (lo/pairTask+1)*n*n]
+		for t := lo; t < hi; t += pairTile {
+			e := min(t+pairTile, hi)
+			for i := range n {
+				xi := updates[i][t:e]
+				for j := i + 1; j < n; j++ {
+					part[i*n+j] += simd.SqDist(xi, updates[j][t:e])
+				}
+			}
+		}
+	})
+	dist = make([]float64, n*n)
+	finite = true
+	for t := range tasks {
+		part := parts[t*n*n : (t+1)*n*n]
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				dist[i*n+j] += part[i*n+j]
+			}
+		}
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			v := dist[i*n+j]
+			if v != v || v > 1.7e308 {
+				finite = false
+			}
+			dist[j*n+i] = v
+		}
+	}
+	return dist, finite
+}
