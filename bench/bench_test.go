@@ -170,13 +170,17 @@ func BenchmarkClip(b *testing.B) {
 	})
 }
 
-// BenchmarkRound times a whole round through the engine: every update added, then
-// Finalize. For dp_mean the clipping norm is taken at Add, while the update is in cache.
+// BenchmarkRound times a whole round through the engine for every round strategy: every
+// update added, then Finalize. For dp_mean the clipping norm is taken at Add, while the
+// update is in cache; trimmed_mean (r = 0.1, max_clients = N) streams through a
+// trimmedmean.Stream; median holds the updates it is handed.
 func BenchmarkRound(b *testing.B) {
-	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyDPMean} {
+	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyWeightedMean,
+		aggregate.StrategyDPMean, aggregate.StrategyTrimmedMean, aggregate.StrategyMedian} {
 		b.Run(string(s), func(b *testing.B) {
 			forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
-				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1})
+				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1,
+					TrimRatio: 0.1, MaxClients: w.N})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -191,7 +195,8 @@ func BenchmarkRound(b *testing.B) {
 						b.Fatal(err)
 					}
 					for i, u := range us {
-						if err := r.Add(ids[i], u, 1); err != nil {
+						// AddOwned: a holding strategy keeps the buffer instead of copying it.
+						if err := r.AddOwned(ids[i], u, 1); err != nil {
 							b.Fatal(err)
 						}
 					}
