@@ -232,3 +232,23 @@ func BenchmarkKrum(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulyan runs Bulyan with f = min(10, (N−3)/4) on n100_d1m and n32_d4m.
+func BenchmarkBulyan(b *testing.B) {
+	for _, w := range bench.Workloads {
+		if w.Name != "n100_d1m" && w.Name != "n32_d4m" {
+			continue
+		}
+		b.Run(w.Name, func(b *testing.B) {
+			us := updates(w)
+			b.SetBytes(w.Bytes())
+			dst := make([]float32, w.D)
+			f := min(10, (w.N-3)/4)
+			for b.Loop() {
+				if _, err := aggregate.Bulyan(dst, us, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
