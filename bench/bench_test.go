@@ -252,3 +252,19 @@ func BenchmarkBulyan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGeometricMedian runs RFA's smoothed Weiszfeld with its defaults.
+func BenchmarkGeometricMedian(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		steps := 0
+		for b.Loop() {
+			n, err := aggregate.GeometricMedian(dst, us, nil, aggregate.GeometricMedianOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			steps = n
+		}
+		b.ReportMetric(float64(steps), "steps")
+	})
+}
