@@ -24,7 +24,19 @@ const (
 	StrategyDPMean       Strategy = "dp_mean"       // DP-FedAvg: updates clipped to clip_norm, mean, Gaussian noise
 	StrategyTrimmedMean  Strategy = "trimmed_mean"  // coordinate-wise trimmed mean, k = floor(trim_ratio·N)
 	StrategyMedian       Strategy = "median"        // coordinate-wise median (numpy's convention); holds the updates
+	StrategyKrum         Strategy = "krum"          // Krum, or Multi-Krum with multi_krum_m > 1; holds the updates
+	StrategyBulyan       Strategy = "bulyan"        // Bulyan; holds the updates
+	StrategyGeoMedian    Strategy = "geometric_median"
 )
+
+// holds reports whether the strategy keeps every update until Finalize.
+func (s Strategy) holds() bool {
+	switch s {
+	case StrategyMedian, StrategyKrum, StrategyBulyan, StrategyGeoMedian:
+		return true
+	}
+	return false
+}
 
 // Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
 // "min_clients" is accepted as an alias of "min_devices_per_round".
@@ -40,6 +52,14 @@ type Config struct {
 	// max_clients) from each end, (2k+1)·d numbers in all.
 	TrimRatio  float64 `json:"trim_ratio,omitempty"`
 	MaxClients int     `json:"max_clients,omitempty"`
+
+	// For krum and bulyan: f, the Byzantine clients to tolerate; for krum, how many
+	// updates Multi-Krum averages (0 or 1: plain Krum).
+	ByzantineClients int `json:"byzantine_clients,omitempty"`
+	MultiKrumM       int `json:"multi_krum_m,omitempty"`
+	// For geometric_median: the Weiszfeld iteration's cap and tolerance (0: defaults).
+	GeoMaxIterations int     `json:"geometric_median_max_iterations,omitempty"`
+	GeoTolerance     float64 `json:"geometric_median_tolerance,omitempty"`
 
 	// For dp_mean: the L2 clip norm C and the noise multiplier z (noise σ = z·C/N on the
 	// mean). With Epsilon > 0 the engine keeps a privacy ledger with budget (Epsilon,
@@ -72,7 +92,14 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 // Validate checks the configuration as a whole, naming the first bad field.
 func (c Config) Validate() error {
 	switch c.Strategy {
-	case StrategyMean, StrategyWeightedMean, StrategyMedian:
+	case StrategyMean, StrategyWeightedMean, StrategyMedian, StrategyGeoMedian:
+	case StrategyKrum, StrategyBulyan:
+		if c.ByzantineClients < 0 {
+			return secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", c.ByzantineClients)
+		}
+		if c.MultiKrumM < 0 {
+			return secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be >= 0, got %d", c.MultiKrumM)
+		}
 	case StrategyTrimmedMean:
 		if err := secagg.ValidateTrimRatio(c.TrimRatio); err != nil {
 			return err
@@ -97,7 +124,7 @@ func (c Config) Validate() error {
 		}
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, median, got %q", string(c.Strategy))
+			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, median, krum, bulyan, geometric_median, got %q", string(c.Strategy))
 	}
 	if c.MinClients < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
@@ -157,9 +184,9 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
 	}
 	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
-	switch e.cfg.Strategy {
-	case StrategyMedian: // holds the updates themselves
-	case StrategyTrimmedMean:
+	switch {
+	case e.cfg.Strategy.holds(): // holds the updates themselves
+	case e.cfg.Strategy == StrategyTrimmedMean:
 		var err error
 		if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
 			return nil, err
@@ -190,7 +217,8 @@ type Round struct {
 	clients   map[string]struct{}
 	norms     []float64           // dp_mean: each client's norm before clipping, in arrival order
 	stream    *trimmedmean.Stream // trimmed_mean: extremes and sums instead of sum
-	held      [][]float32         // median: the updates, owned by the round
+	held      [][]float32         // holding strategies: the updates, owned by the round
+	heldIDs   []string            // and their clients, in arrival order
 	finalized bool
 }
 
@@ -204,6 +232,10 @@ type Result struct {
 	Norms        []float64 `json:"norms,omitempty"`
 	NoiseSigma   float64   `json:"noise_sigma,omitempty"`
 	EpsilonSpent float64   `json:"epsilon_spent,omitempty"`
+	// For krum and bulyan: the clients whose updates were selected; for
+	// geometric_median: the Weiszfeld steps taken.
+	Selected   []string `json:"selected,omitempty"`
+	Iterations int      `json:"iterations,omitempty"`
 }
 
 // Add takes the update of one client; weight is used by weighted strategies (pass 1
@@ -249,7 +281,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 	if _, dup := r.clients[clientID]; dup {
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
 	}
-	if r.cfg.Strategy == StrategyMedian {
+	if r.cfg.Strategy.holds() {
 		held := int64(len(r.held)+1) * int64(r.dim) * 4
 		if r.cfg.MaxRoundBytes > 0 && held > r.cfg.MaxRoundBytes {
 			return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
@@ -260,6 +292,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 			update = append([]float32(nil), update...)
 		}
 		r.held = append(r.held, update)
+		r.heldIDs = append(r.heldIDs, clientID)
 		r.clients[clientID] = struct{}{}
 		return nil
 	}
@@ -311,7 +344,7 @@ func (r *Round) Clients() int {
 func (r *Round) StateBytes() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.Strategy == StrategyMedian {
+	if r.cfg.Strategy.holds() {
 		return int64(len(r.held)) * int64(r.dim) * 4
 	}
 	if r.stream != nil {
@@ -364,6 +397,27 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		if err := trimmedmean.Median(dst, r.held); err != nil {
 			return Result{}, err
 		}
+	case r.cfg.Strategy == StrategyKrum || r.cfg.Strategy == StrategyBulyan:
+		var sel []int
+		var err error
+		if r.cfg.Strategy == StrategyBulyan {
+			sel, err = Bulyan(dst, r.held, r.cfg.ByzantineClients)
+		} else {
+			sel, err = MultiKrum(dst, r.held, r.cfg.ByzantineClients, max(1, r.cfg.MultiKrumM))
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		for _, i := range sel {
+			res.Selected = append(res.Selected, r.heldIDs[i])
+		}
+	case r.cfg.Strategy == StrategyGeoMedian:
+		steps, err := GeometricMedian(dst, r.held, nil, GeometricMedianOptions{
+			MaxIterations: r.cfg.GeoMaxIterations, Tolerance: r.cfg.GeoTolerance})
+		if err != nil {
+			return Result{}, err
+		}
+		res.Iterations = steps
 	case r.stream != nil:
 		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
 		if err := r.stream.ResultK(dst, k); err != nil {
@@ -378,7 +432,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		}
 	}
 	r.finalized = true
-	r.held = nil // the round no longer needs them; owned buffers go back to the caller
+	r.held, r.heldIDs = nil, nil // the round no longer needs them; owned buffers go back to the caller
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

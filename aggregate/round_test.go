@@ -353,3 +353,43 @@ func TestMedianRound(t *testing.T) {
 	assert.Equal(t, 413, e.Status)
 	assert.Equal(t, 3, small.Clients(), "the rejected update is not held")
 }
+
+// Krum, Bulyan and geometric-median rounds hold the updates and give the batch results,
+// naming the selected clients; too few clients for the strategy leaves the round open.
+func TestRobustRounds(t *testing.T) {
+	us := [][]float32{{0}, {1}, {2}, {3}, {4}, {50}, {-40}}
+	ids := []string{"a", "b", "c", "d", "e", "evil-1", "evil-2"}
+	run := func(cfg aggregate.Config, n int) (aggregate.Result, []float32, error) {
+		r := newRound(t, cfg, 1)
+		for i := range n {
+			require.NoError(t, r.Add(ids[i], us[i], 1))
+		}
+		dst := make([]float32, 1)
+		res, err := r.Finalize(dst)
+		return res, dst, err
+	}
+	res, dst, err := run(aggregate.Config{Strategy: aggregate.StrategyKrum, MinClients: 1, ByzantineClients: 1}, 7)
+	require.NoError(t, err)
+	want := make([]float32, 1)
+	sel, err := aggregate.Krum(want, us, 1)
+	require.NoError(t, err)
+	assert.Equal(t, want, dst)
+	assert.Equal(t, []string{ids[sel]}, res.Selected)
+
+	res, dst, err = run(aggregate.Config{Strategy: aggregate.StrategyBulyan, MinClients: 1, ByzantineClients: 1}, 7)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{2}, dst)
+	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e"}, res.Selected)
+
+	_, _, err = run(aggregate.Config{Strategy: aggregate.StrategyBulyan, MinClients: 1, ByzantineClients: 1}, 6)
+	assert.ErrorIs(t, err, secagg.ErrInsufficientClients, "Bulyan with f = 1 needs 7")
+
+	res, dst, err = run(aggregate.Config{Strategy: aggregate.StrategyGeoMedian, MinClients: 1,
+		GeoMaxIterations: 1000, GeoTolerance: 1e-12}, 7)
+	require.NoError(t, err)
+	assert.InDelta(t, 2, dst[0], 1e-3)
+	assert.Greater(t, res.Iterations, 1)
+
+	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyKrum, MinClients: 1, ByzantineClients: -1})
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+}
