@@ -25,17 +25,12 @@ func TestBulyanWorkedExample(t *testing.T) {
 func TestBulyanResistsByzantineClients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(120, 121))
 	const n, f, d = 23, 5, 2000
-	us := make([][]float32, n)
-	for i := range us {
-		us[i] = make([]float32, d)
-		for j := range us[i] {
-			if i < f {
-				us[i][j] = float32(1e6 * rng.NormFloat64()) // Byzantine noise
-			} else {
-				us[i][j] = float32(1 + 0.1*rng.NormFloat64())
-			}
+	us := fill(n, d, func(i, _ int) float32 {
+		if i < f {
+			return float32(1e6 * rng.NormFloat64()) // Byzantine noise
 		}
-	}
+		return float32(1 + 0.1*rng.NormFloat64())
+	})
 	dst := make([]float32, d)
 	sel, err := aggregate.Bulyan(dst, us, f)
 	require.NoError(t, err)

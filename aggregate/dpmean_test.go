@@ -18,14 +18,10 @@ import (
 func TestDPMean(t *testing.T) {
 	rng := rand.New(rand.NewPCG(80, 81))
 	const n, d, c = 9, 50_000, 3.0
-	us := make([][]float32, n)
-	for i := range us {
-		us[i] = make([]float32, d)
+	us := fill(n, d, func(i, _ int) float32 {
 		scale := []float64{0.001, 0.01, 0.05}[i%3] // norms about 0.2, 2.2, 11: some clipped
-		for j := range us[i] {
-			us[i][j] = float32(rng.NormFloat64() * scale)
-		}
-	}
+		return float32(rng.NormFloat64() * scale)
+	})
 	clean := make([]float32, d)
 	norms, err := aggregate.DPMean(clean, us, c, 0, dp.SecureSource())
 	require.NoError(t, err)

@@ -35,16 +35,13 @@ func TestGeometricMedianTriangle(t *testing.T) {
 func TestGeometricMedianResistsByzantineClients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(130, 131))
 	const n, d = 20, 1000
-	us := make([][]float32, n)
-	for i := range us {
-		us[i] = make([]float32, d)
-		for j := range us[i] {
-			us[i][j] = float32(1 + 0.1*rng.NormFloat64())
-			if i < 6 {
-				us[i][j] = 1e4 // 30% of the clients far away, all together
-			}
+	us := fill(n, d, func(i, _ int) float32 {
+		v := float32(1 + 0.1*rng.NormFloat64())
+		if i < 6 {
+			v = 1e4 // 30% of the clients far away, all together
 		}
-	}
+		return v
+	})
 	dst := make([]float32, d)
 	_, err := aggregate.GeometricMedian(dst, us, nil, aggregate.GeometricMedianOptions{})
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"math"
 	"slices"
 
 	"github.com/octomil/secagg"
@@ -128,7 +129,7 @@ func pairwiseSqDist(updates [][]float32) (dist []float64, finite bool) {
 	for i := range n {
 		for j := i + 1; j < n; j++ {
 			v := dist[i*n+j]
-			if v != v || v > 1.7e308 {
+			if math.IsNaN(v) || math.IsInf(v, 1) {
 				finite = false
 			}
 			dist[j*n+i] = v

@@ -22,15 +22,22 @@ import (
 func round(rng *rand.Rand, n, d int) [][]float32 {
 	special := []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32,
 		math.MaxFloat32, -math.MaxFloat32, 1, 1, -1}
+	return fill(n, d, func(int, int) float32 {
+		if rng.IntN(10) == 0 {
+			return special[rng.IntN(len(special))]
+		}
+		return float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(40)-20)))
+	})
+}
+
+// fill returns n updates of dimension d with update i, coordinate j set to value(i, j),
+// filled client by client, coordinate by coordinate.
+func fill(n, d int, value func(i, j int) float32) [][]float32 {
 	us := make([][]float32, n)
 	for i := range us {
 		us[i] = make([]float32, d)
 		for j := range us[i] {
-			if rng.IntN(10) == 0 {
-				us[i][j] = special[rng.IntN(len(special))]
-			} else {
-				us[i][j] = float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(40)-20)))
-			}
+			us[i][j] = value(i, j)
 		}
 	}
 	return us

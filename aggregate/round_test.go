@@ -60,13 +60,8 @@ func TestRoundEqualsBatch(t *testing.T) {
 func TestRoundConcurrentAdds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(102, 103))
 	const n, d = 64, 3000
-	us := make([][]float32, n) // ordinary values: with ±MaxFloat32 the order of adds could matter a lot
-	for i := range us {
-		us[i] = make([]float32, d)
-		for j := range us[i] {
-			us[i][j] = float32(rng.NormFloat64())
-		}
-	}
+	// Ordinary values: with ±MaxFloat32 the order of adds could matter a lot.
+	us := fill(n, d, func(int, int) float32 { return float32(rng.NormFloat64()) })
 	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: n}, d)
 	var wg sync.WaitGroup
 	errs := make([]error, 2*n)
@@ -206,13 +201,7 @@ func TestRoundMemory(t *testing.T) {
 func TestDPRoundEqualsBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(104, 105))
 	const n, d = 12, 4000
-	us := make([][]float32, n)
-	for i := range us {
-		us[i] = make([]float32, d)
-		for j := range us[i] {
-			us[i][j] = float32(rng.NormFloat64() * float64(i+1) * 0.01)
-		}
-	}
+	us := fill(n, d, func(i, _ int) float32 { return float32(rng.NormFloat64() * float64(i+1) * 0.01) })
 	cfg := aggregate.Config{Strategy: aggregate.StrategyDPMean, MinClients: n, ClipNorm: 2, NoiseMultiplier: 1.1}
 	e, err := aggregate.New(cfg)
 	require.NoError(t, err)
@@ -280,13 +269,7 @@ func TestTrimmedRound(t *testing.T) {
 	const d = 300
 	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 30}
 	for _, n := range []int{1, 4, 5, 13, 30} {
-		us := make([][]float32, n)
-		for i := range us {
-			us[i] = make([]float32, d)
-			for j := range us[i] {
-				us[i][j] = float32(rng.IntN(1<<20)-1<<19) / 256
-			}
-		}
+		us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<20)-1<<19) / 256 })
 		r := newRound(t, cfg, d)
 		for i, u := range us {
 			require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))

@@ -31,7 +31,12 @@ func updates(w bench.Workload) [][]float32 {
 
 // forWorkloads runs fn as one sub-benchmark per standard workload, with its bytes set.
 func forWorkloads(b *testing.B, fn func(b *testing.B, w bench.Workload, us [][]float32)) {
-	for _, w := range bench.Workloads {
+	forEachWorkload(b, bench.Workloads, fn)
+}
+
+// forEachWorkload is forWorkloads over the given workloads.
+func forEachWorkload(b *testing.B, ws []bench.Workload, fn func(b *testing.B, w bench.Workload, us [][]float32)) {
+	for _, w := range ws {
 		b.Run(w.Name, func(b *testing.B) {
 			us := updates(w)
 			b.SetBytes(w.Bytes())
@@ -212,45 +217,41 @@ func BenchmarkRound(b *testing.B) {
 // BenchmarkKrum runs Krum with f = 10 (Flower's default in peers.py) on n100_d100k, the
 // workload peers.py times Flower's Krum on, and on n100_d1m and n32_d4m.
 func BenchmarkKrum(b *testing.B) {
-	workloads := []bench.Workload{{Name: "n100_d100k", N: 100, D: 100_000}}
+	ws := append([]bench.Workload{{Name: "n100_d100k", N: 100, D: 100_000}}, quadratic()...)
+	forEachWorkload(b, ws, func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		f := min(10, (w.N-3)/2)
+		for b.Loop() {
+			if _, err := aggregate.Krum(dst, us, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// quadratic returns the standard workloads the quadratic strategies (Krum, Bulyan) are
+// measured on: n100_d1m and n32_d4m.
+func quadratic() []bench.Workload {
+	var ws []bench.Workload
 	for _, w := range bench.Workloads {
 		if w.Name == "n100_d1m" || w.Name == "n32_d4m" {
-			workloads = append(workloads, w)
+			ws = append(ws, w)
 		}
 	}
-	for _, w := range workloads {
-		b.Run(w.Name, func(b *testing.B) {
-			us := updates(w)
-			b.SetBytes(w.Bytes())
-			dst := make([]float32, w.D)
-			f := min(10, (w.N-3)/2)
-			for b.Loop() {
-				if _, err := aggregate.Krum(dst, us, f); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	return ws
 }
 
 // BenchmarkBulyan runs Bulyan with f = min(10, (N−3)/4) on n100_d1m and n32_d4m.
 func BenchmarkBulyan(b *testing.B) {
-	for _, w := range bench.Workloads {
-		if w.Name != "n100_d1m" && w.Name != "n32_d4m" {
-			continue
-		}
-		b.Run(w.Name, func(b *testing.B) {
-			us := updates(w)
-			b.SetBytes(w.Bytes())
-			dst := make([]float32, w.D)
-			f := min(10, (w.N-3)/4)
-			for b.Loop() {
-				if _, err := aggregate.Bulyan(dst, us, f); err != nil {
-					b.Fatal(err)
-				}
+	forEachWorkload(b, quadratic(), func(b *testing.B, w bench.Workload, us [][]float32) {
+		dst := make([]float32, w.D)
+		f := min(10, (w.N-3)/4)
+		for b.Loop() {
+			if _, err := aggregate.Bulyan(dst, us, f); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }
 
 // BenchmarkGeometricMedian runs RFA's smoothed Weiszfeld with its defaults.
