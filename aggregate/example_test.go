@@ -57,3 +57,23 @@ func ExampleRound() {
 	// conflict: client "phone-1" already submitted an update this round
 	// [2.5 2 1.5] 2
 }
+
+// A batch a notebook already holds, one poisoned client among five: the mean follows
+// the attacker, Krum picks an honest update.
+func ExampleAggregate() {
+	updates := [][]float32{{1, 1}, {1.1, 0.9}, {0.9, 1.1}, {1, 1.05}, {-100, 100}}
+	for _, cfg := range []aggregate.Config{
+		{Strategy: aggregate.StrategyMean},
+		{Strategy: aggregate.StrategyKrum, ByzantineClients: 1},
+	} {
+		global := make([]float32, 2)
+		res, err := aggregate.Aggregate(global, updates, nil, cfg, nil)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(res.Strategy, global, res.Selected)
+	}
+	// Output:
+	// mean [-19.2 20.81] []
+	// krum [1 1.05] [3]
+}

@@ -393,31 +393,15 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
 	}
 	switch {
-	case r.cfg.Strategy == StrategyMedian:
-		if err := trimmedmean.Median(dst, r.held); err != nil {
-			return Result{}, err
-		}
-	case r.cfg.Strategy == StrategyKrum || r.cfg.Strategy == StrategyBulyan:
-		var sel []int
-		var err error
-		if r.cfg.Strategy == StrategyBulyan {
-			sel, err = Bulyan(dst, r.held, r.cfg.ByzantineClients)
-		} else {
-			sel, err = MultiKrum(dst, r.held, r.cfg.ByzantineClients, max(1, r.cfg.MultiKrumM))
-		}
+	case r.cfg.Strategy.holds():
+		held, sel, err := r.cfg.apply(dst, r.held, nil, nil)
 		if err != nil {
 			return Result{}, err
 		}
+		res.Iterations = held.Iterations
 		for _, i := range sel {
 			res.Selected = append(res.Selected, r.heldIDs[i])
 		}
-	case r.cfg.Strategy == StrategyGeoMedian:
-		steps, err := GeometricMedian(dst, r.held, nil, GeometricMedianOptions{
-			MaxIterations: r.cfg.GeoMaxIterations, Tolerance: r.cfg.GeoTolerance})
-		if err != nil {
-			return Result{}, err
-		}
-		res.Iterations = steps
 	case r.stream != nil:
 		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
 		if err := r.stream.ResultK(dst, k); err != nil {
