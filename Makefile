@@ -4,6 +4,8 @@ PATHS   ?= generic avx2 avx512
 FUZZTIME ?= 10s
 PY      ?= /usr/bin/python3
 PEERS   ?= ../shared/peers
+# The library and, in its own module (go.work joins them), the mains under cmd/.
+PKGS    := ./... ./cmd/...
 
 .PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers
 
@@ -13,20 +15,20 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
-	$(GO) vet -tags purego ./...
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags purego $(PKGS)
 
 race:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $(PKGS)
 
 # The pure-Go build (no assembly at all), then the whole suite once per forced path:
 # SECAGG_SIMD falls back (and says so in simd.Reason) where the CPU lacks a path.
 purego:
-	$(GO) test -count=1 -tags purego ./...
+	$(GO) test -count=1 -tags purego $(PKGS)
 	$(GO) test -count=1 -tags noasm ./simd/ ./aggregate/ ./trimmedmean/
 
 paths:
-	@for p in $(PATHS); do echo "SECAGG_SIMD=$$p"; SECAGG_SIMD=$$p $(GO) test -count=1 ./... || exit 1; done
+	@for p in $(PATHS); do echo "SECAGG_SIMD=$$p"; SECAGG_SIMD=$$p $(GO) test -count=1 $(PKGS) || exit 1; done
 	GOMAXPROCS=1 $(GO) test -count=1 ./aggregate/ ./trimmedmean/
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).

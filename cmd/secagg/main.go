@@ -1,6 +1,7 @@
 // Command secagg runs the aggregation engine from a shell.
 //
 //	secagg demo [-config round.json]   aggregate a synthetic round (also what a bare secagg runs)
+//	secagg aggregate --strategy S --out r.npy updates.npy   aggregate a round of .npy files
 //	secagg cpu                         show the SIMD path chosen and why
 //	secagg privacy --noise-multiplier Z --sample-rate Q --rounds T   the ε spent
 //
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "demo":
 		err = demo(args, stdout, stderr)
+	case "aggregate":
+		err = aggregateCmd(args, stdout, stderr)
 	case "cpu":
 		err = cpu(stdout)
 	case "privacy":
@@ -51,6 +54,8 @@ const usage = `secagg: the aggregation engine of the federated-learning platform
 
 Usage:
   secagg demo [-config round.json]   aggregate a synthetic round and print the figures
+  secagg aggregate --strategy S [flags] --out result.npy updates.npy | client0.npy client1.npy ...
+                                     aggregate a round read from .npy files
   secagg cpu                         show the SIMD path chosen and why
   secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E]
                                      the ε those rounds spend (or the z that meets E)
@@ -70,9 +75,12 @@ var exitCodes = map[secagg.Code]int{
 // errUsage marks a command line that could not be parsed; flag has printed why.
 var errUsage = errors.New("usage")
 
+// errHelp marks a command that printed its help and has nothing more to do.
+var errHelp = errors.New("help")
+
 // report prints err as one line of the platform's JSON on stderr and returns its exit status.
 func report(err error, stderr io.Writer) int {
-	if err == nil {
+	if err == nil || errors.Is(err, errHelp) {
 		return 0
 	}
 	if errors.Is(err, errUsage) {
