@@ -19,8 +19,8 @@ import (
 	"github.com/octomil/secagg/dp"
 )
 
-// poisonedRound returns n updates of dimension d near 1, the last f of them far off.
-func poisonedRound(n, d, f int) [][]float32 {
+// testRound returns n updates of dimension d near 1, the last f of them far off.
+func testRound(n, d, f int) [][]float32 {
 	rng := rand.New(rand.NewPCG(3, 4))
 	us := make([][]float32, n)
 	for i := range us {
@@ -84,7 +84,7 @@ func loadResult(t *testing.T, path string) []float32 {
 // aggregate.Aggregate computes, bit for bit.
 func TestAggregateCommand(t *testing.T) {
 	const n, d, f = 12, 1000, 2
-	us := poisonedRound(n, d, f)
+	us := testRound(n, d, f)
 	dir := t.TempDir()
 	clients := saveClients(t, dir, us)
 	var flat []float32
@@ -172,7 +172,7 @@ func TestAggregateCommandLayouts(t *testing.T) {
 // behind: neither a new file nor a temporary one, and an existing result untouched.
 func TestAggregateCommandRejects(t *testing.T) {
 	dir := t.TempDir()
-	good := saveClients(t, dir, poisonedRound(5, 4, 1))
+	good := saveClients(t, dir, testRound(5, 4, 1))
 	raw := func(name, dict string, data []byte) string { return saveRaw(t, filepath.Join(dir, name), dict, data) }
 	nan := raw("nan.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
 		float32Bytes([]float32{1, 2, 3, float32(math.NaN())}))

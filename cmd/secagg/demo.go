@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"time"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/bench"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
-	"github.com/octomil/secagg/trimmedmean"
 )
 
 // defaultRound is the round the demo aggregates unless -config names another.
@@ -23,10 +25,14 @@ import (
 //go:embed default.json
 var defaultRound []byte
 
-// roundConfig describes a synthetic round: standard-normal updates and uniform weights.
+// roundConfig describes a synthetic poisoned round. Honest client i sends g + ε_i, a
+// shared direction g plus its own noise, both standard normal; of the Byzantine clients
+// (the last ones), half send huge values (+1000 everywhere) and half flip the sign of an
+// honest update and scale it by 10.
 type roundConfig struct {
 	Clients   int    `json:"clients"`
 	Dimension int    `json:"dimension"`
+	Byzantine int    `json:"byzantine_clients"`
 	Seed      uint64 `json:"seed"`
 	Repeats   int    `json:"repeats"`
 }
@@ -38,6 +44,10 @@ func (c roundConfig) validate() error {
 	if c.Dimension < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "dimension", "dimension must be >= 1, got %d", c.Dimension)
 	}
+	if c.Byzantine < 0 || c.Byzantine >= c.Clients {
+		return secagg.Errorf(secagg.CodeValidation, "byzantine_clients",
+			"byzantine_clients must be in [0, clients), got %d of %d", c.Byzantine, c.Clients)
+	}
 	if c.Repeats < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "repeats", "repeats must be >= 1, got %d", c.Repeats)
 	}
@@ -48,12 +58,47 @@ func (c roundConfig) validate() error {
 	return nil
 }
 
+// demoStrategies are the configurations the demo compares, for f Byzantine clients
+// among n: every strategy of the engine, the robust ones told f.
+func demoStrategies(n, f int) []aggregate.Config {
+	return []aggregate.Config{
+		{Strategy: aggregate.StrategyMean},
+		{Strategy: aggregate.StrategyWeightedMean},
+		{Strategy: aggregate.StrategyTrimmedMean, TrimRatio: math.Max(0.1, float64(f)/float64(n))},
+		{Strategy: aggregate.StrategyMedian},
+		{Strategy: aggregate.StrategyKrum, ByzantineClients: f},
+		{Strategy: aggregate.StrategyKrum, ByzantineClients: f, MultiKrumM: n - f},
+		{Strategy: aggregate.StrategyBulyan, ByzantineClients: f},
+		{Strategy: aggregate.StrategyGeoMedian},
+		{Strategy: aggregate.StrategyDPMean, ClipNorm: demoClipNorm, NoiseMultiplier: 1},
+	}
+}
+
+// demoClipNorm is the dp_mean row's clip norm; an honest update's norm is about
+// sqrt(2d), so at d = 10^6 this clips the honest updates too, by 30%.
+const demoClipNorm = 1000
+
+// label names a configuration with the parameters that set it apart.
+func label(c aggregate.Config) string {
+	switch {
+	case c.Strategy == aggregate.StrategyTrimmedMean:
+		return fmt.Sprintf("trimmed_mean r=%g", c.TrimRatio)
+	case c.Strategy == aggregate.StrategyKrum && c.MultiKrumM > 1:
+		return fmt.Sprintf("multi_krum f=%d m=%d", c.ByzantineClients, c.MultiKrumM)
+	case c.Strategy == aggregate.StrategyKrum || c.Strategy == aggregate.StrategyBulyan:
+		return fmt.Sprintf("%s f=%d", c.Strategy, c.ByzantineClients)
+	case c.Strategy == aggregate.StrategyDPMean:
+		return fmt.Sprintf("dp_mean C=%g z=%g", c.ClipNorm, c.NoiseMultiplier)
+	}
+	return string(c.Strategy)
+}
+
 func demo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "JSON file describing the round (default: the embedded one)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: secagg demo [-config round.json]\n\nAggregates a synthetic round with every strategy and prints time and effective GB/s.\nThe embedded round:\n"+string(defaultRound))
+		fmt.Fprintln(stderr, "Usage: secagg demo [-config round.json]\n\nAggregates a synthetic poisoned round with every strategy and prints each one's distance\nto the mean of the honest updates, its time and its effective GB/s. The embedded round:\n"+string(defaultRound))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,38 +111,80 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w := bench.Workload{Name: "demo", N: cfg.Clients, D: cfg.Dimension}
-	fmt.Fprintf(stdout, "round: %d clients x %d float32 (%.0f MB), seed %d\n", w.N, w.D, float64(w.Bytes())/1e6, cfg.Seed)
-	fmt.Fprintf(stdout, "simd:  %s (%s)\n\n", simd.Active(), simd.Reason())
-	updates := w.Updates(cfg.Seed)
-	weights := w.Weights(cfg.Seed)
+	strategies := demoStrategies(cfg.Clients, cfg.Byzantine)
+	bar := newProgress(stderr, 1+len(strategies)*cfg.Repeats)
+	defer bar.done()
 
-	strategies := []struct {
-		name string
-		run  func(dst []float32) error
-	}{
-		{"mean", func(dst []float32) error { return aggregate.Mean(dst, updates) }},
-		{"weighted_mean", func(dst []float32) error { return aggregate.WeightedMean(dst, updates, weights) }},
-		{"trimmed_mean_0.1", func(dst []float32) error { return trimmedmean.TrimmedMean(dst, updates, 0.1) }},
-		{"median", func(dst []float32) error { return trimmedmean.Median(dst, updates) }},
-	}
-	fmt.Fprintf(stdout, "%-16s %10s %10s %12s %12s\n", "strategy", "ms", "GB/s", "l2 norm", "result[0]")
-	for _, s := range strategies {
-		dst := make([]float32, w.D)
-		best := time.Duration(math.MaxInt64)
-		for range cfg.Repeats {
-			start := time.Now()
-			if err := s.run(dst); err != nil {
-				return err
-			}
-			best = min(best, time.Since(start))
+	w := bench.Workload{Name: "demo", N: cfg.Clients, D: cfg.Dimension}
+	fmt.Fprintf(stdout, "round: %d clients x %d float32 (%.0f MB), %d Byzantine (half +1000, half -10x an honest update), seed %d\n",
+		w.N, w.D, float64(w.Bytes())/1e6, cfg.Byzantine, cfg.Seed)
+	fmt.Fprintf(stdout, "simd:  %s (%s), %d workers\n\n", simd.Active(), simd.Reason(), parallel.Workers())
+	bar.step("generating the round")
+	updates, honestMean := poisonedRound(w, cfg.Byzantine, cfg.Seed)
+	weights := w.Weights(cfg.Seed)
+	honestNorm := math.Sqrt(simd.SumSquares(honestMean))
+
+	fmt.Fprintf(stdout, "%-26s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
+	dst := make([]float32, w.D)
+	for _, c := range strategies {
+		var ws []float64
+		if c.Strategy == aggregate.StrategyWeightedMean {
+			ws = weights
 		}
-		gbps := float64(w.Bytes()) / best.Seconds() / 1e9
-		fmt.Fprintf(stdout, "%-16s %10.2f %10.1f %12.6g %12.6g\n", s.name,
-			float64(best.Microseconds())/1e3, gbps, math.Sqrt(simd.SumSquares(dst)), dst[0])
+		best := time.Duration(math.MaxInt64)
+		var runErr error
+		for range cfg.Repeats {
+			bar.step(label(c))
+			res, err := aggregate.Aggregate(dst, updates, ws, c, dp.InsecureSeededSource(cfg.Seed))
+			if err != nil {
+				runErr = err
+				break
+			}
+			best = min(best, res.Elapsed)
+		}
+		if runErr != nil {
+			fmt.Fprintf(stdout, "%-26s skipped: %v\n", label(c), runErr)
+			continue
+		}
+		dist := math.Sqrt(simd.SqDist(dst, honestMean)) / honestNorm
+		fmt.Fprintf(stdout, "%-26s %14.4f %10.2f %10.1f\n", label(c), dist,
+			float64(best.Microseconds())/1e3, float64(w.Bytes())/best.Seconds()/1e9)
 	}
-	fmt.Fprintf(stdout, "\nGB/s is N*d*4 bytes over the best of %d runs; compare with the memory bus\n(make peers prints ../shared/peers/bandwidth.c and numpy beside it).\n", cfg.Repeats)
+	fmt.Fprintf(stdout, "\ndist/|honest| is the L2 distance to the mean of the honest updates over that mean's norm\n"+
+		"(what an undefended mean gives up to the attack); GB/s is N*d*4 bytes over the best of %d runs.\n"+
+		"Compare it with the memory bus: make peers prints ../shared/peers/bandwidth.c and numpy beside it.\n", cfg.Repeats)
 	return nil
+}
+
+// poisonedRound makes the round roundConfig describes and returns it with the mean of
+// its honest updates.
+func poisonedRound(w bench.Workload, byzantine int, seed uint64) (updates [][]float32, honestMean []float32) {
+	updates = w.Updates(seed) // ε_i
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	g := make([]float32, w.D)
+	for j := range g {
+		g[j] = float32(rng.NormFloat64())
+	}
+	honest := w.N - byzantine
+	for _, u := range updates[:honest] {
+		for j := range u {
+			u[j] += g[j]
+		}
+	}
+	for b, u := range updates[honest:] {
+		for j := range u {
+			if b%2 == 0 {
+				u[j] = 1000
+			} else {
+				u[j] = -10 * updates[b%honest][j]
+			}
+		}
+	}
+	honestMean = make([]float32, w.D)
+	if err := aggregate.Mean(honestMean, updates[:honest]); err != nil {
+		panic(err) // finite by construction
+	}
+	return updates, honestMean
 }
 
 // loadConfig reads the round from path, or the embedded default when path is "".

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,12 +26,39 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func TestDemoSmallRound(t *testing.T) {
-	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":3,"dimension":5000,"seed":1,"repeats":1}`))
+	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":20,"dimension":5000,"byzantine_clients":4,"seed":1,"repeats":1}`))
 	require.Equal(t, 0, code, errs)
-	assert.Contains(t, out, "round: 3 clients x 5000 float32")
-	assert.Contains(t, out, "mean")
-	assert.Contains(t, out, "weighted_mean")
-	assert.Contains(t, out, "trimmed_mean_0.1")
+	assert.Contains(t, out, "round: 20 clients x 5000 float32")
+	assert.Empty(t, errs, "no progress bar unless stderr is a terminal")
+	dist := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		if d, err := strconv.ParseFloat(f[len(f)-3], 64); err == nil {
+			dist[strings.Join(f[:len(f)-3], " ")] = d
+		}
+	}
+	require.Len(t, dist, 9, out)
+	// The attack drags the undefended means far off; every robust rule stays near the
+	// honest mean.
+	assert.Greater(t, dist["mean"], 10.0)
+	for _, robust := range []string{"trimmed_mean r=0.2", "median", "multi_krum", "bulyan f=4", "geometric_median"} {
+		var got float64
+		for name, d := range dist {
+			if strings.HasPrefix(name, robust) {
+				got = d
+			}
+		}
+		assert.Less(t, got, 0.5, robust)
+	}
+}
+
+func TestDemoSkipsWhatCannotRun(t *testing.T) {
+	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":5,"dimension":100,"byzantine_clients":2,"seed":1,"repeats":1}`))
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "bulyan f=2                 skipped: insufficient_clients")
 	assert.Contains(t, out, "median")
 }
 
@@ -38,6 +67,7 @@ func TestEmbeddedDefaultIsValid(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 100, cfg.Clients)
 	assert.Equal(t, 1_000_000, cfg.Dimension)
+	assert.Equal(t, 10, cfg.Byzantine)
 }
 
 func TestErrorsAreJSONWithExitCodes(t *testing.T) {
