@@ -7,9 +7,41 @@ PEERS   ?= ../shared/peers
 # The library and, in its own module (go.work joins them), the mains under cmd/.
 PKGS    := ./... ./cmd/...
 
-.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers
+.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers lib cli cabi python pydeps pybench
 
-test: fmt vet race purego paths fuzz check-generate
+test: fmt vet race purego paths fuzz check-generate cabi python
+
+# The C ABI (cmd/libsecagg/secagg.h is its header) built where the Python package looks.
+LIB := python/secagg/libsecagg.so
+lib:
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $(LIB) ./cmd/libsecagg
+	@rm -f $(LIB:.so=.h) # cgo's header; secagg.h is the contract
+
+cli:
+	$(GO) build -o bin/secagg ./cmd/secagg
+
+# A C caller: the header compiles warning-free, bad calls fail cleanly, threads share the library.
+cabi: lib
+	@mkdir -p bin
+	gcc -std=c11 -Wall -Wextra -Werror -O2 -pthread cmd/libsecagg/testdata/abi_test.c \
+		-Lpython/secagg -lsecagg -Wl,-rpath,$(CURDIR)/python/secagg -o bin/abi_test
+	bin/abi_test
+
+# The Python package against the Go command and numpy/scipy, then the notebook example.
+python: lib cli pydeps
+	cd python && SECAGG_CLI=$(CURDIR)/bin/secagg $(PY) -m unittest discover -s tests -v
+	PYTHONPATH=python $(PY) examples/notebook.py --small
+
+# The Python path's cost over a direct Go call: both in one sitting, on n100_d1m.
+pybench: lib pydeps
+	$(GO) test -run '^$$' -bench '^Benchmark(Mean|TrimmedMean|Median|Krum)$$/^n100_d1m(_r0.[12])?$$' -benchtime 20x -count 3 ./bench/
+	PYTHONPATH=python $(PY) python/benchmarks.py 20
+
+# Debian's numpy and scipy (PyPI is not reachable here): installed when missing and root.
+pydeps:
+	@$(PY) -c 'import numpy, scipy' 2>/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-numpy python3-scipy; \
+		else echo "the Python tests need Debian's python3-numpy and python3-scipy: sudo apt-get install -y python3-numpy python3-scipy"; exit 1; fi; }
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
@@ -40,6 +72,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMean$$' -fuzztime $(FUZZTIME) ./aggregate/
 	$(GO) test -run '^$$' -fuzz '^FuzzKernels$$' -fuzztime $(FUZZTIME) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./trimmedmean/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadNpy$$' -fuzztime $(FUZZTIME) ./cmd/secagg/
 
 # The assembly in the tree must be exactly what the generator writes.
 check-generate:

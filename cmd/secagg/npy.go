@@ -39,11 +39,11 @@ func readNpy(path string) (npyArray, error) {
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	npy, err := npyio.NewReader(r)
+	header, err := readHeader(r)
 	if err != nil {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s is not a NumPy .npy file: %v", path, err)
 	}
-	h := npy.Header.Descr
+	h := header.Descr
 	dtype := strings.Trim(h.Type, `'"`)
 	if len(h.Shape) != 1 && len(h.Shape) != 2 {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
@@ -59,6 +59,19 @@ func readNpy(path string) (npyArray, error) {
 				"%s declares shape %v, over the %d elements one file may hold", path, h.Shape, int64(maxElements))
 		}
 	}
+	size := map[string]int64{"<f4": 4, "<f8": 8}[dtype]
+	if size == 0 {
+		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
+			"%s holds dtype %s; want float32 ('<f4') or float64 ('<f8')", path, dtype)
+	}
+	// The data must be exactly what the header declares: checked before allocating it.
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		pos, err := f.Seek(0, io.SeekCurrent)
+		if rest := st.Size() - (pos - int64(r.Buffered())); err == nil && rest != n*size {
+			return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
+				"%s holds %d bytes of data, its header declares shape %v of %s (%d bytes)", path, rest, h.Shape, dtype, n*size)
+		}
+	}
 	a := npyArray{shape: h.Shape, data: make([]float32, n)}
 	switch {
 	case dtype == "<f4" && littleEndianHost:
@@ -67,9 +80,6 @@ func readNpy(path string) (npyArray, error) {
 		err = decode(r, a.data, 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
 	case dtype == "<f8":
 		err = decode(r, a.data, 8, func(b []byte) float32 { return float32(math.Float64frombits(binary.LittleEndian.Uint64(b))) })
-	default:
-		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
-			"%s holds dtype %s; want float32 ('<f4') or float64 ('<f8')", path, dtype)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s is truncated: its header declares shape %v", path, h.Shape)
@@ -95,6 +105,37 @@ func transpose(m []float32, rows, cols int) []float32 {
 		}
 	}
 	return t
+}
+
+// maxHeader bounds the header a file may declare; numpy writes well under 1 KiB.
+const maxHeader = 1 << 20
+
+// readHeader parses the .npy header with npyio, after checking that its declared length
+// is sane (npyio would allocate whatever a damaged file declares). npyio panics on some
+// damaged headers (a slice out of range when the newline is missing); that is a
+// damaged file like any other here.
+func readHeader(r *bufio.Reader) (h npyio.Header, err error) {
+	pre, err := r.Peek(12)
+	if err != nil || string(pre[:6]) != "\x93NUMPY" {
+		return h, errors.New("no .npy magic")
+	}
+	n := int64(binary.LittleEndian.Uint16(pre[8:]))
+	if pre[6] >= 2 {
+		n = int64(binary.LittleEndian.Uint32(pre[8:]))
+	}
+	if n > maxHeader {
+		return h, fmt.Errorf("its header declares %d bytes", n)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged header (%v)", p)
+		}
+	}()
+	nr, err := npyio.NewReader(r)
+	if err != nil {
+		return h, err
+	}
+	return nr.Header, nil
 }
 
 // littleEndianHost reports whether '<f4' data can be read straight into a []float32.

@@ -1,0 +1,196 @@
+// Command libsecagg is the C ABI of the engine, for notebooks and other languages:
+// built with go build -buildmode=c-shared, it exports the functions secagg.h declares.
+// The Python package python/secagg wraps it.
+package main
+
+// #include "secagg.h"
+import "C"
+
+import (
+	"encoding/json"
+	"unsafe"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
+	"github.com/octomil/secagg/trimmedmean"
+)
+
+func main() {} // required by -buildmode=c-shared; never runs
+
+//export secagg_mean
+func secagg_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, out *C.float, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		return aggregate.Mean(dst, updates)
+	})
+}
+
+//export secagg_weighted_mean
+func secagg_weighted_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, out *C.float, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		ws, e := weights(w, n, false)
+		if e != nil {
+			return e
+		}
+		return aggregate.WeightedMean(dst, updates, ws)
+	})
+}
+
+//export secagg_trimmed_mean
+func secagg_trimmed_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, trimRatio C.double, out *C.float, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		return trimmedmean.TrimmedMean(dst, updates, float64(trimRatio))
+	})
+}
+
+//export secagg_median
+func secagg_median(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, out *C.float, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		return trimmedmean.Median(dst, updates)
+	})
+}
+
+//export secagg_krum
+func secagg_krum(x *C.secagg_cfloat, rows *C.secagg_row, n, d, f, m C.int64_t, out *C.float, selected *C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		sel, e := aggregate.MultiKrum(dst, updates, int(f), int(m))
+		setInt64s(selected, sel)
+		return e
+	})
+}
+
+//export secagg_bulyan
+func secagg_bulyan(x *C.secagg_cfloat, rows *C.secagg_row, n, d, f C.int64_t, out *C.float, selected *C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		sel, e := aggregate.Bulyan(dst, updates, int(f))
+		setInt64s(selected, sel)
+		return e
+	})
+}
+
+//export secagg_geometric_median
+func secagg_geometric_median(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, maxIterations C.int64_t, tolerance C.double, out *C.float, iterations *C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		ws, e := weights(w, n, true)
+		if e != nil {
+			return e
+		}
+		steps, e := aggregate.GeometricMedian(dst, updates, ws, aggregate.GeometricMedianOptions{
+			MaxIterations: int(maxIterations), Tolerance: float64(tolerance)})
+		if e == nil && iterations != nil {
+			*iterations = C.int64_t(steps)
+		}
+		return e
+	})
+}
+
+//export secagg_dp_mean
+func secagg_dp_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clipNorm, noiseMultiplier C.double, seed C.int64_t, out *C.float, norms *C.double, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		src := dp.SecureSource()
+		if seed >= 0 {
+			src = dp.InsecureSeededSource(uint64(seed))
+		}
+		got, e := aggregate.DPMean(dst, updates, float64(clipNorm), float64(noiseMultiplier), src)
+		if e == nil && norms != nil {
+			copy(unsafe.Slice((*float64)(unsafe.Pointer(norms)), len(got)), got)
+		}
+		return e
+	})
+}
+
+// conversion is the RDP-to-(ε, δ) conversion a C caller asks for.
+func conversion(classic C.int) dp.Conversion {
+	if classic != 0 {
+		return dp.Classic
+	}
+	return dp.Improved
+}
+
+//export secagg_epsilon
+func secagg_epsilon(z, q C.double, rounds C.int64_t, delta C.double, classic C.int, epsilon, order *C.double, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		if epsilon == nil {
+			return badRequest("epsilon", "epsilon is NULL")
+		}
+		eps, ord, e := dp.EpsilonAfter(float64(q), float64(z), int(rounds), float64(delta), nil, conversion(classic))
+		if e != nil {
+			return e
+		}
+		*epsilon = C.double(eps)
+		if order != nil {
+			*order = C.double(ord)
+		}
+		return nil
+	})
+}
+
+//export secagg_noise_multiplier
+func secagg_noise_multiplier(target, q C.double, rounds C.int64_t, delta C.double, classic C.int, z *C.double, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		if z == nil {
+			return badRequest("noise_multiplier", "noise_multiplier is NULL")
+		}
+		got, e := dp.NoiseMultiplierFor(float64(target), float64(delta), float64(q), int(rounds), nil, conversion(classic))
+		if e != nil {
+			return e
+		}
+		*z = C.double(got)
+		return nil
+	})
+}
+
+//export secagg_version
+func secagg_version(buf *C.char, n C.int64_t) C.int {
+	return writeString(buf, n, secagg.Version)
+}
+
+//export secagg_kernels
+func secagg_kernels(buf *C.char, n C.int64_t) C.int {
+	b, _ := json.Marshal(struct {
+		Path      simd.Path   `json:"path"`
+		Reason    string      `json:"reason"`
+		Supported []simd.Path `json:"supported"`
+		Workers   int         `json:"workers"`
+	}{simd.Active(), simd.Reason(), simd.Supported(), parallel.Workers()})
+	return writeString(buf, n, string(b))
+}
+
+//export secagg_set_threads
+func secagg_set_threads(n C.int64_t) C.int64_t {
+	return C.int64_t(parallel.SetMaxWorkers(int(n)))
+}

@@ -1,0 +1,112 @@
+/*
+ * secagg.h: the C ABI of the secagg aggregation engine (libsecagg.so).
+ *
+ * Build: go build -buildmode=c-shared -trimpath -o libsecagg.so ./cmd/libsecagg
+ * (make lib). This header is the contract; the Go exports include it, so a mismatch
+ * does not compile.
+ *
+ * Conventions, for every function:
+ *  - A round is N client updates of d float32 each, given either as one C-order N x d
+ *    block `x` or as N row pointers `rows` (a list of separate arrays, no copy needed):
+ *    pass exactly one of them, the other NULL. Nothing is copied and no pointer is kept
+ *    after the call returns.
+ *  - The return value is 0 on success, otherwise the platform's HTTP-like status: 422
+ *    validation_error (a parameter out of range, a NaN or Inf in an update), 400
+ *    bad_request (NULL pointers, negative or overflowing lengths, an output overlapping
+ *    an input, a buffer too small) or insufficient_clients, 413 payload_too_large, 409
+ *    conflict, 500 internal_error. On failure the output is left untouched and, if
+ *    `err` is not NULL, a NUL-terminated JSON error
+ *    {"error": ..., "message": ..., "status_code": ...} is written into it (truncated
+ *    to err_len - 1 bytes; 512 bytes hold every message). `err` may be NULL with
+ *    err_len 0.
+ *  - Every function is safe to call from several threads at once. Results are the same
+ *    bits as the Go library's, on every SIMD path and thread count.
+ *  - The Go runtime starts with the library: do not fork() after loading it (use
+ *    multiprocessing's spawn or forkserver), and do not dlclose() it.
+ */
+#ifndef SECAGG_H
+#define SECAGG_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef const float secagg_cfloat;               /* input elements */
+typedef const float *const secagg_row;           /* one client's update, in `rows` */
+typedef const double secagg_cdouble;             /* input weights */
+
+/* Coordinate-wise mean of the N updates into out[d]. */
+int secagg_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                float *out, char *err, int64_t err_len);
+
+/* Weighted mean (FedAvg): sum_i w_i x_i / sum_i w_i; weights[n] finite, >= 0, not all 0. */
+int secagg_weighted_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                         secagg_cdouble *weights, float *out, char *err, int64_t err_len);
+
+/* Coordinate-wise trimmed mean, floor(trim_ratio * N) trimmed from each end
+ * (scipy.stats.trim_mean); trim_ratio in [0, 0.5). */
+int secagg_trimmed_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                        double trim_ratio, float *out, char *err, int64_t err_len);
+
+/* Coordinate-wise median (numpy.median: the mean of the two middles for even N). */
+int secagg_median(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                  float *out, char *err, int64_t err_len);
+
+/* Krum (m = 1) or Multi-Krum (the mean of the m best-scored updates), tolerating f
+ * Byzantine clients; needs N > 2f + 2. If selected is not NULL it receives the m
+ * selected indices, best first. */
+int secagg_krum(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                int64_t f, int64_t m, float *out, int64_t *selected,
+                char *err, int64_t err_len);
+
+/* Bulyan tolerating f Byzantine clients; needs N >= 4f + 3. If selected is not NULL it
+ * receives the N - 2f indices Krum selected, in selection order. */
+int secagg_bulyan(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d, int64_t f,
+                  float *out, int64_t *selected, char *err, int64_t err_len);
+
+/* Geometric median by RFA's smoothed Weiszfeld iteration. weights[n] may be NULL (equal
+ * weights); max_iterations 0 and tolerance 0 take the defaults (100, 1e-6). If
+ * iterations is not NULL it receives the steps taken. */
+int secagg_geometric_median(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                            secagg_cdouble *weights, int64_t max_iterations, double tolerance,
+                            float *out, int64_t *iterations, char *err, int64_t err_len);
+
+/* DP-FedAvg: each update clipped to L2 norm clip_norm, the mean, then Gaussian noise of
+ * standard deviation noise_multiplier * clip_norm / N. seed < 0 draws the noise from a
+ * cryptographically secure generator; seed >= 0 from a replayable, insecure one (tests
+ * and notebooks only). If norms is not NULL it receives the N norms before clipping. */
+int secagg_dp_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                   double clip_norm, double noise_multiplier, int64_t seed,
+                   float *out, double *norms, char *err, int64_t err_len);
+
+/* The epsilon that `rounds` rounds of the subsampled Gaussian mechanism (noise
+ * multiplier z, sample rate q) spend at delta, by RDP accounting; classic != 0 uses the
+ * classic RDP conversion of published tutorials, 0 the improved one of Opacus and
+ * dp_accounting. order (may be NULL) receives the optimal RDP order. */
+int secagg_epsilon(double noise_multiplier, double sample_rate, int64_t rounds, double delta,
+                   int classic, double *epsilon, double *order, char *err, int64_t err_len);
+
+/* The smallest noise multiplier whose `rounds` rounds spend at most target_epsilon. */
+int secagg_noise_multiplier(double target_epsilon, double sample_rate, int64_t rounds,
+                            double delta, int classic, double *noise_multiplier,
+                            char *err, int64_t err_len);
+
+/* The library's version, NUL-terminated, into buf[len]. */
+int secagg_version(char *buf, int64_t len);
+
+/* The SIMD kernels in use, as a NUL-terminated JSON object
+ * {"path": ..., "reason": ..., "supported": [...], "workers": ...}, into buf[len]. */
+int secagg_kernels(char *buf, int64_t len);
+
+/* Bounds the threads one call may use (n <= 0: all of GOMAXPROCS, the default), so the
+ * library does not oversubscribe cores beside numpy's or torch's own thread pools.
+ * Returns the previous bound. */
+int64_t secagg_set_threads(int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SECAGG_H */

@@ -1,0 +1,213 @@
+"""secagg: robust and private aggregation of federated-learning updates, from numpy.
+
+Each function takes one round of N client updates, either an (N, d) array or a list of
+N arrays of length d, and returns the (d,) float32 aggregate. Updates are float32 and
+C-contiguous on the way in: other real dtypes and layouts are converted (a copy), other
+kinds refused. The work runs in the Go engine through its C ABI (libsecagg), without
+copying float32 input, on all cores (see ``set_threads``), with the GIL released; results
+are the same bits as the Go library's.
+
+The means and the median take ``out=``, a (d,) float32 array to write into, as numpy's
+reductions do. Errors raise ``SecaggError`` subclasses carrying the platform's ``error``, ``message`` and
+``status_code``. Do not fork a process after importing secagg (the Go runtime does not
+survive fork); use multiprocessing's "spawn" or "forkserver" start methods.
+"""
+
+import ctypes
+import json
+
+import numpy as np
+
+from ._lib import lib
+from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
+                     PayloadTooLargeError, SecaggError, ValidationError, from_wire)
+
+__all__ = [
+    "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
+    "geometric_median", "dp_mean", "epsilon", "noise_multiplier", "version", "kernels",
+    "set_threads", "SecaggError", "ValidationError", "BadRequestError",
+    "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
+]
+
+_ERR_LEN = 1024
+
+
+def _as_row_block(updates):
+    """The round as (x, rows, n, d, keep): a C-order float32 block, or row pointers to
+    float32 arrays; keep holds what must stay alive during the call."""
+    if isinstance(updates, (list, tuple)):
+        rows = [_as_f32(u, "each update") for u in updates]
+        for i, r in enumerate(rows):
+            if r.ndim != 1:
+                raise BadRequestError(f"updates[{i}] has shape {r.shape}; each update must be 1-D")
+        d = rows[0].shape[0] if rows else 0
+        for i, r in enumerate(rows):
+            if r.shape[0] != d:
+                raise BadRequestError(f"updates[{i}] has length {r.shape[0]}, updates[0] has {d}")
+        ptrs = (ctypes.c_void_p * max(len(rows), 1))(*[r.ctypes.data for r in rows])
+        return None, ptrs, len(rows), d, (rows, ptrs)
+    x = _as_f32(updates, "updates")
+    if x.ndim != 2:
+        raise BadRequestError(f"updates has shape {x.shape}; want (N, d), or a list of N 1-D arrays")
+    return x.ctypes.data, None, x.shape[0], x.shape[1], x
+
+
+def _as_f32(a, what):
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise BadRequestError(f"{what} must hold real numbers (float32 best), got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _as_f64(a, n, what):
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise BadRequestError(f"{what} must hold real numbers, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.shape != (n,):
+        raise BadRequestError(f"{what} has shape {a.shape}; want ({n},), one per update")
+    return a
+
+
+def _call(fn, *args):
+    err = ctypes.create_string_buffer(_ERR_LEN)
+    status = fn(*args, err, _ERR_LEN)
+    if status != 0:
+        raise from_wire(err.value, status)
+
+
+def _aggregate(fn, updates, *params, extra=(), out=None):
+    """Runs one strategy's export: fn(x, rows, n, d, *params, out, *extra, err, err_len)."""
+    x, rows, n, d, keep = _as_row_block(updates)
+    if out is None:
+        out = np.empty(d, dtype=np.float32)
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (d,)
+              and out.flags.c_contiguous and out.flags.writeable):
+        raise BadRequestError(f"out must be a writeable, contiguous float32 array of shape ({d},)")
+    _call(fn, x, rows, n, d, *params, out.ctypes.data, *extra)
+    del keep
+    return out
+
+
+def mean(updates, out=None):
+    """The coordinate-wise mean (np.mean(updates, axis=0) rounded once from float64)."""
+    return _aggregate(lib.secagg_mean, updates, out=out)
+
+
+def weighted_mean(updates, weights, out=None):
+    """FedAvg: sum_i w_i x_i / sum_i w_i; weights such as example counts, finite, >= 0."""
+    w = _as_f64(weights, len(updates), "weights")
+    return _aggregate(lib.secagg_weighted_mean, updates, w.ctypes.data, out=out)
+
+
+def trimmed_mean(updates, trim_ratio, out=None):
+    """The coordinate-wise trimmed mean: floor(trim_ratio * N) values trimmed from each end
+    of every coordinate, as scipy.stats.trim_mean(updates, trim_ratio, axis=0)."""
+    return _aggregate(lib.secagg_trimmed_mean, updates, float(trim_ratio), out=out)
+
+
+def median(updates, out=None):
+    """The coordinate-wise median, as np.median(updates, axis=0)."""
+    return _aggregate(lib.secagg_median, updates, out=out)
+
+
+def krum(updates, byzantine_clients, return_selected=False):
+    """Krum (Blanchard et al. 2017) tolerating f = byzantine_clients: the update whose
+    squared distances to its N - f - 2 nearest others sum lowest. Needs N > 2f + 2.
+    With return_selected, returns (result, index)."""
+    out, sel = multi_krum(updates, byzantine_clients, 1, return_selected=True)
+    return (out, int(sel[0])) if return_selected else out
+
+
+def multi_krum(updates, byzantine_clients, m, return_selected=False):
+    """The mean of the m updates with the best Krum scores. With return_selected, returns
+    (result, indices), best first."""
+    sel = np.zeros(max(int(m), 0), dtype=np.int64)
+    out = _aggregate(lib.secagg_krum, updates, int(byzantine_clients), int(m),
+                     extra=(sel.ctypes.data if sel.size else None,))
+    return (out, sel) if return_selected else out
+
+
+def bulyan(updates, byzantine_clients, return_selected=False):
+    """Bulyan (El Mhamdi et al. 2018) as Flower computes it; needs N >= 4f + 3. With
+    return_selected, returns (result, the N - 2f indices Krum chose, in order)."""
+    n, f = len(updates), int(byzantine_clients)
+    sel = np.zeros(max(n - 2 * f, 0), dtype=np.int64)
+    out = _aggregate(lib.secagg_bulyan, updates, f, extra=(sel.ctypes.data if sel.size else None,))
+    return (out, sel) if return_selected else out
+
+
+def geometric_median(updates, weights=None, max_iterations=0, tolerance=0.0, return_iterations=False):
+    """The geometric median by RFA's smoothed Weiszfeld iteration (Pillutla et al. 2019);
+    0 takes the defaults (100 steps, tolerance 1e-6). With return_iterations, returns
+    (result, steps)."""
+    w = None if weights is None else _as_f64(weights, len(updates), "weights")
+    steps = ctypes.c_int64(0)
+    out = _aggregate(lib.secagg_geometric_median, updates, None if w is None else w.ctypes.data,
+                     int(max_iterations), float(tolerance), extra=(ctypes.byref(steps),))
+    return (out, steps.value) if return_iterations else out
+
+
+def dp_mean(updates, clip_norm, noise_multiplier, seed=None, return_norms=False):
+    """DP-FedAvg: every update clipped to L2 norm clip_norm, the mean, then Gaussian noise
+    of standard deviation noise_multiplier * clip_norm / N from a cryptographically secure
+    generator. A seed (an int >= 0) makes the noise replayable and insecure: for tests and
+    notebooks only. With return_norms, returns (result, the norms before clipping)."""
+    if seed is not None and (int(seed) < 0 or int(seed) >= 2**63):
+        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
+    norms = np.zeros(len(updates), dtype=np.float64)
+    out = _aggregate(lib.secagg_dp_mean, updates, float(clip_norm), float(noise_multiplier),
+                     -1 if seed is None else int(seed),
+                     extra=(norms.ctypes.data if norms.size else None,))
+    return (out, norms) if return_norms else out
+
+
+def _conversion(conversion):
+    if conversion not in ("improved", "classic"):
+        raise ValidationError(f"conversion must be 'improved' or 'classic', got {conversion!r}")
+    return 1 if conversion == "classic" else 0
+
+
+def epsilon(noise_multiplier, sample_rate, rounds, delta=1e-5, conversion="improved", return_order=False):
+    """The epsilon that `rounds` rounds of the subsampled Gaussian mechanism spend at delta
+    (RDP accounting). conversion "improved" matches Opacus and dp_accounting today,
+    "classic" the published tutorials. With return_order, returns (epsilon, RDP order)."""
+    eps, order = ctypes.c_double(), ctypes.c_double()
+    _call(lib.secagg_epsilon, float(noise_multiplier), float(sample_rate), int(rounds), float(delta),
+          _conversion(conversion), ctypes.byref(eps), ctypes.byref(order))
+    return (eps.value, order.value) if return_order else eps.value
+
+
+def noise_multiplier(target_epsilon, sample_rate, rounds, delta=1e-5, conversion="improved"):
+    """The smallest noise multiplier whose `rounds` rounds spend at most target_epsilon."""
+    z = ctypes.c_double()
+    _call(lib.secagg_noise_multiplier, float(target_epsilon), float(sample_rate), int(rounds),
+          float(delta), _conversion(conversion), ctypes.byref(z))
+    return z.value
+
+
+def _string(fn):
+    buf = ctypes.create_string_buffer(4096)
+    if fn(buf, len(buf)) != 0:
+        raise SecaggError(f"{fn.__name__} needs a larger buffer")
+    return buf.value.decode()
+
+
+def version():
+    """The engine's version."""
+    return _string(lib.secagg_version)
+
+
+def kernels():
+    """The SIMD path in use and why, the paths this CPU supports, and the worker threads."""
+    return json.loads(_string(lib.secagg_kernels))
+
+
+def set_threads(n):
+    """Bounds the threads one call uses (n <= 0: every core, the default) so the engine
+    does not oversubscribe beside numpy's or torch's thread pools; returns the previous
+    bound (0: none)."""
+    return int(lib.secagg_set_threads(int(n)))
+
+
+__version__ = version()

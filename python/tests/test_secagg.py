@@ -1,0 +1,294 @@
+"""Tests of the Python package over libsecagg: make python runs them with Debian's numpy.
+
+The Go results come from the `secagg aggregate` command ($SECAGG_CLI) on the same round,
+so "equal to Go bit for bit" is checked against a second way into the engine.
+"""
+
+import ctypes
+import os
+import subprocess
+import tempfile
+import threading
+import unittest
+
+import numpy as np
+
+import secagg
+from secagg._lib import lib
+
+try:
+    import scipy.stats
+except ImportError:  # make python installs it; a bare run says what it skipped
+    scipy = None
+
+
+def poisoned_round(n=40, d=3001, f=4, seed=5):
+    """n updates near a shared direction, the last f of them poisoned."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(d).astype(np.float32)
+    x = (g + rng.standard_normal((n, d))).astype(np.float32)
+    x[n - f:] = 1000
+    return x
+
+
+def bits(a):
+    return np.asarray(a, dtype=np.float32).view(np.uint32)
+
+
+class AgainstGo(unittest.TestCase):
+    """Each strategy equals the Go command's result bit for bit."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cli = os.environ.get("SECAGG_CLI")
+        if not cls.cli:
+            raise unittest.SkipTest("SECAGG_CLI is not set (make python sets it)")
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.x = poisoned_round()
+        cls.w = np.arange(1, len(cls.x) + 1, dtype=np.float32)
+        cls.round = os.path.join(cls.dir.name, "round.npy")
+        cls.weights = os.path.join(cls.dir.name, "w.npy")
+        np.save(cls.round, cls.x)
+        np.save(cls.weights, cls.w)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def go(self, *flags):
+        out = os.path.join(self.dir.name, "out.npy")
+        subprocess.run([self.cli, "aggregate", "--out", out, self.round, *flags], check=True,
+                       capture_output=True)
+        return np.load(out)
+
+    def test_strategies(self):
+        x, w = self.x, self.w
+        cases = [
+            (secagg.mean(x), ["--strategy", "mean"]),
+            (secagg.weighted_mean(x, w), ["--strategy", "weighted_mean", "--weights", self.weights]),
+            (secagg.trimmed_mean(x, 0.1), ["--strategy", "trimmed_mean", "--trim-ratio", "0.1"]),
+            (secagg.median(x), ["--strategy", "median"]),
+            (secagg.krum(x, 4), ["--strategy", "krum", "--byzantine-clients", "4"]),
+            (secagg.multi_krum(x, 4, 10), ["--strategy", "krum", "--byzantine-clients", "4", "--multi-krum-m", "10"]),
+            (secagg.bulyan(x, 4), ["--strategy", "bulyan", "--byzantine-clients", "4"]),
+            (secagg.geometric_median(x, w), ["--strategy", "geometric_median", "--weights", self.weights]),
+            (secagg.dp_mean(x, 50.0, 1.1, seed=9), ["--strategy", "dp_mean", "--clip-norm", "50",
+                                                     "--noise-multiplier", "1.1", "--seed", "9"]),
+        ]
+        for got, flags in cases:
+            with self.subTest(flags=flags):
+                self.assertEqual(got.dtype, np.float32)
+                self.assertEqual(got.shape, (x.shape[1],))
+                np.testing.assert_array_equal(bits(got), bits(self.go(*flags)))
+
+    def test_list_of_rows_is_the_block(self):
+        rows = [np.array(r) for r in self.x]
+        np.testing.assert_array_equal(bits(secagg.median(rows)), bits(secagg.median(self.x)))
+        np.testing.assert_array_equal(bits(secagg.bulyan(rows, 4)), bits(secagg.bulyan(self.x, 4)))
+
+
+class AgainstNumpy(unittest.TestCase):
+    """Within float32 rounding of numpy and scipy, on data without ties."""
+
+    def setUp(self):
+        self.x = np.random.default_rng(11).standard_normal((31, 2000)).astype(np.float32)
+
+    def test_mean(self):
+        want = self.x.astype(np.float64).mean(axis=0).astype(np.float32)
+        np.testing.assert_array_max_ulp(secagg.mean(self.x), want, maxulp=1)
+
+    def test_weighted_mean(self):
+        w = np.random.default_rng(2).uniform(1, 100, len(self.x))
+        want = np.average(self.x.astype(np.float64), axis=0, weights=w).astype(np.float32)
+        np.testing.assert_array_max_ulp(secagg.weighted_mean(self.x, w), want, maxulp=1)
+
+    def test_median(self):
+        want = np.median(self.x.astype(np.float64), axis=0).astype(np.float32)
+        np.testing.assert_array_max_ulp(secagg.median(self.x), want, maxulp=1)
+        np.testing.assert_array_max_ulp(secagg.median(self.x[:30]), np.median(self.x[:30], axis=0), maxulp=1)
+
+    @unittest.skipIf(scipy is None, "scipy is not installed")
+    def test_trimmed_mean(self):
+        for ratio in (0.0, 0.1, 0.2, 0.49):
+            want = scipy.stats.trim_mean(self.x.astype(np.float64), ratio, axis=0).astype(np.float32)
+            np.testing.assert_array_max_ulp(secagg.trimmed_mean(self.x, ratio), want, maxulp=1)
+
+    def test_krum_picks_an_honest_update(self):
+        x = poisoned_round(n=20, d=100, f=3)
+        out, chosen = secagg.krum(x, 3, return_selected=True)
+        self.assertLess(chosen, 17)
+        np.testing.assert_array_equal(out, x[chosen])
+        out, sel = secagg.bulyan(x, 3, return_selected=True)
+        self.assertEqual(len(sel), 14)  # n - 2f; identical attackers can be among them,
+        self.assertLess(np.abs(out).max(), 10)  # but the coordinate phase trims them
+
+    def test_dp_mean_clips_and_noises(self):
+        x = np.full((4, 100), 3.0, dtype=np.float32)  # norms 30
+        out, norms = secagg.dp_mean(x, 3.0, 0.0, return_norms=True)
+        np.testing.assert_allclose(norms, 30.0)
+        np.testing.assert_allclose(out, 0.3, rtol=1e-6)
+        a, b = secagg.dp_mean(x, 3.0, 1.0, seed=1), secagg.dp_mean(x, 3.0, 1.0, seed=1)
+        np.testing.assert_array_equal(a, b)
+        self.assertFalse(np.array_equal(secagg.dp_mean(x, 3.0, 1.0), secagg.dp_mean(x, 3.0, 1.0)))
+        self.assertAlmostEqual(float(np.std(a - 0.3)), 0.75, delta=0.2)  # sigma = z*C/N
+
+    def test_privacy(self):
+        # TF Privacy's tutorial: z 1.1, q 256/60000, 60 epochs -> epsilon 3.01 (classic).
+        eps = secagg.epsilon(1.1, 256 / 60000, 14062, 1e-5, conversion="classic")
+        self.assertAlmostEqual(eps, 3.0083, places=3)
+        z = secagg.noise_multiplier(eps, 256 / 60000, 14062, 1e-5, conversion="classic")
+        self.assertAlmostEqual(z, 1.1, places=2)
+
+    def test_converts_dtypes_and_layouts(self):
+        x64 = self.x.astype(np.float64)
+        np.testing.assert_array_equal(secagg.median(x64), secagg.median(self.x))
+        fortran = np.asfortranarray(self.x)
+        np.testing.assert_array_equal(secagg.mean(fortran), secagg.mean(self.x))
+        strided = np.repeat(self.x, 2, axis=1)[:, ::2]
+        np.testing.assert_array_equal(secagg.mean(strided), secagg.mean(self.x))
+        np.testing.assert_array_equal(secagg.mean(self.x.astype(np.int32)), secagg.mean(self.x.astype(np.int32).astype(np.float32)))
+
+    def test_out(self):
+        out = np.full(self.x.shape[1], 7, dtype=np.float32)
+        self.assertIs(secagg.median(self.x, out=out), out)
+        np.testing.assert_array_equal(out, secagg.median(self.x))
+        for bad in (np.empty(5, np.float32), np.empty(self.x.shape[1], np.float64),
+                    np.empty(2 * self.x.shape[1], np.float32)[::2], [0.0] * self.x.shape[1]):
+            with self.assertRaises(secagg.BadRequestError):
+                secagg.mean(self.x, out=bad)
+        out[:] = 7
+        with self.assertRaises(secagg.ValidationError):
+            secagg.mean(np.full_like(self.x, np.nan), out=out)
+        np.testing.assert_array_equal(out, 7)  # a rejected call writes nothing
+
+    def test_info(self):
+        self.assertRegex(secagg.version(), r"^\d+\.\d+\.\d+")
+        k = secagg.kernels()
+        self.assertIn(k["path"], k["supported"])
+        previous = secagg.set_threads(1)
+        try:
+            self.assertEqual(secagg.kernels()["workers"], 1)
+            one = secagg.median(self.x)
+        finally:
+            secagg.set_threads(previous)
+        np.testing.assert_array_equal(one, secagg.median(self.x))
+
+
+class BadInput(unittest.TestCase):
+    """Every bad input is a typed error with the platform's fields, and never a crash."""
+
+    def test_through_the_api(self):
+        x = np.ones((5, 4), dtype=np.float32)
+        nan = x.copy()
+        nan[2, 3] = np.nan
+        cases = [
+            (lambda: secagg.mean(nan), secagg.ValidationError, 422),
+            (lambda: secagg.mean(np.full((2, 2), np.inf, np.float32)), secagg.ValidationError, 422),
+            (lambda: secagg.trimmed_mean(x, 0.5), secagg.ValidationError, 422),
+            (lambda: secagg.trimmed_mean(x, float("nan")), secagg.ValidationError, 422),
+            (lambda: secagg.weighted_mean(x, [1, 1, 1, 1, -1]), secagg.ValidationError, 422),
+            (lambda: secagg.weighted_mean(x, [1, 1]), secagg.BadRequestError, 400),
+            (lambda: secagg.dp_mean(x, 0.0, 1.0), secagg.ValidationError, 422),
+            (lambda: secagg.dp_mean(x, 1.0, -1.0), secagg.ValidationError, 422),
+            (lambda: secagg.dp_mean(x, 1.0, 1.0, seed=-3), secagg.ValidationError, 422),
+            (lambda: secagg.krum(x, 2), secagg.InsufficientClientsError, 400),
+            (lambda: secagg.multi_krum(x, 1, 0), secagg.ValidationError, 422),
+            (lambda: secagg.bulyan(x, 1), secagg.InsufficientClientsError, 400),
+            (lambda: secagg.mean(np.ones((0, 4), np.float32)), secagg.BadRequestError, 400),
+            (lambda: secagg.mean(np.ones((3, 0), np.float32)), secagg.BadRequestError, 400),
+            (lambda: secagg.mean(np.ones(4, np.float32)), secagg.BadRequestError, 400),
+            (lambda: secagg.mean(np.ones((2, 2, 2), np.float32)), secagg.BadRequestError, 400),
+            (lambda: secagg.mean(np.ones((2, 2), np.complex64)), secagg.BadRequestError, 400),
+            (lambda: secagg.mean([np.ones(3), np.ones(4)]), secagg.BadRequestError, 400),
+            (lambda: secagg.mean(["a", "b"]), secagg.BadRequestError, 400),
+            (lambda: secagg.epsilon(1.1, 2.0, 10), secagg.ValidationError, 422),
+            (lambda: secagg.epsilon(1.1, 0.01, 10, delta=0), secagg.ValidationError, 422),
+            (lambda: secagg.epsilon(1.1, 0.01, 10, conversion="fancy"), secagg.ValidationError, 422),
+        ]
+        for i, (call, cls, status) in enumerate(cases):
+            with self.subTest(case=i):
+                with self.assertRaises(cls) as ctx:
+                    call()
+                e = ctx.exception
+                self.assertIsInstance(e, secagg.SecaggError)
+                self.assertEqual(e.status_code, status)
+                self.assertEqual(e.error, cls.error)
+                self.assertTrue(e.message)
+
+    def raw(self, fn, *args, err_len=256):
+        err = ctypes.create_string_buffer(max(err_len, 1))
+        status = fn(*args, err if err_len else None, err_len)
+        return status, err.value
+
+    def test_through_the_c_abi(self):
+        x = np.ones((4, 8), dtype=np.float32)
+        out = np.full(8, 7, dtype=np.float32)
+        X, O = x.ctypes.data, out.ctypes.data
+        rows = (ctypes.c_void_p * 4)(*[x[i].ctypes.data for i in range(4)])
+        null_row = (ctypes.c_void_p * 4)(x[0].ctypes.data, None, x[2].ctypes.data, x[3].ctypes.data)
+        cases = [
+            ("both NULL", lib.secagg_mean, (None, None, 4, 8, O)),
+            ("both given", lib.secagg_mean, (X, rows, 4, 8, O)),
+            ("NULL out", lib.secagg_mean, (X, None, 4, 8, None)),
+            ("negative n", lib.secagg_mean, (X, None, -1, 8, O)),
+            ("negative d", lib.secagg_mean, (X, None, 4, -8, O)),
+            ("n*d overflows", lib.secagg_mean, (X, None, 1 << 40, 1 << 40, O)),
+            ("a NULL row", lib.secagg_median, (None, null_row, 4, 8, O)),
+            ("out inside x", lib.secagg_mean, (X, None, 4, 8, x[1].ctypes.data)),
+            ("out overlaps a row", lib.secagg_median, (None, rows, 4, 8, x[2, 4:].ctypes.data)),
+            ("NULL weights", lib.secagg_weighted_mean, (X, None, 4, 8, None, O)),
+            ("NULL epsilon", lib.secagg_epsilon, (1.0, 0.01, 10, 1e-5, 0, None, None)),
+        ]
+        for name, fn, args in cases:
+            with self.subTest(name):
+                status, msg = self.raw(fn, *args)
+                self.assertEqual(status, 400, msg)
+                self.assertIn(b'"error":"bad_request"', msg)
+                np.testing.assert_array_equal(out, 7)  # untouched
+                np.testing.assert_array_equal(x, 1)
+        # Error buffers: NULL with a length, a negative length, and one too small to hold
+        # the message (truncated, still NUL-terminated).
+        self.assertEqual(lib.secagg_mean(None, None, 4, 8, O, None, 64), 400)
+        err = ctypes.create_string_buffer(16)
+        self.assertEqual(lib.secagg_mean(None, None, 4, 8, O, err, -1), 400)
+        self.assertEqual(lib.secagg_mean(None, None, 4, 8, O, err, 16), 400)
+        self.assertEqual(len(err.value), 15)
+        self.assertEqual(lib.secagg_mean(X, None, 4, 8, O, None, 0), 0)  # no buffer, no message
+        np.testing.assert_array_equal(out, 1)
+        small = ctypes.create_string_buffer(3)
+        self.assertEqual(lib.secagg_version(small, 3), 400)
+        self.assertEqual(lib.secagg_version(None, 100), 400)
+        self.assertEqual(lib.secagg_kernels(small, -5), 400)
+
+
+class Threads(unittest.TestCase):
+    def test_concurrent_calls_agree(self):
+        x = poisoned_round(n=16, d=50_000, f=2)
+        want = {"median": secagg.median(x), "trimmed": secagg.trimmed_mean(x, 0.2), "krum": secagg.krum(x, 2)}
+        failures = []
+
+        def work(i):
+            try:
+                for _ in range(5):
+                    for name, got in (("median", secagg.median(x)), ("trimmed", secagg.trimmed_mean(x, 0.2)),
+                                      ("krum", secagg.krum(x, 2))):
+                        if not np.array_equal(bits(got), bits(want[name])):
+                            failures.append((i, name))
+                    try:
+                        secagg.mean(np.full((2, 3), np.nan, np.float32))
+                        failures.append((i, "nan accepted"))
+                    except secagg.ValidationError:
+                        pass
+            except Exception as e:  # noqa: BLE001 - any escape is a failure of the test
+                failures.append((i, repr(e)))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
