@@ -182,11 +182,12 @@ func secagg_version(buf *C.char, n C.int64_t) C.int {
 //export secagg_kernels
 func secagg_kernels(buf *C.char, n C.int64_t) C.int {
 	b, _ := json.Marshal(struct {
-		Path      simd.Path   `json:"path"`
-		Reason    string      `json:"reason"`
-		Supported []simd.Path `json:"supported"`
-		Workers   int         `json:"workers"`
-	}{simd.Active(), simd.Reason(), simd.Supported(), parallel.Workers()})
+		Path      simd.Path     `json:"path"`
+		Reason    string        `json:"reason"`
+		Supported []simd.Path   `json:"supported"`
+		Workers   int           `json:"workers"`
+		Kernels   []simd.Kernel `json:"kernels"`
+	}{simd.Active(), simd.Reason(), simd.Supported(), parallel.Workers(), simd.Kernels()})
 	return writeString(buf, n, string(b))
 }
 

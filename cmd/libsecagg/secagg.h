@@ -97,7 +97,8 @@ int secagg_noise_multiplier(double target_epsilon, double sample_rate, int64_t r
 int secagg_version(char *buf, int64_t len);
 
 /* The SIMD kernels in use, as a NUL-terminated JSON object
- * {"path": ..., "reason": ..., "supported": [...], "workers": ...}, into buf[len]. */
+ * {"path": ..., "reason": ..., "supported": [...], "workers": ...,
+ *  "kernels": [{"primitive": ..., "func": ...}, ...]}, into buf[len] (4096 bytes hold it). */
 int secagg_kernels(char *buf, int64_t len);
 
 /* Bounds the threads one call may use (n <= 0: all of GOMAXPROCS, the default), so the

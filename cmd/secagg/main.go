@@ -38,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "aggregate":
 		err = aggregateCmd(args, stdout, stderr)
 	case "cpu":
-		err = cpu(stdout)
+		err = cpu(args, stdout, stderr)
 	case "privacy":
 		err = privacy(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":

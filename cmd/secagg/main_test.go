@@ -140,3 +140,13 @@ func TestPrivacy(t *testing.T) {
 	assert.Equal(t, 3, code)
 	assert.Contains(t, errs, `"error":"validation_error"`)
 }
+
+func TestCPUListsEveryPrimitive(t *testing.T) {
+	code, out, errs := runCmd("cpu")
+	require.Equal(t, 0, code, errs)
+	for _, p := range []string{"features:", "addRows ", "sqDist ", "boundsInsert ", "keptSum "} {
+		assert.Contains(t, out, p)
+	}
+	code, _, _ = runCmd("cpu", "-h")
+	assert.Equal(t, 0, code)
+}

@@ -165,6 +165,7 @@ class AgainstNumpy(unittest.TestCase):
         self.assertRegex(secagg.version(), r"^\d+\.\d+\.\d+")
         k = secagg.kernels()
         self.assertIn(k["path"], k["supported"])
+        self.assertIn("addRows", [kernel["primitive"] for kernel in k["kernels"]])
         previous = secagg.set_threads(1)
         try:
             self.assertEqual(secagg.kernels()["workers"], 1)
