@@ -34,7 +34,7 @@ python: lib cli pydeps
 
 # The Python path's cost over a direct Go call: both in one sitting, on n100_d1m.
 pybench: lib pydeps
-	$(GO) test -run '^$$' -bench '^Benchmark(Mean|TrimmedMean|Median|Krum)$$/^n100_d1m(_r0.[12])?$$' -benchtime 20x -count 3 ./bench/
+	$(GO) test -run '^$$' -bench '^BenchmarkBlock$$' -benchtime 20x -count 3 ./bench/
 	PYTHONPATH=python $(PY) python/benchmarks.py 20
 
 # Debian's numpy and scipy (PyPI is not reachable here): installed when missing and root.

@@ -99,6 +99,32 @@ func BenchmarkMedian(b *testing.B) {
 	})
 }
 
+// BenchmarkBlock times the batch kernels on n100_d1m held as one N x d block, as a
+// numpy array is: the direct Go calls to set beside the Python path (make pybench).
+func BenchmarkBlock(b *testing.B) {
+	w := bench.Workloads[1] // n100_d1m
+	us := w.Block(seed)
+	dst := make([]float32, w.D)
+	for _, c := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"mean", func() error { return aggregate.Mean(dst, us) }},
+		{"trimmed_mean_r0.1", func() error { return trimmedmean.TrimmedMean(dst, us, 0.1) }},
+		{"trimmed_mean_r0.2", func() error { return trimmedmean.TrimmedMean(dst, us, 0.2) }},
+		{"median", func() error { return trimmedmean.Median(dst, us) }},
+	} {
+		b.Run(w.Name+"/"+c.name, func(b *testing.B) {
+			b.SetBytes(w.Bytes())
+			for b.Loop() {
+				if err := c.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkTrimmedMeanStream times a whole round through a Stream: every update added,
 // then the result.
 func BenchmarkTrimmedMeanStream(b *testing.B) {

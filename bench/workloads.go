@@ -48,6 +48,18 @@ func (w Workload) Updates(seed uint64) [][]float32 {
 	return us
 }
 
+// Block returns the same updates as Updates, as rows of one N x D allocation: the layout
+// of a numpy (N, d) array that a notebook passes through the C ABI.
+func (w Workload) Block(seed uint64) [][]float32 {
+	us := w.Updates(seed)
+	block := make([]float32, 0, w.N*w.D)
+	for i, u := range us {
+		block = append(block, u...)
+		us[i] = block[i*w.D : (i+1)*w.D : (i+1)*w.D]
+	}
+	return us
+}
+
 // Weights returns N weights uniform in [1, 100), like example counts.
 func (w Workload) Weights(seed uint64) []float64 {
 	rng := rand.New(rand.NewPCG(seed, 1<<63))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/octomil/secagg/bench"
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,14 @@ func TestStandardNames(t *testing.T) {
 		names = append(names, w.Name)
 	}
 	assert.Equal(t, []string{"n10_d1m", "n100_d1m", "n1000_d100k", "n32_d4m", "n10_d10m"}, names)
+}
+
+func TestBlockIsUpdatesInOneAllocation(t *testing.T) {
+	w := bench.Workload{Name: "n3_d5", N: 3, D: 5}
+	us, block := w.Updates(4), w.Block(4)
+	for i := range us {
+		assert.Equal(t, us[i], block[i])
+	}
+	assert.Equal(t, uintptr(unsafe.Pointer(&block[0][0]))+uintptr(4*w.D), uintptr(unsafe.Pointer(&block[1][0])), "row 1 follows row 0")
+	assert.Equal(t, w.D, cap(block[0]), "a row cannot be appended into the next")
 }
