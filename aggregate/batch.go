@@ -10,8 +10,8 @@ import (
 )
 
 // Aggregate applies cfg's strategy to a whole batch of updates at once, with the batch
-// kernels (Mean, WeightedMean, DPMean, trimmedmean.TrimmedMean, Median, MultiKrum,
-// Bulyan, GeometricMedian), for callers that hold every update already: the command
+// kernels (Mean, WeightedMean, DPMean, NormBoundedMean, trimmedmean.TrimmedMean, Median,
+// MultiKrum, Bulyan, GeometricMedian, CenteredClipping from zeros), for callers that hold every update already: the command
 // line, the C ABI, a notebook. weights are read by weighted_mean and geometric_median
 // (nil: equal weights) and must otherwise be nil; noise is the dp_mean noise source
 // (nil: dp.SecureSource). cfg.MinClients 0 means 1, cfg.MaxClients is not used, and
@@ -36,7 +36,7 @@ func Aggregate(dst []float32, updates [][]float32, weights []float64, cfg Config
 	if noise == nil {
 		noise = dp.SecureSource()
 	}
-	res, sel, err := cfg.apply(dst, updates, weights, noise)
+	res, sel, err := cfg.apply(dst, updates, weights, noise, nil)
 	if err != nil {
 		return Result{}, err
 	}
@@ -47,10 +47,11 @@ func Aggregate(dst []float32, updates [][]float32, weights []float64, cfg Config
 	return res, nil
 }
 
-// apply runs the strategy's batch kernel over updates. It returns the Result (without
-// Selected and Elapsed) and, for krum and bulyan, the indices of the selected updates.
-// Config, MinClients and the updates' count are the caller's to have checked.
-func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noise *dp.Source) (res Result, selected []int, err error) {
+// apply runs the strategy's batch kernel over updates, centered_clipping starting from
+// center (nil: zeros). It returns the Result (without Selected and Elapsed) and, for
+// krum and bulyan, the indices of the selected updates. Config, MinClients and the
+// updates' count are the caller's to have checked.
+func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noise *dp.Source, center []float32) (res Result, selected []int, err error) {
 	res = Result{Strategy: c.Strategy, Clients: len(updates)}
 	switch c.Strategy {
 	case StrategyMean:
@@ -60,6 +61,11 @@ func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noi
 	case StrategyDPMean:
 		res.Norms, err = DPMean(dst, updates, c.ClipNorm, c.NoiseMultiplier, noise)
 		res.NoiseSigma = c.NoiseMultiplier * c.ClipNorm / float64(len(updates))
+	case StrategyNormBoundedMean:
+		res.Norms, err = NormBoundedMean(dst, updates, c.ClipNorm)
+	case StrategyCenteredClipping:
+		err = CenteredClipping(dst, updates, CenteredClippingOptions{
+			Radius: c.CenteredClippingRadius, Iterations: c.CenteredClippingIterations, Center: center})
 	case StrategyTrimmedMean:
 		err = trimmedmean.TrimmedMean(dst, updates, c.TrimRatio)
 	case StrategyMedian:

@@ -45,6 +45,15 @@ func TestAggregateIsTheBatchKernel(t *testing.T) {
 				_, err := aggregate.GeometricMedian(dst, us, w, aggregate.GeometricMedianOptions{})
 				return nil, err
 			}},
+		{aggregate.Config{Strategy: aggregate.StrategyNormBoundedMean, ClipNorm: 2}, nil,
+			func(dst []float32) ([]int, error) {
+				_, err := aggregate.NormBoundedMean(dst, us, 2)
+				return nil, err
+			}},
+		{aggregate.Config{Strategy: aggregate.StrategyCenteredClipping, CenteredClippingRadius: 3, CenteredClippingIterations: 2}, nil,
+			func(dst []float32) ([]int, error) {
+				return nil, aggregate.CenteredClipping(dst, us, aggregate.CenteredClippingOptions{Radius: 3, Iterations: 2})
+			}},
 		{aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 2, NoiseMultiplier: 0.5}, nil,
 			func(dst []float32) ([]int, error) {
 				_, err := aggregate.DPMean(dst, us, 2, 0.5, dp.InsecureSeededSource(11))

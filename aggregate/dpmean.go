@@ -48,3 +48,12 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 	}
 	return norms, nil
 }
+
+// NormBoundedMean is the mean of the updates after each is scaled to an L2 norm of at
+// most bound: the norm-bounding defence against model replacement (Sun et al. 2019,
+// "Can You Really Backdoor Federated Learning?"), TensorFlow Federated's clipping
+// aggregator without noise. It is DPMean without the noise, and returns the norms
+// before clipping; a rejected call writes nothing.
+func NormBoundedMean(dst []float32, updates [][]float32, bound float64) (norms []float64, err error) {
+	return DPMean(dst, updates, bound, 0, nil)
+}

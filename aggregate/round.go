@@ -27,12 +27,17 @@ const (
 	StrategyKrum         Strategy = "krum"          // Krum, or Multi-Krum with multi_krum_m > 1; holds the updates
 	StrategyBulyan       Strategy = "bulyan"        // Bulyan; holds the updates
 	StrategyGeoMedian    Strategy = "geometric_median"
+	// StrategyCenteredClipping is centered clipping; it holds the updates, and the
+	// engine keeps each round's result as the next round's center.
+	StrategyCenteredClipping Strategy = "centered_clipping"
+	// StrategyNormBoundedMean is the mean of the updates clipped to clip_norm, no noise.
+	StrategyNormBoundedMean Strategy = "norm_bounded_mean"
 )
 
 // holds reports whether the strategy keeps every update until Finalize.
 func (s Strategy) holds() bool {
 	switch s {
-	case StrategyMedian, StrategyKrum, StrategyBulyan, StrategyGeoMedian:
+	case StrategyMedian, StrategyKrum, StrategyBulyan, StrategyGeoMedian, StrategyCenteredClipping:
 		return true
 	}
 	return false
@@ -60,8 +65,12 @@ type Config struct {
 	// For geometric_median: the Weiszfeld iteration's cap and tolerance (0: defaults).
 	GeoMaxIterations int     `json:"geometric_median_max_iterations,omitempty"`
 	GeoTolerance     float64 `json:"geometric_median_tolerance,omitempty"`
+	// For centered_clipping: τ, how far one update can pull the center per pass, and
+	// the passes (0: 1).
+	CenteredClippingRadius     float64 `json:"centered_clipping_radius,omitempty"`
+	CenteredClippingIterations int     `json:"centered_clipping_iterations,omitempty"`
 
-	// For dp_mean: the L2 clip norm C and the noise multiplier z (noise σ = z·C/N on the
+	// For dp_mean and norm_bounded_mean: the L2 clip norm C; for dp_mean and the noise multiplier z (noise σ = z·C/N on the
 	// mean). With Epsilon > 0 the engine keeps a privacy ledger with budget (Epsilon,
 	// Delta), charged once per finalised round at SampleRate (the probability that a
 	// client takes part), and refuses a round that would exceed it.
@@ -108,6 +117,19 @@ func (c Config) Validate() error {
 			return secagg.Errorf(secagg.CodeValidation, "max_clients",
 				"max_clients must be >= min_devices_per_round (%d), got %d", c.MinClients, c.MaxClients)
 		}
+	case StrategyNormBoundedMean:
+		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
+			return err
+		}
+	case StrategyCenteredClipping:
+		if !(c.CenteredClippingRadius > 0) || math.IsInf(c.CenteredClippingRadius, 0) {
+			return secagg.Errorf(secagg.CodeValidation, "centered_clipping_radius",
+				"centered_clipping_radius must be positive and finite, got %v", c.CenteredClippingRadius)
+		}
+		if c.CenteredClippingIterations < 0 {
+			return secagg.Errorf(secagg.CodeValidation, "centered_clipping_iterations",
+				"centered_clipping_iterations must be >= 0, got %d", c.CenteredClippingIterations)
+		}
 	case StrategyDPMean:
 		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
 			return err
@@ -124,7 +146,7 @@ func (c Config) Validate() error {
 		}
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, dp_mean, trimmed_mean, median, krum, bulyan, geometric_median, got %q", string(c.Strategy))
+			"strategy must be one of mean, weighted_mean, dp_mean, norm_bounded_mean, trimmed_mean, median, krum, bulyan, geometric_median, centered_clipping, got %q", string(c.Strategy))
 	}
 	if c.MinClients < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
@@ -142,6 +164,9 @@ type Engine struct {
 	cfg    Config
 	ledger *dp.Ledger // nil without a budget
 	noise  *dp.Source
+
+	mu     sync.Mutex
+	center []float32 // centered_clipping: the last finalised round's result (nil: zeros)
 }
 
 // New returns an engine for a valid configuration. Noise comes from dp.SecureSource.
@@ -163,6 +188,22 @@ func New(cfg Config) (*Engine, error) {
 // SetNoiseSource replaces the engine's noise source, for tests and notebooks that need
 // to replay a run (dp.InsecureSeededSource).
 func (e *Engine) SetNoiseSource(src *dp.Source) { e.noise = src }
+
+// Center returns a copy of the center the next centered_clipping round starts from: the
+// result of the last round finalised, or nil (zeros) before the first.
+func (e *Engine) Center() []float32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]float32(nil), e.center...)
+}
+
+// SetCenter sets where the next centered_clipping round starts, for a coordinator that
+// restarts from a saved model; nil starts from zeros. The engine keeps a copy.
+func (e *Engine) SetCenter(center []float32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.center = append([]float32(nil), center...)
+}
 
 // Ledger returns the engine's privacy ledger, or nil if it keeps none.
 func (e *Engine) Ledger() *dp.Ledger { return e.ledger }
@@ -268,7 +309,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 			"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
 	}
 	var norm float64
-	if r.cfg.Strategy == StrategyDPMean {
+	if r.cfg.Strategy == StrategyDPMean || r.cfg.Strategy == StrategyNormBoundedMean {
 		// The norm is taken here, outside the lock and while the update is in cache, so
 		// clipping costs no extra pass at Finalize.
 		norm = dp.Norm(update)
@@ -313,7 +354,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 	case StrategyWeightedMean:
 		w = weight
 		r.weights += weight
-	case StrategyDPMean:
+	case StrategyDPMean, StrategyNormBoundedMean:
 		w = dp.ClipFactor(norm, r.cfg.ClipNorm)
 		r.norms = append(r.norms, norm)
 	}
@@ -392,11 +433,21 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		res.Norms = append([]float64(nil), r.norms...)
 		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
 	}
+	if r.cfg.Strategy == StrategyNormBoundedMean {
+		res.Norms = append([]float64(nil), r.norms...)
+	}
 	switch {
 	case r.cfg.Strategy.holds():
-		held, sel, err := r.cfg.apply(dst, r.held, nil, nil)
+		var center []float32
+		if r.cfg.Strategy == StrategyCenteredClipping {
+			center = r.engine.Center()
+		}
+		held, sel, err := r.cfg.apply(dst, r.held, nil, nil, center)
 		if err != nil {
 			return Result{}, err
+		}
+		if r.cfg.Strategy == StrategyCenteredClipping {
+			r.engine.SetCenter(dst)
 		}
 		res.Iterations = held.Iterations
 		for _, i := range sel {

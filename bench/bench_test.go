@@ -203,15 +203,17 @@ func BenchmarkClip(b *testing.B) {
 
 // BenchmarkRound times a whole round through the engine for every round strategy: every
 // update added, then Finalize. For dp_mean the clipping norm is taken at Add, while the
-// update is in cache; trimmed_mean (r = 0.1, max_clients = N) streams through a
-// trimmedmean.Stream; median holds the updates it is handed.
+// update is in cache (norm_bounded_mean likewise); trimmed_mean (r = 0.1, max_clients =
+// N) streams through a trimmedmean.Stream; median and centered_clipping (τ = 10, one
+// pass) hold the updates they are handed.
 func BenchmarkRound(b *testing.B) {
 	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyWeightedMean,
-		aggregate.StrategyDPMean, aggregate.StrategyTrimmedMean, aggregate.StrategyMedian} {
+		aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean, aggregate.StrategyTrimmedMean,
+		aggregate.StrategyMedian, aggregate.StrategyCenteredClipping} {
 		b.Run(string(s), func(b *testing.B) {
 			forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
 				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1,
-					TrimRatio: 0.1, MaxClients: w.N})
+					TrimRatio: 0.1, MaxClients: w.N, CenteredClippingRadius: 10})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -56,6 +56,9 @@ results = {
     "multi_krum": score(f"secagg.multi_krum(f={f}, m={n - f})", lambda: secagg.multi_krum(updates, f, n - f)),
     "bulyan": score(f"secagg.bulyan(f={f})", lambda: secagg.bulyan(updates, f)),
     "geometric_median": score("secagg.geometric_median", lambda: secagg.geometric_median(updates)),
+    "centered_clipping": score("secagg.centered_clipping(tau, L=3)",
+                               lambda: secagg.centered_clipping(updates, np.sqrt(d), iterations=3)),
+    "norm_bounded_mean": score("secagg.norm_bounded_mean(C=1000)", lambda: secagg.norm_bounded_mean(updates, 1000.0)),
     "dp_mean": score("secagg.dp_mean(C=1000, z=1)", lambda: secagg.dp_mean(updates, 1000.0, 1.0)),
 }
 

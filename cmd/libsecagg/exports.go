@@ -114,6 +114,37 @@ func secagg_geometric_median(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int6
 	})
 }
 
+//export secagg_centered_clipping
+func secagg_centered_clipping(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, radius C.double, iterations C.int64_t, center *C.secagg_cfloat, out *C.float, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		var c []float32
+		if center != nil {
+			c = unsafe.Slice((*float32)(unsafe.Pointer(center)), len(dst))
+		}
+		return aggregate.CenteredClipping(dst, updates, aggregate.CenteredClippingOptions{
+			Radius: float64(radius), Iterations: int(iterations), Center: c})
+	})
+}
+
+//export secagg_norm_bounded_mean
+func secagg_norm_bounded_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clipNorm C.double, out *C.float, norms *C.double, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		got, e := aggregate.NormBoundedMean(dst, updates, float64(clipNorm))
+		if e == nil && norms != nil {
+			copy(unsafe.Slice((*float64)(unsafe.Pointer(norms)), len(got)), got)
+		}
+		return e
+	})
+}
+
 //export secagg_dp_mean
 func secagg_dp_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clipNorm, noiseMultiplier C.double, seed C.int64_t, out *C.float, norms *C.double, err *C.char, errLen C.int64_t) C.int {
 	return call(err, errLen, func() error {

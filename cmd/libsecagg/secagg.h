@@ -73,6 +73,20 @@ int secagg_geometric_median(secagg_cfloat *x, secagg_row *rows, int64_t n, int64
                             secagg_cdouble *weights, int64_t max_iterations, double tolerance,
                             float *out, int64_t *iterations, char *err, int64_t err_len);
 
+/* Centered clipping (Karimireddy, He and Jaggi 2021): from v = center (NULL: zeros),
+ * `iterations` times (0: once) v += (1/N) sum_i (x_i - v) min(1, radius / |x_i - v|).
+ * center[d] may be out itself (it is read before out is written), to carry the center
+ * from round to round. */
+int secagg_centered_clipping(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                             double radius, int64_t iterations, secagg_cfloat *center,
+                             float *out, char *err, int64_t err_len);
+
+/* The mean of the updates each clipped to L2 norm clip_norm (norm bounding), no noise.
+ * If norms is not NULL it receives the N norms before clipping. */
+int secagg_norm_bounded_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                             double clip_norm, float *out, double *norms,
+                             char *err, int64_t err_len);
+
 /* DP-FedAvg: each update clipped to L2 norm clip_norm, the mean, then Gaussian noise of
  * standard deviation noise_multiplier * clip_norm / N. seed < 0 draws the noise from a
  * cryptographically secure generator; seed >= 0 from a replayable, insecure one (tests

@@ -28,21 +28,25 @@ Strategies and their flags:
   krum               --byzantine-clients f [--multi-krum-m m]
   bulyan             --byzantine-clients f
   geometric_median   [--weights w.npy] [--max-iterations k] [--tolerance t]
+  centered_clipping  --centered-clipping-radius tau [--centered-clipping-iterations L] (from zeros)
+  norm_bounded_mean  --clip-norm C (each update clipped to C, then the mean)
   dp_mean            --clip-norm C --noise-multiplier z [--seed s] (no seed: a secure generator)
 `
 
 // strategyFlags names, for each flag that configures a strategy, the strategies it
 // applies to; giving it to another strategy is a bad_request rather than silently ignored.
 var strategyFlags = map[string][]aggregate.Strategy{
-	"weights":           {aggregate.StrategyWeightedMean, aggregate.StrategyGeoMedian},
-	"trim-ratio":        {aggregate.StrategyTrimmedMean},
-	"byzantine-clients": {aggregate.StrategyKrum, aggregate.StrategyBulyan},
-	"multi-krum-m":      {aggregate.StrategyKrum},
-	"max-iterations":    {aggregate.StrategyGeoMedian},
-	"tolerance":         {aggregate.StrategyGeoMedian},
-	"clip-norm":         {aggregate.StrategyDPMean},
-	"noise-multiplier":  {aggregate.StrategyDPMean},
-	"seed":              {aggregate.StrategyDPMean},
+	"weights":                      {aggregate.StrategyWeightedMean, aggregate.StrategyGeoMedian},
+	"trim-ratio":                   {aggregate.StrategyTrimmedMean},
+	"byzantine-clients":            {aggregate.StrategyKrum, aggregate.StrategyBulyan},
+	"multi-krum-m":                 {aggregate.StrategyKrum},
+	"max-iterations":               {aggregate.StrategyGeoMedian},
+	"tolerance":                    {aggregate.StrategyGeoMedian},
+	"clip-norm":                    {aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean},
+	"centered-clipping-radius":     {aggregate.StrategyCenteredClipping},
+	"centered-clipping-iterations": {aggregate.StrategyCenteredClipping},
+	"noise-multiplier":             {aggregate.StrategyDPMean},
+	"seed":                         {aggregate.StrategyDPMean},
 }
 
 // aggregateCmd runs `secagg aggregate`.
@@ -59,6 +63,8 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.GeoMaxIterations, "max-iterations", 0, "cap on Weiszfeld steps (0: 100)")
 	fs.Float64Var(&cfg.GeoTolerance, "tolerance", 0, "relative improvement at which Weiszfeld stops (0: 1e-6)")
 	fs.Float64Var(&cfg.ClipNorm, "clip-norm", 0, "L2 norm each update is clipped to")
+	fs.Float64Var(&cfg.CenteredClippingRadius, "centered-clipping-radius", 0, "τ, how far one update can pull the center per pass")
+	fs.IntVar(&cfg.CenteredClippingIterations, "centered-clipping-iterations", 0, "clipping passes (0: 1)")
 	fs.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", 0, "Gaussian noise σ over the clip norm")
 	seed := fs.Uint64("seed", 0, "seed a replayable, insecure noise generator (tests and notebooks only)")
 	fs.IntVar(&cfg.MinClients, "min-clients", 1, "fewest updates to aggregate (min_devices_per_round)")

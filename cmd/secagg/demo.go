@@ -60,7 +60,9 @@ func (c roundConfig) validate() error {
 
 // demoStrategies are the configurations the demo compares, for f Byzantine clients
 // among n: every strategy of the engine, the robust ones told f.
-func demoStrategies(n, f int) []aggregate.Config {
+func demoStrategies(n, d, f int) []aggregate.Config {
+	// centered_clipping's τ: about an honest update's distance from the honest mean.
+	radius := math.Sqrt(float64(d))
 	return []aggregate.Config{
 		{Strategy: aggregate.StrategyMean},
 		{Strategy: aggregate.StrategyWeightedMean},
@@ -70,11 +72,13 @@ func demoStrategies(n, f int) []aggregate.Config {
 		{Strategy: aggregate.StrategyKrum, ByzantineClients: f, MultiKrumM: n - f},
 		{Strategy: aggregate.StrategyBulyan, ByzantineClients: f},
 		{Strategy: aggregate.StrategyGeoMedian},
+		{Strategy: aggregate.StrategyCenteredClipping, CenteredClippingRadius: radius, CenteredClippingIterations: 3},
+		{Strategy: aggregate.StrategyNormBoundedMean, ClipNorm: demoClipNorm},
 		{Strategy: aggregate.StrategyDPMean, ClipNorm: demoClipNorm, NoiseMultiplier: 1},
 	}
 }
 
-// demoClipNorm is the dp_mean row's clip norm; an honest update's norm is about
+// demoClipNorm is the dp_mean and norm_bounded_mean rows' clip norm; an honest update's norm is about
 // sqrt(2d), so at d = 10^6 this clips the honest updates too, by 30%.
 const demoClipNorm = 1000
 
@@ -89,6 +93,10 @@ func label(c aggregate.Config) string {
 		return fmt.Sprintf("%s f=%d", c.Strategy, c.ByzantineClients)
 	case c.Strategy == aggregate.StrategyDPMean:
 		return fmt.Sprintf("dp_mean C=%g z=%g", c.ClipNorm, c.NoiseMultiplier)
+	case c.Strategy == aggregate.StrategyNormBoundedMean:
+		return fmt.Sprintf("norm_bounded_mean C=%g", c.ClipNorm)
+	case c.Strategy == aggregate.StrategyCenteredClipping:
+		return fmt.Sprintf("centered_clipping tau=%.4g L=%d", c.CenteredClippingRadius, c.CenteredClippingIterations)
 	}
 	return string(c.Strategy)
 }
@@ -111,7 +119,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	strategies := demoStrategies(cfg.Clients, cfg.Byzantine)
+	strategies := demoStrategies(cfg.Clients, cfg.Dimension, cfg.Byzantine)
 	bar := newProgress(stderr, 1+len(strategies)*cfg.Repeats)
 	defer bar.done()
 
@@ -124,7 +132,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	weights := w.Weights(cfg.Seed)
 	honestNorm := math.Sqrt(simd.SumSquares(honestMean))
 
-	fmt.Fprintf(stdout, "%-26s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
+	fmt.Fprintf(stdout, "%-32s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
 	dst := make([]float32, w.D)
 	for _, c := range strategies {
 		var ws []float64
@@ -143,11 +151,11 @@ func demo(args []string, stdout, stderr io.Writer) error {
 			best = min(best, res.Elapsed)
 		}
 		if runErr != nil {
-			fmt.Fprintf(stdout, "%-26s skipped: %v\n", label(c), runErr)
+			fmt.Fprintf(stdout, "%-32s skipped: %v\n", label(c), runErr)
 			continue
 		}
 		dist := math.Sqrt(simd.SqDist(dst, honestMean)) / honestNorm
-		fmt.Fprintf(stdout, "%-26s %14.4f %10.2f %10.1f\n", label(c), dist,
+		fmt.Fprintf(stdout, "%-32s %14.4f %10.2f %10.1f\n", label(c), dist,
 			float64(best.Microseconds())/1e3, float64(w.Bytes())/best.Seconds()/1e9)
 	}
 	fmt.Fprintf(stdout, "\ndist/|honest| is the L2 distance to the mean of the honest updates over that mean's norm\n"+

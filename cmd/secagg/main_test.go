@@ -40,11 +40,11 @@ func TestDemoSmallRound(t *testing.T) {
 			dist[strings.Join(f[:len(f)-3], " ")] = d
 		}
 	}
-	require.Len(t, dist, 9, out)
+	require.Len(t, dist, 11, out)
 	// The attack drags the undefended means far off; every robust rule stays near the
 	// honest mean.
 	assert.Greater(t, dist["mean"], 10.0)
-	for _, robust := range []string{"trimmed_mean r=0.2", "median", "multi_krum", "bulyan f=4", "geometric_median"} {
+	for _, robust := range []string{"trimmed_mean r=0.2", "median", "multi_krum", "bulyan f=4", "geometric_median", "centered_clipping"} {
 		var got float64
 		for name, d := range dist {
 			if strings.HasPrefix(name, robust) {
@@ -58,7 +58,7 @@ func TestDemoSmallRound(t *testing.T) {
 func TestDemoSkipsWhatCannotRun(t *testing.T) {
 	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":5,"dimension":100,"byzantine_clients":2,"seed":1,"repeats":1}`))
 	require.Equal(t, 0, code, errs)
-	assert.Contains(t, out, "bulyan f=2                 skipped: insufficient_clients")
+	assert.Contains(t, out, "bulyan f=2                       skipped: insufficient_clients")
 	assert.Contains(t, out, "median")
 }
 

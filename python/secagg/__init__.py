@@ -24,7 +24,7 @@ from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
 
 __all__ = [
     "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
-    "geometric_median", "dp_mean", "epsilon", "noise_multiplier", "version", "kernels",
+    "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "epsilon", "noise_multiplier", "version", "kernels",
     "set_threads", "SecaggError", "ValidationError", "BadRequestError",
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
 ]
@@ -146,6 +146,33 @@ def geometric_median(updates, weights=None, max_iterations=0, tolerance=0.0, ret
     out = _aggregate(lib.secagg_geometric_median, updates, None if w is None else w.ctypes.data,
                      int(max_iterations), float(tolerance), extra=(ctypes.byref(steps),))
     return (out, steps.value) if return_iterations else out
+
+
+def centered_clipping(updates, radius, iterations=1, center=None):
+    """Centered clipping (Karimireddy, He and Jaggi 2021): from v = center (None: zeros),
+    `iterations` times v += mean_i (x_i - v) * min(1, radius / |x_i - v|), so no update
+    moves the center by more than radius / N per pass. Pass the previous round's result
+    as center to learn from history."""
+    x, rows, n, d, keep = _as_row_block(updates)
+    c = None
+    if center is not None:
+        c = _as_f32(center, "center")
+        if c.shape != (d,):
+            raise BadRequestError(f"center has shape {c.shape}; want ({d},)")
+    out = np.empty(d, dtype=np.float32)
+    _call(lib.secagg_centered_clipping, x, rows, n, d, float(radius), int(iterations),
+          None if c is None else c.ctypes.data, out.ctypes.data)
+    del keep
+    return out
+
+
+def norm_bounded_mean(updates, clip_norm, return_norms=False):
+    """The mean of the updates each clipped to L2 norm clip_norm (norm bounding against
+    model replacement), without noise. With return_norms, returns (result, norms)."""
+    norms = np.zeros(len(updates), dtype=np.float64)
+    out = _aggregate(lib.secagg_norm_bounded_mean, updates, float(clip_norm),
+                     extra=(norms.ctypes.data if norms.size else None,))
+    return (out, norms) if return_norms else out
 
 
 def dp_mean(updates, clip_norm, noise_multiplier, seed=None, return_norms=False):

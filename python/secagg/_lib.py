@@ -34,6 +34,8 @@ _SIGNATURES = {
     "secagg_krum": _round + [c_int64, c_int64, c_void_p, c_void_p] + _err,
     "secagg_bulyan": _round + [c_int64, c_void_p, c_void_p] + _err,
     "secagg_geometric_median": _round + [c_void_p, c_int64, c_double, c_void_p, _I64P] + _err,
+    "secagg_centered_clipping": _round + [c_double, c_int64, c_void_p, c_void_p] + _err,
+    "secagg_norm_bounded_mean": _round + [c_double, c_void_p, c_void_p] + _err,
     "secagg_dp_mean": _round + [c_double, c_double, c_int64, c_void_p, c_void_p] + _err,
     "secagg_epsilon": [c_double, c_double, c_int64, c_double, c_int, _DP, _DP] + _err,
     "secagg_noise_multiplier": [c_double, c_double, c_int64, c_double, c_int, _DP] + _err,

@@ -72,6 +72,10 @@ class AgainstGo(unittest.TestCase):
             (secagg.multi_krum(x, 4, 10), ["--strategy", "krum", "--byzantine-clients", "4", "--multi-krum-m", "10"]),
             (secagg.bulyan(x, 4), ["--strategy", "bulyan", "--byzantine-clients", "4"]),
             (secagg.geometric_median(x, w), ["--strategy", "geometric_median", "--weights", self.weights]),
+            (secagg.centered_clipping(x, 30.0, 3), ["--strategy", "centered_clipping",
+                                                     "--centered-clipping-radius", "30",
+                                                     "--centered-clipping-iterations", "3"]),
+            (secagg.norm_bounded_mean(x, 50.0), ["--strategy", "norm_bounded_mean", "--clip-norm", "50"]),
             (secagg.dp_mean(x, 50.0, 1.1, seed=9), ["--strategy", "dp_mean", "--clip-norm", "50",
                                                      "--noise-multiplier", "1.1", "--seed", "9"]),
         ]
@@ -121,6 +125,18 @@ class AgainstNumpy(unittest.TestCase):
         out, sel = secagg.bulyan(x, 3, return_selected=True)
         self.assertEqual(len(sel), 14)  # n - 2f; identical attackers can be among them,
         self.assertLess(np.abs(out).max(), 10)  # but the coordinate phase trims them
+
+    def test_centered_clipping_carries_its_center(self):
+        x = poisoned_round(n=20, d=300, f=3)
+        first = secagg.centered_clipping(x, 20.0)
+        second = secagg.centered_clipping(x, 20.0, center=first)
+        twice = secagg.centered_clipping(x, 20.0, iterations=2)
+        np.testing.assert_array_equal(bits(second), bits(twice))
+        self.assertLess(np.abs(twice).max(), 5)  # the +1000 clients pull by at most 20/20 per pass
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.centered_clipping(x, 20.0, center=np.zeros(5))
+        with self.assertRaises(secagg.ValidationError):
+            secagg.centered_clipping(x, 0.0)
 
     def test_dp_mean_clips_and_noises(self):
         x = np.full((4, 100), 3.0, dtype=np.float32)  # norms 30

@@ -1,0 +1,82 @@
+package aggregate
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/check"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
+)
+
+// CenteredClippingOptions tune CenteredClipping.
+type CenteredClippingOptions struct {
+	// Radius is τ: how far, in L2 norm, one update can pull the center in one pass.
+	Radius float64
+	// Iterations is L, the clipping passes (0: 1, as in the paper's experiments).
+	Iterations int
+	// Center is v₀, where the passes start: the previous round's aggregate, which is
+	// what lets the rule learn from history (nil: zeros).
+	Center []float32
+}
+
+// CenteredClipping writes into dst the centered-clipping aggregate of Karimireddy, He
+// and Jaggi (2021, "Learning from History for Byzantine Robust Optimization"): starting
+// from v = Center, Iterations times
+//
+//	v ← v + (1/n) Σ_i (x_i − v)·min(1, τ/‖x_i − v‖)
+//
+// so that no update moves the center by more than τ/n, however large it is. Each pass
+// is one weighted mean of the updates and v in float64 (the weights are the clip
+// factors, and v's is n − Σ factors), rounded once. A rejected call writes nothing.
+func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOptions) error {
+	if err := check.Batch(dst, updates); err != nil {
+		return err
+	}
+	if !(opt.Radius > 0) || math.IsInf(opt.Radius, 0) {
+		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_radius",
+			"centered_clipping_radius must be positive and finite, got %v", opt.Radius)
+	}
+	if opt.Iterations < 0 {
+		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_iterations",
+			"centered_clipping_iterations must be >= 0, got %d", opt.Iterations)
+	}
+	n, d := len(updates), len(dst)
+	v := make([]float32, d)
+	if opt.Center != nil {
+		if err := secagg.ValidateUpdateLength("center", opt.Center, d); err != nil {
+			return err
+		}
+		if i := simd.FirstNonFinite(opt.Center); i >= 0 {
+			return secagg.Errorf(secagg.CodeValidation, "center", "center[%d] must be finite, got %v", i, opt.Center[i])
+		}
+		copy(v, opt.Center)
+	}
+	next := make([]float32, d)
+	rows := append(make([][]float32, 0, n+1), updates...)
+	weights := make([]float64, n+1)
+	for range max(opt.Iterations, 1) {
+		parallel.Ranges(parallel.Workers(), n, 1, func(_, i, _ int) {
+			weights[i] = math.Sqrt(simd.SqDist(updates[i], v))
+		})
+		pulled := 0.0
+		for i, dist := range weights[:n] {
+			if math.IsNaN(dist) || math.IsInf(dist, 0) {
+				return check.NonFinite(updates)
+			}
+			weights[i] = 1
+			if dist > opt.Radius {
+				weights[i] = opt.Radius / dist
+			}
+			pulled += weights[i]
+		}
+		weights[n] = float64(n) - pulled // v's own weight: what the clipping held back
+		scaled, total := normalizeWeights(weights)
+		if err := average(next, append(rows, v), scaled, 1/total); err != nil {
+			return err
+		}
+		v, next = next, v
+	}
+	copy(dst, v)
+	return nil
+}
