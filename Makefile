@@ -90,5 +90,7 @@ bench:
 peers:
 	gcc -O3 -march=native -ffast-math -fopenmp $(PEERS)/bandwidth.c -o /tmp/secagg-bandwidth
 	/tmp/secagg-bandwidth
+	gcc -O3 -march=native -fopenmp bench/peak/fma_peak.c -o /tmp/secagg-fma-peak
+	/tmp/secagg-fma-peak
 	@$(PY) -c 'import numpy, scipy' 2>/dev/null || { echo "peers need Debian's python3-numpy and python3-scipy: apt-get install -y python3-numpy python3-scipy"; exit 1; }
 	$(PY) $(PEERS)/peers.py

@@ -32,6 +32,7 @@ type kernels struct {
 	dot           func(acc *[Block]float64, x, y []float32)
 	sumSquares    func(acc *[Block]float64, x []float32)
 	sqDist        func(acc *[Block]float64, x, y []float32)
+	sqDistPairs   func(acc *[PairBlock * PairBlock * pairLanes]float64, a, b [][]float32, off, n int)
 	scale         func(x []float32, a float32)
 	min, max      func(dst, x []float32)
 
@@ -64,6 +65,7 @@ var genericKernels = kernels{
 	dot:           dotGeneric,
 	sumSquares:    sumSquaresGeneric,
 	sqDist:        sqDistGeneric,
+	sqDistPairs:   sqDistPairsGeneric,
 	scale:         scaleGeneric,
 	min:           minGeneric,
 	max:           maxGeneric,

@@ -37,6 +37,7 @@ func FuzzPathsAgree(f *testing.F) {
 			hi           []float32
 			dot, ss      uint64
 			bad          int
+			pairs        []float64
 		}
 		compute := func() result {
 			var r result
@@ -54,6 +55,11 @@ func FuzzPathsAgree(f *testing.F) {
 			r.dot = math.Float64bits(simd.Dot(x, y))
 			r.ss = math.Float64bits(simd.SumSquares(x))
 			r.bad = simd.FirstNonFinite(x)
+			var pairs [simd.PairBlock * simd.PairBlock]float64
+			z := slices.Clone(x)
+			simd.Scale(z, -2)
+			simd.SqDistPairs(&pairs, [][]float32{x, y, z, x}, [][]float32{y, z, x, r.sc}, 0, len(x))
+			r.pairs = pairs[:]
 			return r
 		}
 		prev := simd.Active()
@@ -76,6 +82,7 @@ func FuzzPathsAgree(f *testing.F) {
 				"Dot":            sameOrNaN64([]float64{math.Float64frombits(got.dot)}, []float64{math.Float64frombits(want.dot)}),
 				"SumSquares":     sameOrNaN64([]float64{math.Float64frombits(got.ss)}, []float64{math.Float64frombits(want.ss)}),
 				"FirstNonFinite": got.bad == want.bad,
+				"SqDistPairs":    sameOrNaN64(got.pairs, want.pairs),
 			} {
 				if !ok {
 					t.Fatalf("%s: %s differs from generic on %d values", name, p, len(x))

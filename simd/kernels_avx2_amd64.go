@@ -38,6 +38,12 @@ func sumSquaresAVX2(acc *[32]float64, x []float32)
 //go:noescape
 func sqDistAVX2(acc *[32]float64, x []float32, y []float32)
 
+// sqDistPairsAVX2 is sqDistPairsGeneric(acc, a, b, off, n) for n a multiple of 32, len(a) = len(b) = 4
+// and every row's window [off, off+n) in bounds.
+//
+//go:noescape
+func sqDistPairsAVX2(acc *[256]float64, a [][]float32, b [][]float32, off int, n int)
+
 // scaleAVX2 is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.
 //
 //go:noescape

@@ -38,6 +38,12 @@ func sumSquaresAVX512(acc *[32]float64, x []float32)
 //go:noescape
 func sqDistAVX512(acc *[32]float64, x []float32, y []float32)
 
+// sqDistPairsAVX512 is sqDistPairsGeneric(acc, a, b, off, n) for n a multiple of 32, len(a) = len(b) = 4
+// and every row's window [off, off+n) in bounds.
+//
+//go:noescape
+func sqDistPairsAVX512(acc *[256]float64, a [][]float32, b [][]float32, off int, n int)
+
 // scaleAVX512 is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.
 //
 //go:noescape
