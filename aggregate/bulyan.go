@@ -13,8 +13,8 @@ import (
 // Byzantine clients, as Flower computes it: θ = n−2f updates are chosen by repeated Krum
 // on the ones not yet chosen (each round scoring max(1, n'−f−2) nearest neighbours, ties
 // to the lower index); then, coordinate by coordinate, the β = θ−2f chosen values closest
-// to their median (numpy's) are averaged in float64, ties in distance going to the update
-// chosen earlier. It needs n >= 4f+3 updates (else insufficient_clients) and returns the
+// to their median (numpy's) are averaged in float64 (in ascending order), ties in distance
+// going to the update chosen earlier. It needs n >= 4f+3 updates (else insufficient_clients) and returns the
 // indices chosen, in order. The coordinate phase is plain Go, not yet vectorised.
 func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err error) {
 	if err := check.Batch(dst, updates); err != nil {
@@ -61,38 +61,94 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 	}
 	const chunk = 4096
 	parallel.Ranges(parallel.Workers(), len(dst), chunk, func(_, lo, hi int) {
-		vals := make([]float64, theta)
-		sorted := make([]float64, theta)
-		idx := make([]int, theta)
+		vals := make([]float32, theta)
+		keys := make([]uint64, theta)
 		for j := lo; j < hi; j++ {
 			for a, u := range chosen {
-				vals[a] = float64(u[j])
+				vals[a] = u[j]
 			}
-			copy(sorted, vals)
-			slices.Sort(sorted)
-			med := sorted[(theta-1)/2]
-			if theta%2 == 0 {
-				med = (med + sorted[theta/2]) / 2
-			}
-			for a := range idx {
-				idx[a] = a
-			}
-			slices.SortStableFunc(idx, func(a, b int) int {
-				da, db := math.Abs(vals[a]-med), math.Abs(vals[b]-med)
-				switch {
-				case da < db:
-					return -1
-				case da > db:
-					return 1
-				}
-				return 0
-			})
-			s := 0.0
-			for _, a := range idx[:beta] {
-				s += vals[a]
-			}
-			dst[j] = float32(s * (1 / float64(beta)))
+			dst[j] = closestMean(vals, beta, keys)
 		}
 	})
 	return selected, nil
+}
+
+// closestMean returns the mean, in float64 rounded once, of the beta values of vals
+// closest to their median (numpy's: the mean of the two middles for an even count), a
+// tie in distance going to the value earlier in vals. keys is scratch of len(vals).
+//
+// The values are sorted once, as (order-preserving bits, position) keys; the beta
+// closest then form a window of the sorted values, grown from the median outwards one
+// value at a time, and added in ascending order. Where the two sides tie (v = med ± δ),
+// the two groups of equal values are taken in the order of their positions in vals.
+func closestMean(vals []float32, beta int, keys []uint64) float32 {
+	n := len(vals)
+	for a, v := range vals {
+		keys[a] = uint64(orderBits(v+0))<<32 | uint64(a) // v+0: −0 is +0, one group of zeros
+	}
+	slices.Sort(keys)
+	at := func(p int) float64 { return float64(fromOrderBits(uint32(keys[p] >> 32))) }
+	index := func(p int) uint32 { return uint32(keys[p]) }
+	med := at((n - 1) / 2)
+	if n%2 == 0 {
+		med = (med + at(n/2)) / 2
+	}
+	r := (n - 1) / 2 // the first value at or above the median
+	for r > 0 && at(r-1) >= med {
+		r--
+	}
+	for r < n && at(r) < med {
+		r++
+	}
+	l := r - 1 // the window is (l, r)
+	for taken := 0; taken < beta; {
+		switch dl, dr := med-at(max(l, 0)), at(min(r, n-1))-med; {
+		case r >= n || l >= 0 && dl < dr:
+			l--
+			taken++
+		case l < 0 || dr < dl:
+			r++
+			taken++
+		default: // a tie across the median: merge the two equal groups by position
+			gl, gr := 1, 1
+			for l-gl >= 0 && keys[l-gl]>>32 == keys[l]>>32 {
+				gl++
+			}
+			for r+gr < n && keys[r+gr]>>32 == keys[r]>>32 {
+				gr++
+			}
+			i, j := l-gl+1, r // each group's positions rise with the position in vals
+			cl, cr := 0, 0
+			for range min(beta-taken, gl+gr) {
+				if j >= r+gr || i <= l && index(i) < index(j) {
+					i, cl = i+1, cl+1
+				} else {
+					j, cr = j+1, cr+1
+				}
+			}
+			l, r, taken = l-cl, r+cr, taken+cl+cr
+		}
+	}
+	s := 0.0
+	for p := l + 1; p < r; p++ {
+		s += at(p)
+	}
+	return float32(s * (1 / float64(beta)))
+}
+
+// orderBits maps a float32 to a uint32 in the same order.
+func orderBits(v float32) uint32 {
+	b := math.Float32bits(v)
+	if b>>31 != 0 {
+		return ^b
+	}
+	return b | 1<<31
+}
+
+// fromOrderBits inverts orderBits.
+func fromOrderBits(k uint32) float32 {
+	if k>>31 != 0 {
+		return math.Float32frombits(k &^ (1 << 31))
+	}
+	return math.Float32frombits(^k)
 }

@@ -204,16 +204,26 @@ func BenchmarkClip(b *testing.B) {
 // BenchmarkRound times a whole round through the engine for every round strategy: every
 // update added, then Finalize. For dp_mean the clipping norm is taken at Add, while the
 // update is in cache (norm_bounded_mean likewise); trimmed_mean (r = 0.1, max_clients =
-// N) streams through a trimmedmean.Stream; median and centered_clipping (τ = 10, one
-// pass) hold the updates they are handed.
+// N) streams through a trimmedmean.Stream; median, centered_clipping (τ = 10, one pass),
+// geometric_median, krum and bulyan (f = 10, or fewer where N is small) hold the updates
+// they are handed. The quadratic ones (krum, bulyan) run on n100_d1m and n32_d4m only.
 func BenchmarkRound(b *testing.B) {
 	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyWeightedMean,
 		aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean, aggregate.StrategyTrimmedMean,
-		aggregate.StrategyMedian, aggregate.StrategyCenteredClipping} {
+		aggregate.StrategyMedian, aggregate.StrategyCenteredClipping, aggregate.StrategyGeoMedian,
+		aggregate.StrategyKrum, aggregate.StrategyBulyan} {
+		workloads := bench.Workloads
+		if s == aggregate.StrategyKrum || s == aggregate.StrategyBulyan {
+			workloads = quadratic()
+		}
 		b.Run(string(s), func(b *testing.B) {
-			forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+			forEachWorkload(b, workloads, func(b *testing.B, w bench.Workload, us [][]float32) {
+				f := min(10, (w.N-3)/2)
+				if s == aggregate.StrategyBulyan {
+					f = min(10, (w.N-3)/4)
+				}
 				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1,
-					TrimRatio: 0.1, MaxClients: w.N, CenteredClippingRadius: 10})
+					TrimRatio: 0.1, MaxClients: w.N, CenteredClippingRadius: 10, ByzantineClients: f})
 				if err != nil {
 					b.Fatal(err)
 				}
