@@ -1,9 +1,11 @@
 package aggregate_test
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/octomil/secagg"
@@ -100,4 +102,66 @@ func TestKrumErrors(t *testing.T) {
 	_, err = aggregate.Krum(dst, bad, 1)
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 	assert.Equal(t, []float32{7}, dst)
+}
+
+// krumReference is Krum written out in float64: every distance as a plain loop, scores
+// over the n−f−2 nearest, the m lowest scores (ties to the lower index).
+func krumReference(us [][]float32, f, m int) []int {
+	n := len(us)
+	scores := make([]float64, n)
+	for i := range n {
+		var ds []float64
+		for j := range n {
+			if j == i {
+				continue
+			}
+			s := 0.0
+			for k := range us[i] {
+				d := float64(us[i][k]) - float64(us[j][k])
+				s += d * d
+			}
+			ds = append(ds, s)
+		}
+		slices.Sort(ds)
+		for _, v := range ds[:n-f-2] {
+			scores[i] += v
+		}
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[a], scores[b]) })
+	return order[:m]
+}
+
+// On random rounds, with clients far off (values up to 1e30, whose squares overflow
+// float32 and are measured again in float64), sign-flipped or copies of one update,
+// Multi-Krum selects what the float64 reference selects, in the same order.
+func TestKrumAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(114, 115))
+	for trial := range 12 {
+		n, d := 7+rng.IntN(14), 1+rng.IntN(3000)
+		f := rng.IntN((n-3)/2 + 1)
+		us := normal(rng, n, d)
+		for i := range f {
+			switch trial % 3 {
+			case 0:
+				for j := range us[i] {
+					us[i][j] = float32(1e30 * rng.NormFloat64())
+				}
+			case 1:
+				for j := range us[i] {
+					us[i][j] = -10 * us[n-1][j]
+				}
+			case 2:
+				us[i] = us[0]
+			}
+		}
+		m := 1 + rng.IntN(n)
+		dst := make([]float32, d)
+		sel, err := aggregate.MultiKrum(dst, us, f, m)
+		require.NoError(t, err)
+		assert.Equal(t, krumReference(us, f, m), sel, "trial %d: n %d d %d f %d m %d", trial, n, d, f, m)
+	}
 }
