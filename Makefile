@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPathsAgree$$' -fuzztime $(FUZZTIME) ./simd/
 	$(GO) test -run '^$$' -fuzz '^FuzzOrderStatsAgree$$' -fuzztime $(FUZZTIME) ./simd/
 	$(GO) test -run '^$$' -fuzz '^FuzzMean$$' -fuzztime $(FUZZTIME) ./aggregate/
+	$(GO) test -run '^$$' -fuzz '^FuzzAggregate$$' -fuzztime $(FUZZTIME) ./aggregate/
 	$(GO) test -run '^$$' -fuzz '^FuzzKernels$$' -fuzztime $(FUZZTIME) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNpy$$' -fuzztime $(FUZZTIME) ./cmd/secagg/

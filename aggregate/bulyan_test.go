@@ -56,3 +56,14 @@ func TestBulyanErrors(t *testing.T) {
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 	assert.Equal(t, []float32{7}, dst)
 }
+
+// With f = 0 Bulyan chooses every update (θ = n), the last pick alone; β = n, so the
+// result is the mean.
+func TestBulyanWithoutByzantineClients(t *testing.T) {
+	us := [][]float32{{1}, {2}, {4}, {8}}
+	dst := make([]float32, 1)
+	sel, err := aggregate.Bulyan(dst, us, 0)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int{0, 1, 2, 3}, sel)
+	assert.Equal(t, float32(3.75), dst[0])
+}

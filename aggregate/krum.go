@@ -69,7 +69,8 @@ func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, er
 }
 
 // krumScores returns, for each update, the sum of its `nearest` smallest squared
-// distances to the other updates.
+// distances to the other updates (all of them if there are fewer, as Flower's slice of
+// the sorted row does: Bulyan's last pick has no other update left).
 func krumScores(dist []float64, n, nearest int) []float64 {
 	scores := make([]float64, n)
 	row := make([]float64, 0, n-1)
@@ -81,7 +82,7 @@ func krumScores(dist []float64, n, nearest int) []float64 {
 			}
 		}
 		slices.Sort(row)
-		for _, v := range row[:nearest] {
+		for _, v := range row[:min(nearest, len(row))] {
 			scores[i] += v
 		}
 	}
