@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -19,6 +21,9 @@ const aggregateUsage = `Usage: secagg aggregate --strategy S [strategy flags] --
 Aggregates one round read from NumPy .npy files: one (N, d) array, or one (d,) array per
 client (float32, or float64 rounded to float32), and writes the (d,) float32 result. A
 failed run leaves no output file behind. Flags may come before or after the files.
+--config round.json takes the settings in the platform's JSON (the keys of the round
+engine: strategy, trim_ratio, byzantine_clients, clip_norm, min_devices_per_round, ...);
+flags given beside it override it.
 
 Strategies and their flags:
   mean
@@ -53,21 +58,30 @@ var strategyFlags = map[string][]aggregate.Strategy{
 func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("aggregate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg aggregate.Config
-	strategy := fs.String("strategy", "mean", "the aggregation rule (see above)")
+	// A --config file gives the round's settings in the platform's JSON; flags given
+	// beside it override its values, so they are declared with its values as defaults.
+	cfg, err := loadRoundConfig(configFlag(args))
+	if err != nil {
+		return err
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = aggregate.StrategyMean
+	}
+	fs.String("config", "", "a JSON file of the round's settings, the platform's keys (strategy, trim_ratio, ...)")
+	strategy := fs.String("strategy", string(cfg.Strategy), "the aggregation rule (see above)")
 	out := fs.String("out", "", "the .npy file to write the result to (required)")
 	weightsPath := fs.String("weights", "", "a .npy file of N weights")
-	fs.Float64Var(&cfg.TrimRatio, "trim-ratio", 0, "fraction trimmed from each end per coordinate")
-	fs.IntVar(&cfg.ByzantineClients, "byzantine-clients", 0, "f, the Byzantine clients to tolerate")
-	fs.IntVar(&cfg.MultiKrumM, "multi-krum-m", 0, "how many updates Multi-Krum averages (0 or 1: Krum)")
-	fs.IntVar(&cfg.GeoMaxIterations, "max-iterations", 0, "cap on Weiszfeld steps (0: 100)")
-	fs.Float64Var(&cfg.GeoTolerance, "tolerance", 0, "relative improvement at which Weiszfeld stops (0: 1e-6)")
-	fs.Float64Var(&cfg.ClipNorm, "clip-norm", 0, "L2 norm each update is clipped to")
-	fs.Float64Var(&cfg.CenteredClippingRadius, "centered-clipping-radius", 0, "τ, how far one update can pull the center per pass")
-	fs.IntVar(&cfg.CenteredClippingIterations, "centered-clipping-iterations", 0, "clipping passes (0: 1)")
-	fs.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", 0, "Gaussian noise σ over the clip norm")
+	fs.Float64Var(&cfg.TrimRatio, "trim-ratio", cfg.TrimRatio, "fraction trimmed from each end per coordinate")
+	fs.IntVar(&cfg.ByzantineClients, "byzantine-clients", cfg.ByzantineClients, "f, the Byzantine clients to tolerate")
+	fs.IntVar(&cfg.MultiKrumM, "multi-krum-m", cfg.MultiKrumM, "how many updates Multi-Krum averages (0 or 1: Krum)")
+	fs.IntVar(&cfg.GeoMaxIterations, "max-iterations", cfg.GeoMaxIterations, "cap on Weiszfeld steps (0: 100)")
+	fs.Float64Var(&cfg.GeoTolerance, "tolerance", cfg.GeoTolerance, "relative improvement at which Weiszfeld stops (0: 1e-6)")
+	fs.Float64Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "L2 norm each update is clipped to")
+	fs.Float64Var(&cfg.CenteredClippingRadius, "centered-clipping-radius", cfg.CenteredClippingRadius, "τ, how far one update can pull the center per pass")
+	fs.IntVar(&cfg.CenteredClippingIterations, "centered-clipping-iterations", cfg.CenteredClippingIterations, "clipping passes (0: 1)")
+	fs.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", cfg.NoiseMultiplier, "Gaussian noise σ over the clip norm")
 	seed := fs.Uint64("seed", 0, "seed a replayable, insecure noise generator (tests and notebooks only)")
-	fs.IntVar(&cfg.MinClients, "min-clients", 1, "fewest updates to aggregate (min_devices_per_round)")
+	fs.IntVar(&cfg.MinClients, "min-clients", max(cfg.MinClients, 1), "fewest updates to aggregate (min_devices_per_round)")
 	asJSON := fs.Bool("json", false, "print the round's result as one JSON object")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, aggregateUsage, "\nFlags:\n")
@@ -142,6 +156,55 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// configFlag returns the value of --config (or -config) in args, or "".
+func configFlag(args []string) string {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// loadRoundConfig reads an aggregate.Config from a JSON file; "" is the zero Config.
+// Unknown keys are a bad_request, so a misspelt setting is not silently dropped.
+func loadRoundConfig(path string) (aggregate.Config, error) {
+	var cfg aggregate.Config
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "cannot read %s: %v", path, unwrapPath(err))
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s is not a JSON object: %v", path, err)
+	}
+	known := map[string]bool{"min_clients": true} // the alias Config.UnmarshalJSON takes
+	t := reflect.TypeFor[aggregate.Config]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	for k := range keys {
+		if !known[k] {
+			return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s: unknown setting %q", path, k)
+		}
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s is not a round configuration: %v", path, err)
+	}
+	return cfg, nil
 }
 
 // parseInterleaved parses flags that may come before, between or after the positional

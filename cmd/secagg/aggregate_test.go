@@ -237,3 +237,41 @@ func TestAggregateCommandRejects(t *testing.T) {
 	code, _, _ = runCmd("aggregate", "-h")
 	assert.Equal(t, 0, code)
 }
+
+// A --config file gives the settings in the platform's JSON; flags override it; an
+// unknown key or a bad file is a bad_request.
+func TestAggregateCommandConfig(t *testing.T) {
+	dir := t.TempDir()
+	us := testRound(12, 500, 2)
+	clients := saveClients(t, dir, us)
+	cfgPath := filepath.Join(dir, "round.json")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(`{"strategy":"trimmed_mean","trim_ratio":0.25,"min_devices_per_round":3}`), 0o644))
+	out := filepath.Join(dir, "r.npy")
+	for _, tc := range []struct {
+		args  []string
+		ratio float64
+	}{
+		{[]string{"--config", cfgPath}, 0.25},
+		{[]string{"--config=" + cfgPath, "--trim-ratio", "0.1"}, 0.1},
+	} {
+		code, stdout, errs := runCmd(append(append([]string{"aggregate", "--out", out}, tc.args...), clients...)...)
+		require.Equal(t, 0, code, errs)
+		assert.Contains(t, stdout, "trimmed_mean over 12 updates")
+		want := make([]float32, 500)
+		_, err := aggregate.Aggregate(want, us, nil, aggregate.Config{Strategy: "trimmed_mean", TrimRatio: tc.ratio}, nil)
+		require.NoError(t, err)
+		assert.Equal(t, want, loadResult(t, out), "%v", tc.args)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	for body, code := range map[string]int{
+		`{"strategy":"krum","byzantin_clients":2}`: 4,
+		`[1, 2]`: 4,
+		`{"strategy":"krum","byzantine_clients":2,"min_clients":20}`: 5,
+	} {
+		require.NoError(t, os.WriteFile(bad, []byte(body), 0o644))
+		got, _, errs := runCmd(append([]string{"aggregate", "--out", out, "--config", bad}, clients...)...)
+		assert.Equal(t, code, got, "%s: %s", body, errs)
+	}
+	got, _, _ := runCmd(append([]string{"aggregate", "--out", out, "--config", filepath.Join(dir, "none.json")}, clients...)...)
+	assert.Equal(t, 4, got)
+}
