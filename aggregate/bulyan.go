@@ -62,7 +62,7 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 	const chunk = 4096
 	parallel.Ranges(parallel.Workers(), len(dst), chunk, func(_, lo, hi int) {
 		vals := make([]float32, theta)
-		keys := make([]uint64, theta)
+		keys := make([]uint64, 2*theta)
 		for j := lo; j < hi; j++ {
 			for a, u := range chosen {
 				vals[a] = u[j]
@@ -75,7 +75,7 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 
 // closestMean returns the mean, in float64 rounded once, of the beta values of vals
 // closest to their median (numpy's: the mean of the two middles for an even count), a
-// tie in distance going to the value earlier in vals. keys is scratch of len(vals).
+// tie in distance going to the value earlier in vals. keys is scratch of 2·len(vals).
 //
 // The values are sorted once, as (order-preserving bits, position) keys; the beta
 // closest then form a window of the sorted values, grown from the median outwards one
@@ -83,10 +83,11 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 // the two groups of equal values are taken in the order of their positions in vals.
 func closestMean(vals []float32, beta int, keys []uint64) float32 {
 	n := len(vals)
+	keys, scratch := keys[:n], keys[n:2*n]
 	for a, v := range vals {
 		keys[a] = uint64(orderBits(v+0))<<32 | uint64(a) // v+0: −0 is +0, one group of zeros
 	}
-	slices.Sort(keys)
+	sortByValue(keys, scratch)
 	at := func(p int) float64 { return float64(fromOrderBits(uint32(keys[p] >> 32))) }
 	index := func(p int) uint32 { return uint32(keys[p]) }
 	med := at((n - 1) / 2)
@@ -134,6 +135,45 @@ func closestMean(vals []float32, beta int, keys []uint64) float32 {
 		s += at(p)
 	}
 	return float32(s * (1 / float64(beta)))
+}
+
+// radixFrom is the count of keys from which sortByValue's radix sort beats the
+// comparison sort (measured: Bulyan's θ = 80 on n100_d1m 1.86x faster, θ = 18 on
+// n32_d4m 1.5x slower).
+const radixFrom = 48
+
+// sortByValue sorts keys (value bits << 32 | position, in position order) by value,
+// stably, so the result is in (value, position) order: from radixFrom keys on, a
+// least-significant-digit radix sort on the value's four bytes (a byte that every key
+// shares skipped), which does not branch on the data as a comparison sort does; below
+// it, slices.Sort on the whole keys, which gives the same order. scratch has len(keys).
+func sortByValue(keys, scratch []uint64) {
+	if len(keys) < radixFrom {
+		slices.Sort(keys)
+		return
+	}
+	src, dst := keys, scratch
+	for shift := 32; shift < 64; shift += 8 {
+		var count [257]int
+		for _, k := range src {
+			count[(k>>shift)&0xff+1]++
+		}
+		if count[(src[0]>>shift)&0xff+1] == len(src) {
+			continue
+		}
+		for b := 1; b < len(count); b++ {
+			count[b] += count[b-1]
+		}
+		for _, k := range src {
+			b := (k >> shift) & 0xff
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
 }
 
 // orderBits maps a float32 to a uint32 in the same order.

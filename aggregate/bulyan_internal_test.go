@@ -47,7 +47,7 @@ func closestMeanReference(vals []float32, beta int) float32 {
 func TestClosestMeanAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(77, 78))
 	for trial := range 20_000 {
-		n := 1 + rng.IntN(40)
+		n := 1 + rng.IntN(120) // both sides of radixFrom
 		beta := 1 + rng.IntN(n)
 		vals := make([]float32, n)
 		integer := trial%2 == 0
@@ -62,13 +62,41 @@ func TestClosestMeanAgainstReference(t *testing.T) {
 			vals[1] = float32(math.Copysign(0, -1))
 			vals[2] = 0
 		}
-		got := closestMean(vals, beta, make([]uint64, n))
+		got := closestMean(vals, beta, make([]uint64, 2*n))
 		want := closestMeanReference(vals, beta)
 		if integer && got != want {
 			t.Fatalf("%v, beta %d: got %v, want %v", vals, beta, got, want)
 		}
 		if diff := math.Abs(float64(got - want)); diff > math.Abs(float64(want))*0x1p-23 {
 			t.Fatalf("%v, beta %d: got %v, want %v", vals, beta, got, want)
+		}
+	}
+}
+
+// sortByValue orders keys exactly as slices.Sort does, on both sides of radixFrom, with
+// shared bytes (skipped passes), ties, −0 and every exponent.
+func TestSortByValue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(79, 80))
+	for trial := range 2000 {
+		n := 1 + rng.IntN(3*radixFrom)
+		keys := make([]uint64, n)
+		for a := range keys {
+			var v float32
+			switch trial % 3 {
+			case 0:
+				v = float32(rng.IntN(5))
+			case 1:
+				v = float32(1 + 0.001*rng.NormFloat64()) // high bytes shared
+			default:
+				v = math.Float32frombits(rng.Uint32()&^(0xff<<23) | uint32(rng.IntN(254)+1)<<23)
+			}
+			keys[a] = uint64(orderBits(v+0))<<32 | uint64(a)
+		}
+		want := slices.Clone(keys)
+		slices.Sort(want)
+		sortByValue(keys, make([]uint64, n))
+		if !slices.Equal(keys, want) {
+			t.Fatalf("trial %d, n %d: order differs", trial, n)
 		}
 	}
 }
