@@ -259,6 +259,8 @@ type Round struct {
 	norms     []float64           // dp_mean: each client's norm before clipping, in arrival order
 	stream    *trimmedmean.Stream // trimmed_mean: extremes and sums instead of sum
 	held      [][]float32         // holding strategies: the updates, owned by the round
+	pending   [][]float32         // summing strategies: owned updates not yet added (at most pendingMax)
+	pendingW  []float64           // and their weights
 	heldIDs   []string            // and their clients, in arrival order
 	finalized bool
 }
@@ -288,9 +290,11 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 	return r.add(clientID, update, weight, false)
 }
 
-// AddOwned is Add for a caller that hands the buffer over: a strategy that holds updates
-// keeps this one as it is, without copying, and the caller must not touch it again until
-// the round is finalised. Streaming strategies read it during the call only, as Add does.
+// AddOwned is Add for a caller that hands the buffer over: the caller must not touch it
+// again until the round is finalised. A strategy that holds updates keeps it as it is,
+// without copying; mean, weighted_mean, dp_mean and norm_bounded_mean keep up to three
+// such updates and add them together, so their float64 sums cross memory once per three
+// updates (trimmed_mean reads it during the call, as Add does).
 func (r *Round) AddOwned(clientID string, update []float32, weight float64) error {
 	return r.add(clientID, update, weight, true)
 }
@@ -358,19 +362,40 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		w = dp.ClipFactor(norm, r.cfg.ClipNorm)
 		r.norms = append(r.norms, norm)
 	}
-	// Coordinates are independent, so spreading them over the cores changes no bit.
-	parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
-		if r.cfg.Strategy == StrategyMean {
-			simd.Add(r.sum[lo:hi], update[lo:hi])
-		} else {
-			simd.AddScaled(r.sum[lo:hi], w, update[lo:hi])
-		}
-	})
+	// An owned update may wait for the next ones, so that the float64 sums cross memory
+	// once per pendingMax updates; a borrowed one is added now, after those waiting.
+	r.pending = append(r.pending, update)
+	r.pendingW = append(r.pendingW, w)
+	if !owned || len(r.pending) == pendingMax {
+		r.flush()
+	}
 	return nil
 }
 
 // addChunk is how many coordinates of an update one worker adds at a time.
 const addChunk = 1 << 16
+
+// pendingMax is how many owned updates a summing round keeps before adding them: with
+// the float64 sums that is at most 8d + 3·4d = 20d bytes, under 3·d·8.
+const pendingMax = 3
+
+// flush adds the pending updates to the sums, in arrival order, and lets them go. The
+// row kernels add row by row into each sum, exactly as one Add or AddScaled per update
+// would, and coordinates are independent, so spreading them over the cores changes no bit.
+func (r *Round) flush() {
+	if len(r.pending) == 0 {
+		return
+	}
+	parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
+		if r.cfg.Strategy == StrategyMean {
+			simd.AddRows(r.sum[lo:hi], r.pending, lo)
+		} else {
+			simd.AddScaledRows(r.sum[lo:hi], r.pendingW, r.pending, lo)
+		}
+	})
+	clear(r.pending) // the buffers go back to their owners
+	r.pending, r.pendingW = r.pending[:0], r.pendingW[:0]
+}
 
 // Clients returns how many updates the round holds.
 func (r *Round) Clients() int {
@@ -380,7 +405,8 @@ func (r *Round) Clients() int {
 }
 
 // StateBytes returns the memory the round's aggregate state holds (not counting the
-// client ids): d·8 for the means, the stream's (2k+1)·d numbers for trimmed_mean, the
+// client ids): d·8 for the means (and d·4 for each owned update waiting to be added, at
+// most three), the stream's (2k+1)·d numbers for trimmed_mean, the
 // held updates (N·d·4) for median.
 func (r *Round) StateBytes() int64 {
 	r.mu.Lock()
@@ -391,7 +417,7 @@ func (r *Round) StateBytes() int64 {
 	if r.stream != nil {
 		return int64(r.stream.MemoryBytes())
 	}
-	return int64(len(r.sum)) * 8
+	return int64(len(r.sum))*8 + int64(len(r.pending))*int64(r.dim)*4
 }
 
 // Finalize writes the round's result into dst (of the round's dimension) and closes the
@@ -459,6 +485,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 			return Result{}, err
 		}
 	default:
+		r.flush()
 		simd.Finish(dst, r.sum, scale)
 	}
 	if res.NoiseSigma > 0 {

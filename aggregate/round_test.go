@@ -376,3 +376,59 @@ func TestRobustRounds(t *testing.T) {
 	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyKrum, MinClients: 1, ByzantineClients: -1})
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 }
+
+// Owned updates wait in threes before they are added; mixed with borrowed ones, in any
+// pattern and count, every summing round still equals its batch kernel bit for bit, and
+// the state stays under 3·d·8 bytes.
+func TestRoundOwnedEqualsBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(106, 107))
+	const n, d = 23, 5000
+	us := round(rng, n, d)
+	for i := range us { // keep the norms and sums finite for the clipping strategies
+		for j := range us[i] {
+			if math.Abs(float64(us[i][j])) > 1e30 {
+				us[i][j] = 1
+			}
+		}
+	}
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = math.Floor(rng.Float64()*500) + 1
+	}
+	batch := map[aggregate.Strategy]func(dst []float32) error{
+		aggregate.StrategyMean:         func(dst []float32) error { return aggregate.Mean(dst, us) },
+		aggregate.StrategyWeightedMean: func(dst []float32) error { return aggregate.WeightedMean(dst, us, w) },
+		aggregate.StrategyNormBoundedMean: func(dst []float32) error {
+			_, err := aggregate.NormBoundedMean(dst, us, 3)
+			return err
+		},
+		aggregate.StrategyDPMean: func(dst []float32) error {
+			_, err := aggregate.DPMean(dst, us, 3, 0.5, dp.InsecureSeededSource(9))
+			return err
+		},
+	}
+	for s, want := range batch {
+		for pattern := range 4 { // 0: all owned; 1: all borrowed; 2, 3: mixed
+			e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 3, NoiseMultiplier: 0.5})
+			require.NoError(t, err)
+			e.SetNoiseSource(dp.InsecureSeededSource(9))
+			r, err := e.NewRound(d)
+			require.NoError(t, err)
+			for i, u := range us {
+				owned := pattern == 0 || pattern >= 2 && (i*pattern)%5 < 3
+				if owned {
+					require.NoError(t, r.AddOwned(fmt.Sprint("c", i), u, w[i]))
+				} else {
+					require.NoError(t, r.Add(fmt.Sprint("c", i), u, w[i]))
+				}
+				assert.Less(t, r.StateBytes(), int64(3*d*8))
+			}
+			got := make([]float32, d)
+			_, err = r.Finalize(got)
+			require.NoError(t, err)
+			exp := make([]float32, d)
+			require.NoError(t, want(exp))
+			bitsEqual(t, exp, got, "%s round, pattern %d", s, pattern)
+		}
+	}
+}
