@@ -308,15 +308,19 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		return secagg.Errorf(secagg.CodeValidation, "weight",
 			"weight of client %q must be finite, >= 0 and at most 2^850, got %v", clientID, weight)
 	}
-	if i := simd.FirstNonFinite(update); i >= 0 {
-		return secagg.Errorf(secagg.CodeValidation, "update",
-			"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
-	}
-	var norm float64
-	if r.cfg.Strategy == StrategyDPMean || r.cfg.Strategy == StrategyNormBoundedMean {
-		// The norm is taken here, outside the lock and while the update is in cache, so
-		// clipping costs no extra pass at Finalize.
+	// The clipping strategies take the norm here, outside the lock, so clipping costs no
+	// pass at Finalize; it is also the finiteness check (a float32's square cannot
+	// overflow a float64 sum, so the norm is finite exactly when every value is), and
+	// the values are searched only when it is not.
+	norm, clipped := 0.0, r.cfg.Strategy == StrategyDPMean || r.cfg.Strategy == StrategyNormBoundedMean
+	if clipped {
 		norm = dp.Norm(update)
+	}
+	if !clipped || math.IsNaN(norm) || math.IsInf(norm, 0) {
+		if i := simd.FirstNonFinite(update); i >= 0 {
+			return secagg.Errorf(secagg.CodeValidation, "update",
+				"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -432,3 +432,26 @@ func TestRoundOwnedEqualsBatch(t *testing.T) {
 		}
 	}
 }
+
+// The clipping rounds check finiteness through the norm: a NaN or ±Inf anywhere is
+// still the validation_error naming the first one, and the round does not change.
+func TestClippingRoundsRejectNonFinite(t *testing.T) {
+	for _, s := range []aggregate.Strategy{aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean} {
+		r := newRound(t, aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 0}, 40)
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			u := make([]float32, 40)
+			u[7], u[30] = bad, float32(math.NaN())
+			err := r.AddOwned("c", u, 1)
+			var e *secagg.Error
+			require.True(t, errors.As(err, &e), "%s: %v", s, err)
+			assert.Equal(t, secagg.CodeValidation, e.Code)
+			assert.Contains(t, e.Message, "update[7] of client \"c\"")
+		}
+		assert.Zero(t, r.Clients())
+		big := make([]float32, 40)
+		for j := range big {
+			big[j] = math.MaxFloat32 // finite: its norm must not overflow into a rejection
+		}
+		require.NoError(t, r.Add("c", big, 1))
+	}
+}
