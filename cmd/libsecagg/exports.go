@@ -164,6 +164,50 @@ func secagg_dp_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clip
 	})
 }
 
+//export secagg_aggregate
+func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, seed C.int64_t, out *C.float, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		if configJSON == nil {
+			return badRequest("config", "config_json is NULL")
+		}
+		if resultLen < 0 || result == nil && resultLen != 0 {
+			return badRequest("result", "result is NULL or result_len is negative")
+		}
+		var cfg aggregate.Config
+		if e := json.Unmarshal([]byte(C.GoString((*C.char)(unsafe.Pointer(configJSON)))), &cfg); e != nil {
+			return badRequest("config", "config_json is not a round configuration: %v", e)
+		}
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		ws, e := weights(w, n, true)
+		if e != nil {
+			return e
+		}
+		src := dp.SecureSource()
+		if seed >= 0 {
+			src = dp.InsecureSeededSource(uint64(seed))
+		}
+		// Into scratch first: a result that does not fit leaves out untouched.
+		tmp := make([]float32, len(dst))
+		res, e := aggregate.Aggregate(tmp, updates, ws, cfg, src)
+		if e != nil {
+			return e
+		}
+		if result != nil {
+			b, _ := json.Marshal(res)
+			if int64(len(b)) >= int64(resultLen) {
+				return badRequest("result", "result needs %d bytes, got %d", len(b)+1, resultLen)
+			}
+			buf := unsafe.Slice((*byte)(unsafe.Pointer(result)), int(resultLen))
+			buf[copy(buf, b)] = 0
+		}
+		copy(dst, tmp)
+		return nil
+	})
+}
+
 // conversion is the RDP-to-(ε, δ) conversion a C caller asks for.
 func conversion(classic C.int) dp.Conversion {
 	if classic != 0 {

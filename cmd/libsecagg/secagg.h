@@ -36,6 +36,7 @@ extern "C" {
 typedef const float secagg_cfloat;               /* input elements */
 typedef const float *const secagg_row;           /* one client's update, in `rows` */
 typedef const double secagg_cdouble;             /* input weights */
+typedef const char secagg_cchar;                 /* input text */
 
 /* Coordinate-wise mean of the N updates into out[d]. */
 int secagg_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
@@ -94,6 +95,18 @@ int secagg_norm_bounded_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int6
 int secagg_dp_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
                    double clip_norm, double noise_multiplier, int64_t seed,
                    float *out, double *norms, char *err, int64_t err_len);
+
+/* Any strategy, configured by config_json in the platform's JSON (the round engine's
+ * keys: {"strategy": "trimmed_mean", "trim_ratio": 0.1}, {"strategy": "krum",
+ * "byzantine_clients": 2, "multi_krum_m": 5}, ...). weights[n] may be NULL (used by
+ * weighted_mean and geometric_median); seed as for secagg_dp_mean. If result is not
+ * NULL it receives the round's result as NUL-terminated JSON ({"strategy", "clients",
+ * "elapsed_ns", and where they apply "selected" (indices as strings), "iterations",
+ * "norms", "noise_sigma"}); a result buffer too small for it is a bad_request, and out is
+ * then left untouched. */
+int secagg_aggregate(secagg_cchar *config_json, secagg_cfloat *x, secagg_row *rows,
+                     int64_t n, int64_t d, secagg_cdouble *weights, int64_t seed, float *out,
+                     char *result, int64_t result_len, char *err, int64_t err_len);
 
 /* The epsilon that `rounds` rounds of the subsampled Gaussian mechanism (noise
  * multiplier z, sample rate q) spend at delta, by RDP accounting; classic != 0 uses the

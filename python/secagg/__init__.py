@@ -23,7 +23,7 @@ from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
                      PayloadTooLargeError, SecaggError, ValidationError, from_wire)
 
 __all__ = [
-    "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
+    "aggregate", "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
     "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "epsilon", "noise_multiplier", "version", "kernels",
     "set_threads", "SecaggError", "ValidationError", "BadRequestError",
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
@@ -87,6 +87,32 @@ def _aggregate(fn, updates, *params, extra=(), out=None):
     _call(fn, x, rows, n, d, *params, out.ctypes.data, *extra)
     del keep
     return out
+
+
+def aggregate(updates, strategy, weights=None, seed=None, return_result=False, **config):
+    """Any strategy, configured as the round engine is, with the platform's keys:
+    ``aggregate(x, "trimmed_mean", trim_ratio=0.1)``, ``aggregate(x, "krum",
+    byzantine_clients=2, multi_krum_m=5)``, ``aggregate(x, **coordinator_config)``.
+    weights are read by weighted_mean and geometric_median; seed makes dp_mean's noise
+    replayable (insecure). With return_result, returns (result, the round's result as a
+    dict: clients, elapsed_ns, and where they apply selected, iterations, norms,
+    noise_sigma)."""
+    if seed is not None and (int(seed) < 0 or int(seed) >= 2**63):
+        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
+    cfg = json.dumps(dict(config, strategy=strategy)).encode()
+    x, rows, n, d, keep = _as_row_block(updates)
+    w = None if weights is None else _as_f64(weights, n, "weights")
+    out = np.empty(d, dtype=np.float32)
+    result = ctypes.create_string_buffer(64 + 32 * n)  # room for every norm and index
+    _call(lib.secagg_aggregate, cfg, x, rows, n, d, None if w is None else w.ctypes.data,
+          -1 if seed is None else int(seed), out.ctypes.data, result, len(result))
+    del keep
+    if not return_result:
+        return out
+    info = json.loads(result.value)
+    if "selected" in info:
+        info["selected"] = [int(i) for i in info["selected"]]
+    return out, info
 
 
 def mean(updates, out=None):

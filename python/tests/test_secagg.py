@@ -85,6 +85,32 @@ class AgainstGo(unittest.TestCase):
                 self.assertEqual(got.shape, (x.shape[1],))
                 np.testing.assert_array_equal(bits(got), bits(self.go(*flags)))
 
+    def test_aggregate_by_config(self):
+        """secagg.aggregate with the engine's keys is the named function, bit for bit."""
+        x, w = self.x, self.w
+        cases = [
+            (secagg.aggregate(x, "trimmed_mean", trim_ratio=0.1), secagg.trimmed_mean(x, 0.1)),
+            (secagg.aggregate(x, "weighted_mean", weights=w), secagg.weighted_mean(x, w)),
+            (secagg.aggregate(x, "krum", byzantine_clients=4, multi_krum_m=10), secagg.multi_krum(x, 4, 10)),
+            (secagg.aggregate(x, "centered_clipping", centered_clipping_radius=30.0), secagg.centered_clipping(x, 30.0)),
+            (secagg.aggregate(x, "dp_mean", clip_norm=50.0, noise_multiplier=1.1, seed=9),
+             secagg.dp_mean(x, 50.0, 1.1, seed=9)),
+        ]
+        for got, want in cases:
+            np.testing.assert_array_equal(bits(got), bits(want))
+        _, info = secagg.aggregate(x, "bulyan", byzantine_clients=4, return_result=True)
+        _, sel = secagg.bulyan(x, 4, return_selected=True)
+        self.assertEqual(info["selected"], list(sel))
+        self.assertEqual(info["clients"], len(x))
+        _, info = secagg.aggregate(x, "norm_bounded_mean", clip_norm=5.0, return_result=True)
+        self.assertEqual(len(info["norms"]), len(x))
+        with self.assertRaises(secagg.ValidationError):
+            secagg.aggregate(x, "fedprox")
+        with self.assertRaises(secagg.InsufficientClientsError):
+            secagg.aggregate(x, "mean", min_devices_per_round=100)
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.aggregate(x, "mean", trim_ratio="a lot")
+
     def test_list_of_rows_is_the_block(self):
         rows = [np.array(r) for r in self.x]
         np.testing.assert_array_equal(bits(secagg.median(rows)), bits(secagg.median(self.x)))
@@ -255,6 +281,10 @@ class BadInput(unittest.TestCase):
             ("out overlaps a row", lib.secagg_median, (None, rows, 4, 8, x[2, 4:].ctypes.data)),
             ("NULL weights", lib.secagg_weighted_mean, (X, None, 4, 8, None, O)),
             ("NULL epsilon", lib.secagg_epsilon, (1.0, 0.01, 10, 1e-5, 0, None, None)),
+            ("NULL config", lib.secagg_aggregate, (None, X, None, 4, 8, None, -1, O, None, 0)),
+            ("bad config", lib.secagg_aggregate, (b"{", X, None, 4, 8, None, -1, O, None, 0)),
+            ("small result", lib.secagg_aggregate, (b'{"strategy":"mean"}', X, None, 4, 8, None, -1, O,
+                                                    ctypes.create_string_buffer(4), 4)),
         ]
         for name, fn, args in cases:
             with self.subTest(name):
