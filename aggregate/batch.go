@@ -10,9 +10,9 @@ import (
 )
 
 // Aggregate applies cfg's strategy to a whole batch of updates at once, with the batch
-// kernels (Mean, WeightedMean, DPMean, NormBoundedMean, trimmedmean.TrimmedMean, Median,
-// MultiKrum, Bulyan, GeometricMedian, CenteredClipping from zeros), for callers that hold every update already: the command
-// line, the C ABI, a notebook. weights are read by weighted_mean and geometric_median
+// kernels (Mean, WeightedMean, DPMean, NormBoundedMean, trimmedmean.TrimmedMean,
+// Median, MultiKrum, Bulyan, GeometricMedian, CenteredClipping from zeros), for callers
+// that hold every update already: the command line, the C ABI, a notebook. weights are read by weighted_mean and geometric_median
 // (nil: equal weights) and must otherwise be nil; noise is the dp_mean noise source
 // (nil: dp.SecureSource). cfg.MinClients 0 means 1, cfg.MaxClients is not used, and
 // Result.Selected holds the selected updates' indices in decimal. The ledger is not

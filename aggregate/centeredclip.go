@@ -33,13 +33,8 @@ func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOp
 	if err := check.Batch(dst, updates); err != nil {
 		return err
 	}
-	if !(opt.Radius > 0) || math.IsInf(opt.Radius, 0) {
-		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_radius",
-			"centered_clipping_radius must be positive and finite, got %v", opt.Radius)
-	}
-	if opt.Iterations < 0 {
-		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_iterations",
-			"centered_clipping_iterations must be >= 0, got %d", opt.Iterations)
+	if err := validateCenteredClipping(opt.Radius, opt.Iterations); err != nil {
+		return err
 	}
 	n, d := len(updates), len(dst)
 	v := make([]float32, d)
@@ -78,5 +73,18 @@ func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOp
 		v, next = next, v
 	}
 	copy(dst, v)
+	return nil
+}
+
+// validateCenteredClipping checks τ and the passes, naming the Config fields.
+func validateCenteredClipping(radius float64, iterations int) error {
+	if !(radius > 0) || math.IsInf(radius, 0) {
+		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_radius",
+			"centered_clipping_radius must be positive and finite, got %v", radius)
+	}
+	if iterations < 0 {
+		return secagg.Errorf(secagg.CodeValidation, "centered_clipping_iterations",
+			"centered_clipping_iterations must be >= 0, got %d", iterations)
+	}
 	return nil
 }

@@ -122,13 +122,8 @@ func (c Config) Validate() error {
 			return err
 		}
 	case StrategyCenteredClipping:
-		if !(c.CenteredClippingRadius > 0) || math.IsInf(c.CenteredClippingRadius, 0) {
-			return secagg.Errorf(secagg.CodeValidation, "centered_clipping_radius",
-				"centered_clipping_radius must be positive and finite, got %v", c.CenteredClippingRadius)
-		}
-		if c.CenteredClippingIterations < 0 {
-			return secagg.Errorf(secagg.CodeValidation, "centered_clipping_iterations",
-				"centered_clipping_iterations must be >= 0, got %d", c.CenteredClippingIterations)
+		if err := validateCenteredClipping(c.CenteredClippingRadius, c.CenteredClippingIterations); err != nil {
+			return err
 		}
 	case StrategyDPMean:
 		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
