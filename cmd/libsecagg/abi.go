@@ -105,15 +105,19 @@ func round(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, out *C.float)
 	return updates, dst, nil
 }
 
-// weights views the caller's n weights; NULL is nil when optional, else a bad_request.
-func weights(w *C.secagg_cdouble, n C.int64_t, optional bool) ([]float64, error) {
+// weightedRound is round with the caller's n weights beside it; NULL weights are nil
+// when optional, else a bad_request.
+func weightedRound(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, out *C.float, w *C.secagg_cdouble, optional bool) (updates [][]float32, dst []float32, weights []float64, err error) {
+	if updates, dst, err = round(x, rows, n, d, out); err != nil {
+		return nil, nil, nil, err
+	}
 	if w == nil {
 		if optional {
-			return nil, nil
+			return updates, dst, nil, nil
 		}
-		return nil, badRequest("weights", "weights is NULL")
+		return nil, nil, nil, badRequest("weights", "weights is NULL")
 	}
-	return unsafe.Slice((*float64)(unsafe.Pointer(w)), int(n)), nil
+	return updates, dst, unsafe.Slice((*float64)(unsafe.Pointer(w)), int(n)), nil
 }
 
 // setInt64s writes v into the caller's array p (of at least len(v) entries), if p is

@@ -34,11 +34,7 @@ func secagg_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, out *C.
 //export secagg_weighted_mean
 func secagg_weighted_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, out *C.float, err *C.char, errLen C.int64_t) C.int {
 	return call(err, errLen, func() error {
-		updates, dst, e := round(x, rows, n, d, out)
-		if e != nil {
-			return e
-		}
-		ws, e := weights(w, n, false)
+		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, false)
 		if e != nil {
 			return e
 		}
@@ -97,11 +93,7 @@ func secagg_bulyan(x *C.secagg_cfloat, rows *C.secagg_row, n, d, f C.int64_t, ou
 //export secagg_geometric_median
 func secagg_geometric_median(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, maxIterations C.int64_t, tolerance C.double, out *C.float, iterations *C.int64_t, err *C.char, errLen C.int64_t) C.int {
 	return call(err, errLen, func() error {
-		updates, dst, e := round(x, rows, n, d, out)
-		if e != nil {
-			return e
-		}
-		ws, e := weights(w, n, true)
+		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, true)
 		if e != nil {
 			return e
 		}
@@ -177,11 +169,7 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		if e := json.Unmarshal([]byte(C.GoString((*C.char)(unsafe.Pointer(configJSON)))), &cfg); e != nil {
 			return badRequest("config", "config_json is not a round configuration: %v", e)
 		}
-		updates, dst, e := round(x, rows, n, d, out)
-		if e != nil {
-			return e
-		}
-		ws, e := weights(w, n, true)
+		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, true)
 		if e != nil {
 			return e
 		}
