@@ -289,7 +289,7 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 // again until the round is finalised. A strategy that holds updates keeps it as it is,
 // without copying; mean, weighted_mean, dp_mean and norm_bounded_mean keep up to three
 // such updates and add them together, so their float64 sums cross memory once per three
-// updates (trimmed_mean reads it during the call, as Add does).
+// updates, and trimmed_mean keeps up to four and passes them through its stream together.
 func (r *Round) AddOwned(clientID string, update []float32, weight float64) error {
 	return r.add(clientID, update, weight, true)
 }
@@ -344,9 +344,25 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		if len(r.clients) >= r.cfg.MaxClients {
 			return secagg.Errorf(secagg.CodeConflict, "max_clients", "the round is full: max_clients is %d", r.cfg.MaxClients)
 		}
-		// Stream.Add checks the update again: a second read, from cache.
-		if err := r.stream.Add(update); err != nil {
-			return err
+		// Owned updates wait in fours and pass through the stream's state together (it
+		// is 2k+1 numbers per coordinate, the update one); a borrowed one goes now, after
+		// those waiting. The stream checks each update again: a read from cache for a
+		// borrowed one.
+		if owned {
+			r.pending = append(r.pending, update)
+			if len(r.pending) == pendingStream {
+				if err := r.flush(); err != nil {
+					r.pending = r.pending[:len(r.pending)-1] // this client is not taken
+					return err
+				}
+			}
+		} else {
+			if err := r.flush(); err != nil {
+				return err
+			}
+			if err := r.stream.Add(update); err != nil {
+				return err
+			}
 		}
 		r.clients[clientID] = struct{}{}
 		return nil
@@ -366,7 +382,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 	r.pending = append(r.pending, update)
 	r.pendingW = append(r.pendingW, w)
 	if !owned || len(r.pending) == pendingMax {
-		r.flush()
+		return r.flush()
 	}
 	return nil
 }
@@ -378,22 +394,36 @@ const addChunk = 1 << 16
 // the float64 sums that is at most 8d + 3·4d = 20d bytes, under 3·d·8.
 const pendingMax = 3
 
-// flush adds the pending updates to the sums, in arrival order, and lets them go. The
-// row kernels add row by row into each sum, exactly as one Add or AddScaled per update
-// would, and coordinates are independent, so spreading them over the cores changes no bit.
-func (r *Round) flush() {
+// pendingStream is how many owned updates a trimmed_mean round keeps before passing them
+// through its stream together.
+const pendingStream = 4
+
+// flush adds the pending updates to the sums (or passes them through the stream), in
+// arrival order, and lets them go. The row kernels add row by row into each sum, exactly
+// as one Add or AddScaled per update would, and coordinates are independent, so
+// spreading them over the cores changes no bit. The stream checks the updates again; it
+// can only refuse one whose owner changed it after handing it over, and then it takes
+// none of them.
+func (r *Round) flush() error {
 	if len(r.pending) == 0 {
-		return
+		return nil
 	}
-	parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
-		if r.cfg.Strategy == StrategyMean {
-			simd.AddRows(r.sum[lo:hi], r.pending, lo)
-		} else {
-			simd.AddScaledRows(r.sum[lo:hi], r.pendingW, r.pending, lo)
+	if r.stream != nil {
+		if err := r.stream.AddRows(r.pending); err != nil {
+			return err
 		}
-	})
+	} else {
+		parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
+			if r.cfg.Strategy == StrategyMean {
+				simd.AddRows(r.sum[lo:hi], r.pending, lo)
+			} else {
+				simd.AddScaledRows(r.sum[lo:hi], r.pendingW, r.pending, lo)
+			}
+		})
+	}
 	clear(r.pending) // the buffers go back to their owners
 	r.pending, r.pendingW = r.pending[:0], r.pendingW[:0]
+	return nil
 }
 
 // Clients returns how many updates the round holds.
@@ -413,10 +443,11 @@ func (r *Round) StateBytes() int64 {
 	if r.cfg.Strategy.holds() {
 		return int64(len(r.held)) * int64(r.dim) * 4
 	}
+	held := int64(len(r.pending)) * int64(r.dim) * 4
 	if r.stream != nil {
-		return int64(r.stream.MemoryBytes())
+		return int64(r.stream.MemoryBytes()) + held
 	}
-	return int64(len(r.sum))*8 + int64(len(r.pending))*int64(r.dim)*4
+	return int64(len(r.sum))*8 + held
 }
 
 // Finalize writes the round's result into dst (of the round's dimension) and closes the
@@ -479,12 +510,17 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 			res.Selected = append(res.Selected, r.heldIDs[i])
 		}
 	case r.stream != nil:
+		if err := r.flush(); err != nil {
+			return Result{}, err
+		}
 		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
 		if err := r.stream.ResultK(dst, k); err != nil {
 			return Result{}, err
 		}
 	default:
-		r.flush()
+		if err := r.flush(); err != nil {
+			return Result{}, err
+		}
 		simd.Finish(dst, r.sum, scale)
 	}
 	if res.NoiseSigma > 0 {

@@ -455,3 +455,34 @@ func TestClippingRoundsRejectNonFinite(t *testing.T) {
 		require.NoError(t, r.Add("c", big, 1))
 	}
 }
+
+// A trimmed_mean round fed owned and borrowed updates in any pattern equals the same
+// round fed one at a time with Add, bit for bit (the stream's own order of arrival).
+func TestTrimmedRoundOwned(t *testing.T) {
+	rng := rand.New(rand.NewPCG(108, 109))
+	const n, d = 27, 3100
+	us := round(rng, n, d)
+	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: n}
+	want := make([]float32, d)
+	r := newRound(t, cfg, d)
+	for i, u := range us {
+		require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+	}
+	_, err := r.Finalize(want)
+	require.NoError(t, err)
+	for pattern := range 3 {
+		r := newRound(t, cfg, d)
+		for i, u := range us {
+			if pattern == 0 || pattern == 2 && i%7 < 5 {
+				require.NoError(t, r.AddOwned(fmt.Sprint("c", i), u, 1))
+			} else {
+				require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+			}
+		}
+		assert.Equal(t, n, r.Clients())
+		got := make([]float32, d)
+		_, err := r.Finalize(got)
+		require.NoError(t, err)
+		bitsEqual(t, want, got, "trimmed_mean round, pattern %d", pattern)
+	}
+}

@@ -225,3 +225,44 @@ func TestStreamResultK(t *testing.T) {
 	assert.ErrorIs(t, s.ResultK(make([]float32, 2), 3), secagg.ErrValidation)
 	assert.ErrorIs(t, s.ResultK(make([]float32, 2), 0), secagg.ErrInsufficientClients)
 }
+
+// AddRows is Add in order, bit for bit, in the state and the serialised form, at sizes
+// across the push tiles (k = 10: tiles of 2976 coordinates) and for any grouping; a bad
+// update among them leaves the stream unchanged.
+func TestStreamAddRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(36, 37))
+	for _, d := range []int{1, 17, 2976 + 5, 40_000} {
+		for _, k := range []int{0, 1, 10} {
+			us := generators["normal"](rng, 23, d)
+			one, err := trimmedmean.NewStream(d, k)
+			require.NoError(t, err)
+			for _, u := range us {
+				require.NoError(t, one.Add(u))
+			}
+			many, err := trimmedmean.NewStream(d, k)
+			require.NoError(t, err)
+			for lo := 0; lo < len(us); {
+				hi := min(len(us), lo+1+rng.IntN(6))
+				require.NoError(t, many.AddRows(us[lo:hi]))
+				lo = hi
+			}
+			a, err := one.MarshalBinary()
+			require.NoError(t, err)
+			b, err := many.MarshalBinary()
+			require.NoError(t, err)
+			require.Equal(t, a, b, "d %d k %d", d, k)
+			assert.Equal(t, len(us), many.Count())
+
+			bad := append([]float32(nil), us[0]...)
+			bad[d-1] = float32(math.Inf(-1))
+			err = many.AddRows([][]float32{us[1], bad, us[2]})
+			var e *secagg.Error
+			require.True(t, errors.As(err, &e))
+			assert.Equal(t, secagg.CodeValidation, e.Code)
+			assert.Contains(t, e.Message, "updates[1]")
+			after, err := many.MarshalBinary()
+			require.NoError(t, err)
+			assert.Equal(t, b, after, "a rejected AddRows changed the stream")
+		}
+	}
+}
