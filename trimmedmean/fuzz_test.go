@@ -1,6 +1,7 @@
 package trimmedmean_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -90,5 +91,21 @@ func FuzzKernels(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkAgainstReference(t, us, (clients-1)/2, dst, "fuzz")
+		// The stream, fed one at a time and all together, holds the same bits.
+		one, _ := trimmedmean.NewStream(d, kk)
+		all, _ := trimmedmean.NewStream(d, kk)
+		for _, u := range us {
+			if err := one.Add(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := all.AddRows(us); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := one.MarshalBinary()
+		b, _ := all.MarshalBinary()
+		if !bytes.Equal(a, b) {
+			t.Fatal("Stream.AddRows differs from Add in order")
+		}
 	})
 }
