@@ -121,7 +121,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	}
 	strategies := demoStrategies(cfg.Clients, cfg.Dimension, cfg.Byzantine)
 	bar := newProgress(stderr, 1+len(strategies)*cfg.Repeats)
-	defer bar.done()
+	defer bar.clear()
 
 	w := bench.Workload{Name: "demo", N: cfg.Clients, D: cfg.Dimension}
 	fmt.Fprintf(stdout, "round: %d clients x %d float32 (%.0f MB), %d Byzantine (half +1000, half -10x an honest update), seed %d\n",
@@ -132,6 +132,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	weights := w.Weights(cfg.Seed)
 	honestNorm := math.Sqrt(simd.SumSquares(honestMean))
 
+	bar.clear()
 	fmt.Fprintf(stdout, "%-32s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
 	dst := make([]float32, w.D)
 	for _, c := range strategies {
@@ -150,6 +151,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 			}
 			best = min(best, res.Elapsed)
 		}
+		bar.clear()
 		if runErr != nil {
 			fmt.Fprintf(stdout, "%-32s skipped: %v\n", label(c), runErr)
 			continue

@@ -34,9 +34,10 @@ func (p *progress) step(what string) {
 	p.started++
 }
 
-// done erases the bar.
-func (p *progress) done() {
+// clear erases the bar, so that a line written to a terminal it shares starts clean;
+// the next step draws it again.
+func (p *progress) clear() {
 	if p.w != nil {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 72))
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 80))
 	}
 }
