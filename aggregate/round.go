@@ -487,7 +487,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 			res.EpsilonSpent = spent
 		}
 		res.Norms = append([]float64(nil), r.norms...)
-		res.NoiseSigma = r.cfg.NoiseMultiplier * r.cfg.ClipNorm / float64(n)
+		res.NoiseSigma = r.cfg.noiseSigma(n)
 	}
 	if r.cfg.Strategy == StrategyNormBoundedMean {
 		res.Norms = append([]float64(nil), r.norms...)

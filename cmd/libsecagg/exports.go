@@ -144,11 +144,7 @@ func secagg_dp_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clip
 		if e != nil {
 			return e
 		}
-		src := dp.SecureSource()
-		if seed >= 0 {
-			src = dp.InsecureSeededSource(uint64(seed))
-		}
-		got, e := aggregate.DPMean(dst, updates, float64(clipNorm), float64(noiseMultiplier), src)
+		got, e := aggregate.DPMean(dst, updates, float64(clipNorm), float64(noiseMultiplier), noiseSource(seed))
 		if e == nil && norms != nil {
 			copy(unsafe.Slice((*float64)(unsafe.Pointer(norms)), len(got)), got)
 		}
@@ -173,13 +169,9 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		if e != nil {
 			return e
 		}
-		src := dp.SecureSource()
-		if seed >= 0 {
-			src = dp.InsecureSeededSource(uint64(seed))
-		}
 		// Into scratch first: a result that does not fit leaves out untouched.
 		tmp := make([]float32, len(dst))
-		res, e := aggregate.Aggregate(tmp, updates, ws, cfg, src)
+		res, e := aggregate.Aggregate(tmp, updates, ws, cfg, noiseSource(seed))
 		if e != nil {
 			return e
 		}
@@ -194,6 +186,15 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		copy(dst, tmp)
 		return nil
 	})
+}
+
+// noiseSource is the noise a C caller asks for: secure for a negative seed, else the
+// replayable, insecure generator seeded with it.
+func noiseSource(seed C.int64_t) *dp.Source {
+	if seed < 0 {
+		return dp.SecureSource()
+	}
+	return dp.InsecureSeededSource(uint64(seed))
 }
 
 // conversion is the RDP-to-(ε, δ) conversion a C caller asks for.

@@ -69,6 +69,15 @@ def _as_f64(a, n, what):
     return a
 
 
+def _seed(seed):
+    """The C ABI's seed: -1 (a secure generator) for None, else a seed in [0, 2**63)."""
+    if seed is None:
+        return -1
+    if int(seed) < 0 or int(seed) >= 2**63:
+        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
+    return int(seed)
+
+
 def _call(fn, *args):
     err = ctypes.create_string_buffer(_ERR_LEN)
     status = fn(*args, err, _ERR_LEN)
@@ -97,15 +106,13 @@ def aggregate(updates, strategy, weights=None, seed=None, return_result=False, *
     replayable (insecure). With return_result, returns (result, the round's result as a
     dict: clients, elapsed_ns, and where they apply selected, iterations, norms,
     noise_sigma)."""
-    if seed is not None and (int(seed) < 0 or int(seed) >= 2**63):
-        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
     cfg = json.dumps(dict(config, strategy=strategy)).encode()
     x, rows, n, d, keep = _as_row_block(updates)
     w = None if weights is None else _as_f64(weights, n, "weights")
     out = np.empty(d, dtype=np.float32)
     result = ctypes.create_string_buffer(64 + 32 * n)  # room for every norm and index
     _call(lib.secagg_aggregate, cfg, x, rows, n, d, None if w is None else w.ctypes.data,
-          -1 if seed is None else int(seed), out.ctypes.data, result, len(result))
+          _seed(seed), out.ctypes.data, result, len(result))
     del keep
     if not return_result:
         return out
@@ -206,11 +213,9 @@ def dp_mean(updates, clip_norm, noise_multiplier, seed=None, return_norms=False)
     of standard deviation noise_multiplier * clip_norm / N from a cryptographically secure
     generator. A seed (an int >= 0) makes the noise replayable and insecure: for tests and
     notebooks only. With return_norms, returns (result, the norms before clipping)."""
-    if seed is not None and (int(seed) < 0 or int(seed) >= 2**63):
-        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
     norms = np.zeros(len(updates), dtype=np.float64)
     out = _aggregate(lib.secagg_dp_mean, updates, float(clip_norm), float(noise_multiplier),
-                     -1 if seed is None else int(seed),
+                     _seed(seed),
                      extra=(norms.ctypes.data if norms.size else None,))
     return (out, norms) if return_norms else out
 
