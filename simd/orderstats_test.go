@@ -77,6 +77,47 @@ func TestOrderStatsBitIdentical(t *testing.T) {
 	})
 }
 
+// TestOrderStatsLargeRounds runs Bounds on rounds large enough for the bisection, on
+// smooth data (the 16 high bits of a key nearly decide, so the low halves are settled on
+// a few kept rows), on data where one coordinate is all ties (every row kept), and on
+// rows that share their high bits with the rank's key in one coordinate each.
+func TestOrderStatsLargeRounds(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(44, 45))
+		for _, n := range []int{100, 101, 257, 1000, 1001} {
+			const d, off = 70, 2
+			for _, shape := range []string{"smooth", "one tied column", "near ties"} {
+				rows := make([][]float32, n)
+				for i := range rows {
+					rows[i] = make([]float32, d+off)
+					for j := range rows[i] {
+						rows[i][j] = float32(rng.NormFloat64())
+					}
+					switch shape {
+					case "one tied column":
+						rows[i][off+37] = 0.25
+					case "near ties": // values one ulp apart around 1 in column i%d
+						rows[i][off+i%d] = math.Float32frombits(0x3f800000 + uint32(rng.IntN(5)))
+					}
+				}
+				for _, k := range []int{0, n / 10, n / 5, (n - 1) / 2} {
+					lo, hi := make([]float32, d), make([]float32, d)
+					simd.Bounds(lo, hi, rows, off, k)
+					v := make([]float32, n)
+					for j := range d {
+						for i := range rows {
+							v[i] = rows[i][off+j]
+						}
+						slices.Sort(v)
+						require.Equal(t, v[k], lo[j], "%s n=%d k=%d coordinate %d on %s", shape, n, k, j, p)
+						require.Equal(t, v[n-1-k], hi[j], "%s n=%d k=%d coordinate %d on %s", shape, n, k, j, p)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestKeptSumFindsNonFinite plants a NaN or ±Inf in every position of a small window.
 func TestKeptSumFindsNonFinite(t *testing.T) {
 	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {

@@ -46,6 +46,9 @@ func Median(dst []float32, updates [][]float32) error {
 // cache between finding the bounds and summing what they keep.
 const tileBytes = 256 << 10
 
+// tilesPerTask is how many neighbouring tiles one worker computes in a row.
+const tilesPerTask = 8
+
 // tileFor returns the coordinates per task for n rows: as many as tileBytes allows,
 // between 64 and 4096, a multiple of 64.
 func tileFor(n int) int {
@@ -70,21 +73,28 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	defer sumsPool.Put(sumsBuf)
 	defer boundsPool.Put(boundsBuf)
 	sums, bounds := *sumsBuf, *boundsBuf
-	ok := parallel.AllOrNothing(workers, dst, tile, func(w int, out []float32, lo, hi int) bool {
-		s := sums[w*tile : w*tile+hi-lo]
+	// A worker takes tilesPerTask neighbouring tiles at a time, so the kernels'
+	// prefetches, which run ahead along the rows, fetch its own next tile.
+	ok := parallel.AllOrNothing(workers, dst, tile*tilesPerTask, func(w int, out []float32, lo, hi int) bool {
 		finite := true
-		if k == 0 {
-			// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
-			clear(s)
-			simd.AddRows(s, updates, lo)
-		} else {
-			b := bounds[2*w*tile : 2*(w+1)*tile]
-			low, high := b[:hi-lo], b[tile:tile+hi-lo]
-			simd.Bounds(low, high, updates, lo, k)
-			finite = simd.KeptSum(s, updates, lo, k, low, high)
+		for t := lo; t < hi; t += tile {
+			e := min(t+tile, hi)
+			o := out[t-lo : e-lo]
+			s := sums[w*tile : w*tile+e-t]
+			if k == 0 {
+				// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
+				clear(s)
+				simd.AddRows(s, updates, t)
+			} else {
+				b := bounds[2*w*tile : 2*(w+1)*tile]
+				low, high := b[:e-t], b[tile:tile+e-t]
+				simd.Bounds(low, high, updates, t, k)
+				finite = simd.KeptSum(s, updates, t, k, low, high) && finite
+			}
+			simd.Finish(o, s, scale)
+			finite = finite && simd.FirstNonFinite(o) < 0
 		}
-		simd.Finish(out, s, scale)
-		return finite && simd.FirstNonFinite(out) < 0
+		return finite
 	})
 	if ok {
 		return nil
