@@ -49,9 +49,10 @@ type kernels struct {
 	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as
 	// scratch of 32 per row.
 	boundsBisect16 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
-	// selectRank16 finds one rank, two groups of lanes per compare; successor steps
-	// from rank k to rank k+1. Together they make a median.
-	selectRank16 func(out []float32, rows [][]float32, off, k int, keys []int32)
+	// selectRank16 finds one rank, two groups of lanes per compare, and reports 1 if
+	// every value was finite; successor steps from rank k to rank k+1. Together they
+	// make a median.
+	selectRank16 func(out []float32, rows [][]float32, off, k int, keys []int32) int
 	successor    func(hi, lo []float32, rows [][]float32, off, k int)
 	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
 	push         func(ext []float32, sum []float64, x []float32, k int)

@@ -1441,7 +1441,7 @@ group:
 keyrow:
 	MOVQ       (R10), R12
 	ADDQ       SI, R12
-	PREFETCHT1 1024(R12)
+	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Y4
 	VPSRAD     $0x1f, Y4, Y5
 	VPAND      Y2, Y5, Y5
@@ -1731,9 +1731,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func selectRank16AVX2(out []float32, rows [][]float32, off int, k int, keys []int32)
+// func selectRank16AVX2(out []float32, rows [][]float32, off int, k int, keys []int32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·selectRank16AVX2(SB), NOSPLIT, $0-88
+TEXT ·selectRank16AVX2(SB), NOSPLIT, $0-96
 	MOVQ         out_base+0(FP), AX
 	MOVQ         rows_base+24(FP), CX
 	MOVQ         rows_len+32(FP), DX
@@ -1768,82 +1768,97 @@ TEXT ·selectRank16AVX2(SB), NOSPLIT, $0-88
 	VPBROADCASTD X6, Y6
 	MOVQ         out_len+8(FP), SI
 	SHRQ         $0x04, SI
+	XORL         R9, R9
 	TESTQ        SI, SI
 	JZ           done
 
 group:
-	MOVQ DI, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
+	MOVQ         DI, R10
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X7
+	VPBROADCASTD X7, Y7
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X7
+	VPBROADCASTD X7, Y7
+	MOVQ         CX, R11
+	MOVQ         DX, R12
 
 keyrow:
-	MOVQ       (R10), R12
-	ADDQ       BX, R12
-	PREFETCHT1 1024(R12)
-	VMOVUPS    (R12), Y7
-	VPSRAD     $0x1f, Y7, Y8
-	VPAND      Y1, Y8, Y8
-	VPXOR      Y8, Y7, Y7
-	VPXOR      Y6, Y7, Y7
-	PREFETCHT1 1056(R12)
-	VMOVUPS    32(R12), Y8
+	MOVQ       (R11), R13
+	ADDQ       BX, R13
+	PREFETCHT1 1024(R13)
+	VMOVUPS    (R13), Y8
+	VPAND      Y8, Y7, Y9
+	VPCMPEQD   Y7, Y9, Y9
+	VPMOVMSKB  Y9, R14
+	ORL        R14, R9
 	VPSRAD     $0x1f, Y8, Y9
 	VPAND      Y1, Y9, Y9
 	VPXOR      Y9, Y8, Y8
 	VPXOR      Y6, Y8, Y8
-	VPSRLD     $0x10, Y7, Y10
-	VPAND      Y4, Y8, Y9
-	VPOR       Y9, Y10, Y10
-	VPXOR      Y2, Y10, Y10
-	VMOVDQU    Y10, (R9)
-	VPAND      Y3, Y7, Y7
-	VPSLLD     $0x10, Y8, Y9
-	VPOR       Y9, Y7, Y7
-	VPXOR      Y2, Y7, Y7
-	VMOVDQU    Y7, (R9)(R8*1)
-	ADDQ       $0x00000020, R9
-	ADDQ       $0x18, R10
-	DECQ       R11
+	PREFETCHT1 1056(R13)
+	VMOVUPS    32(R13), Y9
+	VPAND      Y9, Y7, Y10
+	VPCMPEQD   Y7, Y10, Y10
+	VPMOVMSKB  Y10, R13
+	ORL        R13, R9
+	VPSRAD     $0x1f, Y9, Y10
+	VPAND      Y1, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPXOR      Y6, Y9, Y9
+	VPSRLD     $0x10, Y8, Y11
+	VPAND      Y4, Y9, Y10
+	VPOR       Y10, Y11, Y11
+	VPXOR      Y2, Y11, Y11
+	VMOVDQU    Y11, (R10)
+	VPAND      Y3, Y8, Y8
+	VPSLLD     $0x10, Y9, Y10
+	VPOR       Y10, Y8, Y8
+	VPXOR      Y2, Y8, Y8
+	VMOVDQU    Y8, (R10)(R8*1)
+	ADDQ       $0x00000020, R10
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        keyrow
 	VPXOR      Y7, Y7, Y7
 	VMOVDQU    Y2, Y8
-	MOVQ       $0x00000010, R9
+	MOVQ       $0x00000010, R10
 
 passa:
 	VPOR  Y8, Y7, Y9
 	VPXOR Y2, Y9, Y10
 	VPXOR Y11, Y11, Y11
 	VPXOR Y12, Y12, Y12
-	MOVQ  DI, R10
-	MOVQ  DX, R11
-	SHRQ  $0x02, R11
+	MOVQ  DI, R11
 	MOVQ  DX, R12
-	ANDQ  $0x03, R12
-	TESTQ R11, R11
+	SHRQ  $0x02, R12
+	MOVQ  DX, R13
+	ANDQ  $0x03, R13
+	TESTQ R12, R12
 	JZ    singlea
 
 counta:
-	VPCMPGTW (R10), Y10, Y13
+	VPCMPGTW (R11), Y10, Y13
 	VPSUBW   Y13, Y11, Y11
-	VPCMPGTW 32(R10), Y10, Y13
+	VPCMPGTW 32(R11), Y10, Y13
 	VPSUBW   Y13, Y12, Y12
-	VPCMPGTW 64(R10), Y10, Y13
+	VPCMPGTW 64(R11), Y10, Y13
 	VPSUBW   Y13, Y11, Y11
-	VPCMPGTW 96(R10), Y10, Y13
+	VPCMPGTW 96(R11), Y10, Y13
 	VPSUBW   Y13, Y12, Y12
-	ADDQ     $0x00000080, R10
-	DECQ     R11
+	ADDQ     $0x00000080, R11
+	DECQ     R12
 	JNZ      counta
 
 singlea:
-	TESTQ R12, R12
+	TESTQ R13, R13
 	JZ    counteda
 
 onea:
-	VPCMPGTW (R10), Y10, Y13
+	VPCMPGTW (R11), Y10, Y13
 	VPSUBW   Y13, Y11, Y11
-	ADDQ     $0x00000020, R10
-	DECQ     R12
+	ADDQ     $0x00000020, R11
+	DECQ     R13
 	JNZ      onea
 
 counteda:
@@ -1851,17 +1866,17 @@ counteda:
 	VPCMPGTW  Y0, Y11, Y10
 	VPBLENDVB Y10, Y7, Y9, Y7
 	VPSRLW    $0x01, Y8, Y8
-	DECQ      R9
+	DECQ      R10
 	JNZ       passa
 	VPXOR     Y2, Y7, Y8
 	VPXOR     Y9, Y9, Y9
-	MOVQ      DI, R9
-	LEAQ      (DI)(R8*1), R10
-	MOVQ      R10, R11
-	MOVQ      DX, R12
+	MOVQ      DI, R10
+	LEAQ      (DI)(R8*1), R11
+	MOVQ      R11, R12
+	MOVQ      DX, R13
 
 map:
-	VMOVDQU  (R9), Y10
+	VMOVDQU  (R10), Y10
 	VPCMPGTW Y10, Y8, Y11
 	VPCMPEQW Y10, Y8, Y12
 	VPTEST   Y12, Y12
@@ -1871,58 +1886,58 @@ map:
 
 keep:
 	VPCMPGTW  Y8, Y10, Y12
-	VMOVDQU   (R9)(R8*1), Y10
+	VMOVDQU   (R10)(R8*1), Y10
 	VPBLENDVB Y11, Y2, Y10, Y10
 	VPBLENDVB Y12, Y5, Y10, Y10
-	VMOVDQU   Y10, (R11)
-	ADDQ      $0x00000020, R11
+	VMOVDQU   Y10, (R12)
+	ADDQ      $0x00000020, R12
 
 mapped:
-	ADDQ    $0x00000020, R9
-	DECQ    R12
+	ADDQ    $0x00000020, R10
+	DECQ    R13
 	JNZ     map
-	SUBQ    R10, R11
-	SHRQ    $0x05, R11
+	SUBQ    R11, R12
+	SHRQ    $0x05, R12
 	VPSUBW  Y9, Y0, Y8
 	VPXOR   Y9, Y9, Y9
 	VMOVDQU Y2, Y10
-	MOVQ    $0x00000010, R9
+	MOVQ    $0x00000010, R10
 
 passb:
 	VPOR  Y10, Y9, Y11
 	VPXOR Y2, Y11, Y12
 	VPXOR Y13, Y13, Y13
 	VPXOR Y14, Y14, Y14
-	MOVQ  R10, R12
 	MOVQ  R11, R13
-	SHRQ  $0x02, R13
-	MOVQ  R11, R14
-	ANDQ  $0x03, R14
-	TESTQ R13, R13
+	MOVQ  R12, R14
+	SHRQ  $0x02, R14
+	MOVQ  R12, R15
+	ANDQ  $0x03, R15
+	TESTQ R14, R14
 	JZ    singleb
 
 countb:
-	VPCMPGTW (R12), Y12, Y15
+	VPCMPGTW (R13), Y12, Y15
 	VPSUBW   Y15, Y13, Y13
-	VPCMPGTW 32(R12), Y12, Y15
+	VPCMPGTW 32(R13), Y12, Y15
 	VPSUBW   Y15, Y14, Y14
-	VPCMPGTW 64(R12), Y12, Y15
+	VPCMPGTW 64(R13), Y12, Y15
 	VPSUBW   Y15, Y13, Y13
-	VPCMPGTW 96(R12), Y12, Y15
+	VPCMPGTW 96(R13), Y12, Y15
 	VPSUBW   Y15, Y14, Y14
-	ADDQ     $0x00000080, R12
-	DECQ     R13
+	ADDQ     $0x00000080, R13
+	DECQ     R14
 	JNZ      countb
 
 singleb:
-	TESTQ R14, R14
+	TESTQ R15, R15
 	JZ    countedb
 
 oneb:
-	VPCMPGTW (R12), Y12, Y15
+	VPCMPGTW (R13), Y12, Y15
 	VPSUBW   Y15, Y13, Y13
-	ADDQ     $0x00000020, R12
-	DECQ     R14
+	ADDQ     $0x00000020, R13
+	DECQ     R15
 	JNZ      oneb
 
 countedb:
@@ -1930,7 +1945,7 @@ countedb:
 	VPCMPGTW  Y8, Y13, Y12
 	VPBLENDVB Y12, Y9, Y11, Y9
 	VPSRLW    $0x01, Y10, Y10
-	DECQ      R9
+	DECQ      R10
 	JNZ       passb
 	VPSLLD    $0x10, Y7, Y8
 	VPAND     Y3, Y9, Y10
@@ -1957,6 +1972,10 @@ countedb:
 	JNZ       group
 
 done:
+	XORQ  AX, AX
+	TESTL R9, R9
+	SETEQ AL
+	MOVQ  AX, ret+88(FP)
 	VZEROUPPER
 	RET
 

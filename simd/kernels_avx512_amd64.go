@@ -152,11 +152,12 @@ func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k
 func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
 // selectRank16AVX512 writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for
-// len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= 32·len(rows), every
-// row's window [off, off+len(out)) in bounds and finite values.
+// len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= 32·len(rows) and every
+// row's window [off, off+len(out)) in bounds. It returns 1 if every value read was finite, else 0
+// (and out is then unspecified).
 //
 //go:noescape
-func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []int32)
+func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
 
 // successorAVX512 writes into hi the (k+2)-th smallest value of each coordinate, lo holding the (k+1)-th, for
 // len(hi) a multiple of 32, k+2 <= len(rows), every row's window in bounds and finite values.

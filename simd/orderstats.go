@@ -21,51 +21,118 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		_ = r[off : off+len(lo)]
 	}
 	ks := active.Load().k
-	// Per row and group of lanes: insertion costs 4(k+1) min/max, one chain 2(n-k),
-	// bisection about 90 integer operations whatever k; take the cheapest the path has.
-	insertCost, chainCost := 4*(k+1), 2*(len(rows)-k)
-	canInsert := k < len(ks.boundsInsert)
-	canChain := len(rows)-k >= 2 && len(rows)-k-2 < len(ks.boundsChain)
-	switch {
-	case canInsert && (!canChain || insertCost <= chainCost):
+	switch ks.boundsAlgorithm(len(rows), k) {
+	case byInsertion:
 		f := ks.boundsInsert[k]
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-		return
-	case canChain:
+	case byChain:
 		f := ks.boundsChain[len(rows)-k-2]
 		var scratch [maxChainScratch]float32
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-		return
-	}
-	if f := ks.boundsBisect16; f != nil && len(rows) <= 32767 {
+	case byBisection16:
+		if 2*k+2 >= len(rows) { // a median: one rank and its successor
+			middleBisect16(ks, lo, hi, rows, off)
+			return
+		}
 		keys := keyPool.Get(2 * keyLanes * len(rows))
 		defer keyPool.Put(keys)
-		bulk := func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) }
-		switch n := len(rows); {
-		case 2*k+1 == n: // odd median: one rank, hi = lo
-			bulk = func(a, b int) {
-				ks.selectRank16(lo[a:b], rows, off+a, k, *keys)
-				copy(hi[a:b], lo[a:b])
-			}
-		case 2*k+2 == n: // even median: rank k, then the next
-			bulk = func(a, b int) {
-				ks.selectRank16(lo[a:b], rows, off+a, k, *keys)
-				ks.successor(hi[a:b], lo[a:b], rows, off+a, k)
-			}
-		}
-		pieces(len(lo), bulk, func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-		return
-	}
-	if f := ks.boundsBisect; f != nil {
-		keys := keyPool.Get(keyLanes * len(rows))
-		defer keyPool.Put(keys)
+		f := ks.boundsBisect16
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-		return
+	case byBisection:
+		keys := keyPool.Get(keyLanes * len(rows))
+		defer keyPool.Put(keys)
+		f := ks.boundsBisect
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+	default:
+		boundsGeneric(lo, hi, rows, off, k)
 	}
-	boundsGeneric(lo, hi, rows, off, k)
+}
+
+// A boundsAlgorithm is how Bounds finds the order statistics.
+type boundsAlgorithm int
+
+const (
+	bySort boundsAlgorithm = iota
+	byInsertion
+	byChain
+	byBisection16
+	byBisection
+)
+
+// boundsAlgorithm picks the cheapest algorithm the path has for n rows and this k.
+// Per row and group of lanes: insertion costs 4(k+1) min/max, one chain 2(n-k),
+// bisection about 90 integer operations whatever k.
+func (ks *kernels) boundsAlgorithm(n, k int) boundsAlgorithm {
+	insertCost, chainCost := 4*(k+1), 2*(n-k)
+	canInsert := k < len(ks.boundsInsert)
+	canChain := n-k >= 2 && n-k-2 < len(ks.boundsChain)
+	switch {
+	case canInsert && (!canChain || insertCost <= chainCost):
+		return byInsertion
+	case canChain:
+		return byChain
+	case ks.boundsBisect16 != nil && n <= 32767:
+		return byBisection16
+	case ks.boundsBisect != nil:
+		return byBisection
+	}
+	return bySort
+}
+
+// Middle writes the middle values of every coordinate j < len(lo), as Bounds with
+// k = (len(rows)-1)/2 writes them (for an odd number of rows lo[j] = hi[j] is the
+// median, for an even number they are the two middle values), and reports whether
+// every value in the rows' windows is finite; if not, lo and hi are unspecified. The
+// check rides on the pass that keys the values, so a median needs no other pass.
+func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
+	hi = hi[:len(lo)]
+	if len(rows) == 0 {
+		panic("simd: Middle needs rows")
+	}
+	for _, r := range rows {
+		_ = r[off : off+len(lo)]
+	}
+	ks := active.Load().k
+	k := (len(rows) - 1) / 2
+	if ks.boundsAlgorithm(len(rows), k) != byBisection16 {
+		Bounds(lo, hi, rows, off, k)
+		return windowsFinite(rows, off, len(lo))
+	}
+	return middleBisect16(ks, lo, hi, rows, off)
+}
+
+// middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages.
+func middleBisect16(ks *kernels, lo, hi []float32, rows [][]float32, off int) (finite bool) {
+	n, k := len(rows), (len(rows)-1)/2
+	keys := keyPool.Get(2 * keyLanes * n)
+	defer keyPool.Put(keys)
+	finite = true
+	pieces(len(lo), func(a, b int) {
+		finite = ks.selectRank16(lo[a:b], rows, off+a, k, *keys) == 1 && finite
+		if n%2 == 0 {
+			ks.successor(hi[a:b], lo[a:b], rows, off+a, k)
+		} else {
+			copy(hi[a:b], lo[a:b])
+		}
+	}, func(a, b int) {
+		boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
+		finite = windowsFinite(rows, off+a, b-a) && finite
+	})
+	return finite
+}
+
+// windowsFinite reports whether rows[i][off:off+n] holds only finite values, for all i.
+func windowsFinite(rows [][]float32, off, n int) bool {
+	for _, r := range rows {
+		if FirstNonFinite(r[off:off+n]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxChainScratch holds the longest chain (28) of the widest lanes (16).

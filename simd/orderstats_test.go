@@ -138,3 +138,31 @@ func TestKeptSumFindsNonFinite(t *testing.T) {
 		require.True(t, simd.KeptSum(sum, rows, 0, 1, lo, hi))
 	})
 }
+
+// TestMiddle compares Middle with Bounds at the median's k, for odd and even rounds on
+// both sides of the bisection's threshold, and plants a NaN or ±Inf in each row and in
+// the tail of the window in turn (every row of small rounds, every few of large ones):
+// Middle must report it.
+func TestMiddle(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(46, 47))
+		for _, n := range []int{1, 2, 5, 24, 60, 99, 100, 101, 1000} {
+			const d, off = 75, 1
+			rows := orderRows(rng, n, d+off)
+			lo, hi := make([]float32, d), make([]float32, d)
+			require.True(t, simd.Middle(lo, hi, rows, off), "n=%d on %s", n, p)
+			wantLo, wantHi := make([]float32, d), make([]float32, d)
+			simd.Bounds(wantLo, wantHi, rows, off, (n-1)/2)
+			require.True(t, same32(lo, wantLo) && same32(hi, wantHi), "n=%d on %s", n, p)
+			bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+			for i := 0; i < n; i += 1 + n/50 {
+				for _, j := range []int{i % d, d - 1 - i%3} {
+					old := rows[i][off+j]
+					rows[i][off+j] = bad[(i+j)%3]
+					require.False(t, simd.Middle(lo, hi, rows, off), "n=%d row %d coordinate %d on %s", n, i, j, p)
+					rows[i][off+j] = old
+				}
+			}
+		}
+	})
+}

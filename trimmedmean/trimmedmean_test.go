@@ -228,6 +228,9 @@ func TestRejectedCallsWriteNothing(t *testing.T) {
 	}
 	bad[4][4321] = float32(math.Inf(-1))
 	bad[5][17] = float32(math.NaN())
+	// A round large enough for the median's bisection, which checks the values itself.
+	large := generators["normal"](rng, 100, d)
+	large[63][4999] = float32(math.NaN())
 	cases := []struct {
 		name string
 		call func(dst []float32) error
@@ -242,6 +245,8 @@ func TestRejectedCallsWriteNothing(t *testing.T) {
 			secagg.CodeBadRequest, "updates[1] has length 10, the round's dimension is 5000"},
 		{"median NaN", func(dst []float32) error { return trimmedmean.Median(dst, bad) },
 			secagg.CodeValidation, "updates[4][4321] must be finite, got -Inf"},
+		{"median NaN, 100 clients", func(dst []float32) error { return trimmedmean.Median(dst, large) },
+			secagg.CodeValidation, "updates[63][4999] must be finite, got NaN"},
 		{"trimmed NaN", func(dst []float32) error { return trimmedmean.TrimmedMean(dst, bad, 0.2) },
 			secagg.CodeValidation, "updates[4][4321] must be finite, got -Inf"},
 		{"untrimmed NaN", func(dst []float32) error { return trimmedmean.TrimmedMean(dst, bad, 0.1) },

@@ -700,11 +700,8 @@ func genBoundsBisect(s isaSpec) {
 		// Pass 0: the keys of this group's lanes, row by row, into scratch.
 		kp := GP64()
 		MOVQ(keys, kp)
-		// The prefetches go to L2 (T1): this pass touches every row at once, and a burst
-		// of T0 prefetches that large outruns L1's fill buffers (measured: median n100_d1m
-		// 48 -> 42 ms).
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
-			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
+			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
 			x, t := s.vec(), s.vec()
 			VMOVUPS(Mem{Base: addr}, x)
 			VPSRAD(Imm(31), x, t)
@@ -1011,11 +1008,12 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	lanesPerGroup := s.f32Lanes()
 	if pair {
 		name := "selectRank16" + s.suffix
-		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32)")
+		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32) int")
 		Pragma("noescape")
 		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
-			fmt.Sprintf("len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= %d·len(rows), every", 2*s.f32Lanes()),
-			"row's window [off, off+len(out)) in bounds and finite values.")
+			fmt.Sprintf("len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= %d·len(rows) and every", 2*s.f32Lanes()),
+			"row's window [off, off+len(out)) in bounds. It returns 1 if every value read was finite, else 0",
+			"(and out is then unspecified).")
 		lo = Load(Param("out").Base(), GP64()).(reg.GPVirtual)
 		lanesPerGroup *= 2
 	} else {
@@ -1062,6 +1060,38 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	}
 	groups := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(lanesPerGroup))), groups)
+	// selectRank16 checks the values as it keys them: an exponent of all ones is NaN or ±Inf.
+	// The mask is made afresh for each group's key pass (AVX2 has no register to keep it
+	// through the bisection); AVX2 gathers the verdict in a general register.
+	var expMask reg.VecVirtual
+	var badK reg.OpmaskVirtual
+	var badG reg.GPVirtual
+	if pair {
+		if s.vecSize == 64 {
+			badK = K()
+			KXORW(badK, badK, badK)
+		} else {
+			badG = GP32()
+			XORL(badG, badG)
+		}
+	}
+	checkFinite := func(x reg.VecVirtual) {
+		if !pair {
+			return
+		}
+		e := s.vec()
+		s.pand(x, expMask, e)
+		if s.vecSize == 64 {
+			nf := K()
+			VPCMPEQD(expMask, e, nf)
+			KORW(nf, badK, badK)
+		} else {
+			VPCMPEQD(expMask, e, e)
+			m := GP32()
+			VPMOVMSKB(e, m)
+			ORL(m, badG)
+		}
+	}
 	forEach(groups, "group", func() {
 		// Pass 0: per row, A = (hi half, hi half) and B = (lo half, lo half), flipped; for a
 		// pair, the halves of the first group's key in the low words, the second's in the high.
@@ -1077,14 +1107,22 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		// The prefetches go to L2 (T1): this pass touches every row at once, and a burst
 		// of T0 prefetches that large outruns L1's fill buffers (measured: median n100_d1m
 		// 48 -> 42 ms).
+		if pair {
+			expMask = s.broadcast32(0x7f800000)
+		}
+		if pair {
+			expMask = s.broadcast32(0x7f800000)
+		}
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
 			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
 			x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
 			VMOVUPS(Mem{Base: addr}, x)
+			checkFinite(x)
 			unsignedKey(x)
 			if pair {
 				PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + s.vecSize})
 				VMOVUPS(Mem{Base: addr, Disp: s.vecSize}, y)
+				checkFinite(y)
 				unsignedKey(y)
 			} else {
 				y = x
@@ -1194,6 +1232,17 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 			ADDQ(U32(s.vecSize), off)
 		}
 	})
+	if pair {
+		ok := GP64()
+		XORQ(ok, ok)
+		if s.vecSize == 64 {
+			KORTESTW(badK, badK)
+		} else {
+			TESTL(badG, badG)
+		}
+		SETEQ(ok.As8())
+		Store(ok, ReturnIndex(0))
+	}
 	VZEROUPPER()
 	RET()
 }
