@@ -90,8 +90,13 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 				low, high := b[:e-t], b[tile:tile+e-t]
 				if n-2*k <= 2 {
 					// A median keeps the middle values alone: no sum over the rows.
+					// Their sum, lo or lo + hi, is exact in float64 or, for exponents
+					// too far apart, off by far less than the rounding to float32 can
+					// see: the median comes out correctly rounded.
 					finite = simd.Middle(low, high, updates, t) && finite
-					middleSum(s, low, high, n-2*k)
+					middle := [2][]float32{low, high}
+					clear(s)
+					simd.AddRows(s, middle[:n-2*k], 0)
 				} else {
 					simd.Bounds(low, high, updates, t, k)
 					finite = simd.KeptSum(s, updates, t, k, low, high) && finite
@@ -106,20 +111,4 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 		return nil
 	}
 	return check.NonFinite(updates)
-}
-
-// middleSum writes the sum of the kept middle values: lo alone when one is kept, else
-// lo + hi. The float64 sum of two float32 is exact or, when their exponents lie too far
-// apart, off by far less than what rounding it to float32 later can see, so the median
-// comes out correctly rounded.
-func middleSum(sum []float64, lo, hi []float32, kept int) {
-	if kept == 1 {
-		for j, l := range lo {
-			sum[j] = float64(l)
-		}
-		return
-	}
-	for j, l := range lo {
-		sum[j] = float64(l) + float64(hi[j])
-	}
 }
