@@ -1777,9 +1777,6 @@ group:
 	MOVL         $0x7f800000, R11
 	MOVD         R11, X7
 	VPBROADCASTD X7, Y7
-	MOVL         $0x7f800000, R11
-	MOVD         R11, X7
-	VPBROADCASTD X7, Y7
 	MOVQ         CX, R11
 	MOVQ         DX, R12
 

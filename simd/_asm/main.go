@@ -1110,9 +1110,6 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		if pair {
 			expMask = s.broadcast32(0x7f800000)
 		}
-		if pair {
-			expMask = s.broadcast32(0x7f800000)
-		}
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
 			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
 			x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
