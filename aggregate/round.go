@@ -162,6 +162,51 @@ type Engine struct {
 
 	mu     sync.Mutex
 	center []float32 // centered_clipping: the last finalised round's result (nil: zeros)
+	// The state of the last round finalised, which the next round of the same shape
+	// takes instead of allocating (and first touching) its own.
+	spareStream *trimmedmean.Stream
+	spareSum    []float64
+}
+
+// takeStream returns the spare stream emptied, if it has this shape, or nil.
+func (e *Engine) takeStream(dim, k int) *trimmedmean.Stream {
+	e.mu.Lock()
+	s := e.spareStream
+	if s == nil || s.Dim() != dim || s.K() != k {
+		e.mu.Unlock()
+		return nil
+	}
+	e.spareStream = nil
+	e.mu.Unlock()
+	s.Reset()
+	return s
+}
+
+// takeSum returns the spare float64 sums zeroed, if they have length dim, or nil.
+func (e *Engine) takeSum(dim int) []float64 {
+	e.mu.Lock()
+	sum := e.spareSum
+	if len(sum) != dim {
+		e.mu.Unlock()
+		return nil
+	}
+	e.spareSum = nil
+	e.mu.Unlock()
+	clear(sum)
+	return sum
+}
+
+// recycle keeps a finalised round's state for the next round; the round lets go of it.
+func (e *Engine) recycle(r *Round) {
+	e.mu.Lock()
+	if r.stream != nil {
+		e.spareStream = r.stream
+	}
+	if r.sum != nil {
+		e.spareSum = r.sum
+	}
+	e.mu.Unlock()
+	r.stream, r.sum = nil, nil
 }
 
 // New returns an engine for a valid configuration. Noise comes from dp.SecureSource.
@@ -223,12 +268,16 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 	switch {
 	case e.cfg.Strategy.holds(): // holds the updates themselves
 	case e.cfg.Strategy == StrategyTrimmedMean:
-		var err error
-		if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
-			return nil, err
+		if r.stream = e.takeStream(dim, kMax); r.stream == nil {
+			var err error
+			if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
+				return nil, err
+			}
 		}
 	default:
-		r.sum = make([]float64, dim)
+		if r.sum = e.takeSum(dim); r.sum == nil {
+			r.sum = make([]float64, dim)
+		}
 	}
 	return r, nil
 }
@@ -530,6 +579,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 	}
 	r.finalized = true
 	r.held, r.heldIDs = nil, nil // the round no longer needs them; owned buffers go back to the caller
+	r.engine.recycle(r)
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

@@ -486,3 +486,41 @@ func TestTrimmedRoundOwned(t *testing.T) {
 		bitsEqual(t, want, got, "trimmed_mean round, pattern %d", pattern)
 	}
 }
+
+// An engine hands a finalised round's state (a trimmed_mean stream, a mean's sums) to
+// the next round of the same shape: nothing of the first round may leak into the
+// second, which must equal a round of a fresh engine bit for bit, whatever shapes come
+// between.
+func TestEngineReusesRoundState(t *testing.T) {
+	rng := rand.New(rand.NewPCG(120, 121))
+	for _, cfg := range []aggregate.Config{
+		{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 12},
+		{Strategy: aggregate.StrategyMean, MinClients: 1},
+		{Strategy: aggregate.StrategyWeightedMean, MinClients: 1},
+	} {
+		e, err := aggregate.New(cfg)
+		require.NoError(t, err)
+		run := func(e *aggregate.Engine, us [][]float32, owned bool) []float32 {
+			r, err := e.NewRound(len(us[0]))
+			require.NoError(t, err)
+			for i, u := range us {
+				add := r.Add
+				if owned {
+					add = r.AddOwned
+				}
+				require.NoError(t, add(fmt.Sprint("c", i), u, float64(1+i%3)))
+			}
+			dst := make([]float32, len(us[0]))
+			_, err = r.Finalize(dst)
+			require.NoError(t, err)
+			return dst
+		}
+		for i, shape := range []struct{ n, d int }{{12, 333}, {9, 333}, {12, 50}, {7, 333}, {12, 333}} {
+			us := round(rng, shape.n, shape.d)
+			got := run(e, us, i%2 == 0)
+			fresh, err := aggregate.New(cfg)
+			require.NoError(t, err)
+			bitsEqual(t, run(fresh, us, false), got, "%s round %d (%d x %d) on a reused engine", cfg.Strategy, i, shape.n, shape.d)
+		}
+	}
+}

@@ -47,19 +47,44 @@ func NewStream(dim, k int) (*Stream, error) {
 	return s, nil
 }
 
+// Reset empties the stream and keeps its dimension, k and memory, so a coordinator can
+// run round after round on one stream's (2k+1)·d numbers instead of allocating them each
+// time (at d = 10^6 and k = 10, 88 MB whose first touch alone costs tens of ms).
+func (s *Stream) Reset() {
+	s.count = 0
+	s.clearExtremes()
+	clear(s.sum)
+}
+
 // maxK bounds k so that the extremes of one block stay addressable and a serialised
 // stream stays sane to allocate.
 const maxK = 1 << 16
 
+// clearExtremes marks every slot empty: +Inf in the k planes of smallest values, -Inf in
+// the k planes of largest. Each worker writes one block and doubles it by copy through
+// its chunk of blocks, so a round's state (80 MB at d = 10^6, k = 10) is set at the
+// speed of memmove on every core rather than one store at a time.
 func (s *Stream) clearExtremes() {
-	inf := float32(math.Inf(1))
-	for b := 0; b < len(s.ext); b += 2 * s.k * lanes {
-		for i := range s.k * lanes {
-			s.ext[b+i] = inf
-			s.ext[b+s.k*lanes+i] = -inf
-		}
+	plane := s.k * lanes
+	block := 2 * plane
+	if block == 0 {
+		return
 	}
+	perChunk := max(1, clearChunkBytes/(4*block))
+	parallel.Ranges(parallel.Workers(), len(s.ext)/block, perChunk, func(_, lo, hi int) {
+		ext := s.ext[lo*block : hi*block]
+		inf := float32(math.Inf(1))
+		for i := range plane {
+			ext[i], ext[plane+i] = inf, -inf
+		}
+		for n := block; n < len(ext); n *= 2 {
+			copy(ext[n:], ext[:n])
+		}
+	})
 }
+
+// clearChunkBytes is how much of the extremes one worker clears at a time.
+const clearChunkBytes = 1 << 20
 
 // Dim returns the dimension of the updates.
 func (s *Stream) Dim() int { return s.dim }
