@@ -104,19 +104,19 @@ func sameOrNaN32(a, b []float32) bool {
 	})
 }
 
-// FuzzOrderStatsAgree runs Bounds, KeptSum and Push on every path over fuzzed finite
-// values (non-finite bit patterns become 1) and demands the generic path's bits.
+// FuzzOrderStatsAgree runs Bounds, Middle, KeptSum and Push on every path over fuzzed
+// finite values (non-finite bit patterns become 1, after Middle has been checked to
+// report them) and demands the generic path's bits.
 func FuzzOrderStatsAgree(f *testing.F) {
 	f.Add(make([]byte, 4*7*40), uint8(7), uint8(2))
 	f.Add([]byte{0, 0, 0, 0x80, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x80, 0x3f}, uint8(2), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, n, k uint8) {
 		all := floats(data)
-		for i, v := range all {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				all[i] = 1
-			}
-		}
+		// Up to 40 rows, or up to 127 when n's top bit is set (the bisection's sizes).
 		rowsN := int(n%40) + 1
+		if n >= 128 {
+			rowsN = int(n-128) + 1
+		}
 		d := len(all) / rowsN
 		if d == 0 {
 			return
@@ -125,17 +125,43 @@ func FuzzOrderStatsAgree(f *testing.F) {
 		for i := range rows {
 			rows[i] = all[i*d : (i+1)*d]
 		}
+		// Middle on the raw values: it must report exactly whether all are finite.
+		finite := true
+		for _, v := range all[:rowsN*d] {
+			finite = finite && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+		}
+		prevPath := simd.Active()
+		for _, p := range simd.Supported() {
+			simd.Select(p)
+			lo, hi := make([]float32, d), make([]float32, d)
+			if simd.Middle(lo, hi, rows, 0) != finite {
+				simd.Select(prevPath)
+				t.Fatalf("%s: Middle's finiteness differs from the data's (%v): n=%d d=%d", p, finite, rowsN, d)
+			}
+		}
+		simd.Select(prevPath)
+		for i, v := range all {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				all[i] = 1
+			}
+		}
 		kk := int(k) % ((rowsN + 1) / 2)
 		type state struct {
-			lo, hi []float32
-			sum    []float64
-			ext    []float32
-			psum   []float64
+			lo, hi   []float32
+			mlo, mhi []float32
+			sum      []float64
+			ext      []float32
+			psum     []float64
 		}
 		run := func() state {
 			var st state
 			st.lo, st.hi = make([]float32, d), make([]float32, d)
 			simd.Bounds(st.lo, st.hi, rows, 0, kk)
+			if mlo, mhi := make([]float32, d), make([]float32, d); !simd.Middle(mlo, mhi, rows, 0) {
+				t.Fatalf("Middle: finite values reported non-finite")
+			} else {
+				st.mlo, st.mhi = mlo, mhi
+			}
 			st.sum = make([]float64, d)
 			simd.KeptSum(st.sum, rows, 0, kk, st.lo, st.hi)
 			st.ext, st.psum = newPushState(d, kk)
@@ -155,6 +181,7 @@ func FuzzOrderStatsAgree(f *testing.F) {
 				continue
 			}
 			if !same32(got.lo, want.lo) || !same32(got.hi, want.hi) || !same64(got.sum, want.sum) ||
+				!same32(got.mlo, want.mlo) || !same32(got.mhi, want.mhi) ||
 				!same32(got.ext, want.ext) || !same64(got.psum, want.psum) {
 				t.Fatalf("%s differs from generic: n=%d d=%d k=%d", p, rowsN, d, kk)
 			}
