@@ -42,8 +42,9 @@ type kernels struct {
 	// boundsInsert[k] finds the bounds for that k by insertion through registers;
 	// Bounds falls back to another algorithm for larger k.
 	boundsInsert []func(lo, hi []float32, rows [][]float32, off int)
-	// boundsChain[l-2] finds them with one chain of the l = len(rows)-k smallest.
-	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32)
+	// boundsChain[l-2] finds them with one chain of the l = len(rows)-k smallest, and
+	// reports 1 if every value was finite.
+	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as

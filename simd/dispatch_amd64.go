@@ -32,7 +32,7 @@ var avx2Kernels = kernels{
 	boundsBisect16: boundsBisect16AVX2,
 	selectRank16:   selectRank16AVX2,
 	successor:      successorAVX2,
-	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32){
+	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int{
 		boundsChain2AVX2, boundsChain3AVX2, boundsChain4AVX2, boundsChain5AVX2, boundsChain6AVX2, boundsChain7AVX2, boundsChain8AVX2, boundsChain9AVX2, boundsChain10AVX2, boundsChain11AVX2, boundsChain12AVX2, boundsChain13AVX2,
 	},
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
@@ -61,7 +61,7 @@ var avx512Kernels = kernels{
 	boundsBisect16: boundsBisect16AVX512,
 	selectRank16:   selectRank16AVX512,
 	successor:      successorAVX512,
-	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32){
+	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int{
 		boundsChain2AVX512, boundsChain3AVX512, boundsChain4AVX512, boundsChain5AVX512, boundsChain6AVX512, boundsChain7AVX512, boundsChain8AVX512, boundsChain9AVX512, boundsChain10AVX512, boundsChain11AVX512, boundsChain12AVX512, boundsChain13AVX512, boundsChain14AVX512, boundsChain15AVX512, boundsChain16AVX512, boundsChain17AVX512, boundsChain18AVX512, boundsChain19AVX512, boundsChain20AVX512, boundsChain21AVX512, boundsChain22AVX512, boundsChain23AVX512, boundsChain24AVX512, boundsChain25AVX512, boundsChain26AVX512, boundsChain27AVX512, boundsChain28AVX512,
 	},
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){

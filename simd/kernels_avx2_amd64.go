@@ -130,76 +130,88 @@ func selectRank16AVX2(out []float32, rows [][]float32, off int, k int, keys []in
 func successorAVX2(hi []float32, lo []float32, rows [][]float32, off int, k int)
 
 // boundsChain2AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
-// 2k < len(rows), len(scratch) >= 16, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 16 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain3AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 3,
-// 2k < len(rows), len(scratch) >= 24, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 24 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain4AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 4,
-// 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 32 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain5AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 5,
-// 2k < len(rows), len(scratch) >= 40, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 40 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain6AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 6,
-// 2k < len(rows), len(scratch) >= 48, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 48 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain7AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 7,
-// 2k < len(rows), len(scratch) >= 56, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 56 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain8AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 8,
-// 2k < len(rows), len(scratch) >= 64, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 64 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain9AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 9,
-// 2k < len(rows), len(scratch) >= 72, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 72 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain10AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 10,
-// 2k < len(rows), len(scratch) >= 80, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 80 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain11AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 11,
-// 2k < len(rows), len(scratch) >= 88, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 88 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain12AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 12,
-// 2k < len(rows), len(scratch) >= 96, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 96 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain13AVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 13,
-// 2k < len(rows), len(scratch) >= 104, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 104 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // pushAVX2 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
 // out as in Push.

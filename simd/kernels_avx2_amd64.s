@@ -2030,9 +2030,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain2AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain2AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain2AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2044,95 +2044,41 @@ TEXT ·boundsChain2AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
-	VPBROADCASTD X0, Y0
-	VMOVUPS      Y0, Y1
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
-
-row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y2
-	VMAXPS     Y1, Y2, Y3
-	VMINPS     Y1, Y2, Y1
-	VMAXPS     Y0, Y3, Y2
-	VMINPS     Y0, Y3, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
-	JNZ        row
-	VMOVUPS    Y1, (R8)
-	VMOVUPS    Y0, 32(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
-	VMOVUPS    Y0, (CX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	ADDQ       $0x00000020, SI
-	DECQ       R9
-	JNZ        group
-
-done:
-	VZEROUPPER
-	RET
-
-// func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain3AVX2(SB), NOSPLIT, $0-112
-	MOVQ  lo_base+0(FP), AX
-	MOVQ  hi_base+24(FP), CX
-	MOVQ  rows_base+48(FP), DX
-	MOVQ  rows_len+56(FP), BX
-	MOVQ  off+72(FP), SI
-	SHLQ  $0x02, SI
-	MOVQ  k+80(FP), DI
-	MOVQ  scratch_base+88(FP), R8
-	SHLQ  $0x05, DI
-	MOVQ  lo_len+8(FP), R9
-	SHRQ  $0x03, R9
-	TESTQ R9, R9
-	JZ    done
-
-group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y3
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y3
+	VPAND      Y3, Y0, Y4
+	VPCMPEQD   Y0, Y4, Y4
+	VPMOVMSKB  Y4, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y3, Y4
 	VMINPS     Y1, Y3, Y1
 	VMAXPS     Y2, Y4, Y3
 	VMINPS     Y2, Y4, Y2
-	VMAXPS     Y0, Y3, Y4
-	VMINPS     Y0, Y3, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
-	VMOVUPS    Y0, 64(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y2, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2141,12 +2087,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain3AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain4AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain3AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2158,44 +2108,45 @@ TEXT ·boundsChain4AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
 	VMOVUPS      Y0, Y3
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y4
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y4
+	VPAND      Y4, Y0, Y5
+	VPCMPEQD   Y0, Y5, Y5
+	VPMOVMSKB  Y5, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y4, Y5
 	VMINPS     Y1, Y4, Y1
 	VMAXPS     Y2, Y5, Y4
 	VMINPS     Y2, Y5, Y2
 	VMAXPS     Y3, Y4, Y5
 	VMINPS     Y3, Y4, Y3
-	VMAXPS     Y0, Y5, Y4
-	VMINPS     Y0, Y5, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
 	VMOVUPS    Y3, 64(R8)
-	VMOVUPS    Y0, 96(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y3, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2204,12 +2155,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain4AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain5AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain4AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2221,26 +2176,30 @@ TEXT ·boundsChain5AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
 	VMOVUPS      Y0, Y3
 	VMOVUPS      Y0, Y4
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y5
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y5
+	VPAND      Y5, Y0, Y6
+	VPCMPEQD   Y0, Y6, Y6
+	VPMOVMSKB  Y6, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y5, Y6
 	VMINPS     Y1, Y5, Y1
 	VMAXPS     Y2, Y6, Y5
@@ -2249,20 +2208,17 @@ row:
 	VMINPS     Y3, Y5, Y3
 	VMAXPS     Y4, Y6, Y5
 	VMINPS     Y4, Y6, Y4
-	VMAXPS     Y0, Y5, Y6
-	VMINPS     Y0, Y5, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
 	VMOVUPS    Y3, 64(R8)
 	VMOVUPS    Y4, 96(R8)
-	VMOVUPS    Y0, 128(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y4, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2271,12 +2227,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain5AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain6AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain5AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2288,27 +2248,31 @@ TEXT ·boundsChain6AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
 	VMOVUPS      Y0, Y3
 	VMOVUPS      Y0, Y4
 	VMOVUPS      Y0, Y5
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y6
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y6
+	VPAND      Y6, Y0, Y7
+	VPCMPEQD   Y0, Y7, Y7
+	VPMOVMSKB  Y7, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y6, Y7
 	VMINPS     Y1, Y6, Y1
 	VMAXPS     Y2, Y7, Y6
@@ -2319,21 +2283,18 @@ row:
 	VMINPS     Y4, Y7, Y4
 	VMAXPS     Y5, Y6, Y7
 	VMINPS     Y5, Y6, Y5
-	VMAXPS     Y0, Y7, Y6
-	VMINPS     Y0, Y7, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
 	VMOVUPS    Y3, 64(R8)
 	VMOVUPS    Y4, 96(R8)
 	VMOVUPS    Y5, 128(R8)
-	VMOVUPS    Y0, 160(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y5, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2342,12 +2303,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain6AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain7AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain6AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2359,12 +2324,13 @@ TEXT ·boundsChain7AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2372,15 +2338,18 @@ group:
 	VMOVUPS      Y0, Y4
 	VMOVUPS      Y0, Y5
 	VMOVUPS      Y0, Y6
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y7
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y7
+	VPAND      Y7, Y0, Y8
+	VPCMPEQD   Y0, Y8, Y8
+	VPMOVMSKB  Y8, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y7, Y8
 	VMINPS     Y1, Y7, Y1
 	VMAXPS     Y2, Y8, Y7
@@ -2393,10 +2362,8 @@ row:
 	VMINPS     Y5, Y7, Y5
 	VMAXPS     Y6, Y8, Y7
 	VMINPS     Y6, Y8, Y6
-	VMAXPS     Y0, Y7, Y8
-	VMINPS     Y0, Y7, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2404,11 +2371,10 @@ row:
 	VMOVUPS    Y4, 96(R8)
 	VMOVUPS    Y5, 128(R8)
 	VMOVUPS    Y6, 160(R8)
-	VMOVUPS    Y0, 192(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y6, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2417,12 +2383,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain7AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain8AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain7AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2434,12 +2404,13 @@ TEXT ·boundsChain8AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2448,15 +2419,18 @@ group:
 	VMOVUPS      Y0, Y5
 	VMOVUPS      Y0, Y6
 	VMOVUPS      Y0, Y7
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y8
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y8
+	VPAND      Y8, Y0, Y9
+	VPCMPEQD   Y0, Y9, Y9
+	VPMOVMSKB  Y9, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y8, Y9
 	VMINPS     Y1, Y8, Y1
 	VMAXPS     Y2, Y9, Y8
@@ -2471,10 +2445,8 @@ row:
 	VMINPS     Y6, Y9, Y6
 	VMAXPS     Y7, Y8, Y9
 	VMINPS     Y7, Y8, Y7
-	VMAXPS     Y0, Y9, Y8
-	VMINPS     Y0, Y9, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2483,11 +2455,10 @@ row:
 	VMOVUPS    Y5, 128(R8)
 	VMOVUPS    Y6, 160(R8)
 	VMOVUPS    Y7, 192(R8)
-	VMOVUPS    Y0, 224(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y7, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2496,12 +2467,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain8AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain9AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain8AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2513,12 +2488,13 @@ TEXT ·boundsChain9AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2528,15 +2504,18 @@ group:
 	VMOVUPS      Y0, Y6
 	VMOVUPS      Y0, Y7
 	VMOVUPS      Y0, Y8
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y9
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y9
+	VPAND      Y9, Y0, Y10
+	VPCMPEQD   Y0, Y10, Y10
+	VPMOVMSKB  Y10, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y9, Y10
 	VMINPS     Y1, Y9, Y1
 	VMAXPS     Y2, Y10, Y9
@@ -2553,10 +2532,8 @@ row:
 	VMINPS     Y7, Y9, Y7
 	VMAXPS     Y8, Y10, Y9
 	VMINPS     Y8, Y10, Y8
-	VMAXPS     Y0, Y9, Y10
-	VMINPS     Y0, Y9, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2566,11 +2543,10 @@ row:
 	VMOVUPS    Y6, 160(R8)
 	VMOVUPS    Y7, 192(R8)
 	VMOVUPS    Y8, 224(R8)
-	VMOVUPS    Y0, 256(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y8, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2579,12 +2555,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain9AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain10AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain9AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2596,12 +2576,13 @@ TEXT ·boundsChain10AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2612,15 +2593,18 @@ group:
 	VMOVUPS      Y0, Y7
 	VMOVUPS      Y0, Y8
 	VMOVUPS      Y0, Y9
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y10
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y10
+	VPAND      Y10, Y0, Y11
+	VPCMPEQD   Y0, Y11, Y11
+	VPMOVMSKB  Y11, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y10, Y11
 	VMINPS     Y1, Y10, Y1
 	VMAXPS     Y2, Y11, Y10
@@ -2639,10 +2623,8 @@ row:
 	VMINPS     Y8, Y11, Y8
 	VMAXPS     Y9, Y10, Y11
 	VMINPS     Y9, Y10, Y9
-	VMAXPS     Y0, Y11, Y10
-	VMINPS     Y0, Y11, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2653,11 +2635,10 @@ row:
 	VMOVUPS    Y7, 192(R8)
 	VMOVUPS    Y8, 224(R8)
 	VMOVUPS    Y9, 256(R8)
-	VMOVUPS    Y0, 288(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y9, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2666,12 +2647,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain10AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain11AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain10AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2683,12 +2668,13 @@ TEXT ·boundsChain11AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2700,15 +2686,18 @@ group:
 	VMOVUPS      Y0, Y8
 	VMOVUPS      Y0, Y9
 	VMOVUPS      Y0, Y10
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y11
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y11
+	VPAND      Y11, Y0, Y12
+	VPCMPEQD   Y0, Y12, Y12
+	VPMOVMSKB  Y12, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y11, Y12
 	VMINPS     Y1, Y11, Y1
 	VMAXPS     Y2, Y12, Y11
@@ -2729,10 +2718,8 @@ row:
 	VMINPS     Y9, Y11, Y9
 	VMAXPS     Y10, Y12, Y11
 	VMINPS     Y10, Y12, Y10
-	VMAXPS     Y0, Y11, Y12
-	VMINPS     Y0, Y11, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2744,11 +2731,10 @@ row:
 	VMOVUPS    Y8, 224(R8)
 	VMOVUPS    Y9, 256(R8)
 	VMOVUPS    Y10, 288(R8)
-	VMOVUPS    Y0, 320(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y10, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2757,12 +2743,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain11AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain12AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain11AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2774,12 +2764,13 @@ TEXT ·boundsChain12AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2792,15 +2783,18 @@ group:
 	VMOVUPS      Y0, Y9
 	VMOVUPS      Y0, Y10
 	VMOVUPS      Y0, Y11
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y12
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y12
+	VPAND      Y12, Y0, Y13
+	VPCMPEQD   Y0, Y13, Y13
+	VPMOVMSKB  Y13, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y12, Y13
 	VMINPS     Y1, Y12, Y1
 	VMAXPS     Y2, Y13, Y12
@@ -2823,10 +2817,8 @@ row:
 	VMINPS     Y10, Y13, Y10
 	VMAXPS     Y11, Y12, Y13
 	VMINPS     Y11, Y12, Y11
-	VMAXPS     Y0, Y13, Y12
-	VMINPS     Y0, Y13, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2839,11 +2831,10 @@ row:
 	VMOVUPS    Y9, 256(R8)
 	VMOVUPS    Y10, 288(R8)
 	VMOVUPS    Y11, 320(R8)
-	VMOVUPS    Y0, 352(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y11, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2852,12 +2843,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX2, MMX+, SSE2
-TEXT ·boundsChain13AVX2(SB), NOSPLIT, $0-112
+TEXT ·boundsChain12AVX2(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2869,12 +2864,13 @@ TEXT ·boundsChain13AVX2(SB), NOSPLIT, $0-112
 	SHLQ  $0x05, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x03, R9
+	XORL  R10, R10
 	TESTQ R9, R9
 	JZ    done
 
 group:
-	MOVL         $0x7f800000, R10
-	MOVD         R10, X0
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
 	VPBROADCASTD X0, Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -2888,15 +2884,18 @@ group:
 	VMOVUPS      Y0, Y10
 	VMOVUPS      Y0, Y11
 	VMOVUPS      Y0, Y12
-	VMOVUPS      Y0, Y0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
+	MOVQ         DX, R11
+	MOVQ         BX, R12
 
 row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Y13
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y13
+	VPAND      Y13, Y0, Y14
+	VPCMPEQD   Y0, Y14, Y14
+	VPMOVMSKB  Y14, R13
+	ORL        R13, R10
 	VMAXPS     Y1, Y13, Y14
 	VMINPS     Y1, Y13, Y1
 	VMAXPS     Y2, Y14, Y13
@@ -2921,10 +2920,8 @@ row:
 	VMINPS     Y11, Y13, Y11
 	VMAXPS     Y12, Y14, Y13
 	VMINPS     Y12, Y14, Y12
-	VMAXPS     Y0, Y13, Y14
-	VMINPS     Y0, Y13, Y0
-	ADDQ       $0x18, R10
-	DECQ       R11
+	ADDQ       $0x18, R11
+	DECQ       R12
 	JNZ        row
 	VMOVUPS    Y1, (R8)
 	VMOVUPS    Y2, 32(R8)
@@ -2938,11 +2935,10 @@ row:
 	VMOVUPS    Y10, 288(R8)
 	VMOVUPS    Y11, 320(R8)
 	VMOVUPS    Y12, 352(R8)
-	VMOVUPS    Y0, 384(R8)
-	VXORPS     Y1, Y1, Y1
-	VADDPS     (R8)(DI*1), Y1, Y2
-	VADDPS     Y1, Y0, Y0
-	VMOVUPS    Y2, (AX)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y12, Y0
+	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
 	ADDQ       $0x00000020, CX
@@ -2951,6 +2947,118 @@ row:
 	JNZ        group
 
 done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·boundsChain13AVX2(SB), NOSPLIT, $0-120
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x05, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x03, R9
+	XORL  R10, R10
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R11
+	MOVD         R11, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	VMOVUPS      Y0, Y12
+	VMOVUPS      Y0, Y13
+	MOVQ         DX, R11
+	MOVQ         BX, R12
+
+row:
+	MOVQ       (R11), R13
+	ADDQ       SI, R13
+	PREFETCHT0 1024(R13)
+	VMOVUPS    (R13), Y14
+	VPAND      Y14, Y0, Y15
+	VPCMPEQD   Y0, Y15, Y15
+	VPMOVMSKB  Y15, R13
+	ORL        R13, R10
+	VMAXPS     Y1, Y14, Y15
+	VMINPS     Y1, Y14, Y1
+	VMAXPS     Y2, Y15, Y14
+	VMINPS     Y2, Y15, Y2
+	VMAXPS     Y3, Y14, Y15
+	VMINPS     Y3, Y14, Y3
+	VMAXPS     Y4, Y15, Y14
+	VMINPS     Y4, Y15, Y4
+	VMAXPS     Y5, Y14, Y15
+	VMINPS     Y5, Y14, Y5
+	VMAXPS     Y6, Y15, Y14
+	VMINPS     Y6, Y15, Y6
+	VMAXPS     Y7, Y14, Y15
+	VMINPS     Y7, Y14, Y7
+	VMAXPS     Y8, Y15, Y14
+	VMINPS     Y8, Y15, Y8
+	VMAXPS     Y9, Y14, Y15
+	VMINPS     Y9, Y14, Y9
+	VMAXPS     Y10, Y15, Y14
+	VMINPS     Y10, Y15, Y10
+	VMAXPS     Y11, Y14, Y15
+	VMINPS     Y11, Y14, Y11
+	VMAXPS     Y12, Y15, Y14
+	VMINPS     Y12, Y15, Y12
+	VMAXPS     Y13, Y14, Y15
+	VMINPS     Y13, Y14, Y13
+	ADDQ       $0x18, R11
+	DECQ       R12
+	JNZ        row
+	VMOVUPS    Y1, (R8)
+	VMOVUPS    Y2, 32(R8)
+	VMOVUPS    Y3, 64(R8)
+	VMOVUPS    Y4, 96(R8)
+	VMOVUPS    Y5, 128(R8)
+	VMOVUPS    Y6, 160(R8)
+	VMOVUPS    Y7, 192(R8)
+	VMOVUPS    Y8, 224(R8)
+	VMOVUPS    Y9, 256(R8)
+	VMOVUPS    Y10, 288(R8)
+	VMOVUPS    Y11, 320(R8)
+	VMOVUPS    Y12, 352(R8)
+	VMOVUPS    Y13, 384(R8)
+	VXORPS     Y0, Y0, Y0
+	VADDPS     (R8)(DI*1), Y0, Y1
+	VADDPS     Y0, Y13, Y0
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y0, (CX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	XORQ  AX, AX
+	TESTL R10, R10
+	SETEQ AL
+	MOVQ  AX, ret+112(FP)
 	VZEROUPPER
 	RET
 

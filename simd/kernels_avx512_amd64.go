@@ -166,166 +166,193 @@ func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []
 func successorAVX512(hi []float32, lo []float32, rows [][]float32, off int, k int)
 
 // boundsChain2AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 2,
-// 2k < len(rows), len(scratch) >= 32, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 32 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain3AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 3,
-// 2k < len(rows), len(scratch) >= 48, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 48 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain4AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 4,
-// 2k < len(rows), len(scratch) >= 64, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 64 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain5AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 5,
-// 2k < len(rows), len(scratch) >= 80, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 80 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain6AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 6,
-// 2k < len(rows), len(scratch) >= 96, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 96 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain7AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 7,
-// 2k < len(rows), len(scratch) >= 112, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 112 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain8AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 8,
-// 2k < len(rows), len(scratch) >= 128, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 128 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain9AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 9,
-// 2k < len(rows), len(scratch) >= 144, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 144 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain10AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 10,
-// 2k < len(rows), len(scratch) >= 160, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 160 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain11AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 11,
-// 2k < len(rows), len(scratch) >= 176, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 176 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain12AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 12,
-// 2k < len(rows), len(scratch) >= 192, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 192 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain13AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 13,
-// 2k < len(rows), len(scratch) >= 208, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 208 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain14AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 14,
-// 2k < len(rows), len(scratch) >= 224, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 224 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain15AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 15,
-// 2k < len(rows), len(scratch) >= 240, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 240 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain16AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 16,
-// 2k < len(rows), len(scratch) >= 256, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 256 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain17AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 17,
-// 2k < len(rows), len(scratch) >= 272, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 272 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain18AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 18,
-// 2k < len(rows), len(scratch) >= 288, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 288 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain19AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 19,
-// 2k < len(rows), len(scratch) >= 304, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 304 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain20AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 20,
-// 2k < len(rows), len(scratch) >= 320, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 320 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain21AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 21,
-// 2k < len(rows), len(scratch) >= 336, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 336 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain22AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 22,
-// 2k < len(rows), len(scratch) >= 352, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 352 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain23AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 23,
-// 2k < len(rows), len(scratch) >= 368, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 368 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain24AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 24,
-// 2k < len(rows), len(scratch) >= 384, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 384 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain25AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 25,
-// 2k < len(rows), len(scratch) >= 400, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 400 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain26AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 26,
-// 2k < len(rows), len(scratch) >= 416, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 416 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain27AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 27,
-// 2k < len(rows), len(scratch) >= 432, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 432 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // boundsChain28AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == 28,
-// 2k < len(rows), len(scratch) >= 448, every row's window in bounds and finite values.
+// 2k < len(rows), len(scratch) >= 448 and every row's window in bounds. It returns 1 if every
+// value read was finite, else 0 (and lo and hi are then unspecified).
 //
 //go:noescape
-func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
 // pushAVX512 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
 // out as in Push.

@@ -2297,9 +2297,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain2AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2311,60 +2311,7 @@ TEXT ·boundsChain2AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
-	TESTQ R9, R9
-	JZ    done
-
-group:
-	MOVL         $0x7f800000, R10
-	VPBROADCASTD R10, Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z0
-	MOVQ         DX, R10
-	MOVQ         BX, R11
-
-row:
-	MOVQ       (R10), R12
-	ADDQ       SI, R12
-	PREFETCHT0 1024(R12)
-	VMOVUPS    (R12), Z2
-	VMAXPS     Z1, Z2, Z3
-	VMINPS     Z1, Z2, Z1
-	VMAXPS     Z0, Z3, Z2
-	VMINPS     Z0, Z3, Z0
-	ADDQ       $0x18, R10
-	DECQ       R11
-	JNZ        row
-	VMOVUPS    Z1, (R8)
-	VMOVUPS    Z0, 64(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
-	VMOVUPS    Z0, (CX)
-	ADDQ       $0x00000040, AX
-	ADDQ       $0x00000040, CX
-	ADDQ       $0x00000040, SI
-	DECQ       R9
-	JNZ        group
-
-done:
-	VZEROUPPER
-	RET
-
-// func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain3AVX512(SB), NOSPLIT, $0-112
-	MOVQ  lo_base+0(FP), AX
-	MOVQ  hi_base+24(FP), CX
-	MOVQ  rows_base+48(FP), DX
-	MOVQ  rows_len+56(FP), BX
-	MOVQ  off+72(FP), SI
-	SHLQ  $0x02, SI
-	MOVQ  k+80(FP), DI
-	MOVQ  scratch_base+88(FP), R8
-	SHLQ  $0x06, DI
-	MOVQ  lo_len+8(FP), R9
-	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2373,7 +2320,6 @@ group:
 	VPBROADCASTD R10, Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2382,22 +2328,22 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z3
+	VPANDD     Z3, Z0, Z4
+	VPCMPEQD   Z0, Z4, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z3, Z4
 	VMINPS     Z1, Z3, Z1
 	VMAXPS     Z2, Z4, Z3
 	VMINPS     Z2, Z4, Z2
-	VMAXPS     Z0, Z3, Z4
-	VMINPS     Z0, Z3, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
 	VMOVUPS    Z1, (R8)
 	VMOVUPS    Z2, 64(R8)
-	VMOVUPS    Z0, 128(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z2, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2406,12 +2352,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain3AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain3AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2423,6 +2373,7 @@ TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2432,7 +2383,6 @@ group:
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2441,25 +2391,25 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z4
+	VPANDD     Z4, Z0, Z5
+	VPCMPEQD   Z0, Z5, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z4, Z5
 	VMINPS     Z1, Z4, Z1
 	VMAXPS     Z2, Z5, Z4
 	VMINPS     Z2, Z5, Z2
 	VMAXPS     Z3, Z4, Z5
 	VMINPS     Z3, Z4, Z3
-	VMAXPS     Z0, Z5, Z4
-	VMINPS     Z0, Z5, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
 	VMOVUPS    Z1, (R8)
 	VMOVUPS    Z2, 64(R8)
 	VMOVUPS    Z3, 128(R8)
-	VMOVUPS    Z0, 192(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z3, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2468,12 +2418,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain4AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain4AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2485,6 +2439,7 @@ TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2495,7 +2450,6 @@ group:
 	VMOVUPS      Z0, Z2
 	VMOVUPS      Z0, Z3
 	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2504,6 +2458,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z5
+	VPANDD     Z5, Z0, Z6
+	VPCMPEQD   Z0, Z6, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z5, Z6
 	VMINPS     Z1, Z5, Z1
 	VMAXPS     Z2, Z6, Z5
@@ -2512,8 +2469,6 @@ row:
 	VMINPS     Z3, Z5, Z3
 	VMAXPS     Z4, Z6, Z5
 	VMINPS     Z4, Z6, Z4
-	VMAXPS     Z0, Z5, Z6
-	VMINPS     Z0, Z5, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2521,11 +2476,10 @@ row:
 	VMOVUPS    Z2, 64(R8)
 	VMOVUPS    Z3, 128(R8)
 	VMOVUPS    Z4, 192(R8)
-	VMOVUPS    Z0, 256(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z4, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2534,12 +2488,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain5AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain5AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2551,6 +2509,7 @@ TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2562,7 +2521,6 @@ group:
 	VMOVUPS      Z0, Z3
 	VMOVUPS      Z0, Z4
 	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2571,6 +2529,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z6
+	VPANDD     Z6, Z0, Z7
+	VPCMPEQD   Z0, Z7, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z6, Z7
 	VMINPS     Z1, Z6, Z1
 	VMAXPS     Z2, Z7, Z6
@@ -2581,8 +2542,6 @@ row:
 	VMINPS     Z4, Z7, Z4
 	VMAXPS     Z5, Z6, Z7
 	VMINPS     Z5, Z6, Z5
-	VMAXPS     Z0, Z7, Z6
-	VMINPS     Z0, Z7, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2591,11 +2550,10 @@ row:
 	VMOVUPS    Z3, 128(R8)
 	VMOVUPS    Z4, 192(R8)
 	VMOVUPS    Z5, 256(R8)
-	VMOVUPS    Z0, 320(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z5, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2604,12 +2562,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain6AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain6AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2621,6 +2583,7 @@ TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2633,7 +2596,6 @@ group:
 	VMOVUPS      Z0, Z4
 	VMOVUPS      Z0, Z5
 	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2642,6 +2604,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z7
+	VPANDD     Z7, Z0, Z8
+	VPCMPEQD   Z0, Z8, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z7, Z8
 	VMINPS     Z1, Z7, Z1
 	VMAXPS     Z2, Z8, Z7
@@ -2654,8 +2619,6 @@ row:
 	VMINPS     Z5, Z7, Z5
 	VMAXPS     Z6, Z8, Z7
 	VMINPS     Z6, Z8, Z6
-	VMAXPS     Z0, Z7, Z8
-	VMINPS     Z0, Z7, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2665,11 +2628,10 @@ row:
 	VMOVUPS    Z4, 192(R8)
 	VMOVUPS    Z5, 256(R8)
 	VMOVUPS    Z6, 320(R8)
-	VMOVUPS    Z0, 384(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z6, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2678,12 +2640,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain7AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain7AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2695,6 +2661,7 @@ TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2708,7 +2675,6 @@ group:
 	VMOVUPS      Z0, Z5
 	VMOVUPS      Z0, Z6
 	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2717,6 +2683,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z8
+	VPANDD     Z8, Z0, Z9
+	VPCMPEQD   Z0, Z9, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z8, Z9
 	VMINPS     Z1, Z8, Z1
 	VMAXPS     Z2, Z9, Z8
@@ -2731,8 +2700,6 @@ row:
 	VMINPS     Z6, Z9, Z6
 	VMAXPS     Z7, Z8, Z9
 	VMINPS     Z7, Z8, Z7
-	VMAXPS     Z0, Z9, Z8
-	VMINPS     Z0, Z9, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2743,11 +2710,10 @@ row:
 	VMOVUPS    Z5, 256(R8)
 	VMOVUPS    Z6, 320(R8)
 	VMOVUPS    Z7, 384(R8)
-	VMOVUPS    Z0, 448(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z7, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2756,12 +2722,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain8AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2773,6 +2743,7 @@ TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2787,7 +2758,6 @@ group:
 	VMOVUPS      Z0, Z6
 	VMOVUPS      Z0, Z7
 	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2796,6 +2766,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z9
+	VPANDD     Z9, Z0, Z10
+	VPCMPEQD   Z0, Z10, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z9, Z10
 	VMINPS     Z1, Z9, Z1
 	VMAXPS     Z2, Z10, Z9
@@ -2812,8 +2785,6 @@ row:
 	VMINPS     Z7, Z9, Z7
 	VMAXPS     Z8, Z10, Z9
 	VMINPS     Z8, Z10, Z8
-	VMAXPS     Z0, Z9, Z10
-	VMINPS     Z0, Z9, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2825,11 +2796,10 @@ row:
 	VMOVUPS    Z6, 320(R8)
 	VMOVUPS    Z7, 384(R8)
 	VMOVUPS    Z8, 448(R8)
-	VMOVUPS    Z0, 512(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z8, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2838,12 +2808,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain9AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain9AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2855,6 +2829,7 @@ TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2870,7 +2845,6 @@ group:
 	VMOVUPS      Z0, Z7
 	VMOVUPS      Z0, Z8
 	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2879,6 +2853,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z10
+	VPANDD     Z10, Z0, Z11
+	VPCMPEQD   Z0, Z11, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z10, Z11
 	VMINPS     Z1, Z10, Z1
 	VMAXPS     Z2, Z11, Z10
@@ -2897,8 +2874,6 @@ row:
 	VMINPS     Z8, Z11, Z8
 	VMAXPS     Z9, Z10, Z11
 	VMINPS     Z9, Z10, Z9
-	VMAXPS     Z0, Z11, Z10
-	VMINPS     Z0, Z11, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -2911,11 +2886,10 @@ row:
 	VMOVUPS    Z7, 384(R8)
 	VMOVUPS    Z8, 448(R8)
 	VMOVUPS    Z9, 512(R8)
-	VMOVUPS    Z0, 576(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z9, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -2924,12 +2898,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain10AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain10AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -2941,6 +2919,7 @@ TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -2957,7 +2936,6 @@ group:
 	VMOVUPS      Z0, Z8
 	VMOVUPS      Z0, Z9
 	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -2966,6 +2944,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z11
+	VPANDD     Z11, Z0, Z12
+	VPCMPEQD   Z0, Z12, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z11, Z12
 	VMINPS     Z1, Z11, Z1
 	VMAXPS     Z2, Z12, Z11
@@ -2986,8 +2967,6 @@ row:
 	VMINPS     Z9, Z11, Z9
 	VMAXPS     Z10, Z12, Z11
 	VMINPS     Z10, Z12, Z10
-	VMAXPS     Z0, Z11, Z12
-	VMINPS     Z0, Z11, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3001,11 +2980,10 @@ row:
 	VMOVUPS    Z8, 448(R8)
 	VMOVUPS    Z9, 512(R8)
 	VMOVUPS    Z10, 576(R8)
-	VMOVUPS    Z0, 640(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z10, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3014,12 +2992,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain11AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain11AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3031,6 +3013,7 @@ TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3048,7 +3031,6 @@ group:
 	VMOVUPS      Z0, Z9
 	VMOVUPS      Z0, Z10
 	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3057,6 +3039,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z12
+	VPANDD     Z12, Z0, Z13
+	VPCMPEQD   Z0, Z13, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z12, Z13
 	VMINPS     Z1, Z12, Z1
 	VMAXPS     Z2, Z13, Z12
@@ -3079,8 +3064,6 @@ row:
 	VMINPS     Z10, Z13, Z10
 	VMAXPS     Z11, Z12, Z13
 	VMINPS     Z11, Z12, Z11
-	VMAXPS     Z0, Z13, Z12
-	VMINPS     Z0, Z13, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3095,11 +3078,10 @@ row:
 	VMOVUPS    Z9, 512(R8)
 	VMOVUPS    Z10, 576(R8)
 	VMOVUPS    Z11, 640(R8)
-	VMOVUPS    Z0, 704(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z11, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3108,12 +3090,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain12AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain12AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3125,6 +3111,7 @@ TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3143,7 +3130,6 @@ group:
 	VMOVUPS      Z0, Z10
 	VMOVUPS      Z0, Z11
 	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3152,6 +3138,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z13
+	VPANDD     Z13, Z0, Z14
+	VPCMPEQD   Z0, Z14, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z13, Z14
 	VMINPS     Z1, Z13, Z1
 	VMAXPS     Z2, Z14, Z13
@@ -3176,8 +3165,6 @@ row:
 	VMINPS     Z11, Z13, Z11
 	VMAXPS     Z12, Z14, Z13
 	VMINPS     Z12, Z14, Z12
-	VMAXPS     Z0, Z13, Z14
-	VMINPS     Z0, Z13, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3193,11 +3180,10 @@ row:
 	VMOVUPS    Z10, 576(R8)
 	VMOVUPS    Z11, 640(R8)
 	VMOVUPS    Z12, 704(R8)
-	VMOVUPS    Z0, 768(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z12, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3206,12 +3192,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain13AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain13AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3223,6 +3213,7 @@ TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3242,7 +3233,6 @@ group:
 	VMOVUPS      Z0, Z11
 	VMOVUPS      Z0, Z12
 	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3251,6 +3241,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z14
+	VPANDD     Z14, Z0, Z15
+	VPCMPEQD   Z0, Z15, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z14, Z15
 	VMINPS     Z1, Z14, Z1
 	VMAXPS     Z2, Z15, Z14
@@ -3277,8 +3270,6 @@ row:
 	VMINPS     Z12, Z15, Z12
 	VMAXPS     Z13, Z14, Z15
 	VMINPS     Z13, Z14, Z13
-	VMAXPS     Z0, Z15, Z14
-	VMINPS     Z0, Z15, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3295,11 +3286,10 @@ row:
 	VMOVUPS    Z11, 640(R8)
 	VMOVUPS    Z12, 704(R8)
 	VMOVUPS    Z13, 768(R8)
-	VMOVUPS    Z0, 832(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z13, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3308,12 +3298,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain14AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain14AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3325,6 +3319,7 @@ TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3345,7 +3340,6 @@ group:
 	VMOVUPS      Z0, Z12
 	VMOVUPS      Z0, Z13
 	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3354,6 +3348,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z15
+	VPANDD     Z15, Z0, Z16
+	VPCMPEQD   Z0, Z16, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z15, Z16
 	VMINPS     Z1, Z15, Z1
 	VMAXPS     Z2, Z16, Z15
@@ -3382,8 +3379,6 @@ row:
 	VMINPS     Z13, Z15, Z13
 	VMAXPS     Z14, Z16, Z15
 	VMINPS     Z14, Z16, Z14
-	VMAXPS     Z0, Z15, Z16
-	VMINPS     Z0, Z15, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3401,11 +3396,10 @@ row:
 	VMOVUPS    Z12, 704(R8)
 	VMOVUPS    Z13, 768(R8)
 	VMOVUPS    Z14, 832(R8)
-	VMOVUPS    Z0, 896(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z14, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3414,12 +3408,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain15AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain15AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3431,6 +3429,7 @@ TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3452,7 +3451,6 @@ group:
 	VMOVUPS      Z0, Z13
 	VMOVUPS      Z0, Z14
 	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3461,6 +3459,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z16
+	VPANDD     Z16, Z0, Z17
+	VPCMPEQD   Z0, Z17, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z16, Z17
 	VMINPS     Z1, Z16, Z1
 	VMAXPS     Z2, Z17, Z16
@@ -3491,8 +3492,6 @@ row:
 	VMINPS     Z14, Z17, Z14
 	VMAXPS     Z15, Z16, Z17
 	VMINPS     Z15, Z16, Z15
-	VMAXPS     Z0, Z17, Z16
-	VMINPS     Z0, Z17, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3511,11 +3510,10 @@ row:
 	VMOVUPS    Z13, 768(R8)
 	VMOVUPS    Z14, 832(R8)
 	VMOVUPS    Z15, 896(R8)
-	VMOVUPS    Z0, 960(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z15, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3524,12 +3522,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain16AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3541,6 +3543,7 @@ TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3563,7 +3566,6 @@ group:
 	VMOVUPS      Z0, Z14
 	VMOVUPS      Z0, Z15
 	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3572,6 +3574,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z17
+	VPANDD     Z17, Z0, Z18
+	VPCMPEQD   Z0, Z18, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z17, Z18
 	VMINPS     Z1, Z17, Z1
 	VMAXPS     Z2, Z18, Z17
@@ -3604,8 +3609,6 @@ row:
 	VMINPS     Z15, Z17, Z15
 	VMAXPS     Z16, Z18, Z17
 	VMINPS     Z16, Z18, Z16
-	VMAXPS     Z0, Z17, Z18
-	VMINPS     Z0, Z17, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3625,11 +3628,10 @@ row:
 	VMOVUPS    Z14, 832(R8)
 	VMOVUPS    Z15, 896(R8)
 	VMOVUPS    Z16, 960(R8)
-	VMOVUPS    Z0, 1024(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z16, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3638,12 +3640,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain17AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain17AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3655,6 +3661,7 @@ TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3678,7 +3685,6 @@ group:
 	VMOVUPS      Z0, Z15
 	VMOVUPS      Z0, Z16
 	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3687,6 +3693,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z18
+	VPANDD     Z18, Z0, Z19
+	VPCMPEQD   Z0, Z19, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z18, Z19
 	VMINPS     Z1, Z18, Z1
 	VMAXPS     Z2, Z19, Z18
@@ -3721,8 +3730,6 @@ row:
 	VMINPS     Z16, Z19, Z16
 	VMAXPS     Z17, Z18, Z19
 	VMINPS     Z17, Z18, Z17
-	VMAXPS     Z0, Z19, Z18
-	VMINPS     Z0, Z19, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3743,11 +3750,10 @@ row:
 	VMOVUPS    Z15, 896(R8)
 	VMOVUPS    Z16, 960(R8)
 	VMOVUPS    Z17, 1024(R8)
-	VMOVUPS    Z0, 1088(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z17, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3756,12 +3762,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain18AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain18AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3773,6 +3783,7 @@ TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3797,7 +3808,6 @@ group:
 	VMOVUPS      Z0, Z16
 	VMOVUPS      Z0, Z17
 	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3806,6 +3816,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z19
+	VPANDD     Z19, Z0, Z20
+	VPCMPEQD   Z0, Z20, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z19, Z20
 	VMINPS     Z1, Z19, Z1
 	VMAXPS     Z2, Z20, Z19
@@ -3842,8 +3855,6 @@ row:
 	VMINPS     Z17, Z19, Z17
 	VMAXPS     Z18, Z20, Z19
 	VMINPS     Z18, Z20, Z18
-	VMAXPS     Z0, Z19, Z20
-	VMINPS     Z0, Z19, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3865,11 +3876,10 @@ row:
 	VMOVUPS    Z16, 960(R8)
 	VMOVUPS    Z17, 1024(R8)
 	VMOVUPS    Z18, 1088(R8)
-	VMOVUPS    Z0, 1152(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z18, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -3878,12 +3888,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain19AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain19AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -3895,6 +3909,7 @@ TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -3920,7 +3935,6 @@ group:
 	VMOVUPS      Z0, Z17
 	VMOVUPS      Z0, Z18
 	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -3929,6 +3943,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z20
+	VPANDD     Z20, Z0, Z21
+	VPCMPEQD   Z0, Z21, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z20, Z21
 	VMINPS     Z1, Z20, Z1
 	VMAXPS     Z2, Z21, Z20
@@ -3967,8 +3984,6 @@ row:
 	VMINPS     Z18, Z21, Z18
 	VMAXPS     Z19, Z20, Z21
 	VMINPS     Z19, Z20, Z19
-	VMAXPS     Z0, Z21, Z20
-	VMINPS     Z0, Z21, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -3991,11 +4006,10 @@ row:
 	VMOVUPS    Z17, 1024(R8)
 	VMOVUPS    Z18, 1088(R8)
 	VMOVUPS    Z19, 1152(R8)
-	VMOVUPS    Z0, 1216(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z19, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4004,12 +4018,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain20AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain20AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4021,6 +4039,7 @@ TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4047,7 +4066,6 @@ group:
 	VMOVUPS      Z0, Z18
 	VMOVUPS      Z0, Z19
 	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4056,6 +4074,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z21
+	VPANDD     Z21, Z0, Z22
+	VPCMPEQD   Z0, Z22, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z21, Z22
 	VMINPS     Z1, Z21, Z1
 	VMAXPS     Z2, Z22, Z21
@@ -4096,8 +4117,6 @@ row:
 	VMINPS     Z19, Z21, Z19
 	VMAXPS     Z20, Z22, Z21
 	VMINPS     Z20, Z22, Z20
-	VMAXPS     Z0, Z21, Z22
-	VMINPS     Z0, Z21, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4121,11 +4140,10 @@ row:
 	VMOVUPS    Z18, 1088(R8)
 	VMOVUPS    Z19, 1152(R8)
 	VMOVUPS    Z20, 1216(R8)
-	VMOVUPS    Z0, 1280(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z20, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4134,12 +4152,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain21AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain21AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4151,6 +4173,7 @@ TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4178,7 +4201,6 @@ group:
 	VMOVUPS      Z0, Z19
 	VMOVUPS      Z0, Z20
 	VMOVUPS      Z0, Z21
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4187,6 +4209,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z22
+	VPANDD     Z22, Z0, Z23
+	VPCMPEQD   Z0, Z23, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z22, Z23
 	VMINPS     Z1, Z22, Z1
 	VMAXPS     Z2, Z23, Z22
@@ -4229,8 +4254,6 @@ row:
 	VMINPS     Z20, Z23, Z20
 	VMAXPS     Z21, Z22, Z23
 	VMINPS     Z21, Z22, Z21
-	VMAXPS     Z0, Z23, Z22
-	VMINPS     Z0, Z23, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4255,11 +4278,10 @@ row:
 	VMOVUPS    Z19, 1152(R8)
 	VMOVUPS    Z20, 1216(R8)
 	VMOVUPS    Z21, 1280(R8)
-	VMOVUPS    Z0, 1344(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z21, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4268,12 +4290,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain22AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain22AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4285,6 +4311,7 @@ TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4313,7 +4340,6 @@ group:
 	VMOVUPS      Z0, Z20
 	VMOVUPS      Z0, Z21
 	VMOVUPS      Z0, Z22
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4322,6 +4348,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z23
+	VPANDD     Z23, Z0, Z24
+	VPCMPEQD   Z0, Z24, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z23, Z24
 	VMINPS     Z1, Z23, Z1
 	VMAXPS     Z2, Z24, Z23
@@ -4366,8 +4395,6 @@ row:
 	VMINPS     Z21, Z23, Z21
 	VMAXPS     Z22, Z24, Z23
 	VMINPS     Z22, Z24, Z22
-	VMAXPS     Z0, Z23, Z24
-	VMINPS     Z0, Z23, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4393,11 +4420,10 @@ row:
 	VMOVUPS    Z20, 1216(R8)
 	VMOVUPS    Z21, 1280(R8)
 	VMOVUPS    Z22, 1344(R8)
-	VMOVUPS    Z0, 1408(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z22, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4406,12 +4432,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain23AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain23AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4423,6 +4453,7 @@ TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4452,7 +4483,6 @@ group:
 	VMOVUPS      Z0, Z21
 	VMOVUPS      Z0, Z22
 	VMOVUPS      Z0, Z23
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4461,6 +4491,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z24
+	VPANDD     Z24, Z0, Z25
+	VPCMPEQD   Z0, Z25, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z24, Z25
 	VMINPS     Z1, Z24, Z1
 	VMAXPS     Z2, Z25, Z24
@@ -4507,8 +4540,6 @@ row:
 	VMINPS     Z22, Z25, Z22
 	VMAXPS     Z23, Z24, Z25
 	VMINPS     Z23, Z24, Z23
-	VMAXPS     Z0, Z25, Z24
-	VMINPS     Z0, Z25, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4535,11 +4566,10 @@ row:
 	VMOVUPS    Z21, 1280(R8)
 	VMOVUPS    Z22, 1344(R8)
 	VMOVUPS    Z23, 1408(R8)
-	VMOVUPS    Z0, 1472(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z23, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4548,12 +4578,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain24AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain24AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4565,6 +4599,7 @@ TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4595,7 +4630,6 @@ group:
 	VMOVUPS      Z0, Z22
 	VMOVUPS      Z0, Z23
 	VMOVUPS      Z0, Z24
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4604,6 +4638,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z25
+	VPANDD     Z25, Z0, Z26
+	VPCMPEQD   Z0, Z26, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z25, Z26
 	VMINPS     Z1, Z25, Z1
 	VMAXPS     Z2, Z26, Z25
@@ -4652,8 +4689,6 @@ row:
 	VMINPS     Z23, Z25, Z23
 	VMAXPS     Z24, Z26, Z25
 	VMINPS     Z24, Z26, Z24
-	VMAXPS     Z0, Z25, Z26
-	VMINPS     Z0, Z25, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4681,11 +4716,10 @@ row:
 	VMOVUPS    Z22, 1344(R8)
 	VMOVUPS    Z23, 1408(R8)
 	VMOVUPS    Z24, 1472(R8)
-	VMOVUPS    Z0, 1536(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z24, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4694,12 +4728,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain25AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain25AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4711,6 +4749,7 @@ TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4742,7 +4781,6 @@ group:
 	VMOVUPS      Z0, Z23
 	VMOVUPS      Z0, Z24
 	VMOVUPS      Z0, Z25
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4751,6 +4789,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z26
+	VPANDD     Z26, Z0, Z27
+	VPCMPEQD   Z0, Z27, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z26, Z27
 	VMINPS     Z1, Z26, Z1
 	VMAXPS     Z2, Z27, Z26
@@ -4801,8 +4842,6 @@ row:
 	VMINPS     Z24, Z27, Z24
 	VMAXPS     Z25, Z26, Z27
 	VMINPS     Z25, Z26, Z25
-	VMAXPS     Z0, Z27, Z26
-	VMINPS     Z0, Z27, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4831,11 +4870,10 @@ row:
 	VMOVUPS    Z23, 1408(R8)
 	VMOVUPS    Z24, 1472(R8)
 	VMOVUPS    Z25, 1536(R8)
-	VMOVUPS    Z0, 1600(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z25, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4844,12 +4882,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain26AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain26AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -4861,6 +4903,7 @@ TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -4893,7 +4936,6 @@ group:
 	VMOVUPS      Z0, Z24
 	VMOVUPS      Z0, Z25
 	VMOVUPS      Z0, Z26
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -4902,6 +4944,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z27
+	VPANDD     Z27, Z0, Z28
+	VPCMPEQD   Z0, Z28, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z27, Z28
 	VMINPS     Z1, Z27, Z1
 	VMAXPS     Z2, Z28, Z27
@@ -4954,8 +4999,6 @@ row:
 	VMINPS     Z25, Z27, Z25
 	VMAXPS     Z26, Z28, Z27
 	VMINPS     Z26, Z28, Z26
-	VMAXPS     Z0, Z27, Z28
-	VMINPS     Z0, Z27, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -4985,11 +5028,10 @@ row:
 	VMOVUPS    Z24, 1472(R8)
 	VMOVUPS    Z25, 1536(R8)
 	VMOVUPS    Z26, 1600(R8)
-	VMOVUPS    Z0, 1664(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z26, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -4998,12 +5040,16 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 
-// func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32)
+// func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-112
+TEXT ·boundsChain27AVX512(SB), NOSPLIT, $0-120
 	MOVQ  lo_base+0(FP), AX
 	MOVQ  hi_base+24(FP), CX
 	MOVQ  rows_base+48(FP), DX
@@ -5015,6 +5061,7 @@ TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-112
 	SHLQ  $0x06, DI
 	MOVQ  lo_len+8(FP), R9
 	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
 	TESTQ R9, R9
 	JZ    done
 
@@ -5048,7 +5095,6 @@ group:
 	VMOVUPS      Z0, Z25
 	VMOVUPS      Z0, Z26
 	VMOVUPS      Z0, Z27
-	VMOVUPS      Z0, Z0
 	MOVQ         DX, R10
 	MOVQ         BX, R11
 
@@ -5057,6 +5103,9 @@ row:
 	ADDQ       SI, R12
 	PREFETCHT0 1024(R12)
 	VMOVUPS    (R12), Z28
+	VPANDD     Z28, Z0, Z29
+	VPCMPEQD   Z0, Z29, K2
+	KORW       K2, K1, K1
 	VMAXPS     Z1, Z28, Z29
 	VMINPS     Z1, Z28, Z1
 	VMAXPS     Z2, Z29, Z28
@@ -5111,8 +5160,6 @@ row:
 	VMINPS     Z26, Z29, Z26
 	VMAXPS     Z27, Z28, Z29
 	VMINPS     Z27, Z28, Z27
-	VMAXPS     Z0, Z29, Z28
-	VMINPS     Z0, Z29, Z0
 	ADDQ       $0x18, R10
 	DECQ       R11
 	JNZ        row
@@ -5143,11 +5190,10 @@ row:
 	VMOVUPS    Z25, 1536(R8)
 	VMOVUPS    Z26, 1600(R8)
 	VMOVUPS    Z27, 1664(R8)
-	VMOVUPS    Z0, 1728(R8)
-	VXORPS     Z1, Z1, Z1
-	VADDPS     (R8)(DI*1), Z1, Z2
-	VADDPS     Z1, Z0, Z0
-	VMOVUPS    Z2, (AX)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z27, Z0
+	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
@@ -5156,6 +5202,176 @@ row:
 	JNZ        group
 
 done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·boundsChain28AVX512(SB), NOSPLIT, $0-120
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  rows_len+56(FP), BX
+	MOVQ  off+72(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  k+80(FP), DI
+	MOVQ  scratch_base+88(FP), R8
+	SHLQ  $0x06, DI
+	MOVQ  lo_len+8(FP), R9
+	SHRQ  $0x04, R9
+	KXORW K1, K1, K1
+	TESTQ R9, R9
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R10
+	VPBROADCASTD R10, Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z26
+	VMOVUPS      Z0, Z27
+	VMOVUPS      Z0, Z28
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+
+row:
+	MOVQ       (R10), R12
+	ADDQ       SI, R12
+	PREFETCHT0 1024(R12)
+	VMOVUPS    (R12), Z29
+	VPANDD     Z29, Z0, Z30
+	VPCMPEQD   Z0, Z30, K2
+	KORW       K2, K1, K1
+	VMAXPS     Z1, Z29, Z30
+	VMINPS     Z1, Z29, Z1
+	VMAXPS     Z2, Z30, Z29
+	VMINPS     Z2, Z30, Z2
+	VMAXPS     Z3, Z29, Z30
+	VMINPS     Z3, Z29, Z3
+	VMAXPS     Z4, Z30, Z29
+	VMINPS     Z4, Z30, Z4
+	VMAXPS     Z5, Z29, Z30
+	VMINPS     Z5, Z29, Z5
+	VMAXPS     Z6, Z30, Z29
+	VMINPS     Z6, Z30, Z6
+	VMAXPS     Z7, Z29, Z30
+	VMINPS     Z7, Z29, Z7
+	VMAXPS     Z8, Z30, Z29
+	VMINPS     Z8, Z30, Z8
+	VMAXPS     Z9, Z29, Z30
+	VMINPS     Z9, Z29, Z9
+	VMAXPS     Z10, Z30, Z29
+	VMINPS     Z10, Z30, Z10
+	VMAXPS     Z11, Z29, Z30
+	VMINPS     Z11, Z29, Z11
+	VMAXPS     Z12, Z30, Z29
+	VMINPS     Z12, Z30, Z12
+	VMAXPS     Z13, Z29, Z30
+	VMINPS     Z13, Z29, Z13
+	VMAXPS     Z14, Z30, Z29
+	VMINPS     Z14, Z30, Z14
+	VMAXPS     Z15, Z29, Z30
+	VMINPS     Z15, Z29, Z15
+	VMAXPS     Z16, Z30, Z29
+	VMINPS     Z16, Z30, Z16
+	VMAXPS     Z17, Z29, Z30
+	VMINPS     Z17, Z29, Z17
+	VMAXPS     Z18, Z30, Z29
+	VMINPS     Z18, Z30, Z18
+	VMAXPS     Z19, Z29, Z30
+	VMINPS     Z19, Z29, Z19
+	VMAXPS     Z20, Z30, Z29
+	VMINPS     Z20, Z30, Z20
+	VMAXPS     Z21, Z29, Z30
+	VMINPS     Z21, Z29, Z21
+	VMAXPS     Z22, Z30, Z29
+	VMINPS     Z22, Z30, Z22
+	VMAXPS     Z23, Z29, Z30
+	VMINPS     Z23, Z29, Z23
+	VMAXPS     Z24, Z30, Z29
+	VMINPS     Z24, Z30, Z24
+	VMAXPS     Z25, Z29, Z30
+	VMINPS     Z25, Z29, Z25
+	VMAXPS     Z26, Z30, Z29
+	VMINPS     Z26, Z30, Z26
+	VMAXPS     Z27, Z29, Z30
+	VMINPS     Z27, Z29, Z27
+	VMAXPS     Z28, Z30, Z29
+	VMINPS     Z28, Z30, Z28
+	ADDQ       $0x18, R10
+	DECQ       R11
+	JNZ        row
+	VMOVUPS    Z1, (R8)
+	VMOVUPS    Z2, 64(R8)
+	VMOVUPS    Z3, 128(R8)
+	VMOVUPS    Z4, 192(R8)
+	VMOVUPS    Z5, 256(R8)
+	VMOVUPS    Z6, 320(R8)
+	VMOVUPS    Z7, 384(R8)
+	VMOVUPS    Z8, 448(R8)
+	VMOVUPS    Z9, 512(R8)
+	VMOVUPS    Z10, 576(R8)
+	VMOVUPS    Z11, 640(R8)
+	VMOVUPS    Z12, 704(R8)
+	VMOVUPS    Z13, 768(R8)
+	VMOVUPS    Z14, 832(R8)
+	VMOVUPS    Z15, 896(R8)
+	VMOVUPS    Z16, 960(R8)
+	VMOVUPS    Z17, 1024(R8)
+	VMOVUPS    Z18, 1088(R8)
+	VMOVUPS    Z19, 1152(R8)
+	VMOVUPS    Z20, 1216(R8)
+	VMOVUPS    Z21, 1280(R8)
+	VMOVUPS    Z22, 1344(R8)
+	VMOVUPS    Z23, 1408(R8)
+	VMOVUPS    Z24, 1472(R8)
+	VMOVUPS    Z25, 1536(R8)
+	VMOVUPS    Z26, 1600(R8)
+	VMOVUPS    Z27, 1664(R8)
+	VMOVUPS    Z28, 1728(R8)
+	VXORPS     Z0, Z0, Z0
+	VADDPS     (R8)(DI*1), Z0, Z1
+	VADDPS     Z0, Z28, Z0
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, SI
+	DECQ       R9
+	JNZ        group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+112(FP)
 	VZEROUPPER
 	RET
 

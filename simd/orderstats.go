@@ -87,7 +87,8 @@ func (ks *kernels) boundsAlgorithm(n, k int) boundsAlgorithm {
 // k = (len(rows)-1)/2 writes them (for an odd number of rows lo[j] = hi[j] is the
 // median, for an even number they are the two middle values), and reports whether
 // every value in the rows' windows is finite; if not, lo and hi are unspecified. The
-// check rides on the pass that keys the values, so a median needs no other pass.
+// check rides on the kernel's own pass over the values (the chain of the smallest, or
+// the bisection's keying), so a median needs no other pass.
 func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	hi = hi[:len(lo)]
 	if len(rows) == 0 {
@@ -97,12 +98,23 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 		_ = r[off : off+len(lo)]
 	}
 	ks := active.Load().k
-	k := (len(rows) - 1) / 2
-	if ks.boundsAlgorithm(len(rows), k) != byBisection16 {
-		Bounds(lo, hi, rows, off, k)
-		return windowsFinite(rows, off, len(lo))
+	n, k := len(rows), (len(rows)-1)/2
+	switch ks.boundsAlgorithm(n, k) {
+	case byBisection16:
+		return middleBisect16(ks, lo, hi, rows, off)
+	case byChain:
+		f := ks.boundsChain[n-k-2]
+		var scratch [maxChainScratch]float32
+		finite = true
+		pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) == 1 && finite },
+			func(a, b int) {
+				boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
+				finite = windowsFinite(rows, off+a, b-a) && finite
+			})
+		return finite
 	}
-	return middleBisect16(ks, lo, hi, rows, off)
+	Bounds(lo, hi, rows, off, k)
+	return windowsFinite(rows, off, len(lo))
 }
 
 // middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages.

@@ -799,10 +799,11 @@ func (s isaSpec) maxChain() int {
 // large against n, as for medians of up to 2l-1 rows.
 func genBoundsChain(s isaSpec, l int) {
 	name := fmt.Sprintf("boundsChain%d%s", l, s.suffix)
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32)")
+	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == %d,", name, l),
-		fmt.Sprintf("2k < len(rows), len(scratch) >= %d, every row's window in bounds and finite values.", l*s.f32Lanes()))
+		fmt.Sprintf("2k < len(rows), len(scratch) >= %d and every row's window in bounds. It returns 1 if every", l*s.f32Lanes()),
+		"value read was finite, else 0 (and lo and hi are then unspecified).")
 	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
 	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
 	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
@@ -814,6 +815,17 @@ func genBoundsChain(s isaSpec, l int) {
 	SHLQ(Imm(uint64(bitsOf(s.vecSize))), kq) // byte offset of rank k in scratch
 	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	// The chain reads every value once, so it also checks them: an exponent of all ones
+	// is NaN or ±Inf. (+Inf's bits are the exponent mask.)
+	var badK reg.OpmaskVirtual
+	var badG reg.GPVirtual
+	if s.vecSize == 64 {
+		badK = K()
+		KXORW(badK, badK, badK)
+	} else {
+		badG = GP32()
+		XORL(badG, badG)
+	}
 	forEach(groups, "group", func() {
 		chain := make([]reg.VecVirtual, l)
 		posInf := s.broadcast32(0x7f800000)
@@ -825,6 +837,18 @@ func genBoundsChain(s isaSpec, l int) {
 			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
 			v := s.vec()
 			VMOVUPS(Mem{Base: addr}, v)
+			e := s.vec()
+			s.pand(v, posInf, e)
+			if s.vecSize == 64 {
+				nf := K()
+				VPCMPEQD(posInf, e, nf)
+				KORW(nf, badK, badK)
+			} else {
+				VPCMPEQD(posInf, e, e)
+				m := GP32()
+				VPMOVMSKB(e, m)
+				ORL(m, badG)
+			}
 			for t := range chain {
 				pushed := s.vec()
 				VMAXPS(chain[t], v, pushed)
@@ -845,6 +869,15 @@ func genBoundsChain(s isaSpec, l int) {
 		ADDQ(U32(s.vecSize), hi)
 		ADDQ(U32(s.vecSize), off)
 	})
+	ok := GP64()
+	XORQ(ok, ok)
+	if s.vecSize == 64 {
+		KORTESTW(badK, badK)
+	} else {
+		TESTL(badG, badG)
+	}
+	SETEQ(ok.As8())
+	Store(ok, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
