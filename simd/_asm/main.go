@@ -661,6 +661,56 @@ func genKeptSum(s isaSpec) {
 	RET()
 }
 
+// finiteCheck gathers, over the vectors it is shown, whether any holds a NaN or ±Inf (an
+// exponent of all ones): in an opmask on AVX-512, in a general register on AVX2 (whose
+// vector registers the kernels that use it need for themselves).
+type finiteCheck struct {
+	s    isaSpec
+	badK reg.OpmaskVirtual
+	badG reg.GPVirtual
+}
+
+func newFiniteCheck(s isaSpec) *finiteCheck {
+	f := &finiteCheck{s: s}
+	if s.vecSize == 64 {
+		f.badK = K()
+		KXORW(f.badK, f.badK, f.badK)
+	} else {
+		f.badG = GP32()
+		XORL(f.badG, f.badG)
+	}
+	return f
+}
+
+// add checks x; expMask holds 0x7f800000 in every lane.
+func (f *finiteCheck) add(x, expMask reg.VecVirtual) {
+	e := f.s.vec()
+	f.s.pand(x, expMask, e)
+	if f.s.vecSize == 64 {
+		nf := K()
+		VPCMPEQD(expMask, e, nf)
+		KORW(nf, f.badK, f.badK)
+	} else {
+		VPCMPEQD(expMask, e, e)
+		m := GP32()
+		VPMOVMSKB(e, m)
+		ORL(m, f.badG)
+	}
+}
+
+// returnVerdict stores the function's int result: 1 if every value shown was finite.
+func (f *finiteCheck) returnVerdict() {
+	ok := GP64()
+	XORQ(ok, ok)
+	if f.s.vecSize == 64 {
+		KORTESTW(f.badK, f.badK)
+	} else {
+		TESTL(f.badG, f.badG)
+	}
+	SETEQ(ok.As8())
+	Store(ok, ReturnIndex(0))
+}
+
 // genBoundsBisect emits Bounds for any k by bisection on order-preserving integer keys:
 // per group of lanes it writes each row's keys to scratch, then settles the two ranks'
 // keys one bit at a time from the top, counting in every pass how many keys lie below
@@ -815,17 +865,9 @@ func genBoundsChain(s isaSpec, l int) {
 	SHLQ(Imm(uint64(bitsOf(s.vecSize))), kq) // byte offset of rank k in scratch
 	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	// The chain reads every value once, so it also checks them: an exponent of all ones
-	// is NaN or ±Inf. (+Inf's bits are the exponent mask.)
-	var badK reg.OpmaskVirtual
-	var badG reg.GPVirtual
-	if s.vecSize == 64 {
-		badK = K()
-		KXORW(badK, badK, badK)
-	} else {
-		badG = GP32()
-		XORL(badG, badG)
-	}
+	// The chain reads every value once, so it also checks them. (+Inf's bits are the
+	// exponent mask.)
+	finite := newFiniteCheck(s)
 	forEach(groups, "group", func() {
 		chain := make([]reg.VecVirtual, l)
 		posInf := s.broadcast32(0x7f800000)
@@ -837,18 +879,7 @@ func genBoundsChain(s isaSpec, l int) {
 			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
 			v := s.vec()
 			VMOVUPS(Mem{Base: addr}, v)
-			e := s.vec()
-			s.pand(v, posInf, e)
-			if s.vecSize == 64 {
-				nf := K()
-				VPCMPEQD(posInf, e, nf)
-				KORW(nf, badK, badK)
-			} else {
-				VPCMPEQD(posInf, e, e)
-				m := GP32()
-				VPMOVMSKB(e, m)
-				ORL(m, badG)
-			}
+			finite.add(v, posInf)
 			for t := range chain {
 				pushed := s.vec()
 				VMAXPS(chain[t], v, pushed)
@@ -869,15 +900,7 @@ func genBoundsChain(s isaSpec, l int) {
 		ADDQ(U32(s.vecSize), hi)
 		ADDQ(U32(s.vecSize), off)
 	})
-	ok := GP64()
-	XORQ(ok, ok)
-	if s.vecSize == 64 {
-		KORTESTW(badK, badK)
-	} else {
-		TESTL(badG, badG)
-	}
-	SETEQ(ok.As8())
-	Store(ok, ReturnIndex(0))
+	finite.returnVerdict()
 	VZEROUPPER()
 	RET()
 }
@@ -1093,36 +1116,16 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	}
 	groups := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(lanesPerGroup))), groups)
-	// selectRank16 checks the values as it keys them: an exponent of all ones is NaN or ±Inf.
-	// The mask is made afresh for each group's key pass (AVX2 has no register to keep it
-	// through the bisection); AVX2 gathers the verdict in a general register.
+	// selectRank16 checks the values as it keys them. The exponent mask is made afresh
+	// for each group's key pass: AVX2 has no register to keep it through the bisection.
 	var expMask reg.VecVirtual
-	var badK reg.OpmaskVirtual
-	var badG reg.GPVirtual
+	var finite *finiteCheck
 	if pair {
-		if s.vecSize == 64 {
-			badK = K()
-			KXORW(badK, badK, badK)
-		} else {
-			badG = GP32()
-			XORL(badG, badG)
-		}
+		finite = newFiniteCheck(s)
 	}
 	checkFinite := func(x reg.VecVirtual) {
-		if !pair {
-			return
-		}
-		e := s.vec()
-		s.pand(x, expMask, e)
-		if s.vecSize == 64 {
-			nf := K()
-			VPCMPEQD(expMask, e, nf)
-			KORW(nf, badK, badK)
-		} else {
-			VPCMPEQD(expMask, e, e)
-			m := GP32()
-			VPMOVMSKB(e, m)
-			ORL(m, badG)
+		if pair {
+			finite.add(x, expMask)
 		}
 	}
 	forEach(groups, "group", func() {
@@ -1263,15 +1266,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		}
 	})
 	if pair {
-		ok := GP64()
-		XORQ(ok, ok)
-		if s.vecSize == 64 {
-			KORTESTW(badK, badK)
-		} else {
-			TESTL(badG, badG)
-		}
-		SETEQ(ok.As8())
-		Store(ok, ReturnIndex(0))
+		finite.returnVerdict()
 	}
 	VZEROUPPER()
 	RET()
