@@ -168,32 +168,21 @@ type Engine struct {
 	spareSum    []float64
 }
 
-// takeStream returns the spare stream emptied, if it has this shape, or nil.
-func (e *Engine) takeStream(dim, k int) *trimmedmean.Stream {
+// takeState hands a new round the last finalised round's state if its shape fits: a
+// stream of this dimension and k, or sums of length dim (an engine keeps one or the
+// other, by its strategy). The caller empties what it gets.
+func (e *Engine) takeState(dim, k int) (*trimmedmean.Stream, []float64) {
 	e.mu.Lock()
-	s := e.spareStream
-	if s == nil || s.Dim() != dim || s.K() != k {
-		e.mu.Unlock()
-		return nil
+	defer e.mu.Unlock()
+	s, sum := e.spareStream, e.spareSum
+	e.spareStream, e.spareSum = nil, nil
+	if s != nil && (s.Dim() != dim || s.K() != k) {
+		s = nil
 	}
-	e.spareStream = nil
-	e.mu.Unlock()
-	s.Reset()
-	return s
-}
-
-// takeSum returns the spare float64 sums zeroed, if they have length dim, or nil.
-func (e *Engine) takeSum(dim int) []float64 {
-	e.mu.Lock()
-	sum := e.spareSum
 	if len(sum) != dim {
-		e.mu.Unlock()
-		return nil
+		sum = nil
 	}
-	e.spareSum = nil
-	e.mu.Unlock()
-	clear(sum)
-	return sum
+	return s, sum
 }
 
 // recycle keeps a finalised round's state for the next round; the round lets go of it.
@@ -265,17 +254,22 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
 	}
 	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
+	spareStream, spareSum := e.takeState(dim, kMax)
 	switch {
 	case e.cfg.Strategy.holds(): // holds the updates themselves
 	case e.cfg.Strategy == StrategyTrimmedMean:
-		if r.stream = e.takeStream(dim, kMax); r.stream == nil {
+		if r.stream = spareStream; r.stream != nil {
+			r.stream.Reset()
+		} else {
 			var err error
 			if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
 				return nil, err
 			}
 		}
 	default:
-		if r.sum = e.takeSum(dim); r.sum == nil {
+		if r.sum = spareSum; r.sum != nil {
+			clear(r.sum)
+		} else {
 			r.sum = make([]float64, dim)
 		}
 	}

@@ -27,10 +27,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	case byChain:
-		f := ks.boundsChain[len(rows)-k-2]
-		var scratch [maxChainScratch]float32
-		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) },
-			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
+		chainBounds(ks, lo, hi, rows, off, k)
 	case byBisection16:
 		if 2*k+2 >= len(rows) { // a median: one rank and its successor
 			middleBisect16(ks, lo, hi, rows, off)
@@ -103,18 +100,24 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	case byBisection16:
 		return middleBisect16(ks, lo, hi, rows, off)
 	case byChain:
-		f := ks.boundsChain[n-k-2]
-		var scratch [maxChainScratch]float32
-		finite = true
-		pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) == 1 && finite },
-			func(a, b int) {
-				boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
-				finite = windowsFinite(rows, off+a, b-a) && finite
-			})
-		return finite
+		return chainBounds(ks, lo, hi, rows, off, k)
 	}
 	Bounds(lo, hi, rows, off, k)
 	return windowsFinite(rows, off, len(lo))
+}
+
+// chainBounds is Bounds by one chain of the len(rows)-k smallest; it reports whether
+// every value was finite (Middle needs that, Bounds does not).
+func chainBounds(ks *kernels, lo, hi []float32, rows [][]float32, off, k int) (finite bool) {
+	f := ks.boundsChain[len(rows)-k-2]
+	var scratch [maxChainScratch]float32
+	finite = true
+	pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) == 1 && finite },
+		func(a, b int) {
+			boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
+			finite = windowsFinite(rows, off+a, b-a) && finite
+		})
+	return finite
 }
 
 // middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages.

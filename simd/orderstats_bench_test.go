@@ -8,8 +8,9 @@ import (
 	"github.com/octomil/secagg/simd"
 )
 
-// BenchmarkBounds times Bounds on a cache-resident tile (standard-normal rows), so the
-// figure is the kernel's compute alone (the rows run on past the window, as in a round): ns per coordinate, for the k each strategy uses.
+// BenchmarkBounds times Bounds on a cache-resident tile of standard-normal rows, so the
+// figure (ns per coordinate, for the k each strategy uses) is the kernel's compute
+// alone. The rows run on past the window, as in a round, for the kernels' prefetches.
 func BenchmarkBounds(b *testing.B) {
 	for _, c := range []struct{ n, k int }{{100, 10}, {100, 20}, {100, 49}, {1000, 100}, {1000, 200}, {1000, 499}} {
 		d := 640
@@ -19,7 +20,7 @@ func BenchmarkBounds(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		rows := make([][]float32, c.n)
 		for i := range rows {
-			rows[i] = make([]float32, d+4096) // room for the kernels' prefetches past the window
+			rows[i] = make([]float32, d+4096)
 			for j := range rows[i] {
 				rows[i][j] = float32(rng.NormFloat64())
 			}

@@ -73,6 +73,7 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	defer sumsPool.Put(sumsBuf)
 	defer boundsPool.Put(boundsBuf)
 	sums, bounds := *sumsBuf, *boundsBuf
+	middles := make([][2][]float32, workers) // a median's kept rows, per worker
 	// A worker takes tilesPerTask neighbouring tiles at a time, so the kernels'
 	// prefetches, which run ahead along the rows, fetch its own next tile.
 	ok := parallel.AllOrNothing(workers, dst, tile*tilesPerTask, func(w int, out []float32, lo, hi int) bool {
@@ -94,9 +95,9 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 					// too far apart, off by far less than the rounding to float32 can
 					// see: the median comes out correctly rounded.
 					finite = simd.Middle(low, high, updates, t) && finite
-					middle := [2][]float32{low, high}
+					middles[w] = [2][]float32{low, high}
 					clear(s)
-					simd.AddRows(s, middle[:n-2*k], 0)
+					simd.AddRows(s, middles[w][:n-2*k], 0)
 				} else {
 					simd.Bounds(low, high, updates, t, k)
 					finite = simd.KeptSum(s, updates, t, k, low, high) && finite

@@ -1051,7 +1051,8 @@ func addToSum(s isaSpec, sum reg.GPVirtual, d int, v reg.VecVirtual, mask reg.Op
 // 16-bit stages: the high halves of both ranks' keys are settled first, two ranks per
 // 32-bit lane, then every key is mapped to 16 bits against its rank's settled high half
 // (below it: 0, above it: 0xffff, equal: its low half) and the low halves are settled
-// the same way. Half the bits per compare against genBoundsBisect, and both ranks in one.
+// the same way, on only the rows that hold a key equal to its prefix in some word. Half
+// the bits per compare against genBoundsBisect, and both ranks in one.
 //
 // Words hold unsigned key halves; comparisons run on signed words, so every stored or
 // compared word is flipped by 0x8000.
@@ -1140,12 +1141,12 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 			s.pxor(t, x, x)    // signed key
 			s.pxor(sign, x, x) // unsigned key
 		}
-		// The prefetches go to L2 (T1): this pass touches every row at once, and a burst
-		// of T0 prefetches that large outruns L1's fill buffers (measured: median n100_d1m
-		// 48 -> 42 ms).
 		if pair {
 			expMask = s.broadcast32(0x7f800000)
 		}
+		// The prefetches go to L2 (T1): this pass touches every row at once, and a burst
+		// of T0 prefetches that large outruns L1's fill buffers (measured: median n100_d1m
+		// 48 -> 42 ms).
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
 			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
 			x, y, t, w := s.vec(), s.vec(), s.vec(), s.vec()
