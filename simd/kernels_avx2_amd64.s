@@ -1993,7 +1993,7 @@ TEXT ·successorAVX2(SB), NOSPLIT, $0-88
 	MOVD         DI, X1
 	VPBROADCASTD X1, Y1
 	MOVQ         hi_len+8(FP), DI
-	SHRQ         $0x03, DI
+	SHRQ         $0x04, DI
 	TESTQ        DI, DI
 	JZ           done
 
@@ -2001,28 +2001,40 @@ group:
 	VMOVUPS (CX), Y2
 	VMOVUPS Y1, Y3
 	VPXOR   Y4, Y4, Y4
+	VMOVUPS 32(CX), Y5
+	VMOVUPS Y1, Y6
+	VPXOR   Y7, Y7, Y7
 	MOVQ    DX, R8
 	MOVQ    BX, R9
 
 row:
 	MOVQ      (R8), R10
 	ADDQ      SI, R10
-	VMOVUPS   (R10), Y5
-	VCMPPS    $0x12, Y2, Y5, Y6
-	VPSUBD    Y6, Y4, Y4
-	VBLENDVPS Y6, Y1, Y5, Y5
-	VMINPS    Y5, Y3, Y3
+	VMOVUPS   (R10), Y8
+	VCMPPS    $0x12, Y2, Y8, Y9
+	VPSUBD    Y9, Y4, Y4
+	VBLENDVPS Y9, Y1, Y8, Y8
+	VMINPS    Y8, Y3, Y3
+	VMOVUPS   32(R10), Y8
+	VCMPPS    $0x12, Y5, Y8, Y9
+	VPSUBD    Y9, Y7, Y7
+	VBLENDVPS Y9, Y1, Y8, Y8
+	VMINPS    Y8, Y6, Y6
 	ADDQ      $0x18, R8
 	DECQ      R9
 	JNZ       row
-	VXORPS    Y5, Y5, Y5
-	VADDPS    Y5, Y3, Y3
+	VXORPS    Y8, Y8, Y8
+	VADDPS    Y8, Y3, Y3
 	VPCMPGTD  Y0, Y4, Y4
 	VBLENDVPS Y4, Y2, Y3, Y3
 	VMOVUPS   Y3, (AX)
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, SI
+	VADDPS    Y8, Y6, Y6
+	VPCMPGTD  Y0, Y7, Y2
+	VBLENDVPS Y2, Y5, Y6, Y6
+	VMOVUPS   Y6, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, SI
 	DECQ      DI
 	JNZ       group
 

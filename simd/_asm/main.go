@@ -1384,46 +1384,55 @@ func genSuccessor(s isaSpec) {
 	if s.vecSize == 64 {
 		ones = s.broadcast32(1)
 	}
+	// Two groups of lanes a row: two independent min chains (a masked min waits for the
+	// last) and one load of the row pointer for both.
 	groups := Load(Param("hi").Len(), GP64()).(reg.GPVirtual)
-	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
+	SHRQ(Imm(uint64(bitsOf(2*s.f32Lanes()))), groups)
 	forEach(groups, "group", func() {
-		L, m, c := s.vec(), s.vec(), s.vec()
-		VMOVUPS(Mem{Base: lo}, L)
-		VMOVUPS(posInf, m)
-		s.pxor(c, c, c)
+		var L, m, c [2]reg.VecVirtual
+		for g := range 2 {
+			L[g], m[g], c[g] = s.vec(), s.vec(), s.vec()
+			VMOVUPS(Mem{Base: lo, Disp: g * s.vecSize}, L[g])
+			VMOVUPS(posInf, m[g])
+			s.pxor(c[g], c[g], c[g])
+		}
 		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
-			x := s.vec()
-			VMOVUPS(Mem{Base: addr}, x)
-			if s.vecSize == 64 {
-				le, gt := K(), K()
-				VCMPPS(Imm(cmpLE), L, x, le) // x <= lo
-				VPADDD(ones, c, le, c)
-				KNOTW(le, gt)
-				VMINPS(x, m, gt, m) // above lo: m = x < m ? x : m
-			} else {
-				le, t := s.vec(), s.vec()
-				VCMPPS(Imm(cmpLE), L, x, le)
-				VPSUBD(le, c, c)
-				VBLENDVPS(le, posInf, x, t) // +Inf where x <= lo
-				VMINPS(t, m, m)
+			for g := range 2 {
+				x := s.vec()
+				VMOVUPS(Mem{Base: addr, Disp: g * s.vecSize}, x)
+				if s.vecSize == 64 {
+					le, gt := K(), K()
+					VCMPPS(Imm(cmpLE), L[g], x, le) // x <= lo
+					VPADDD(ones, c[g], le, c[g])
+					KNOTW(le, gt)
+					VMINPS(x, m[g], gt, m[g]) // above lo: m = x < m ? x : m
+				} else {
+					le, t := s.vec(), s.vec()
+					VCMPPS(Imm(cmpLE), L[g], x, le)
+					VPSUBD(le, c[g], c[g])
+					VBLENDVPS(le, posInf, x, t) // +Inf where x <= lo
+					VMINPS(t, m[g], m[g])
+				}
 			}
 		})
 		zero := s.vec()
 		VXORPS(zero, zero, zero)
-		VADDPS(zero, m, m) // a zero comes out +0
-		if s.vecSize == 64 {
-			rep := K()
-			VPCMPGTD(need, c, rep) // count > k+1: lo repeats
-			VMOVUPS(L, rep, m)
-		} else {
-			rep := s.vec()
-			VPCMPGTD(need, c, rep)
-			VBLENDVPS(rep, L, m, m)
+		for g := range 2 {
+			VADDPS(zero, m[g], m[g]) // a zero comes out +0
+			if s.vecSize == 64 {
+				rep := K()
+				VPCMPGTD(need, c[g], rep) // count > k+1: lo repeats
+				VMOVUPS(L[g], rep, m[g])
+			} else {
+				rep := s.vec()
+				VPCMPGTD(need, c[g], rep)
+				VBLENDVPS(rep, L[g], m[g], m[g])
+			}
+			VMOVUPS(m[g], Mem{Base: hi, Disp: g * s.vecSize})
 		}
-		VMOVUPS(m, Mem{Base: hi})
-		ADDQ(U32(s.vecSize), lo)
-		ADDQ(U32(s.vecSize), hi)
-		ADDQ(U32(s.vecSize), off)
+		ADDQ(U32(2*s.vecSize), lo)
+		ADDQ(U32(2*s.vecSize), hi)
+		ADDQ(U32(2*s.vecSize), off)
 	})
 	VZEROUPPER()
 	RET()
