@@ -1582,7 +1582,7 @@ TEXT ·keptSumAVX512(SB), NOSPLIT, $0-120
 	MOVL         $0x7f800000, R8
 	VPBROADCASTD R8, Z1
 	MOVQ         sum_len+8(FP), R8
-	SHRQ         $0x05, R8
+	SHRQ         $0x04, R8
 	KXORW        K1, K1, K1
 	TESTQ        R8, R8
 	JZ           done
@@ -1592,10 +1592,6 @@ group:
 	VMOVUPS (DI), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
-	VMOVUPS 64(SI), Z6
-	VMOVUPS 64(DI), Z7
-	VXORPD  Z8, Z8, Z8
-	VXORPD  Z9, Z9, Z9
 	MOVQ    CX, R9
 	MOVQ    DX, R10
 
@@ -1603,27 +1599,16 @@ row:
 	MOVQ          (R9), R11
 	ADDQ          BX, R11
 	PREFETCHT0    1024(R11)
-	VMOVUPS       (R11), Z10
-	VMAXPS        Z2, Z10, Z11
-	VMINPS        Z3, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z11, Z4, Z4
-	VADDPD        Z12, Z5, Z5
-	VPANDD        Z10, Z1, Z10
-	VPCMPEQD      Z1, Z10, K2
-	KORW          K2, K1, K1
-	VMOVUPS       64(R11), Z10
-	VMAXPS        Z6, Z10, Z11
-	VMINPS        Z7, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z11, Z8, Z8
-	VADDPD        Z12, Z9, Z9
-	VPANDD        Z10, Z1, Z10
-	VPCMPEQD      Z1, Z10, K2
+	VMOVUPS       (R11), Z6
+	VMAXPS        Z2, Z6, Z7
+	VMINPS        Z3, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z4, Z4
+	VADDPD        Z8, Z5, Z5
+	VPANDD        Z6, Z1, Z6
+	VPCMPEQD      Z1, Z6, K2
 	KORW          K2, K1, K1
 	ADDQ          $0x18, R9
 	DECQ          R10
@@ -1638,20 +1623,10 @@ row:
 	VFNMADD231PD  Z0, Z2, Z5
 	VFNMADD231PD  Z0, Z3, Z5
 	VMOVUPD       Z5, 64(AX)
-	VCVTPS2PD     64(SI), Z2
-	VCVTPS2PD     64(DI), Z3
-	VFNMADD231PD  Z0, Z2, Z8
-	VFNMADD231PD  Z0, Z3, Z8
-	VMOVUPD       Z8, 128(AX)
-	VCVTPS2PD     96(SI), Z2
-	VCVTPS2PD     96(DI), Z3
-	VFNMADD231PD  Z0, Z2, Z9
-	VFNMADD231PD  Z0, Z3, Z9
-	VMOVUPD       Z9, 192(AX)
-	ADDQ          $0x00000080, SI
-	ADDQ          $0x00000080, DI
-	ADDQ          $0x00000080, BX
-	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, DI
+	ADDQ          $0x00000040, BX
+	ADDQ          $0x00000080, AX
 	DECQ          R8
 	JNZ           group
 

@@ -589,7 +589,7 @@ func genKeptSum(s isaSpec) {
 	VCVTDQ2PD(s.halfOf(s.broadcastGP32(kq.As32())), kf) // k as float64 in every lane
 	expMask := s.broadcast32(0x7f800000)
 	groups := Load(Param("sum").Len(), GP64()).(reg.GPVirtual)
-	SHRQ(Imm(uint64(bitsOf(2*s.f32Lanes()))), groups)
+	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
 	var badK reg.OpmaskVirtual
 	var badV reg.VecVirtual
 	if s.vecSize == 64 {
@@ -599,66 +599,54 @@ func genKeptSum(s isaSpec) {
 		badV = s.vec()
 		VPXOR(badV, badV, badV)
 	}
-	// Two groups of lanes a row: four float64 sums, so the adds of one row do not wait
-	// on each other (each lane still adds its rows in order), and one load of the row
-	// pointer for both.
 	forEach(groups, "group", func() {
-		var L, H [2]reg.VecVirtual
-		var acc [2][2]reg.VecVirtual
-		for g := range 2 {
-			L[g], H[g] = s.vec(), s.vec()
-			VMOVUPS(Mem{Base: lo, Disp: g * s.vecSize}, L[g])
-			VMOVUPS(Mem{Base: hi, Disp: g * s.vecSize}, H[g])
-			for h := range 2 {
-				acc[g][h] = s.vec()
-				VXORPD(acc[g][h], acc[g][h], acc[g][h])
-			}
-		}
+		L, H := s.vec(), s.vec()
+		VMOVUPS(Mem{Base: lo}, L)
+		VMOVUPS(Mem{Base: hi}, H)
+		s0, s1 := s.vec(), s.vec()
+		VXORPD(s0, s0, s0)
+		VXORPD(s1, s1, s1)
 		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
 			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-			for g := range 2 {
-				x, c := s.vec(), s.vec()
-				VMOVUPS(Mem{Base: addr, Disp: g * s.vecSize}, x)
-				VMAXPS(L[g], x, c) // x > lo ? x : lo
-				VMINPS(H[g], c, c) // c < hi ? c : hi
-				t0, t1, h := s.vec(), s.vec(), s.half()
-				if s.vecSize == 64 {
-					VEXTRACTF64X4(Imm(1), c, h)
-					VCVTPS2PD(c.AsY(), t0)
-				} else {
-					VEXTRACTF128(Imm(1), c, h)
-					VCVTPS2PD(c.AsX(), t0)
-				}
-				VCVTPS2PD(h, t1)
-				VADDPD(t0, acc[g][0], acc[g][0])
-				VADDPD(t1, acc[g][1], acc[g][1])
-				e := s.vec()
-				s.pand(x, expMask, e)
-				if s.vecSize == 64 {
-					nf := K()
-					VPCMPEQD(expMask, e, nf)
-					KORW(nf, badK, badK)
-				} else {
-					VPCMPEQD(expMask, e, e)
-					VPOR(e, badV, badV)
-				}
+			x, c := s.vec(), s.vec()
+			VMOVUPS(Mem{Base: addr}, x)
+			VMAXPS(L, x, c) // x > lo ? x : lo
+			VMINPS(H, c, c) // c < hi ? c : hi
+			t0, t1, h := s.vec(), s.vec(), s.half()
+			if s.vecSize == 64 {
+				VEXTRACTF64X4(Imm(1), c, h)
+				VCVTPS2PD(c.AsY(), t0)
+			} else {
+				VEXTRACTF128(Imm(1), c, h)
+				VCVTPS2PD(c.AsX(), t0)
+			}
+			VCVTPS2PD(h, t1)
+			VADDPD(t0, s0, s0)
+			VADDPD(t1, s1, s1)
+			e := s.vec()
+			s.pand(x, expMask, e)
+			if s.vecSize == 64 {
+				nf := K()
+				VPCMPEQD(expMask, e, nf)
+				KORW(nf, badK, badK)
+			} else {
+				VPCMPEQD(expMask, e, e)
+				VPOR(e, badV, badV)
 			}
 		})
 		half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
-		for g := range 2 {
-			for i, a := range acc[g] {
-				lf, hf := s.vec(), s.vec()
-				VCVTPS2PD(Mem{Base: lo, Disp: g*s.vecSize + i*half}, lf)
-				VCVTPS2PD(Mem{Base: hi, Disp: g*s.vecSize + i*half}, hf)
-				VFNMADD231PD(kf, lf, a) // a - k·lo: the product is exact, so one rounding
-				VFNMADD231PD(kf, hf, a)
-				VMOVUPD(a, Mem{Base: sum, Disp: (2*g + i) * s.vecSize})
-			}
+		for i, acc := range []reg.VecVirtual{s0, s1} {
+			lf, hf := s.vec(), s.vec()
+			VCVTPS2PD(Mem{Base: lo, Disp: i * half}, lf)
+			VCVTPS2PD(Mem{Base: hi, Disp: i * half}, hf)
+			VFNMADD231PD(kf, lf, acc) // acc - k·lo: the product is exact, so one rounding
+			VFNMADD231PD(kf, hf, acc)
+			VMOVUPD(acc, Mem{Base: sum, Disp: i * s.vecSize})
 		}
-		ADDQ(U32(2*s.vecSize), lo)
-		ADDQ(U32(2*s.vecSize), hi)
-		ADDQ(U32(2*s.vecSize), off)
-		ADDQ(U32(4*s.vecSize), sum)
+		ADDQ(U32(s.vecSize), lo)
+		ADDQ(U32(s.vecSize), hi)
+		ADDQ(U32(s.vecSize), off)
+		ADDQ(U32(2*s.vecSize), sum)
 	})
 	ok := GP64()
 	XORQ(ok, ok)
