@@ -590,15 +590,7 @@ func genKeptSum(s isaSpec) {
 	expMask := s.broadcast32(0x7f800000)
 	groups := Load(Param("sum").Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
-	var badK reg.OpmaskVirtual
-	var badV reg.VecVirtual
-	if s.vecSize == 64 {
-		badK = K()
-		KXORW(badK, badK, badK)
-	} else {
-		badV = s.vec()
-		VPXOR(badV, badV, badV)
-	}
+	finite := newFiniteCheck(s, true)
 	forEach(groups, "group", func() {
 		L, H := s.vec(), s.vec()
 		VMOVUPS(Mem{Base: lo}, L)
@@ -623,16 +615,7 @@ func genKeptSum(s isaSpec) {
 			VCVTPS2PD(h, t1)
 			VADDPD(t0, s0, s0)
 			VADDPD(t1, s1, s1)
-			e := s.vec()
-			s.pand(x, expMask, e)
-			if s.vecSize == 64 {
-				nf := K()
-				VPCMPEQD(expMask, e, nf)
-				KORW(nf, badK, badK)
-			} else {
-				VPCMPEQD(expMask, e, e)
-				VPOR(e, badV, badV)
-			}
+			finite.add(x, expMask)
 		})
 		half := s.vecSize / 2 // bytes of float32 that widen into one float64 vector
 		for i, acc := range []reg.VecVirtual{s0, s1} {
@@ -648,34 +631,32 @@ func genKeptSum(s isaSpec) {
 		ADDQ(U32(s.vecSize), off)
 		ADDQ(U32(2*s.vecSize), sum)
 	})
-	ok := GP64()
-	XORQ(ok, ok)
-	if s.vecSize == 64 {
-		KORTESTW(badK, badK)
-	} else {
-		VPTEST(badV, badV)
-	}
-	SETEQ(ok.As8())
-	Store(ok, ReturnIndex(0))
+	finite.returnVerdict()
 	VZEROUPPER()
 	RET()
 }
 
 // finiteCheck gathers, over the vectors it is shown, whether any holds a NaN or ±Inf (an
-// exponent of all ones): in an opmask on AVX-512, in a general register on AVX2 (whose
-// vector registers the kernels that use it need for themselves).
+// exponent of all ones): in an opmask on AVX-512; on AVX2 in a vector register, or, for a
+// kernel that needs all sixteen for itself, in a general register.
 type finiteCheck struct {
 	s    isaSpec
 	badK reg.OpmaskVirtual
+	badV reg.VecVirtual
 	badG reg.GPVirtual
 }
 
-func newFiniteCheck(s isaSpec) *finiteCheck {
+// newFiniteCheck starts a check; spareVec says the AVX2 kernel can keep a vector for it.
+func newFiniteCheck(s isaSpec, spareVec bool) *finiteCheck {
 	f := &finiteCheck{s: s}
-	if s.vecSize == 64 {
+	switch {
+	case s.vecSize == 64:
 		f.badK = K()
 		KXORW(f.badK, f.badK, f.badK)
-	} else {
+	case spareVec:
+		f.badV = s.vec()
+		VPXOR(f.badV, f.badV, f.badV)
+	default:
 		f.badG = GP32()
 		XORL(f.badG, f.badG)
 	}
@@ -686,11 +667,15 @@ func newFiniteCheck(s isaSpec) *finiteCheck {
 func (f *finiteCheck) add(x, expMask reg.VecVirtual) {
 	e := f.s.vec()
 	f.s.pand(x, expMask, e)
-	if f.s.vecSize == 64 {
+	switch {
+	case f.s.vecSize == 64:
 		nf := K()
 		VPCMPEQD(expMask, e, nf)
 		KORW(nf, f.badK, f.badK)
-	} else {
+	case f.badV != nil:
+		VPCMPEQD(expMask, e, e)
+		VPOR(e, f.badV, f.badV)
+	default:
 		VPCMPEQD(expMask, e, e)
 		m := GP32()
 		VPMOVMSKB(e, m)
@@ -702,9 +687,12 @@ func (f *finiteCheck) add(x, expMask reg.VecVirtual) {
 func (f *finiteCheck) returnVerdict() {
 	ok := GP64()
 	XORQ(ok, ok)
-	if f.s.vecSize == 64 {
+	switch {
+	case f.s.vecSize == 64:
 		KORTESTW(f.badK, f.badK)
-	} else {
+	case f.badV != nil:
+		VPTEST(f.badV, f.badV)
+	default:
 		TESTL(f.badG, f.badG)
 	}
 	SETEQ(ok.As8())
@@ -867,7 +855,7 @@ func genBoundsChain(s isaSpec, l int) {
 	SHRQ(Imm(uint64(bitsOf(s.f32Lanes()))), groups)
 	// The chain reads every value once, so it also checks them. (+Inf's bits are the
 	// exponent mask.)
-	finite := newFiniteCheck(s)
+	finite := newFiniteCheck(s, false)
 	forEach(groups, "group", func() {
 		chain := make([]reg.VecVirtual, l)
 		posInf := s.broadcast32(0x7f800000)
@@ -1122,7 +1110,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	var expMask reg.VecVirtual
 	var finite *finiteCheck
 	if pair {
-		finite = newFiniteCheck(s)
+		finite = newFiniteCheck(s, false)
 	}
 	checkFinite := func(x reg.VecVirtual) {
 		if pair {
