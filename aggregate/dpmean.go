@@ -19,10 +19,7 @@ import (
 // It reads every update twice, once for its norm and once to add it; the clipped
 // updates themselves are never materialised.
 func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float64, src *dp.Source) (norms []float64, err error) {
-	if err := secagg.ValidateClipNorm(clipNorm); err != nil {
-		return nil, err
-	}
-	if err := secagg.ValidateNoiseMultiplier(noiseMultiplier); err != nil {
+	if err := validateNoise(clipNorm, noiseMultiplier); err != nil {
 		return nil, err
 	}
 	if err := check.Batch(dst, updates); err != nil {
@@ -47,6 +44,23 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 		return nil, err
 	}
 	return norms, nil
+}
+
+// validateNoise checks a clip norm and noise multiplier together: each may be finite
+// and their product, the noise's standard deviation for one client, still overflow,
+// and a round must refuse that before it writes anything, not when it adds the noise.
+func validateNoise(clipNorm, noiseMultiplier float64) error {
+	if err := secagg.ValidateClipNorm(clipNorm); err != nil {
+		return err
+	}
+	if err := secagg.ValidateNoiseMultiplier(noiseMultiplier); err != nil {
+		return err
+	}
+	if math.IsInf(noiseMultiplier*clipNorm, 0) {
+		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",
+			"noise_multiplier·clip_norm must be finite, got %v·%v", noiseMultiplier, clipNorm)
+	}
+	return nil
 }
 
 // NormBoundedMean is the mean of the updates after each is scaled to an L2 norm of at

@@ -72,4 +72,12 @@ func TestDPMeanRejects(t *testing.T) {
 	_, err = aggregate.DPMean(dst[:1], us[:1], 1, 1, dp.SecureSource())
 	assert.ErrorIs(t, err, secagg.ErrBadRequest)
 	assert.Equal(t, []float32{7, 7}, dst)
+	// Each finite, the product not: refused before anything is written (found by
+	// FuzzAggregate: the noise used to fail after the mean was in dst).
+	_, err = aggregate.DPMean(dst, us[:1], 2, 1e308, dp.SecureSource())
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, "noise_multiplier·clip_norm must be finite, got 1e+308·2", e.Message)
+	assert.Equal(t, []float32{7, 7}, dst)
+	err = aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 2, NoiseMultiplier: 1e308, MinClients: 1}.Validate()
+	assert.ErrorIs(t, err, secagg.ErrValidation, "a round's config is refused up front")
 }

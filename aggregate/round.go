@@ -126,10 +126,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	case StrategyDPMean:
-		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
-			return err
-		}
-		if err := secagg.ValidateNoiseMultiplier(c.NoiseMultiplier); err != nil {
+		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier); err != nil {
 			return err
 		}
 		if c.Epsilon != 0 {
