@@ -21,3 +21,35 @@ func CopyStream(dst, src []float32) {
 }
 
 func copyStreamGeneric(dst, src []float32) { copy(dst, src) }
+
+// CopyWindows copies the window [off, off+width) of every row into panel, row i at
+// panel[i*stride:]: a tile of many clients' coordinates gathered into one block. Rows
+// that lie whole pages apart put the same window of each in the same few cache sets,
+// which hold only a couple of hundred of them; a panel with a stride that is not a
+// multiple of the page spreads them over the whole cache, so passes after the copy read
+// the tile from L2 instead of beyond it.
+func CopyWindows(panel []float32, stride int, rows [][]float32, off, width int) {
+	if len(rows) == 0 || width == 0 {
+		return
+	}
+	if stride < width {
+		panic("simd: CopyWindows needs stride >= width")
+	}
+	_ = panel[(len(rows)-1)*stride+width-1]
+	for _, r := range rows {
+		_ = r[off : off+width]
+	}
+	whole := width &^ (Block - 1)
+	if whole > 0 {
+		active.Load().k.copyWindows(panel, stride, rows, off, whole)
+	}
+	if whole < width {
+		copyWindowsGeneric(panel[whole:], stride, rows, off+whole, width-whole)
+	}
+}
+
+func copyWindowsGeneric(panel []float32, stride int, rows [][]float32, off, width int) {
+	for i, r := range rows {
+		copy(panel[i*stride:i*stride+width], r[off:off+width])
+	}
+}

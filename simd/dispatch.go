@@ -38,6 +38,7 @@ type kernels struct {
 
 	nonFiniteBlock func(x []float32) int
 	copyStream     func(dst, src []float32)
+	copyWindows    func(panel []float32, stride int, rows [][]float32, off, width int)
 
 	// boundsInsert[k] finds the bounds for that k by insertion through registers;
 	// Bounds falls back to another algorithm for larger k.
@@ -74,6 +75,7 @@ var genericKernels = kernels{
 
 	nonFiniteBlock: nonFiniteBlockGeneric,
 	copyStream:     copyStreamGeneric,
+	copyWindows:    copyWindowsGeneric,
 	keptSum:        keptSumGenericInt,
 	push:           pushGeneric,
 }

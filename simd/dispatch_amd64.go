@@ -26,6 +26,7 @@ var avx2Kernels = kernels{
 
 	nonFiniteBlock: nonFiniteBlockAVX2,
 	copyStream:     copyStreamAVX2,
+	copyWindows:    copyWindowsAVX2,
 	keptSum:        keptSumAVX2,
 	push:           pushAVX2,
 	boundsBisect:   boundsBisectAVX2,
@@ -55,6 +56,7 @@ var avx512Kernels = kernels{
 
 	nonFiniteBlock: nonFiniteBlockAVX512,
 	copyStream:     copyStreamAVX512,
+	copyWindows:    copyWindowsAVX512,
 	keptSum:        keptSumAVX512,
 	push:           pushAVX512,
 	boundsBisect:   boundsBisectAVX512,

@@ -61,6 +61,13 @@ func nonFiniteBlockAVX2(x []float32) int
 //go:noescape
 func copyStreamAVX2(dst []float32, src []float32)
 
+// copyWindowsAVX2 is  for i, r := range rows { copy(panel[i*stride:i*stride+width], r[off:off+width]) }
+// for width a multiple of 32, stride >= width, len(panel) >= (len(rows)-1)·stride+width and every
+// row's window in bounds.
+//
+//go:noescape
+func copyWindowsAVX2(panel []float32, stride int, rows [][]float32, off int, width int)
+
 // boundsInsert0AVX2 is boundsGeneric(lo, hi, rows, off, 0) for len(lo) a multiple of 32, len(rows) > 0,
 // every row's window [off, off+len(lo)) in bounds and finite values.
 //

@@ -922,6 +922,52 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyWindowsAVX2(panel []float32, stride int, rows [][]float32, off int, width int)
+// Requires: AVX, MMX+
+TEXT ·copyWindowsAVX2(SB), NOSPLIT, $0-72
+	MOVQ  panel_base+0(FP), AX
+	MOVQ  stride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  rows_base+32(FP), DX
+	MOVQ  rows_len+40(FP), BX
+	MOVQ  off+56(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  width+64(FP), DI
+	SHRQ  $0x05, DI
+	TESTQ DI, DI
+	JZ    done
+	MOVQ  BX, BX
+
+row:
+	MOVQ (DX), R8
+	ADDQ SI, R8
+	MOVQ AX, R9
+	MOVQ DI, R10
+
+block:
+	PREFETCHT1 1024(R8)
+	VMOVUPS    (R8), Y0
+	VMOVUPS    Y0, (R9)
+	VMOVUPS    32(R8), Y0
+	VMOVUPS    Y0, 32(R9)
+	PREFETCHT1 1088(R8)
+	VMOVUPS    64(R8), Y0
+	VMOVUPS    Y0, 64(R9)
+	VMOVUPS    96(R8), Y0
+	VMOVUPS    Y0, 96(R9)
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000080, R9
+	DECQ       R10
+	JNZ        block
+	ADDQ       CX, AX
+	ADDQ       $0x18, DX
+	DECQ       BX
+	JNZ        row
+
+done:
+	VZEROUPPER
+	RET
+
 // func boundsInsert0AVX2(lo []float32, hi []float32, rows [][]float32, off int)
 // Requires: AVX, AVX2, MMX+, SSE2
 TEXT ·boundsInsert0AVX2(SB), NOSPLIT, $0-80

@@ -426,3 +426,41 @@ func TestRowsBitIdentical(t *testing.T) {
 	assert.Panics(t, func() { simd.AddScaledRows(sum, []float64{1}, short, 0) }, "a weight missing")
 	assert.Equal(t, make([]float64, 32), sum, "nothing added before the panic")
 }
+
+// TestCopyWindows: every row's window lands at its place in the panel, nothing is
+// written between the rows or past the last one, on every path, with tails.
+func TestCopyWindows(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(8, 9))
+		for _, nrows := range []int{1, 2, 17} {
+			for _, width := range []int{1, 31, 32, 33, 64, 100, 1000} {
+				for _, off := range []int{0, 1, 35} {
+					rows := make([][]float32, nrows)
+					for i := range rows {
+						rows[i] = values(rng, off+width+rng.IntN(3))
+					}
+					stride := width + rng.IntN(20)
+					n := (nrows-1)*stride + width
+					buf, panel := guarded32(n, 1)
+					simd.CopyWindows(panel, stride, rows, off, width)
+					checkGuards32(t, buf, n, 1)
+					for i, r := range rows {
+						at := i * stride
+						require.Equal(t, r[off:off+width], panel[at:at+width], "%s rows=%d width=%d off=%d row %d", p, nrows, width, off, i)
+						if i+1 < nrows {
+							for _, v := range panel[at+width : at+stride] {
+								require.Equal(t, math.Float32bits(canary32), math.Float32bits(v), "written between rows")
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+	rows := [][]float32{make([]float32, 64), make([]float32, 40)}
+	panel := make([]float32, 200)
+	assert.Panics(t, func() { simd.CopyWindows(panel, 64, rows, 9, 32) }, "a row too short for the window")
+	assert.Panics(t, func() { simd.CopyWindows(panel, 16, rows, 0, 32) }, "stride below the width")
+	assert.Panics(t, func() { simd.CopyWindows(panel[:50], 32, rows, 0, 32) }, "panel too short")
+	assert.Equal(t, make([]float32, 200), panel, "nothing copied before the panic")
+}

@@ -55,7 +55,19 @@ func tileFor(n int) int {
 	return min(4096, max(64, tileBytes/(4*n)&^63))
 }
 
+// panelFrom is how many rows make a tile worth gathering into a panel (simd.CopyWindows)
+// before its passes. Rows a whole number of pages apart (as separate allocations of
+// a large update are) put one window of each in the same few cache sets, and past a
+// couple of hundred rows the tile no longer stays in L2 between the passes; below
+// that, the copy is a cost with nothing to gain.
+var panelFrom = 256
+
+// panelStride is a panel's row stride for a tile: one cache line more than the tile,
+// so consecutive rows start in different sets.
+func panelStride(tile int) int { return tile + 16 }
+
 var (
+	panelPool  pool.Slices[float32] // per-worker panels
 	sumsPool   pool.Slices[float64] // per-worker tile sums, reused across calls
 	boundsPool pool.Slices[float32] // per-worker bounds of a tile
 )
@@ -74,6 +86,24 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	defer boundsPool.Put(boundsBuf)
 	sums, bounds := *sumsBuf, *boundsBuf
 	middles := make([][2][]float32, workers) // a median's kept rows, per worker
+	// Many rows go through a per-worker panel: panel[w] holds the tile, panelRows[w]
+	// its rows.
+	stride := panelStride(tile)
+	var panel []float32
+	var panelRows [][][]float32
+	if n >= panelFrom {
+		buf := panelPool.Get(workers * n * stride)
+		defer panelPool.Put(buf)
+		panel = *buf
+		panelRows = make([][][]float32, workers)
+		for w := range panelRows {
+			panelRows[w] = make([][]float32, n)
+			for i := range n {
+				at := (w*n + i) * stride
+				panelRows[w][i] = panel[at : at+tile : at+tile]
+			}
+		}
+	}
 	// A worker takes tilesPerTask neighbouring tiles at a time, so the kernels'
 	// prefetches, which run ahead along the rows, fetch its own next tile.
 	ok := parallel.AllOrNothing(workers, dst, tile*tilesPerTask, func(w int, out []float32, lo, hi int) bool {
@@ -82,10 +112,15 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			e := min(t+tile, hi)
 			o := out[t-lo : e-lo]
 			s := sums[w*tile : w*tile+e-t]
+			rows, off := updates, t
+			if panelRows != nil {
+				simd.CopyWindows(panel[w*n*stride:(w+1)*n*stride], stride, updates, t, e-t)
+				rows, off = panelRows[w], 0
+			}
 			if k == 0 {
 				// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
 				clear(s)
-				simd.AddRows(s, updates, t)
+				simd.AddRows(s, rows, off)
 			} else {
 				b := bounds[2*w*tile : 2*(w+1)*tile]
 				low, high := b[:e-t], b[tile:tile+e-t]
@@ -94,13 +129,13 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 					// Their sum, lo or lo + hi, is exact in float64 or, for exponents
 					// too far apart, off by far less than the rounding to float32 can
 					// see: the median comes out correctly rounded.
-					finite = simd.Middle(low, high, updates, t) && finite
+					finite = simd.Middle(low, high, rows, off) && finite
 					middles[w] = [2][]float32{low, high}
 					clear(s)
 					simd.AddRows(s, middles[w][:n-2*k], 0)
 				} else {
-					simd.Bounds(low, high, updates, t, k)
-					finite = simd.KeptSum(s, updates, t, k, low, high) && finite
+					simd.Bounds(low, high, rows, off, k)
+					finite = simd.KeptSum(s, rows, off, k, low, high) && finite
 				}
 			}
 			simd.Finish(o, s, scale)

@@ -268,3 +268,57 @@ func TestRejectedCallsWriteNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestPanelChangesNothing: a tile gathered into a panel first gives the same bits as
+// one read where the rows lie, for every kernel and path, at sizes with partial tiles
+// and on data the reference checks exactly; a NaN is still found through the panel.
+func TestPanelChangesNothing(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(30, 31))
+		for _, n := range []int{1, 2, 5, 17, 40, 301} {
+			for _, d := range []int{1, 33, 3*64 + 37, 5000} {
+				for _, name := range []string{"normal", "grid", "ties"} {
+					us := generators[name](rng, n, d)
+					for _, k := range []int{0, 1, n / 10, n / 5, (n - 1) / 2} {
+						if 2*k >= n {
+							continue
+						}
+						direct, viaPanel := make([]float32, d), make([]float32, d)
+						restore := trimmedmean.SetPanelFrom(1 << 30)
+						require.NoError(t, trimmedmean.TrimmedMean(direct, us, ratioFor(t, k, n)))
+						restore()
+						restore = trimmedmean.SetPanelFrom(1)
+						require.NoError(t, trimmedmean.TrimmedMean(viaPanel, us, ratioFor(t, k, n)))
+						restore()
+						require.Equal(t, bitsOf(direct), bitsOf(viaPanel), "%s n=%d d=%d k=%d", name, n, d, k)
+						checkAgainstReference(t, us, k, viaPanel, name)
+					}
+					med := make([]float32, d)
+					restore := trimmedmean.SetPanelFrom(1)
+					require.NoError(t, trimmedmean.Median(med, us))
+					restore()
+					checkAgainstReference(t, us, (n-1)/2, med, name)
+				}
+			}
+		}
+		us := generators["normal"](rng, 300, 1000)
+		us[123][777] = float32(math.NaN())
+		dst := make([]float32, 1000)
+		restore := trimmedmean.SetPanelFrom(1)
+		defer restore()
+		for _, ratio := range []float64{0.1, 0.45} {
+			err := trimmedmean.TrimmedMean(dst, us, ratio)
+			require.ErrorIs(t, err, secagg.ErrValidation)
+			assert.Contains(t, err.Error(), "updates[123]")
+		}
+		assert.Equal(t, make([]float32, 1000), dst)
+	})
+}
+
+func bitsOf(x []float32) []uint32 {
+	b := make([]uint32, len(x))
+	for i, v := range x {
+		b[i] = math.Float32bits(v)
+	}
+	return b
+}

@@ -92,6 +92,7 @@ func main() {
 	genScale(s)
 	genNonFinite(s)
 	genCopyStream(s)
+	genCopyWindows(s)
 	for k := 0; k <= s.maxInsertK(); k++ {
 		genBoundsInsert(s, k)
 	}
@@ -411,6 +412,51 @@ func genCopyStream(s isaSpec) {
 		ADDQ(U32(block*4), dst)
 	})
 	SFENCE()
+	VZEROUPPER()
+	RET()
+}
+
+// genCopyWindows emits the gathering of every row's window into a panel, one row after
+// another: the copy reads each line of the windows once, asking for the same row's
+// lines prefetchAhead further on (the next tiles) as it goes.
+func genCopyWindows(s isaSpec) {
+	name := "copyWindows" + s.suffix
+	TEXT(name, NOSPLIT, "func(panel []float32, stride int, rows [][]float32, off, width int)")
+	Pragma("noescape")
+	Doc(name+" is  for i, r := range rows { copy(panel[i*stride:i*stride+width], r[off:off+width]) }",
+		"for width a multiple of 32, stride >= width, len(panel) >= (len(rows)-1)·stride+width and every",
+		"row's window in bounds.")
+	dst := Load(Param("panel").Base(), GP64()).(reg.GPVirtual)
+	stride := Load(Param("stride"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), stride)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	blocks := Load(Param("width"), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(5), blocks) // log2(block)
+	TESTQ(blocks, blocks)
+	JZ(LabelRef("done"))
+	rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+		d, left := GP64(), GP64()
+		MOVQ(dst, d)
+		MOVQ(blocks, left)
+		Label("block")
+		for v := 0; v < s.f32Vecs(); v++ {
+			if (v*s.vecSize)%64 == 0 {
+				PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + v*s.vecSize})
+			}
+			t := s.vec()
+			VMOVUPS(Mem{Base: addr, Disp: v * s.vecSize}, t)
+			VMOVUPS(t, Mem{Base: d, Disp: v * s.vecSize})
+		}
+		ADDQ(U32(block*4), addr)
+		ADDQ(U32(block*4), d)
+		DECQ(left)
+		JNZ(LabelRef("block"))
+		ADDQ(stride, dst)
+	})
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
