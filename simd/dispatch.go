@@ -51,6 +51,9 @@ type kernels struct {
 	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as
 	// scratch of 32 per row.
 	boundsBisect16 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
+	// boundsBisect8 does it for 32 coordinates at a time, the high half of the keys a
+	// byte at a time, for up to 32767 rows, with keys as scratch of 80 per row.
+	boundsBisect8 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	// selectRank16 finds one rank, two groups of lanes per compare, and reports 1 if
 	// every value was finite; successor steps from rank k to rank k+1. Together they
 	// make a median.

@@ -15,12 +15,16 @@ type Kernel struct {
 // Kernels lists, primitive by primitive, the function the active path runs, so that
 // diagnostics (secagg cpu, the C ABI) show what was chosen rather than what was meant.
 func Kernels() []Kernel {
-	k := reflect.ValueOf(active.Load().k).Elem()
+	ks := active.Load().k
+	k := reflect.ValueOf(ks).Elem()
 	var out []Kernel
 	for i := range k.NumField() {
 		f, name := k.Field(i), k.Type().Field(i).Name
 		switch f.Kind() {
 		case reflect.Func:
+			if f.IsNil() && ks.path != Generic {
+				continue // an algorithm this path leaves out; Bounds picks another
+			}
 			out = append(out, Kernel{name, funcName(f)})
 		case reflect.Slice: // a family of kernels, one per k or l
 			fs := []string{fallback}

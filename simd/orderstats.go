@@ -28,6 +28,16 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	case byChain:
 		chainBounds(ks, lo, hi, rows, off, k)
+	case byBisection8:
+		if 2*k+2 >= len(rows) { // a median: one rank and its successor
+			middleBisect16(ks, lo, hi, rows, off)
+			return
+		}
+		keys := keyPool.Get(80 * len(rows))
+		defer keyPool.Put(keys)
+		f := ks.boundsBisect8
+		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
+			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	case byBisection16:
 		if 2*k+2 >= len(rows) { // a median: one rank and its successor
 			middleBisect16(ks, lo, hi, rows, off)
@@ -56,6 +66,7 @@ const (
 	bySort boundsAlgorithm = iota
 	byInsertion
 	byChain
+	byBisection8
 	byBisection16
 	byBisection
 )
@@ -72,6 +83,8 @@ func (ks *kernels) boundsAlgorithm(n, k int) boundsAlgorithm {
 		return byInsertion
 	case canChain:
 		return byChain
+	case ks.boundsBisect8 != nil && n <= 32767:
+		return byBisection8
 	case ks.boundsBisect16 != nil && n <= 32767:
 		return byBisection16
 	case ks.boundsBisect != nil:
@@ -97,7 +110,7 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	ks := active.Load().k
 	n, k := len(rows), (len(rows)-1)/2
 	switch ks.boundsAlgorithm(n, k) {
-	case byBisection16:
+	case byBisection8, byBisection16:
 		return middleBisect16(ks, lo, hi, rows, off)
 	case byChain:
 		return chainBounds(ks, lo, hi, rows, off, k)

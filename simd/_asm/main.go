@@ -99,6 +99,9 @@ func main() {
 	genKeptSum(s)
 	genBoundsBisect(s)
 	genBoundsBisect16(s, false)
+	if s.vecSize == 64 {
+		genBoundsBisect8(s)
+	}
 	genBoundsBisect16(s, true)
 	genSuccessor(s)
 	for l := 2; l <= s.maxChain(); l++ {
@@ -567,6 +570,11 @@ func genBoundsInsert(s isaSpec, k int) {
 }
 
 // Integer logic on whole vectors: AVX-512 spells it with an element size.
+// clearVec clears v with the idiom avo knows defines v without reading it (VPXORD x, x, x
+// reads x, for its register allocator, which then keeps x live from the kernel's
+// start).
+func clearVec(v reg.VecVirtual) { VXORPS(v, v, v) }
+
 func (s isaSpec) pxor(a, b, dst Op) {
 	if s.vecSize == 64 {
 		VPXORD(a, b, dst)
@@ -1307,12 +1315,303 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	RET()
 }
 
+// genBoundsBisect8 emits Bounds for 32 coordinates at a time (AVX-512 only), with the
+// high half of each key settled a byte at a time: a byte compare decides 64 lanes, the
+// two ranks of 32 coordinates, where a word compare decides 32, and the bisection's
+// passes over all rows are nearly all of its time. Per group: a key pass writes, per
+// row, the keys' top bytes (A1), their second bytes (A2) and their low halves (B);
+// 8 passes settle the top bytes; A2 is mapped against them (below -> 0, above -> 0xff,
+// so counting below a candidate still counts every row below); 8 passes settle the
+// second bytes; then, as in boundsBisect16, only the rows whose high half equals some
+// lane's prefix are kept, the others' below-counts taken off the ranks, and the low
+// halves settled on the kept rows, once for the lower ranks and once for the upper.
+func genBoundsBisect8(s isaSpec) {
+	name := "boundsBisect8" + s.suffix
+	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+	Pragma("noescape")
+	Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
+		"len(keys) >= 80·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.")
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	keys := Load(Param("keys").Base(), GP64()).(reg.GPVirtual)
+	// Scratch, 64 bytes a row in each of five arrays step bytes apart: A1, A2, B, then
+	// the kept rows' low halves for the lower ranks (X) and for the upper (Y).
+	step := GP64()
+	MOVQ(nrows, step)
+	SHLQ(Imm(6), step)
+	// Ranks in words: k for lanes 0-31 (the lower bounds), n-1-k for lanes 32-63.
+	rLo, rHi := s.vec(), s.vec()
+	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
+	VPBROADCASTW(kq.As32(), rLo)
+	rq := GP64()
+	MOVQ(nrows, rq)
+	DECQ(rq)
+	SUBQ(kq, rq)
+	VPBROADCASTW(rq.As32(), rHi)
+	magnitude := s.broadcast32(0x7fffffff)
+	sign := s.broadcast32(0x80000000)
+	flip := s.broadcast32(0x80008000)
+	topWord := s.broadcast32(0x7fff7fff)
+	onesW := s.broadcast32(0x00010001)
+	// The group count and the outputs' offset live on the stack: the passes need every
+	// general register they can get.
+	groups, outOff := AllocLocal(8), AllocLocal(8)
+	g := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(5), g)
+	MOVQ(g, groups)
+	MOVQ(U32(0), outOff)
+	TESTQ(g, g)
+	JZ(LabelRef("done"))
+	Label("group")
+	{
+		pa := GP64()
+		MOVQ(keys, pa)
+		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
+			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + 64})
+			x0, x1 := s.vec(), s.vec()
+			VMOVUPS(Mem{Base: addr}, x0)
+			VMOVUPS(Mem{Base: addr, Disp: 64}, x1)
+			for _, x := range []reg.VecVirtual{x0, x1} {
+				t := s.vec()
+				VPSRAD(Imm(31), x, t)
+				VPANDD(magnitude, t, t)
+				VPXORD(t, x, x)
+				VPXORD(sign, x, x) // unsigned key
+			}
+			// The byte at shift sh of 32 keys, twice over: lanes 0-31 and 32-63. (Stored
+			// straight from the narrowing moves: a register written in part would count
+			// as live all through the kernel, for the register allocator.)
+			bytesAt := func(sh uint64, dst Mem) {
+				for i, x := range []reg.VecVirtual{x0, x1} {
+					t := s.vec()
+					VPSRLD(Imm(sh), x, t)
+					VPMOVDB(t, dst.Offset(16*i))
+					VPMOVDB(t, dst.Offset(32+16*i))
+				}
+			}
+			bytesAt(24, Mem{Base: pa})
+			bytesAt(16, Mem{Base: pa, Index: step, Scale: 1})
+			for i, x := range []reg.VecVirtual{x0, x1} {
+				VPXORD(flip, x, x) // the low word flipped, for bisect16's signed compares
+				VPMOVDW(x, Mem{Base: pa, Index: step, Scale: 2, Disp: 32 * i})
+			}
+			ADDQ(Imm(64), pa)
+		})
+	}
+	p1 := bisect8(keys, nrows, rLo, rHi, "a1")
+	// Map A2 against the top bytes: below -> 0, above -> 0xff.
+	{
+		zero, ff := s.vec(), s.broadcast32(0xffffffff)
+		clearVec(zero)
+		pa, left := GP64(), GP64()
+		MOVQ(keys, pa)
+		MOVQ(nrows, left)
+		Label("map2")
+		x, y := s.vec(), s.vec()
+		below, above := K(), K()
+		VMOVDQU64(Mem{Base: pa}, x)
+		VPCMPUB(Imm(6), x, p1, below) // p1 > x
+		VPCMPUB(Imm(1), x, p1, above) // p1 < x
+		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 1}, y)
+		VMOVDQU8(zero, below, y)
+		VMOVDQU8(ff, above, y)
+		VMOVDQU64(y, Mem{Base: pa, Index: step, Scale: 1})
+		ADDQ(Imm(64), pa)
+		DECQ(left)
+		JNZ(LabelRef("map2"))
+	}
+	a2 := GP64()
+	LEAQ(Mem{Base: keys, Index: step, Scale: 1}, a2)
+	p2 := bisect8(a2, nrows, rLo, rHi, "a2")
+	// Keep the rows equal to some lane's 16-bit prefix; count the others below.
+	out0, out1 := s.vec(), s.vec()
+	clearVec(out0)
+	clearVec(out1)
+	xBase := GP64()
+	LEAQ(Mem{Base: keys, Index: step, Scale: 2}, xBase)
+	ADDQ(step, xBase)
+	{
+		pa, px, left := GP64(), GP64(), GP64()
+		MOVQ(keys, pa)
+		MOVQ(xBase, px)
+		MOVQ(nrows, left)
+		Label("compact")
+		x1, x2 := s.vec(), s.vec()
+		VMOVDQU64(Mem{Base: pa}, x1)
+		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 1}, x2)
+		eq1, lt1, eq, lt2, below := K(), K(), K(), K(), K()
+		VPCMPEQB(x1, p1, eq1)
+		VPCMPUB(Imm(6), x1, p1, lt1)      // x1 < p1
+		VPCMPEQB(x2, p2, eq1, eq)         // x1 == p1 and x2 == p2
+		VPCMPUB(Imm(6), x2, p2, eq1, lt2) // x1 == p1 and x2 < p2
+		KORQ(lt1, lt2, below)
+		KORTESTQ(eq, eq)
+		JNZ(LabelRef("keeprow"))
+		belowHi := K()
+		VPADDW(onesW, out0, below, out0)
+		KSHIFTRQ(Imm(32), below, belowHi)
+		VPADDW(onesW, out1, belowHi, out1)
+		JMP(LabelRef("nextrow"))
+		Label("keeprow")
+		above, t := K(), K()
+		KORQ(below, eq, t)
+		KNOTQ(t, above)
+		w, bx := s.vec(), s.vec()
+		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 2}, w)
+		VMOVDQA64(w, bx)
+		VMOVDQU16(flip, below, bx)
+		VMOVDQU16(topWord, above, bx)
+		VMOVDQU64(bx, Mem{Base: px})
+		belowHi2, aboveHi := K(), K()
+		KSHIFTRQ(Imm(32), below, belowHi2)
+		KSHIFTRQ(Imm(32), above, aboveHi)
+		VMOVDQU16(flip, belowHi2, w)
+		VMOVDQU16(topWord, aboveHi, w)
+		VMOVDQU64(w, Mem{Base: px, Index: step, Scale: 1})
+		ADDQ(Imm(64), px)
+		Label("nextrow")
+		ADDQ(Imm(64), pa)
+		DECQ(left)
+		JNZ(LabelRef("compact"))
+		// Rows kept: never 0 (each rank's own key is kept).
+		SUBQ(xBase, px)
+		SHRQ(Imm(6), px)
+		restLo, restHi := s.vec(), s.vec()
+		VPSUBW(out0, rLo, restLo)
+		VPSUBW(out1, rHi, restHi)
+		lowLo := bisect16(s, xBase, px, restLo, flip, onesW, "x")
+		ADDQ(step, xBase)
+		lowHi := bisect16(s, xBase, px, restHi, flip, onesW, "y")
+		// Reassemble the unsigned keys, then back to floats with zeros as +0.
+		zero := s.vec()
+		clearVec(zero)
+		for half, low := range []reg.VecVirtual{lowLo, lowHi} {
+			dst := Load(Param([]string{"lo", "hi"}[half]).Base(), GP64()).(reg.GPVirtual)
+			ADDQ(outOff, dst)
+			for q := range 2 {
+				lane := 2*half + q // which 16 of the 64 byte lanes
+				b1, b2, lw, u := s.vec(), s.vec(), s.vec(), s.vec()
+				xb1, xb2, yw := XMM(), XMM(), YMM()
+				VEXTRACTI32X4(Imm(uint64(lane)), p1, xb1)
+				VEXTRACTI32X4(Imm(uint64(lane)), p2, xb2)
+				VPMOVZXBD(xb1, b1)
+				VPMOVZXBD(xb2, b2)
+				VEXTRACTI64X4(Imm(uint64(q)), low, yw)
+				VPMOVZXWD(yw, lw)
+				VPSLLD(Imm(24), b1, u)
+				VPSLLD(Imm(16), b2, b2)
+				VPORD(b2, u, u)
+				VPORD(lw, u, u)
+				m := s.vec()
+				VPXORD(sign, u, u)
+				VPSRAD(Imm(31), u, m)
+				VPANDD(magnitude, m, m)
+				VPXORD(m, u, u)
+				VADDPS(zero, u, u)
+				VMOVUPS(u, Mem{Base: dst, Disp: 64 * q})
+			}
+		}
+	}
+	ADDQ(U32(128), outOff)
+	ADDQ(U32(128), off)
+	DECQ(groups)
+	JNZ(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// bisect8 settles, for 64 byte lanes (ranks rLo in lanes 0-31, rHi in 32-63, as
+// words), the largest byte c with at most rank bytes of the n-row array at base below
+// c, one bit at a time from the top. The counts run in bytes, four counters a turn,
+// and are widened into words every 1008 rows, before a byte can overflow.
+func bisect8(base, nrows reg.GPVirtual, rLo, rHi reg.VecVirtual, tag string) reg.VecVirtual {
+	res, ones8 := ZMM(), ZMM()
+	clearVec(res)
+	g := GP32()
+	MOVL(U32(0x01010101), g)
+	VPBROADCASTD(g, ones8)
+	bit := GP32()
+	MOVL(U32(0x80), bit)
+	Label("pass" + tag)
+	cand := ZMM()
+	VPBROADCASTB(bit, cand)
+	VPORD(res, cand, cand)
+	w0, w1 := ZMM(), ZMM()
+	clearVec(w0)
+	clearVec(w1)
+	p, left := GP64(), GP64()
+	MOVQ(base, p)
+	MOVQ(nrows, left)
+	Label("chunk" + tag)
+	c := GP64()
+	MOVQ(left, c)
+	CMPQ(c, U32(1008))
+	JLE(LabelRef("sized" + tag))
+	MOVQ(U32(1008), c)
+	Label("sized" + tag)
+	SUBQ(c, left)
+	counters := []reg.VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	for _, x := range counters {
+		clearVec(x)
+	}
+	quads := GP64()
+	MOVQ(c, quads)
+	SHRQ(Imm(2), quads)
+	ANDQ(Imm(3), c)
+	TESTQ(quads, quads)
+	JZ(LabelRef("single" + tag))
+	Label("count" + tag)
+	for r, x := range counters {
+		below := K()
+		VPCMPUB(Imm(6), Mem{Base: p, Disp: 64 * r}, cand, below) // cand > key
+		VPADDB(ones8, x, below, x)
+	}
+	ADDQ(U32(256), p)
+	DECQ(quads)
+	JNZ(LabelRef("count" + tag))
+	Label("single" + tag)
+	TESTQ(c, c)
+	JZ(LabelRef("widen" + tag))
+	Label("one" + tag)
+	{
+		below := K()
+		VPCMPUB(Imm(6), Mem{Base: p}, cand, below)
+		VPADDB(ones8, counters[0], below, counters[0])
+	}
+	ADDQ(Imm(64), p)
+	DECQ(c)
+	JNZ(LabelRef("one" + tag))
+	Label("widen" + tag)
+	for _, x := range counters {
+		t, y := ZMM(), YMM()
+		VPMOVZXBW(x.AsY(), t)
+		VPADDW(t, w0, w0)
+		VEXTRACTI64X4(Imm(1), x, y)
+		VPMOVZXBW(y, t)
+		VPADDW(t, w1, w1)
+	}
+	TESTQ(left, left)
+	JNZ(LabelRef("chunk" + tag))
+	kLo, kHi, keep := K(), K(), K()
+	VPCMPUW(Imm(2), rLo, w0, kLo) // count <= rank
+	VPCMPUW(Imm(2), rHi, w1, kHi)
+	KUNPCKDQ(kLo, kHi, keep) // kHi in the upper 32 bits
+	VMOVDQU8(cand, keep, res)
+	SHRL(Imm(1), bit)
+	JNZ(LabelRef("pass" + tag))
+	return res
+}
+
 // bisect16 settles, for both ranks packed in words, the largest unsigned word c with at
 // most rank flipped words of the n-vector array at base below c (flipped), one bit at a
 // time from the top, and returns the packed results.
 func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVirtual, tag string) reg.VecVirtual {
 	res, bit := s.vec(), s.vec()
-	s.pxor(res, res, res)
+	clearVec(res)
 	s.movdqu(flip, bit) // 0x8000 in each word
 	pass := GP64()
 	MOVQ(U32(16), pass)
@@ -1320,7 +1619,7 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	cand, cmp, cnt := s.vec(), s.vec(), s.vec()
 	s.por(bit, res, cand)
 	s.pxor(flip, cand, cmp)
-	s.pxor(cnt, cnt, cnt)
+	clearVec(cnt)
 	// Several rows per iteration into several counters, so neither a counter's chain nor
 	// the loop overhead sets the pace; the rest one row at a time.
 	// (AVX2 has registers for two counters only; AVX-512 takes four, eight rows a turn.)
@@ -1331,7 +1630,7 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	}
 	for len(counters) < nc {
 		c := s.vec()
-		s.pxor(c, c, c)
+		clearVec(c)
 		counters = append(counters, c)
 	}
 	unroll := 2 * nc
