@@ -62,6 +62,7 @@ var avx512Kernels = kernels{
 	boundsBisect:   boundsBisectAVX512,
 	boundsBisect16: boundsBisect16AVX512,
 	boundsBisect8:  boundsBisect8AVX512,
+	selectRank8:    selectRank8AVX512,
 	selectRank16:   selectRank16AVX512,
 	successor:      successorAVX512,
 	boundsChain: []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int{

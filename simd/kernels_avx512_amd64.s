@@ -2066,13 +2066,13 @@ keyrow:
 	MOVQ         (R8), R10
 	ADDQ         DX, R10
 	PREFETCHT1   1024(R10)
-	PREFETCHT1   1088(R10)
 	VMOVUPS      (R10), Z7
-	VMOVUPS      64(R10), Z8
-	VPSRAD       $0x1f, Z7, Z9
-	VPANDD       Z2, Z9, Z9
-	VPXORD       Z9, Z7, Z7
+	VPSRAD       $0x1f, Z7, Z8
+	VPANDD       Z2, Z8, Z8
+	VPXORD       Z8, Z7, Z7
 	VPXORD       Z3, Z7, Z7
+	PREFETCHT1   1088(R10)
+	VMOVUPS      64(R10), Z8
 	VPSRAD       $0x1f, Z8, Z9
 	VPANDD       Z2, Z9, Z9
 	VPXORD       Z9, Z8, Z8
@@ -2286,7 +2286,6 @@ widena2:
 	VXORPS        Z9, Z9, Z9
 	VXORPS        Z10, Z10, Z10
 	LEAQ          (BX)(SI*2), DI
-	ADDQ          SI, DI
 	MOVQ          BX, R8
 	MOVQ          DI, R9
 	MOVQ          CX, R10
@@ -2311,14 +2310,14 @@ keeprow:
 	KNOTQ     K2, K2
 	VMOVDQU64 (R8)(SI*2), Z11
 	VMOVDQA64 Z11, Z12
-	VMOVDQU16 Z4, K1, Z12
-	VMOVDQU16 Z5, K2, Z12
-	VMOVDQU64 Z12, (R9)
-	KSHIFTRQ  $0x20, K1, K1
-	KSHIFTRQ  $0x20, K2, K2
 	VMOVDQU16 Z4, K1, Z11
 	VMOVDQU16 Z5, K2, Z11
-	VMOVDQU64 Z11, (R9)(SI*1)
+	VMOVDQU64 Z11, (R9)
+	KSHIFTRQ  $0x20, K1, K1
+	KSHIFTRQ  $0x20, K2, K2
+	VMOVDQU16 Z4, K1, Z12
+	VMOVDQU16 Z5, K2, Z12
+	VMOVDQU64 Z12, (R9)(SI*1)
 	ADDQ      $0x40, R9
 
 nextrow:
@@ -2525,6 +2524,546 @@ countedy:
 	JNZ           group
 
 done:
+	VZEROUPPER
+	RET
+
+// func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
+TEXT ·selectRank8AVX512(SB), NOSPLIT, $16-96
+	MOVQ         rows_base+24(FP), AX
+	MOVQ         rows_len+32(FP), CX
+	MOVQ         off+48(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         keys_base+64(FP), BX
+	MOVQ         CX, SI
+	SHLQ         $0x06, SI
+	MOVQ         k+56(FP), DI
+	VPBROADCASTW DI, Z0
+	VMOVDQA64    Z0, Z1
+	MOVL         $0x7fffffff, DI
+	VPBROADCASTD DI, Z2
+	MOVL         $0x80000000, DI
+	VPBROADCASTD DI, Z3
+	MOVL         $0x80008000, DI
+	VPBROADCASTD DI, Z4
+	MOVL         $0x7fff7fff, DI
+	VPBROADCASTD DI, Z5
+	MOVL         $0x00010001, DI
+	VPBROADCASTD DI, Z6
+	KXORW        K1, K1, K1
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z7
+	MOVQ         out_len+8(FP), DI
+	SHRQ         $0x06, DI
+	MOVQ         DI, (SP)
+	MOVQ         $0x00000000, 8(SP)
+	TESTQ        DI, DI
+	JZ           done
+
+group:
+	MOVQ BX, DI
+	MOVQ AX, R8
+	MOVQ CX, R9
+
+keyrow:
+	MOVQ         (R8), R10
+	ADDQ         DX, R10
+	PREFETCHT1   1024(R10)
+	VMOVUPS      (R10), Z8
+	VPANDD       Z8, Z7, Z9
+	VPCMPEQD     Z7, Z9, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z8, Z9
+	VPANDD       Z2, Z9, Z9
+	VPXORD       Z9, Z8, Z8
+	VPXORD       Z3, Z8, Z8
+	PREFETCHT1   1088(R10)
+	VMOVUPS      64(R10), Z9
+	VPANDD       Z9, Z7, Z10
+	VPCMPEQD     Z7, Z10, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z9, Z10
+	VPANDD       Z2, Z10, Z10
+	VPXORD       Z10, Z9, Z9
+	VPXORD       Z3, Z9, Z9
+	PREFETCHT1   1152(R10)
+	VMOVUPS      128(R10), Z10
+	VPANDD       Z10, Z7, Z11
+	VPCMPEQD     Z7, Z11, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z10, Z11
+	VPANDD       Z2, Z11, Z11
+	VPXORD       Z11, Z10, Z10
+	VPXORD       Z3, Z10, Z10
+	PREFETCHT1   1216(R10)
+	VMOVUPS      192(R10), Z11
+	VPANDD       Z11, Z7, Z12
+	VPCMPEQD     Z7, Z12, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z11, Z12
+	VPANDD       Z2, Z12, Z12
+	VPXORD       Z12, Z11, Z11
+	VPXORD       Z3, Z11, Z11
+	VPSRLD       $0x18, Z8, Z12
+	VPMOVDB      Z12, (DI)
+	VPSRLD       $0x18, Z9, Z12
+	VPMOVDB      Z12, 16(DI)
+	VPSRLD       $0x18, Z10, Z12
+	VPMOVDB      Z12, 32(DI)
+	VPSRLD       $0x18, Z11, Z12
+	VPMOVDB      Z12, 48(DI)
+	VPSRLD       $0x10, Z8, Z12
+	VPMOVDB      Z12, (DI)(SI*1)
+	VPSRLD       $0x10, Z9, Z12
+	VPMOVDB      Z12, 16(DI)(SI*1)
+	VPSRLD       $0x10, Z10, Z12
+	VPMOVDB      Z12, 32(DI)(SI*1)
+	VPSRLD       $0x10, Z11, Z12
+	VPMOVDB      Z12, 48(DI)(SI*1)
+	VPXORD       Z4, Z8, Z8
+	VPMOVDW      Z8, (DI)(SI*2)
+	VPXORD       Z4, Z9, Z9
+	VPMOVDW      Z9, 32(DI)(SI*2)
+	VPXORD       Z4, Z10, Z10
+	VPMOVDW      Z10, (DI)(SI*4)
+	VPXORD       Z4, Z11, Z11
+	VPMOVDW      Z11, 32(DI)(SI*4)
+	ADDQ         $0x40, DI
+	ADDQ         $0x18, R8
+	DECQ         R9
+	JNZ          keyrow
+	VXORPS       Z8, Z8, Z8
+	MOVL         $0x01010101, DI
+	VPBROADCASTD DI, Z9
+	MOVL         $0x00000080, DI
+
+passa1:
+	VPBROADCASTB DI, Z10
+	VPORD        Z8, Z10, Z10
+	VXORPS       Z11, Z11, Z11
+	VXORPS       Z12, Z12, Z12
+	MOVQ         BX, R8
+	MOVQ         CX, R9
+
+chunka1:
+	MOVQ R9, R10
+	CMPQ R10, $0x000003f0
+	JLE  sizeda1
+	MOVQ $0x000003f0, R10
+
+sizeda1:
+	SUBQ   R10, R9
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	MOVQ   R10, R11
+	SHRQ   $0x02, R11
+	ANDQ   $0x03, R10
+	TESTQ  R11, R11
+	JZ     singlea1
+
+counta1:
+	VPCMPUB $0x06, (R8), Z10, K2
+	VPADDB  Z9, Z13, K2, Z13
+	VPCMPUB $0x06, 64(R8), Z10, K2
+	VPADDB  Z9, Z14, K2, Z14
+	VPCMPUB $0x06, 128(R8), Z10, K2
+	VPADDB  Z9, Z15, K2, Z15
+	VPCMPUB $0x06, 192(R8), Z10, K2
+	VPADDB  Z9, Z16, K2, Z16
+	ADDQ    $0x00000100, R8
+	DECQ    R11
+	JNZ     counta1
+
+singlea1:
+	TESTQ R10, R10
+	JZ    widena1
+
+onea1:
+	VPCMPUB $0x06, (R8), Z10, K2
+	VPADDB  Z9, Z13, K2, Z13
+	ADDQ    $0x40, R8
+	DECQ    R10
+	JNZ     onea1
+
+widena1:
+	VPMOVZXBW     Y13, Z17
+	VPADDW        Z17, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z13, Y13
+	VPMOVZXBW     Y13, Z17
+	VPADDW        Z17, Z12, Z12
+	VPMOVZXBW     Y14, Z13
+	VPADDW        Z13, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z14, Y13
+	VPMOVZXBW     Y13, Z13
+	VPADDW        Z13, Z12, Z12
+	VPMOVZXBW     Y15, Z13
+	VPADDW        Z13, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z15, Y13
+	VPMOVZXBW     Y13, Z13
+	VPADDW        Z13, Z12, Z12
+	VPMOVZXBW     Y16, Z13
+	VPADDW        Z13, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z16, Y13
+	VPMOVZXBW     Y13, Z13
+	VPADDW        Z13, Z12, Z12
+	TESTQ         R9, R9
+	JNZ           chunka1
+	VPCMPUW       $0x02, Z0, Z11, K2
+	VPCMPUW       $0x02, Z1, Z12, K3
+	KUNPCKDQ      K2, K3, K2
+	VMOVDQU8      Z10, K2, Z8
+	SHRL          $0x01, DI
+	JNZ           passa1
+	MOVL          $0xffffffff, DI
+	VPBROADCASTD  DI, Z10
+	VXORPS        Z9, Z9, Z9
+	MOVQ          BX, DI
+	MOVQ          CX, R8
+
+map2:
+	VMOVDQU64    (DI), Z11
+	VPCMPUB      $0x06, Z11, Z8, K2
+	VPCMPUB      $0x01, Z11, Z8, K3
+	VMOVDQU64    (DI)(SI*1), Z11
+	VMOVDQU8     Z9, K2, Z11
+	VMOVDQU8     Z10, K3, Z11
+	VMOVDQU64    Z11, (DI)(SI*1)
+	ADDQ         $0x40, DI
+	DECQ         R8
+	JNZ          map2
+	LEAQ         (BX)(SI*1), DI
+	VXORPS       Z9, Z9, Z9
+	MOVL         $0x01010101, R8
+	VPBROADCASTD R8, Z10
+	MOVL         $0x00000080, R8
+
+passa2:
+	VPBROADCASTB R8, Z11
+	VPORD        Z9, Z11, Z11
+	VXORPS       Z12, Z12, Z12
+	VXORPS       Z13, Z13, Z13
+	MOVQ         DI, R9
+	MOVQ         CX, R10
+
+chunka2:
+	MOVQ R10, R11
+	CMPQ R11, $0x000003f0
+	JLE  sizeda2
+	MOVQ $0x000003f0, R11
+
+sizeda2:
+	SUBQ   R11, R10
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   R11, R12
+	SHRQ   $0x02, R12
+	ANDQ   $0x03, R11
+	TESTQ  R12, R12
+	JZ     singlea2
+
+counta2:
+	VPCMPUB $0x06, (R9), Z11, K2
+	VPADDB  Z10, Z14, K2, Z14
+	VPCMPUB $0x06, 64(R9), Z11, K2
+	VPADDB  Z10, Z15, K2, Z15
+	VPCMPUB $0x06, 128(R9), Z11, K2
+	VPADDB  Z10, Z16, K2, Z16
+	VPCMPUB $0x06, 192(R9), Z11, K2
+	VPADDB  Z10, Z17, K2, Z17
+	ADDQ    $0x00000100, R9
+	DECQ    R12
+	JNZ     counta2
+
+singlea2:
+	TESTQ R11, R11
+	JZ    widena2
+
+onea2:
+	VPCMPUB $0x06, (R9), Z11, K2
+	VPADDB  Z10, Z14, K2, Z14
+	ADDQ    $0x40, R9
+	DECQ    R11
+	JNZ     onea2
+
+widena2:
+	VPMOVZXBW     Y14, Z18
+	VPADDW        Z18, Z12, Z12
+	VEXTRACTI64X4 $0x01, Z14, Y14
+	VPMOVZXBW     Y14, Z18
+	VPADDW        Z18, Z13, Z13
+	VPMOVZXBW     Y15, Z14
+	VPADDW        Z14, Z12, Z12
+	VEXTRACTI64X4 $0x01, Z15, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z13, Z13
+	VPMOVZXBW     Y16, Z14
+	VPADDW        Z14, Z12, Z12
+	VEXTRACTI64X4 $0x01, Z16, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z13, Z13
+	VPMOVZXBW     Y17, Z14
+	VPADDW        Z14, Z12, Z12
+	VEXTRACTI64X4 $0x01, Z17, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z13, Z13
+	TESTQ         R10, R10
+	JNZ           chunka2
+	VPCMPUW       $0x02, Z0, Z12, K2
+	VPCMPUW       $0x02, Z1, Z13, K3
+	KUNPCKDQ      K2, K3, K2
+	VMOVDQU8      Z11, K2, Z9
+	SHRL          $0x01, R8
+	JNZ           passa2
+	VXORPS        Z10, Z10, Z10
+	VXORPS        Z11, Z11, Z11
+	LEAQ          (BX)(SI*2), DI
+	MOVQ          BX, R8
+	MOVQ          DI, R9
+	MOVQ          CX, R10
+
+compact:
+	VMOVDQU64 (R8), Z12
+	VMOVDQU64 (R8)(SI*1), Z13
+	VPCMPEQB  Z12, Z8, K2
+	VPCMPUB   $0x06, Z12, Z8, K3
+	VPCMPEQB  Z13, Z9, K2, K4
+	VPCMPUB   $0x06, Z13, Z9, K2, K2
+	KORQ      K3, K2, K2
+	KORTESTQ  K4, K4
+	JNZ       keeprow
+	VPADDW    Z6, Z10, K2, Z10
+	KSHIFTRQ  $0x20, K2, K2
+	VPADDW    Z6, Z11, K2, Z11
+	JMP       nextrow
+
+keeprow:
+	KORQ      K2, K4, K3
+	KNOTQ     K3, K3
+	VMOVDQU64 (R8)(SI*2), Z12
+	VMOVDQU64 (R8)(SI*4), Z13
+	VMOVDQU16 Z4, K2, Z12
+	VMOVDQU16 Z5, K3, Z12
+	VMOVDQU64 Z12, (R9)
+	KSHIFTRQ  $0x20, K2, K2
+	KSHIFTRQ  $0x20, K3, K3
+	VMOVDQU16 Z4, K2, Z13
+	VMOVDQU16 Z5, K3, Z13
+	VMOVDQU64 Z13, (R9)(SI*2)
+	ADDQ      $0x40, R9
+
+nextrow:
+	ADDQ      $0x40, R8
+	DECQ      R10
+	JNZ       compact
+	SUBQ      DI, R9
+	SHRQ      $0x06, R9
+	VPSUBW    Z10, Z0, Z10
+	VPSUBW    Z11, Z1, Z11
+	VXORPS    Z12, Z12, Z12
+	VMOVDQU32 Z4, Z13
+	MOVQ      $0x00000010, R8
+
+passx:
+	VPORD  Z13, Z12, Z14
+	VPXORD Z4, Z14, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   DI, R10
+	MOVQ   R9, R11
+	SHRQ   $0x03, R11
+	MOVQ   R9, R12
+	ANDQ   $0x07, R12
+	TESTQ  R11, R11
+	JZ     singlex
+
+countx:
+	VPCMPGTW (R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	VPCMPGTW 64(R10), Z15, K2
+	VPADDW   Z6, Z17, K2, Z17
+	VPCMPGTW 128(R10), Z15, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW 192(R10), Z15, K2
+	VPADDW   Z6, Z19, K2, Z19
+	VPCMPGTW 256(R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	VPCMPGTW 320(R10), Z15, K2
+	VPADDW   Z6, Z17, K2, Z17
+	VPCMPGTW 384(R10), Z15, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW 448(R10), Z15, K2
+	VPADDW   Z6, Z19, K2, Z19
+	ADDQ     $0x00000200, R10
+	DECQ     R11
+	JNZ      countx
+
+singlex:
+	TESTQ R12, R12
+	JZ    countedx
+
+onex:
+	VPCMPGTW (R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	ADDQ     $0x00000040, R10
+	DECQ     R12
+	JNZ      onex
+
+countedx:
+	VPADDW    Z17, Z16, Z16
+	VPADDW    Z18, Z16, Z16
+	VPADDW    Z19, Z16, Z16
+	VPCMPW    $0x02, Z10, Z16, K2
+	VMOVDQU16 Z14, K2, Z12
+	VPSRLW    $0x01, Z13, Z13
+	DECQ      R8
+	JNZ       passx
+	ADDQ      SI, DI
+	ADDQ      SI, DI
+	VXORPS    Z10, Z10, Z10
+	VMOVDQU32 Z4, Z13
+	MOVQ      $0x00000010, R8
+
+passy:
+	VPORD  Z13, Z10, Z14
+	VPXORD Z4, Z14, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   DI, R10
+	MOVQ   R9, R11
+	SHRQ   $0x03, R11
+	MOVQ   R9, R12
+	ANDQ   $0x07, R12
+	TESTQ  R11, R11
+	JZ     singley
+
+county:
+	VPCMPGTW (R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	VPCMPGTW 64(R10), Z15, K2
+	VPADDW   Z6, Z17, K2, Z17
+	VPCMPGTW 128(R10), Z15, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW 192(R10), Z15, K2
+	VPADDW   Z6, Z19, K2, Z19
+	VPCMPGTW 256(R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	VPCMPGTW 320(R10), Z15, K2
+	VPADDW   Z6, Z17, K2, Z17
+	VPCMPGTW 384(R10), Z15, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW 448(R10), Z15, K2
+	VPADDW   Z6, Z19, K2, Z19
+	ADDQ     $0x00000200, R10
+	DECQ     R11
+	JNZ      county
+
+singley:
+	TESTQ R12, R12
+	JZ    countedy
+
+oney:
+	VPCMPGTW (R10), Z15, K2
+	VPADDW   Z6, Z16, K2, Z16
+	ADDQ     $0x00000040, R10
+	DECQ     R12
+	JNZ      oney
+
+countedy:
+	VPADDW        Z17, Z16, Z16
+	VPADDW        Z18, Z16, Z16
+	VPADDW        Z19, Z16, Z16
+	VPCMPW        $0x02, Z11, Z16, K2
+	VMOVDQU16     Z14, K2, Z10
+	VPSRLW        $0x01, Z13, Z13
+	DECQ          R8
+	JNZ           passy
+	VXORPS        Z11, Z11, Z11
+	MOVQ          out_base+0(FP), DI
+	ADDQ          8(SP), DI
+	VEXTRACTI32X4 $0x00, Z8, X13
+	VEXTRACTI32X4 $0x00, Z9, X14
+	VPMOVZXBD     X13, Z13
+	VPMOVZXBD     X14, Z14
+	VEXTRACTI64X4 $0x00, Z12, Y15
+	VPMOVZXWD     Y15, Z15
+	VPSLLD        $0x18, Z13, Z13
+	VPSLLD        $0x10, Z14, Z14
+	VPORD         Z14, Z13, Z13
+	VPORD         Z15, Z13, Z13
+	VPXORD        Z3, Z13, Z13
+	VPSRAD        $0x1f, Z13, Z14
+	VPANDD        Z2, Z14, Z14
+	VPXORD        Z14, Z13, Z13
+	VADDPS        Z11, Z13, Z13
+	VMOVUPS       Z13, (DI)
+	VEXTRACTI32X4 $0x01, Z8, X13
+	VEXTRACTI32X4 $0x01, Z9, X14
+	VPMOVZXBD     X13, Z13
+	VPMOVZXBD     X14, Z14
+	VEXTRACTI64X4 $0x01, Z12, Y12
+	VPMOVZXWD     Y12, Z12
+	VPSLLD        $0x18, Z13, Z13
+	VPSLLD        $0x10, Z14, Z14
+	VPORD         Z14, Z13, Z13
+	VPORD         Z12, Z13, Z13
+	VPXORD        Z3, Z13, Z13
+	VPSRAD        $0x1f, Z13, Z12
+	VPANDD        Z2, Z12, Z12
+	VPXORD        Z12, Z13, Z13
+	VADDPS        Z11, Z13, Z13
+	VMOVUPS       Z13, 64(DI)
+	MOVQ          out_base+0(FP), DI
+	ADDQ          8(SP), DI
+	VEXTRACTI32X4 $0x02, Z8, X12
+	VEXTRACTI32X4 $0x02, Z9, X13
+	VPMOVZXBD     X12, Z12
+	VPMOVZXBD     X13, Z13
+	VEXTRACTI64X4 $0x00, Z10, Y14
+	VPMOVZXWD     Y14, Z14
+	VPSLLD        $0x18, Z12, Z12
+	VPSLLD        $0x10, Z13, Z13
+	VPORD         Z13, Z12, Z12
+	VPORD         Z14, Z12, Z12
+	VPXORD        Z3, Z12, Z12
+	VPSRAD        $0x1f, Z12, Z13
+	VPANDD        Z2, Z13, Z13
+	VPXORD        Z13, Z12, Z12
+	VADDPS        Z11, Z12, Z12
+	VMOVUPS       Z12, 128(DI)
+	VEXTRACTI32X4 $0x03, Z8, X8
+	VEXTRACTI32X4 $0x03, Z9, X9
+	VPMOVZXBD     X8, Z8
+	VPMOVZXBD     X9, Z9
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VPMOVZXWD     Y10, Z10
+	VPSLLD        $0x18, Z8, Z8
+	VPSLLD        $0x10, Z9, Z9
+	VPORD         Z9, Z8, Z8
+	VPORD         Z10, Z8, Z8
+	VPXORD        Z3, Z8, Z8
+	VPSRAD        $0x1f, Z8, Z9
+	VPANDD        Z2, Z9, Z9
+	VPXORD        Z9, Z8, Z8
+	VADDPS        Z11, Z8, Z8
+	VMOVUPS       Z8, 192(DI)
+	ADDQ          $0x00000100, 8(SP)
+	ADDQ          $0x00000100, DX
+	DECQ          (SP)
+	JNZ           group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+88(FP)
 	VZEROUPPER
 	RET
 

@@ -33,7 +33,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 			middleBisect16(ks, lo, hi, rows, off)
 			return
 		}
-		keys := keyPool.Get(80 * len(rows))
+		keys := keyPool.Get(64 * len(rows))
 		defer keyPool.Put(keys)
 		f := ks.boundsBisect8
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
@@ -133,14 +133,25 @@ func chainBounds(ks *kernels, lo, hi []float32, rows [][]float32, off, k int) (f
 	return finite
 }
 
-// middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages.
+// middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages,
+// or by selectRank8 where the path has it, 64 coordinates at a time.
 func middleBisect16(ks *kernels, lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	n, k := len(rows), (len(rows)-1)/2
-	keys := keyPool.Get(2 * keyLanes * n)
+	keys := keyPool.Get(80 * n)
 	defer keyPool.Put(keys)
 	finite = true
 	pieces(len(lo), func(a, b int) {
-		finite = ks.selectRank16(lo[a:b], rows, off+a, k, *keys) == 1 && finite
+		if ks.selectRank8 != nil {
+			wide := a + (b-a)&^63
+			if wide > a {
+				finite = ks.selectRank8(lo[a:wide], rows, off+a, k, *keys) == 1 && finite
+			}
+			if wide < b {
+				finite = ks.selectRank16(lo[wide:b], rows, off+wide, k, *keys) == 1 && finite
+			}
+		} else {
+			finite = ks.selectRank16(lo[a:b], rows, off+a, k, *keys) == 1 && finite
+		}
 		if n%2 == 0 {
 			ks.successor(hi[a:b], lo[a:b], rows, off+a, k)
 		} else {

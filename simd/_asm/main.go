@@ -100,7 +100,8 @@ func main() {
 	genBoundsBisect(s)
 	genBoundsBisect16(s, false)
 	if s.vecSize == 64 {
-		genBoundsBisect8(s)
+		genBoundsBisect8(s, false)
+		genBoundsBisect8(s, true)
 	}
 	genBoundsBisect16(s, true)
 	genSuccessor(s)
@@ -1324,42 +1325,76 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 // so counting below a candidate still counts every row below); 8 passes settle the
 // second bytes; then, as in boundsBisect16, only the rows whose high half equals some
 // lane's prefix are kept, the others' below-counts taken off the ranks, and the low
-// halves settled on the kept rows, once for the lower ranks and once for the upper.
-func genBoundsBisect8(s isaSpec) {
-	name := "boundsBisect8" + s.suffix
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
-	Pragma("noescape")
-	Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
-		"len(keys) >= 80·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.")
+// halves settled on the kept rows, once for lanes 0-31 and once for lanes 32-63.
+//
+// With pair, it emits selectRank8 instead: one rank k for 64 coordinates (the lanes
+// are 64 coordinates rather than two ranks of 32), checking the values as it keys them.
+func genBoundsBisect8(s isaSpec, pair bool) {
+	coords := 32 // per group
+	if pair {
+		coords = 64
+		name := "selectRank8" + s.suffix
+		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32) int")
+		Pragma("noescape")
+		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
+			"len(out) a multiple of 64, k < len(rows) <= 32767, len(keys) >= 80·len(rows) and every row's",
+			"window [off, off+len(out)) in bounds. It returns 1 if every value read was finite, else 0 (and",
+			"out is then unspecified).")
+	} else {
+		name := "boundsBisect8" + s.suffix
+		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+		Pragma("noescape")
+		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
+			"len(keys) >= 64·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.")
+	}
+	vecs := coords / 16 // row vectors a group reads
 	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
 	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
 	off := Load(Param("off"), GP64()).(reg.GPVirtual)
 	SHLQ(Imm(2), off)
 	keys := Load(Param("keys").Base(), GP64()).(reg.GPVirtual)
-	// Scratch, 64 bytes a row in each of five arrays step bytes apart: A1, A2, B, then
-	// the kept rows' low halves for the lower ranks (X) and for the upper (Y).
+	// Scratch, in arrays of 64 bytes a row, step bytes apart: A1, A2, then B (the low
+	// halves of lanes 0-31, in words) and the low halves of lanes 32-63: the same B for
+	// Bounds, whose two halves are one coordinate's two ranks; its own array B2 at 4
+	// steps for selectRank8. The kept rows' low halves are compacted in place: lanes
+	// 0-31 over B, lanes 32-63 over B2 (or, for Bounds, into the array after B).
 	step := GP64()
 	MOVQ(nrows, step)
 	SHLQ(Imm(6), step)
-	// Ranks in words: k for lanes 0-31 (the lower bounds), n-1-k for lanes 32-63.
+	yScale := uint8(1) // the upper lanes' kept rows lie yScale steps after the lower ones'
+	if pair {
+		yScale = 2
+	}
+	// Ranks in words: for Bounds k in lanes 0-31 (the lower bounds) and n-1-k in lanes
+	// 32-63; for selectRank8 k in all.
 	rLo, rHi := s.vec(), s.vec()
 	kq := Load(Param("k"), GP64()).(reg.GPVirtual)
 	VPBROADCASTW(kq.As32(), rLo)
-	rq := GP64()
-	MOVQ(nrows, rq)
-	DECQ(rq)
-	SUBQ(kq, rq)
-	VPBROADCASTW(rq.As32(), rHi)
+	if pair {
+		VMOVDQA64(rLo, rHi)
+	} else {
+		rq := GP64()
+		MOVQ(nrows, rq)
+		DECQ(rq)
+		SUBQ(kq, rq)
+		VPBROADCASTW(rq.As32(), rHi)
+	}
 	magnitude := s.broadcast32(0x7fffffff)
 	sign := s.broadcast32(0x80000000)
 	flip := s.broadcast32(0x80008000)
 	topWord := s.broadcast32(0x7fff7fff)
 	onesW := s.broadcast32(0x00010001)
+	var finite *finiteCheck
+	var expMask reg.VecVirtual
+	if pair {
+		finite = newFiniteCheck(s, true)
+		expMask = s.broadcast32(0x7f800000)
+	}
 	// The group count and the outputs' offset live on the stack: the passes need every
 	// general register they can get.
 	groups, outOff := AllocLocal(8), AllocLocal(8)
-	g := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
-	SHRQ(Imm(5), g)
+	g := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(uint64(bitsOf(coords))), g)
 	MOVQ(g, groups)
 	MOVQ(U32(0), outOff)
 	TESTQ(g, g)
@@ -1369,34 +1404,43 @@ func genBoundsBisect8(s isaSpec) {
 		pa := GP64()
 		MOVQ(keys, pa)
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
-			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead})
-			PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + 64})
-			x0, x1 := s.vec(), s.vec()
-			VMOVUPS(Mem{Base: addr}, x0)
-			VMOVUPS(Mem{Base: addr, Disp: 64}, x1)
-			for _, x := range []reg.VecVirtual{x0, x1} {
+			xs := make([]reg.VecVirtual, vecs)
+			for i := range xs {
+				PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + 64*i})
+				xs[i] = s.vec()
+				VMOVUPS(Mem{Base: addr, Disp: 64 * i}, xs[i])
+				if pair {
+					finite.add(xs[i], expMask)
+				}
 				t := s.vec()
-				VPSRAD(Imm(31), x, t)
+				VPSRAD(Imm(31), xs[i], t)
 				VPANDD(magnitude, t, t)
-				VPXORD(t, x, x)
-				VPXORD(sign, x, x) // unsigned key
+				VPXORD(t, xs[i], xs[i])
+				VPXORD(sign, xs[i], xs[i]) // unsigned key
 			}
-			// The byte at shift sh of 32 keys, twice over: lanes 0-31 and 32-63. (Stored
-			// straight from the narrowing moves: a register written in part would count
-			// as live all through the kernel, for the register allocator.)
+			// The byte at shift sh of each key, 16 lanes per vector (for Bounds, the 32
+			// coordinates twice over). Stored straight from the narrowing moves: a
+			// register written in part would count as live all through the kernel, for
+			// the register allocator.
 			bytesAt := func(sh uint64, dst Mem) {
-				for i, x := range []reg.VecVirtual{x0, x1} {
+				for i, x := range xs {
 					t := s.vec()
 					VPSRLD(Imm(sh), x, t)
 					VPMOVDB(t, dst.Offset(16*i))
-					VPMOVDB(t, dst.Offset(32+16*i))
+					if !pair {
+						VPMOVDB(t, dst.Offset(32+16*i))
+					}
 				}
 			}
 			bytesAt(24, Mem{Base: pa})
 			bytesAt(16, Mem{Base: pa, Index: step, Scale: 1})
-			for i, x := range []reg.VecVirtual{x0, x1} {
+			for i, x := range xs {
 				VPXORD(flip, x, x) // the low word flipped, for bisect16's signed compares
-				VPMOVDW(x, Mem{Base: pa, Index: step, Scale: 2, Disp: 32 * i})
+				scale := uint8(2)  // B
+				if i >= 2 {
+					scale = 4 // B2
+				}
+				VPMOVDW(x, Mem{Base: pa, Index: step, Scale: scale, Disp: 32 * (i % 2)})
 			}
 			ADDQ(Imm(64), pa)
 		})
@@ -1404,8 +1448,8 @@ func genBoundsBisect8(s isaSpec) {
 	p1 := bisect8(keys, nrows, rLo, rHi, "a1")
 	// Map A2 against the top bytes: below -> 0, above -> 0xff.
 	{
-		zero, ff := s.vec(), s.broadcast32(0xffffffff)
-		clearVec(zero)
+		zv, ff := s.vec(), s.broadcast32(0xffffffff)
+		clearVec(zv)
 		pa, left := GP64(), GP64()
 		MOVQ(keys, pa)
 		MOVQ(nrows, left)
@@ -1416,7 +1460,7 @@ func genBoundsBisect8(s isaSpec) {
 		VPCMPUB(Imm(6), x, p1, below) // p1 > x
 		VPCMPUB(Imm(1), x, p1, above) // p1 < x
 		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 1}, y)
-		VMOVDQU8(zero, below, y)
+		VMOVDQU8(zv, below, y)
 		VMOVDQU8(ff, above, y)
 		VMOVDQU64(y, Mem{Base: pa, Index: step, Scale: 1})
 		ADDQ(Imm(64), pa)
@@ -1432,7 +1476,6 @@ func genBoundsBisect8(s isaSpec) {
 	clearVec(out1)
 	xBase := GP64()
 	LEAQ(Mem{Base: keys, Index: step, Scale: 2}, xBase)
-	ADDQ(step, xBase)
 	{
 		pa, px, left := GP64(), GP64(), GP64()
 		MOVQ(keys, pa)
@@ -1459,18 +1502,23 @@ func genBoundsBisect8(s isaSpec) {
 		above, t := K(), K()
 		KORQ(below, eq, t)
 		KNOTQ(t, above)
-		w, bx := s.vec(), s.vec()
-		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 2}, w)
-		VMOVDQA64(w, bx)
-		VMOVDQU16(flip, below, bx)
-		VMOVDQU16(topWord, above, bx)
-		VMOVDQU64(bx, Mem{Base: px})
+		// Rows are read before any kept row is written over them (px <= pa's row).
+		w0, w1 := s.vec(), s.vec()
+		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 2}, w0)
+		if pair {
+			VMOVDQU64(Mem{Base: pa, Index: step, Scale: 4}, w1)
+		} else {
+			VMOVDQA64(w0, w1)
+		}
+		VMOVDQU16(flip, below, w0)
+		VMOVDQU16(topWord, above, w0)
+		VMOVDQU64(w0, Mem{Base: px})
 		belowHi2, aboveHi := K(), K()
 		KSHIFTRQ(Imm(32), below, belowHi2)
 		KSHIFTRQ(Imm(32), above, aboveHi)
-		VMOVDQU16(flip, belowHi2, w)
-		VMOVDQU16(topWord, aboveHi, w)
-		VMOVDQU64(w, Mem{Base: px, Index: step, Scale: 1})
+		VMOVDQU16(flip, belowHi2, w1)
+		VMOVDQU16(topWord, aboveHi, w1)
+		VMOVDQU64(w1, Mem{Base: px, Index: step, Scale: yScale})
 		ADDQ(Imm(64), px)
 		Label("nextrow")
 		ADDQ(Imm(64), pa)
@@ -1483,13 +1531,19 @@ func genBoundsBisect8(s isaSpec) {
 		VPSUBW(out0, rLo, restLo)
 		VPSUBW(out1, rHi, restHi)
 		lowLo := bisect16(s, xBase, px, restLo, flip, onesW, "x")
-		ADDQ(step, xBase)
+		for range yScale {
+			ADDQ(step, xBase)
+		}
 		lowHi := bisect16(s, xBase, px, restHi, flip, onesW, "y")
 		// Reassemble the unsigned keys, then back to floats with zeros as +0.
-		zero := s.vec()
-		clearVec(zero)
+		zv := s.vec()
+		clearVec(zv)
 		for half, low := range []reg.VecVirtual{lowLo, lowHi} {
-			dst := Load(Param([]string{"lo", "hi"}[half]).Base(), GP64()).(reg.GPVirtual)
+			param, disp := []string{"lo", "hi"}[half], 0
+			if pair {
+				param, disp = "out", 128*half
+			}
+			dst := Load(Param(param).Base(), GP64()).(reg.GPVirtual)
 			ADDQ(outOff, dst)
 			for q := range 2 {
 				lane := 2*half + q // which 16 of the 64 byte lanes
@@ -1510,16 +1564,19 @@ func genBoundsBisect8(s isaSpec) {
 				VPSRAD(Imm(31), u, m)
 				VPANDD(magnitude, m, m)
 				VPXORD(m, u, u)
-				VADDPS(zero, u, u)
-				VMOVUPS(u, Mem{Base: dst, Disp: 64 * q})
+				VADDPS(zv, u, u)
+				VMOVUPS(u, Mem{Base: dst, Disp: disp + 64*q})
 			}
 		}
 	}
-	ADDQ(U32(128), outOff)
-	ADDQ(U32(128), off)
+	ADDQ(U32(4*coords), outOff)
+	ADDQ(U32(4*coords), off)
 	DECQ(groups)
 	JNZ(LabelRef("group"))
 	Label("done")
+	if pair {
+		finite.returnVerdict()
+	}
 	VZEROUPPER()
 	RET()
 }
