@@ -1530,11 +1530,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		restLo, restHi := s.vec(), s.vec()
 		VPSUBW(out0, rLo, restLo)
 		VPSUBW(out1, rHi, restHi)
-		lowLo := bisect16(s, xBase, px, restLo, flip, onesW, "x")
-		for range yScale {
-			ADDQ(step, xBase)
-		}
-		lowHi := bisect16(s, xBase, px, restHi, flip, onesW, "y")
+		lowLo, lowHi := bisect16Pair(xBase, step, px, yScale, restLo, restHi, flip, onesW)
 		// Reassemble the unsigned keys, then back to floats with zeros as +0.
 		zv := s.vec()
 		clearVec(zv)
@@ -1742,6 +1738,69 @@ func bisect16(s isaSpec, base, nrows reg.GPVirtual, ranks, flip, ones reg.VecVir
 	DECQ(pass)
 	JNZ(LabelRef("pass" + tag))
 	return res
+}
+
+// bisect16Pair is bisect16 for two arrays of n rows at once (AVX-512): X at base and
+// Y at base + yScale·step, with their own ranks, one loop over the rows serving both,
+// so the passes' fixed costs (and the branch at each pass's end) are paid once.
+func bisect16Pair(base, step, nrows reg.GPVirtual, yScale uint8, ranksX, ranksY, flip, ones reg.VecVirtual) (resX, resY reg.VecVirtual) {
+	resX, resY = ZMM(), ZMM()
+	clearVec(resX)
+	clearVec(resY)
+	bit := ZMM()
+	VMOVDQA64(flip, bit) // 0x8000 in each word
+	pass := GP64()
+	MOVQ(U32(16), pass)
+	Label("pass16")
+	cmpX, cmpY := ZMM(), ZMM()
+	VPORD(bit, resX, cmpX)
+	VPORD(bit, resY, cmpY)
+	VPXORD(flip, cmpX, cmpX)
+	VPXORD(flip, cmpY, cmpY)
+	cx, cy, dx, dy := ZMM(), ZMM(), ZMM(), ZMM()
+	for _, c := range []reg.VecVirtual{cx, cy, dx, dy} {
+		clearVec(c)
+	}
+	p, pairs, left := GP64(), GP64(), GP64()
+	MOVQ(base, p)
+	MOVQ(nrows, pairs)
+	SHRQ(Imm(1), pairs)
+	MOVQ(nrows, left)
+	ANDQ(Imm(1), left)
+	countRow := func(disp int, x, y reg.VecVirtual) {
+		kx, ky := K(), K()
+		VPCMPGTW(Mem{Base: p, Disp: disp}, cmpX, kx) // key < candidate
+		VPADDW(ones, x, kx, x)
+		VPCMPGTW(Mem{Base: p, Index: step, Scale: yScale, Disp: disp}, cmpY, ky)
+		VPADDW(ones, y, ky, y)
+	}
+	TESTQ(pairs, pairs)
+	JZ(LabelRef("single16"))
+	Label("count16")
+	countRow(0, cx, cy)
+	countRow(64, dx, dy)
+	ADDQ(U32(128), p)
+	DECQ(pairs)
+	JNZ(LabelRef("count16"))
+	Label("single16")
+	TESTQ(left, left)
+	JZ(LabelRef("counted16"))
+	countRow(0, cx, cy)
+	Label("counted16")
+	VPADDW(dx, cx, cx)
+	VPADDW(dy, cy, cy)
+	keepX, keepY := K(), K()
+	VPCMPW(Imm(2), ranksX, cx, keepX) // count <= rank
+	VPCMPW(Imm(2), ranksY, cy, keepY)
+	candX, candY := ZMM(), ZMM()
+	VPXORD(flip, cmpX, candX)
+	VPXORD(flip, cmpY, candY)
+	VMOVDQU16(candX, keepX, resX)
+	VMOVDQU16(candY, keepY, resY)
+	VPSRLW(Imm(1), bit, bit)
+	DECQ(pass)
+	JNZ(LabelRef("pass16"))
+	return resX, resY
 }
 
 func b2i(b bool) int {
