@@ -46,6 +46,9 @@ type kernels struct {
 	// boundsChain[l-2] finds them with one chain of the l = len(rows)-k smallest, and
 	// reports 1 if every value was finite.
 	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int
+	// middleNet[n-2] finds a median's middle values for n rows by a sorting network
+	// and reports 1 if every value was finite.
+	middleNet []func(lo, hi []float32, rows [][]float32, off int) int
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as

@@ -220,6 +220,76 @@ func boundsChain12AVX2(lo []float32, hi []float32, rows [][]float32, off int, k 
 //go:noescape
 func boundsChain13AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
+// middleNet2AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 2, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet2AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet3AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 3, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet3AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet4AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 4, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet4AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet5AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 5, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet5AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet6AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 6, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet6AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet7AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 7, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet7AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet8AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 8, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet8AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet9AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 9, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet9AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet10AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 10, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet10AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet11AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 11, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet11AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
 // pushAVX2 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
 // out as in Push.
 //

@@ -3120,6 +3120,1071 @@ done:
 	VZEROUPPER
 	RET
 
+// func middleNet2AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet2AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VXORPS       Y1, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y1, Y2, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet3AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet3AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y2, Y1
+	VADDPS       Y0, Y2, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet4AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet4AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y2
+	VMINPS       Y1, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VXORPS       Y2, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y2, Y1, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet5AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet5AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y1, Y0, Y3
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y2
+	VMINPS       Y1, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y5, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y1, Y2
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet6AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet6AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y1, Y0, Y5
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y1, Y0, Y2
+	VMAXPS       Y1, Y0, Y1
+	VMAXPS       Y3, Y5, Y3
+	VMINPS       Y6, Y2, Y0
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y3, Y1, Y2
+	VMAXPS       Y3, Y1, Y3
+	VMINPS       Y6, Y4, Y4
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y3, Y4, Y4
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y2, Y1
+	VADDPS       Y0, Y4, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet7AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet7AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y1, Y0, Y5
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y7, Y3, Y2
+	VMAXPS       Y7, Y3, Y7
+	VMINPS       Y1, Y0, Y3
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y7, Y6, Y0
+	VMAXPS       Y7, Y6, Y7
+	VMAXPS       Y2, Y5, Y2
+	VMAXPS       Y0, Y3, Y0
+	VMINPS       Y7, Y1, Y1
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y0, Y4, Y4
+	VMINPS       Y2, Y4, Y4
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y4, Y1
+	VADDPS       Y0, Y4, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet8AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet8AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	MOVQ         168(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y8
+	VPAND        Y8, Y0, Y9
+	VPCMPEQD     Y0, Y9, Y9
+	VPMOVMSKB    Y9, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y8, Y7, Y5
+	VMAXPS       Y8, Y7, Y8
+	VMINPS       Y1, Y0, Y7
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y5, Y3, Y2
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y8, Y6, Y3
+	VMAXPS       Y8, Y6, Y8
+	VMINPS       Y1, Y0, Y6
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y5, Y3, Y0
+	VMAXPS       Y5, Y3, Y5
+	VMAXPS       Y2, Y7, Y2
+	VMAXPS       Y0, Y6, Y0
+	VMINPS       Y5, Y1, Y1
+	VMINPS       Y8, Y4, Y4
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y0, Y4, Y4
+	VMINPS       Y2, Y4, Y0
+	VMAXPS       Y2, Y4, Y2
+	VXORPS       Y1, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y1, Y2, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet9AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet9AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	MOVQ         168(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y8
+	VPAND        Y8, Y0, Y9
+	VPCMPEQD     Y0, Y9, Y9
+	VPMOVMSKB    Y9, R8
+	ORL          R8, DI
+	MOVQ         192(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y9
+	VPAND        Y9, Y0, Y10
+	VPCMPEQD     Y0, Y10, Y10
+	VPMOVMSKB    Y10, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y8, Y7, Y5
+	VMAXPS       Y8, Y7, Y8
+	VMINPS       Y1, Y0, Y7
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y5, Y3, Y2
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y8, Y6, Y3
+	VMAXPS       Y8, Y6, Y8
+	VMINPS       Y1, Y0, Y6
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y5, Y3, Y0
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y2, Y7, Y3
+	VMAXPS       Y2, Y7, Y2
+	VMINPS       Y0, Y6, Y7
+	VMAXPS       Y0, Y6, Y0
+	VMINPS       Y5, Y1, Y6
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y8, Y4, Y4
+	VMINPS       Y2, Y6, Y1
+	VMAXPS       Y2, Y6, Y2
+	VMINPS       Y0, Y4, Y6
+	VMAXPS       Y0, Y4, Y0
+	VMAXPS       Y1, Y7, Y1
+	VMINPS       Y2, Y6, Y4
+	VMAXPS       Y2, Y6, Y2
+	VMINPS       Y5, Y0, Y0
+	VMAXPS       Y9, Y3, Y9
+	VMINPS       Y9, Y2, Y2
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y0, Y4, Y4
+	VMAXPS       Y2, Y4, Y2
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y2, Y1
+	VADDPS       Y0, Y2, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet10AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet10AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	MOVQ         168(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y8
+	VPAND        Y8, Y0, Y9
+	VPCMPEQD     Y0, Y9, Y9
+	VPMOVMSKB    Y9, R8
+	ORL          R8, DI
+	MOVQ         192(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y9
+	VPAND        Y9, Y0, Y10
+	VPCMPEQD     Y0, Y10, Y10
+	VPMOVMSKB    Y10, R8
+	ORL          R8, DI
+	MOVQ         216(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y10
+	VPAND        Y10, Y0, Y11
+	VPCMPEQD     Y0, Y11, Y11
+	VPMOVMSKB    Y11, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y8, Y7, Y5
+	VMAXPS       Y8, Y7, Y8
+	VMINPS       Y10, Y9, Y7
+	VMAXPS       Y10, Y9, Y10
+	VMINPS       Y1, Y0, Y9
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y5, Y3, Y2
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y8, Y6, Y3
+	VMAXPS       Y8, Y6, Y8
+	VMINPS       Y1, Y0, Y6
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y5, Y3, Y0
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y2, Y9, Y3
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y0, Y6, Y9
+	VMAXPS       Y0, Y6, Y0
+	VMINPS       Y5, Y1, Y6
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y8, Y4, Y4
+	VMINPS       Y2, Y6, Y1
+	VMAXPS       Y2, Y6, Y2
+	VMINPS       Y0, Y4, Y6
+	VMAXPS       Y0, Y4, Y0
+	VMINPS       Y1, Y9, Y4
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y2, Y6, Y8
+	VMAXPS       Y2, Y6, Y2
+	VMINPS       Y5, Y0, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y7, Y3, Y7
+	VMAXPS       Y10, Y4, Y10
+	VMINPS       Y7, Y2, Y0
+	VMAXPS       Y7, Y2, Y7
+	VMINPS       Y10, Y6, Y6
+	VMAXPS       Y0, Y1, Y0
+	VMINPS       Y6, Y8, Y1
+	VMAXPS       Y6, Y8, Y6
+	VMINPS       Y7, Y5, Y5
+	VMAXPS       Y0, Y1, Y0
+	VMINPS       Y5, Y6, Y6
+	VXORPS       Y1, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y1, Y6, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet11AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet11AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	MOVQ         168(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y8
+	VPAND        Y8, Y0, Y9
+	VPCMPEQD     Y0, Y9, Y9
+	VPMOVMSKB    Y9, R8
+	ORL          R8, DI
+	MOVQ         192(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y9
+	VPAND        Y9, Y0, Y10
+	VPCMPEQD     Y0, Y10, Y10
+	VPMOVMSKB    Y10, R8
+	ORL          R8, DI
+	MOVQ         216(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y10
+	VPAND        Y10, Y0, Y11
+	VPCMPEQD     Y0, Y11, Y11
+	VPMOVMSKB    Y11, R8
+	ORL          R8, DI
+	MOVQ         240(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y11
+	VPAND        Y11, Y0, Y12
+	VPCMPEQD     Y0, Y12, Y12
+	VPMOVMSKB    Y12, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y8, Y7, Y5
+	VMAXPS       Y8, Y7, Y8
+	VMINPS       Y10, Y9, Y7
+	VMAXPS       Y10, Y9, Y10
+	VMINPS       Y1, Y0, Y9
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y5, Y3, Y2
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y8, Y6, Y3
+	VMAXPS       Y8, Y6, Y8
+	VMINPS       Y11, Y7, Y6
+	VMAXPS       Y11, Y7, Y11
+	VMINPS       Y1, Y0, Y7
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y5, Y3, Y0
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y11, Y10, Y3
+	VMAXPS       Y11, Y10, Y11
+	VMINPS       Y2, Y9, Y10
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y0, Y7, Y9
+	VMAXPS       Y0, Y7, Y0
+	VMINPS       Y5, Y1, Y7
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y8, Y4, Y4
+	VMINPS       Y2, Y7, Y1
+	VMAXPS       Y2, Y7, Y2
+	VMINPS       Y0, Y4, Y7
+	VMAXPS       Y0, Y4, Y0
+	VMINPS       Y1, Y9, Y4
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y2, Y7, Y8
+	VMAXPS       Y2, Y7, Y2
+	VMINPS       Y5, Y0, Y7
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y11, Y3, Y0
+	VMAXPS       Y11, Y3, Y11
+	VMAXPS       Y6, Y10, Y6
+	VMAXPS       Y0, Y4, Y0
+	VMAXPS       Y11, Y1, Y11
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y0, Y7, Y7
+	VMINPS       Y11, Y5, Y5
+	VMAXPS       Y7, Y8, Y7
+	VMINPS       Y6, Y5, Y5
+	VMINPS       Y5, Y7, Y7
+	VXORPS       Y0, Y0, Y0
+	VADDPS       Y0, Y7, Y1
+	VADDPS       Y0, Y7, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
 // func pushAVX2(ext []float32, sum []float64, x []float32, k int)
 // Requires: AVX, AVX2, SSE2
 TEXT ·pushAVX2(SB), NOSPLIT, $0-80

@@ -375,6 +375,195 @@ func boundsChain27AVX512(lo []float32, hi []float32, rows [][]float32, off int, 
 //go:noescape
 func boundsChain28AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, scratch []float32) int
 
+// middleNet2AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 2, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet2AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet3AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 3, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet3AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet4AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 4, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet4AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet5AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 5, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet5AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet6AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 6, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet6AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet7AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 7, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet7AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet8AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 8, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet8AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet9AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 9, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet9AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet10AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 10, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet10AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet11AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 11, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet11AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet12AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 12, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet12AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet13AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 13, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet13AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet14AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 14, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet14AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet15AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 15, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet15AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet16AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 16, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet16AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet17AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 17, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet17AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet18AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 18, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet18AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet19AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 19, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet19AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet20AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 20, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet20AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet21AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 21, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet21AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet22AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 22, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet22AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet23AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 23, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet23AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet24AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 24, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet24AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet25AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 25, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet25AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet26AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 26, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet26AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet27AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 27, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet27AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
+// middleNet28AVX512 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 28, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet28AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+
 // pushAVX512 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
 // out as in Push.
 //

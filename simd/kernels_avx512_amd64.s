@@ -6339,6 +6339,6190 @@ done:
 	VZEROUPPER
 	RET
 
+// func middleNet2AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet2AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z2, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet3AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet3AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMAXPS       Z3, Z0, Z3
+	VMINPS       Z3, Z2, Z2
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z2, Z1
+	VADDPS       Z0, Z2, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet4AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet4AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z2
+	VMINPS       Z1, Z2, Z0
+	VMAXPS       Z1, Z2, Z1
+	VXORPS       Z2, Z2, Z2
+	VADDPS       Z2, Z0, Z0
+	VADDPS       Z2, Z1, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet5AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet5AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z1, Z0, Z3
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z2
+	VMINPS       Z1, Z2, Z0
+	VMAXPS       Z1, Z2, Z1
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z5, Z1, Z1
+	VMAXPS       Z1, Z0, Z1
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z1, Z2
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet6AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet6AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z1, Z0, Z5
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z1, Z0, Z2
+	VMAXPS       Z1, Z0, Z1
+	VMAXPS       Z3, Z5, Z3
+	VMINPS       Z6, Z2, Z0
+	VMAXPS       Z6, Z2, Z6
+	VMINPS       Z3, Z1, Z2
+	VMAXPS       Z3, Z1, Z3
+	VMINPS       Z6, Z4, Z4
+	VMAXPS       Z2, Z0, Z2
+	VMINPS       Z3, Z4, Z4
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z2, Z1
+	VADDPS       Z0, Z4, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet7AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet7AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z1, Z0, Z5
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z7, Z3, Z2
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z1, Z0, Z3
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z7, Z6, Z0
+	VMAXPS       Z7, Z6, Z7
+	VMAXPS       Z2, Z5, Z2
+	VMAXPS       Z0, Z3, Z0
+	VMINPS       Z7, Z1, Z1
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z0, Z4, Z4
+	VMINPS       Z2, Z4, Z4
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z4, Z1
+	VADDPS       Z0, Z4, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet8AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet8AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z1, Z0, Z7
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z1, Z0, Z6
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMAXPS       Z2, Z7, Z2
+	VMAXPS       Z0, Z6, Z0
+	VMINPS       Z5, Z1, Z1
+	VMINPS       Z8, Z4, Z4
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z0, Z4, Z4
+	VMINPS       Z2, Z4, Z0
+	VMAXPS       Z2, Z4, Z2
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z2, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet9AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet9AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z1, Z0, Z7
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z1, Z0, Z6
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z2, Z7, Z3
+	VMAXPS       Z2, Z7, Z2
+	VMINPS       Z0, Z6, Z7
+	VMAXPS       Z0, Z6, Z0
+	VMINPS       Z5, Z1, Z6
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z4
+	VMINPS       Z2, Z6, Z1
+	VMAXPS       Z2, Z6, Z2
+	VMINPS       Z0, Z4, Z6
+	VMAXPS       Z0, Z4, Z0
+	VMAXPS       Z1, Z7, Z1
+	VMINPS       Z2, Z6, Z4
+	VMAXPS       Z2, Z6, Z2
+	VMINPS       Z5, Z0, Z0
+	VMAXPS       Z9, Z3, Z9
+	VMINPS       Z9, Z2, Z2
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z0, Z4, Z4
+	VMAXPS       Z2, Z4, Z2
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z2, Z1
+	VADDPS       Z0, Z2, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet10AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet10AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z1, Z0, Z9
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z1, Z0, Z6
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z2, Z9, Z3
+	VMAXPS       Z2, Z9, Z2
+	VMINPS       Z0, Z6, Z9
+	VMAXPS       Z0, Z6, Z0
+	VMINPS       Z5, Z1, Z6
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z4
+	VMINPS       Z2, Z6, Z1
+	VMAXPS       Z2, Z6, Z2
+	VMINPS       Z0, Z4, Z6
+	VMAXPS       Z0, Z4, Z0
+	VMINPS       Z1, Z9, Z4
+	VMAXPS       Z1, Z9, Z1
+	VMINPS       Z2, Z6, Z8
+	VMAXPS       Z2, Z6, Z2
+	VMINPS       Z5, Z0, Z6
+	VMAXPS       Z5, Z0, Z5
+	VMAXPS       Z7, Z3, Z7
+	VMAXPS       Z10, Z4, Z10
+	VMINPS       Z7, Z2, Z0
+	VMAXPS       Z7, Z2, Z7
+	VMINPS       Z10, Z6, Z6
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z6, Z8, Z1
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z7, Z5, Z5
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z5, Z6, Z6
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z6, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet11AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet11AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z1, Z0, Z9
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z11, Z7, Z6
+	VMAXPS       Z11, Z7, Z11
+	VMINPS       Z1, Z0, Z7
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z11, Z10, Z3
+	VMAXPS       Z11, Z10, Z11
+	VMINPS       Z2, Z9, Z10
+	VMAXPS       Z2, Z9, Z2
+	VMINPS       Z0, Z7, Z9
+	VMAXPS       Z0, Z7, Z0
+	VMINPS       Z5, Z1, Z7
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z4
+	VMINPS       Z2, Z7, Z1
+	VMAXPS       Z2, Z7, Z2
+	VMINPS       Z0, Z4, Z7
+	VMAXPS       Z0, Z4, Z0
+	VMINPS       Z1, Z9, Z4
+	VMAXPS       Z1, Z9, Z1
+	VMINPS       Z2, Z7, Z8
+	VMAXPS       Z2, Z7, Z2
+	VMINPS       Z5, Z0, Z7
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z11, Z3, Z0
+	VMAXPS       Z11, Z3, Z11
+	VMAXPS       Z6, Z10, Z6
+	VMAXPS       Z0, Z4, Z0
+	VMAXPS       Z11, Z1, Z11
+	VMAXPS       Z6, Z2, Z6
+	VMINPS       Z0, Z7, Z7
+	VMINPS       Z11, Z5, Z5
+	VMAXPS       Z7, Z8, Z7
+	VMINPS       Z6, Z5, Z5
+	VMINPS       Z5, Z7, Z7
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z7, Z1
+	VADDPS       Z0, Z7, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet12AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet12AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z1, Z0, Z11
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z1, Z0, Z10
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z2, Z11, Z7
+	VMAXPS       Z2, Z11, Z2
+	VMINPS       Z0, Z10, Z11
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z5, Z1, Z10
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z4
+	VMINPS       Z2, Z10, Z1
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z0, Z4, Z8
+	VMAXPS       Z0, Z4, Z0
+	VMINPS       Z1, Z11, Z4
+	VMAXPS       Z1, Z11, Z1
+	VMINPS       Z2, Z8, Z10
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z5, Z0, Z8
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z9, Z3, Z0
+	VMAXPS       Z9, Z3, Z9
+	VMAXPS       Z6, Z7, Z6
+	VMAXPS       Z0, Z4, Z0
+	VMAXPS       Z9, Z1, Z9
+	VMINPS       Z12, Z10, Z10
+	VMAXPS       Z6, Z2, Z6
+	VMINPS       Z0, Z8, Z8
+	VMINPS       Z9, Z5, Z5
+	VMAXPS       Z8, Z10, Z8
+	VMINPS       Z6, Z5, Z5
+	VMINPS       Z5, Z8, Z0
+	VMAXPS       Z5, Z8, Z5
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z5, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet13AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet13AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z1, Z0, Z11
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z1, Z0, Z10
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z2, Z11, Z7
+	VMAXPS       Z2, Z11, Z2
+	VMINPS       Z0, Z10, Z11
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z5, Z1, Z10
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z4
+	VMINPS       Z13, Z6, Z1
+	VMAXPS       Z13, Z6, Z13
+	VMINPS       Z2, Z10, Z6
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z0, Z4, Z8
+	VMAXPS       Z0, Z4, Z0
+	VMINPS       Z13, Z9, Z4
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z6, Z11, Z9
+	VMAXPS       Z6, Z11, Z6
+	VMINPS       Z2, Z8, Z10
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z5, Z0, Z8
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z4, Z3, Z0
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z13, Z12, Z3
+	VMAXPS       Z13, Z12, Z13
+	VMAXPS       Z1, Z7, Z1
+	VMAXPS       Z0, Z9, Z0
+	VMAXPS       Z4, Z6, Z4
+	VMINPS       Z3, Z10, Z10
+	VMINPS       Z13, Z2, Z2
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z0, Z8, Z8
+	VMINPS       Z4, Z5, Z5
+	VMAXPS       Z8, Z10, Z8
+	VMINPS       Z1, Z5, Z5
+	VMAXPS       Z5, Z8, Z5
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z5, Z1
+	VADDPS       Z0, Z5, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet14AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet14AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z1, Z0, Z13
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z1, Z0, Z10
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z2, Z13, Z7
+	VMAXPS       Z2, Z13, Z2
+	VMINPS       Z0, Z10, Z13
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z5, Z1, Z10
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z11, Z6, Z4
+	VMAXPS       Z11, Z6, Z11
+	VMINPS       Z14, Z3, Z6
+	VMAXPS       Z14, Z3, Z14
+	VMINPS       Z2, Z10, Z3
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z0, Z1, Z10
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z11, Z9, Z1
+	VMAXPS       Z11, Z9, Z11
+	VMINPS       Z14, Z12, Z9
+	VMAXPS       Z14, Z12, Z14
+	VMINPS       Z3, Z13, Z12
+	VMAXPS       Z3, Z13, Z3
+	VMINPS       Z2, Z10, Z13
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z5, Z0, Z10
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z11, Z9, Z6
+	VMAXPS       Z11, Z9, Z11
+	VMAXPS       Z4, Z7, Z4
+	VMAXPS       Z0, Z12, Z0
+	VMAXPS       Z1, Z3, Z1
+	VMINPS       Z6, Z13, Z3
+	VMAXPS       Z6, Z13, Z6
+	VMINPS       Z11, Z2, Z2
+	VMINPS       Z14, Z10, Z10
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z10, Z2
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z1, Z5, Z5
+	VMINPS       Z6, Z8, Z8
+	VMAXPS       Z2, Z3, Z2
+	VMINPS       Z4, Z5, Z1
+	VMAXPS       Z4, Z5, Z4
+	VMINPS       Z0, Z8, Z8
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z4, Z8, Z8
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z1, Z1
+	VADDPS       Z0, Z8, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet15AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet15AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z1, Z0, Z13
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z15, Z11, Z10
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z1, Z0, Z11
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z15, Z14, Z7
+	VMAXPS       Z15, Z14, Z15
+	VMINPS       Z2, Z13, Z14
+	VMAXPS       Z2, Z13, Z2
+	VMINPS       Z0, Z11, Z13
+	VMAXPS       Z0, Z11, Z0
+	VMINPS       Z5, Z1, Z11
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z15, Z9, Z3
+	VMAXPS       Z15, Z9, Z15
+	VMINPS       Z2, Z11, Z9
+	VMAXPS       Z2, Z11, Z2
+	VMINPS       Z0, Z1, Z11
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z12, Z3
+	VMAXPS       Z7, Z12, Z7
+	VMINPS       Z9, Z13, Z12
+	VMAXPS       Z9, Z13, Z9
+	VMINPS       Z2, Z11, Z13
+	VMAXPS       Z2, Z11, Z2
+	VMINPS       Z5, Z0, Z11
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z15, Z7, Z3
+	VMAXPS       Z15, Z7, Z15
+	VMAXPS       Z4, Z14, Z4
+	VMAXPS       Z0, Z12, Z0
+	VMAXPS       Z1, Z9, Z1
+	VMAXPS       Z6, Z13, Z6
+	VMINPS       Z10, Z2, Z2
+	VMINPS       Z3, Z11, Z11
+	VMINPS       Z15, Z5, Z5
+	VMAXPS       Z4, Z2, Z4
+	VMAXPS       Z0, Z11, Z0
+	VMINPS       Z1, Z5, Z5
+	VMINPS       Z6, Z8, Z8
+	VMAXPS       Z4, Z5, Z4
+	VMINPS       Z0, Z8, Z8
+	VMINPS       Z4, Z8, Z8
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z8, Z1
+	VADDPS       Z0, Z8, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet16AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet16AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z1, Z0, Z15
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z1, Z0, Z14
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z2, Z15, Z11
+	VMAXPS       Z2, Z15, Z2
+	VMINPS       Z0, Z14, Z15
+	VMAXPS       Z0, Z14, Z0
+	VMINPS       Z5, Z1, Z14
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z2, Z14, Z12
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z0, Z1, Z14
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z12, Z15, Z9
+	VMAXPS       Z12, Z15, Z12
+	VMINPS       Z2, Z14, Z15
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z5, Z0, Z14
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMAXPS       Z4, Z11, Z4
+	VMAXPS       Z0, Z9, Z0
+	VMAXPS       Z1, Z12, Z1
+	VMAXPS       Z6, Z15, Z6
+	VMINPS       Z10, Z2, Z2
+	VMINPS       Z3, Z14, Z14
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMAXPS       Z4, Z2, Z4
+	VMAXPS       Z0, Z14, Z0
+	VMINPS       Z1, Z5, Z5
+	VMINPS       Z6, Z8, Z8
+	VMAXPS       Z4, Z5, Z4
+	VMINPS       Z0, Z8, Z8
+	VMINPS       Z4, Z8, Z0
+	VMAXPS       Z4, Z8, Z4
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z4, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet17AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet17AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z1, Z0, Z15
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z1, Z0, Z14
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z2, Z15, Z11
+	VMAXPS       Z2, Z15, Z2
+	VMINPS       Z0, Z14, Z15
+	VMAXPS       Z0, Z14, Z0
+	VMINPS       Z5, Z1, Z14
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z2, Z14, Z12
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z0, Z1, Z14
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z12, Z15, Z9
+	VMAXPS       Z12, Z15, Z12
+	VMINPS       Z2, Z14, Z15
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z5, Z0, Z14
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z4, Z11, Z7
+	VMAXPS       Z4, Z11, Z4
+	VMAXPS       Z0, Z9, Z0
+	VMINPS       Z1, Z12, Z9
+	VMAXPS       Z1, Z12, Z1
+	VMINPS       Z6, Z15, Z11
+	VMAXPS       Z6, Z15, Z6
+	VMINPS       Z10, Z2, Z12
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z14, Z2
+	VMAXPS       Z3, Z14, Z3
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z12, Z13
+	VMAXPS       Z4, Z12, Z4
+	VMINPS       Z0, Z2, Z12
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z5, Z2
+	VMAXPS       Z1, Z5, Z1
+	VMINPS       Z6, Z8, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z12, Z11, Z8
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z4, Z2, Z9
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z5, Z2
+	VMAXPS       Z0, Z5, Z0
+	VMINPS       Z10, Z1, Z5
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z6
+	VMAXPS       Z13, Z8, Z13
+	VMINPS       Z9, Z12, Z1
+	VMAXPS       Z9, Z12, Z9
+	VMINPS       Z4, Z2, Z3
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z0, Z2
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z10, Z6, Z6
+	VMAXPS       Z17, Z7, Z17
+	VMINPS       Z17, Z4, Z4
+	VMAXPS       Z4, Z13, Z4
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z5, Z9, Z9
+	VMINPS       Z6, Z3, Z3
+	VMAXPS       Z4, Z9, Z4
+	VMINPS       Z2, Z3, Z3
+	VMAXPS       Z4, Z3, Z4
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z4, Z1
+	VADDPS       Z0, Z4, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet18AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet18AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z1, Z0, Z17
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z1, Z0, Z14
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z2, Z17, Z11
+	VMAXPS       Z2, Z17, Z2
+	VMINPS       Z0, Z14, Z17
+	VMAXPS       Z0, Z14, Z0
+	VMINPS       Z5, Z1, Z14
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z2, Z14, Z12
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z0, Z1, Z14
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z12, Z17, Z9
+	VMAXPS       Z12, Z17, Z12
+	VMINPS       Z2, Z14, Z17
+	VMAXPS       Z2, Z14, Z2
+	VMINPS       Z5, Z0, Z14
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z4, Z11, Z7
+	VMAXPS       Z4, Z11, Z4
+	VMINPS       Z0, Z9, Z11
+	VMAXPS       Z0, Z9, Z0
+	VMINPS       Z1, Z12, Z9
+	VMAXPS       Z1, Z12, Z1
+	VMINPS       Z6, Z17, Z12
+	VMAXPS       Z6, Z17, Z6
+	VMINPS       Z10, Z2, Z17
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z14, Z2
+	VMAXPS       Z3, Z14, Z3
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z17, Z13
+	VMAXPS       Z4, Z17, Z4
+	VMINPS       Z0, Z2, Z14
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z5, Z2
+	VMAXPS       Z1, Z5, Z1
+	VMINPS       Z6, Z8, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z13, Z9, Z8
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z14, Z12, Z9
+	VMAXPS       Z14, Z12, Z14
+	VMINPS       Z4, Z2, Z12
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z5, Z2
+	VMAXPS       Z0, Z5, Z0
+	VMINPS       Z10, Z1, Z5
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z6
+	VMINPS       Z8, Z11, Z11
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z12, Z14, Z1
+	VMAXPS       Z12, Z14, Z12
+	VMINPS       Z4, Z2, Z3
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z0, Z2
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z10, Z6, Z0
+	VMAXPS       Z10, Z6, Z10
+	VMAXPS       Z15, Z7, Z15
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z4, Z6
+	VMAXPS       Z15, Z4, Z15
+	VMINPS       Z18, Z2, Z2
+	VMAXPS       Z6, Z13, Z6
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z5, Z12, Z1
+	VMAXPS       Z5, Z12, Z5
+	VMINPS       Z0, Z3, Z3
+	VMINPS       Z15, Z10, Z10
+	VMAXPS       Z6, Z1, Z6
+	VMINPS       Z2, Z3, Z0
+	VMAXPS       Z2, Z3, Z2
+	VMINPS       Z10, Z5, Z5
+	VMAXPS       Z6, Z0, Z6
+	VMINPS       Z5, Z2, Z2
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z6, Z1
+	VADDPS       Z0, Z2, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet19AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet19AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z1, Z0, Z17
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z19, Z15, Z14
+	VMAXPS       Z19, Z15, Z19
+	VMINPS       Z1, Z0, Z15
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z19, Z18, Z11
+	VMAXPS       Z19, Z18, Z19
+	VMINPS       Z2, Z17, Z18
+	VMAXPS       Z2, Z17, Z2
+	VMINPS       Z0, Z15, Z17
+	VMAXPS       Z0, Z15, Z0
+	VMINPS       Z5, Z1, Z15
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z2, Z15, Z12
+	VMAXPS       Z2, Z15, Z2
+	VMINPS       Z0, Z1, Z15
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z12, Z17, Z9
+	VMAXPS       Z12, Z17, Z12
+	VMINPS       Z2, Z15, Z17
+	VMAXPS       Z2, Z15, Z2
+	VMINPS       Z5, Z0, Z15
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z19, Z11, Z7
+	VMAXPS       Z19, Z11, Z19
+	VMINPS       Z4, Z18, Z11
+	VMAXPS       Z4, Z18, Z4
+	VMINPS       Z0, Z9, Z18
+	VMAXPS       Z0, Z9, Z0
+	VMINPS       Z1, Z12, Z9
+	VMAXPS       Z1, Z12, Z1
+	VMINPS       Z6, Z17, Z12
+	VMAXPS       Z6, Z17, Z6
+	VMINPS       Z10, Z2, Z17
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z15, Z2
+	VMAXPS       Z3, Z15, Z3
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z17, Z13
+	VMAXPS       Z4, Z17, Z4
+	VMINPS       Z0, Z2, Z15
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z5, Z2
+	VMAXPS       Z1, Z5, Z1
+	VMINPS       Z6, Z8, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z13, Z9, Z9
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z4, Z2, Z8
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z5, Z2
+	VMAXPS       Z0, Z5, Z0
+	VMINPS       Z10, Z1, Z5
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z6
+	VMINPS       Z9, Z18, Z1
+	VMAXPS       Z9, Z18, Z9
+	VMINPS       Z8, Z15, Z3
+	VMAXPS       Z8, Z15, Z8
+	VMINPS       Z4, Z2, Z12
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z0, Z2
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z10, Z6, Z0
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z19, Z7, Z6
+	VMAXPS       Z19, Z7, Z19
+	VMAXPS       Z14, Z11, Z14
+	VMAXPS       Z6, Z1, Z6
+	VMAXPS       Z19, Z9, Z19
+	VMAXPS       Z14, Z4, Z14
+	VMINPS       Z6, Z2, Z2
+	VMINPS       Z19, Z5, Z5
+	VMAXPS       Z2, Z3, Z2
+	VMAXPS       Z5, Z8, Z5
+	VMINPS       Z0, Z12, Z12
+	VMINPS       Z14, Z10, Z10
+	VMAXPS       Z2, Z12, Z2
+	VMINPS       Z10, Z5, Z5
+	VMINPS       Z5, Z2, Z2
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z2, Z1
+	VADDPS       Z0, Z2, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet20AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet20AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z1, Z0, Z19
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z1, Z0, Z18
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z2, Z19, Z15
+	VMAXPS       Z2, Z19, Z2
+	VMINPS       Z0, Z18, Z19
+	VMAXPS       Z0, Z18, Z0
+	VMINPS       Z5, Z1, Z18
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z2, Z18, Z12
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z0, Z1, Z18
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z12, Z19, Z9
+	VMAXPS       Z12, Z19, Z12
+	VMINPS       Z2, Z18, Z19
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z5, Z0, Z18
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z17, Z11, Z7
+	VMAXPS       Z17, Z11, Z17
+	VMINPS       Z4, Z15, Z11
+	VMAXPS       Z4, Z15, Z4
+	VMINPS       Z0, Z9, Z15
+	VMAXPS       Z0, Z9, Z0
+	VMINPS       Z1, Z12, Z9
+	VMAXPS       Z1, Z12, Z1
+	VMINPS       Z6, Z19, Z12
+	VMAXPS       Z6, Z19, Z6
+	VMINPS       Z10, Z2, Z19
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z18, Z2
+	VMAXPS       Z3, Z18, Z3
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z19, Z13
+	VMAXPS       Z4, Z19, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z5, Z2
+	VMAXPS       Z1, Z5, Z1
+	VMINPS       Z6, Z8, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z13, Z9, Z8
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z4, Z2, Z12
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z5, Z2
+	VMAXPS       Z0, Z5, Z0
+	VMINPS       Z10, Z1, Z5
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z6
+	VMINPS       Z8, Z15, Z1
+	VMAXPS       Z8, Z15, Z8
+	VMINPS       Z13, Z9, Z9
+	VMINPS       Z12, Z16, Z3
+	VMAXPS       Z12, Z16, Z12
+	VMINPS       Z4, Z2, Z13
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z0, Z2
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z10, Z6, Z0
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z17, Z7, Z6
+	VMAXPS       Z17, Z7, Z17
+	VMAXPS       Z14, Z11, Z14
+	VMAXPS       Z6, Z1, Z6
+	VMAXPS       Z17, Z8, Z17
+	VMAXPS       Z20, Z9, Z20
+	VMAXPS       Z14, Z4, Z14
+	VMINPS       Z6, Z2, Z2
+	VMINPS       Z17, Z5, Z5
+	VMINPS       Z20, Z0, Z0
+	VMAXPS       Z2, Z3, Z2
+	VMAXPS       Z5, Z12, Z5
+	VMINPS       Z0, Z13, Z13
+	VMINPS       Z14, Z10, Z10
+	VMAXPS       Z2, Z13, Z2
+	VMINPS       Z10, Z5, Z5
+	VMINPS       Z5, Z2, Z0
+	VMAXPS       Z5, Z2, Z5
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z5, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet21AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet21AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z1, Z0, Z19
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z1, Z0, Z18
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z2, Z19, Z15
+	VMAXPS       Z2, Z19, Z2
+	VMINPS       Z0, Z18, Z19
+	VMAXPS       Z0, Z18, Z0
+	VMINPS       Z5, Z1, Z18
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z21, Z14, Z12
+	VMAXPS       Z21, Z14, Z21
+	VMINPS       Z2, Z18, Z14
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z0, Z1, Z18
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z21, Z17, Z9
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z14, Z19, Z17
+	VMAXPS       Z14, Z19, Z14
+	VMINPS       Z2, Z18, Z19
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z5, Z0, Z18
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z11, Z7
+	VMAXPS       Z9, Z11, Z9
+	VMINPS       Z21, Z20, Z11
+	VMAXPS       Z21, Z20, Z21
+	VMINPS       Z4, Z15, Z20
+	VMAXPS       Z4, Z15, Z4
+	VMINPS       Z0, Z17, Z15
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z14, Z17
+	VMAXPS       Z1, Z14, Z1
+	VMINPS       Z6, Z19, Z14
+	VMAXPS       Z6, Z19, Z6
+	VMINPS       Z10, Z2, Z19
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z18, Z2
+	VMAXPS       Z3, Z18, Z3
+	VMINPS       Z13, Z5, Z5
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z19, Z13
+	VMAXPS       Z4, Z19, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z5, Z2
+	VMAXPS       Z1, Z5, Z1
+	VMINPS       Z6, Z8, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z13, Z17, Z8
+	VMAXPS       Z13, Z17, Z13
+	VMINPS       Z16, Z14, Z17
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z4, Z2, Z14
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z5, Z2
+	VMAXPS       Z0, Z5, Z0
+	VMINPS       Z10, Z1, Z5
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z6
+	VMINPS       Z21, Z9, Z1
+	VMAXPS       Z21, Z9, Z21
+	VMINPS       Z8, Z15, Z3
+	VMAXPS       Z8, Z15, Z8
+	VMINPS       Z13, Z17, Z9
+	VMAXPS       Z13, Z17, Z13
+	VMINPS       Z14, Z16, Z15
+	VMAXPS       Z14, Z16, Z14
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z0, Z2
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z10, Z6, Z0
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z1, Z7, Z6
+	VMAXPS       Z1, Z7, Z1
+	VMINPS       Z21, Z11, Z7
+	VMAXPS       Z21, Z11, Z21
+	VMAXPS       Z12, Z20, Z12
+	VMAXPS       Z6, Z3, Z6
+	VMAXPS       Z1, Z8, Z1
+	VMAXPS       Z7, Z9, Z7
+	VMAXPS       Z21, Z13, Z21
+	VMAXPS       Z12, Z4, Z12
+	VMINPS       Z6, Z2, Z2
+	VMINPS       Z1, Z5, Z5
+	VMINPS       Z7, Z0, Z0
+	VMINPS       Z21, Z10, Z10
+	VMAXPS       Z2, Z15, Z2
+	VMAXPS       Z5, Z14, Z5
+	VMINPS       Z0, Z16, Z16
+	VMINPS       Z12, Z10, Z10
+	VMAXPS       Z2, Z16, Z2
+	VMINPS       Z10, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z5, Z1
+	VADDPS       Z0, Z5, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet22AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet22AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z1, Z0, Z21
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z1, Z0, Z18
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z2, Z21, Z15
+	VMAXPS       Z2, Z21, Z2
+	VMINPS       Z0, Z18, Z21
+	VMAXPS       Z0, Z18, Z0
+	VMINPS       Z5, Z1, Z18
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z19, Z14, Z12
+	VMAXPS       Z19, Z14, Z19
+	VMINPS       Z22, Z11, Z14
+	VMAXPS       Z22, Z11, Z22
+	VMINPS       Z2, Z18, Z11
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z0, Z1, Z18
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z19, Z17, Z9
+	VMAXPS       Z19, Z17, Z19
+	VMINPS       Z22, Z20, Z17
+	VMAXPS       Z22, Z20, Z22
+	VMINPS       Z11, Z21, Z20
+	VMAXPS       Z11, Z21, Z11
+	VMINPS       Z2, Z18, Z21
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z5, Z0, Z18
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z19, Z17, Z14
+	VMAXPS       Z19, Z17, Z19
+	VMINPS       Z4, Z15, Z17
+	VMAXPS       Z4, Z15, Z4
+	VMINPS       Z0, Z20, Z15
+	VMAXPS       Z0, Z20, Z0
+	VMINPS       Z1, Z11, Z20
+	VMAXPS       Z1, Z11, Z1
+	VMINPS       Z6, Z21, Z11
+	VMAXPS       Z6, Z21, Z6
+	VMINPS       Z10, Z2, Z21
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z18, Z2
+	VMAXPS       Z3, Z18, Z3
+	VMINPS       Z13, Z5, Z18
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z21, Z5
+	VMAXPS       Z4, Z21, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z18, Z2
+	VMAXPS       Z1, Z18, Z1
+	VMINPS       Z6, Z8, Z18
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z5, Z20, Z8
+	VMAXPS       Z5, Z20, Z5
+	VMINPS       Z16, Z11, Z20
+	VMAXPS       Z16, Z11, Z16
+	VMINPS       Z4, Z2, Z11
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z18, Z2
+	VMAXPS       Z0, Z18, Z0
+	VMINPS       Z10, Z1, Z18
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z19, Z9, Z6
+	VMAXPS       Z19, Z9, Z19
+	VMINPS       Z22, Z14, Z9
+	VMAXPS       Z22, Z14, Z22
+	VMINPS       Z8, Z15, Z14
+	VMAXPS       Z8, Z15, Z8
+	VMINPS       Z5, Z20, Z15
+	VMAXPS       Z5, Z20, Z5
+	VMINPS       Z11, Z16, Z20
+	VMAXPS       Z11, Z16, Z11
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z18, Z0, Z2
+	VMAXPS       Z18, Z0, Z18
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z3
+	VMINPS       Z6, Z7, Z1
+	VMAXPS       Z6, Z7, Z6
+	VMINPS       Z19, Z9, Z7
+	VMAXPS       Z19, Z9, Z19
+	VMAXPS       Z12, Z17, Z12
+	VMAXPS       Z1, Z14, Z1
+	VMAXPS       Z6, Z8, Z6
+	VMAXPS       Z7, Z15, Z7
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z22, Z20, Z5
+	VMAXPS       Z22, Z20, Z22
+	VMAXPS       Z12, Z4, Z12
+	VMINPS       Z1, Z2, Z4
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z6, Z18, Z18
+	VMINPS       Z7, Z0, Z0
+	VMINPS       Z19, Z10, Z10
+	VMINPS       Z22, Z3, Z3
+	VMAXPS       Z4, Z5, Z4
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z0, Z16, Z2
+	VMAXPS       Z0, Z16, Z0
+	VMINPS       Z12, Z10, Z10
+	VMINPS       Z1, Z3, Z3
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z10, Z18, Z1
+	VMAXPS       Z10, Z18, Z10
+	VMINPS       Z3, Z0, Z0
+	VMAXPS       Z1, Z4, Z1
+	VMINPS       Z10, Z0, Z0
+	VXORPS       Z2, Z2, Z2
+	VADDPS       Z2, Z1, Z1
+	VADDPS       Z2, Z0, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet23AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet23AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z1, Z0, Z21
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z23, Z19, Z18
+	VMAXPS       Z23, Z19, Z23
+	VMINPS       Z1, Z0, Z19
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z23, Z22, Z15
+	VMAXPS       Z23, Z22, Z23
+	VMINPS       Z2, Z21, Z22
+	VMAXPS       Z2, Z21, Z2
+	VMINPS       Z0, Z19, Z21
+	VMAXPS       Z0, Z19, Z0
+	VMINPS       Z5, Z1, Z19
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z23, Z17, Z11
+	VMAXPS       Z23, Z17, Z23
+	VMINPS       Z2, Z19, Z17
+	VMAXPS       Z2, Z19, Z2
+	VMINPS       Z0, Z1, Z19
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z20, Z11
+	VMAXPS       Z15, Z20, Z15
+	VMINPS       Z17, Z21, Z20
+	VMAXPS       Z17, Z21, Z17
+	VMINPS       Z2, Z19, Z21
+	VMAXPS       Z2, Z19, Z2
+	VMINPS       Z5, Z0, Z19
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z23, Z15, Z11
+	VMAXPS       Z23, Z15, Z23
+	VMINPS       Z4, Z22, Z15
+	VMAXPS       Z4, Z22, Z4
+	VMINPS       Z0, Z20, Z22
+	VMAXPS       Z0, Z20, Z0
+	VMINPS       Z1, Z17, Z20
+	VMAXPS       Z1, Z17, Z1
+	VMINPS       Z6, Z21, Z17
+	VMAXPS       Z6, Z21, Z6
+	VMINPS       Z10, Z2, Z21
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z19, Z2
+	VMAXPS       Z3, Z19, Z3
+	VMINPS       Z13, Z5, Z19
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z21, Z5
+	VMAXPS       Z4, Z21, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z19, Z2
+	VMAXPS       Z1, Z19, Z1
+	VMINPS       Z6, Z8, Z19
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z5, Z20, Z8
+	VMAXPS       Z5, Z20, Z5
+	VMINPS       Z16, Z17, Z20
+	VMAXPS       Z16, Z17, Z16
+	VMINPS       Z4, Z2, Z17
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z19, Z2
+	VMAXPS       Z0, Z19, Z0
+	VMINPS       Z10, Z1, Z19
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z18, Z9, Z6
+	VMAXPS       Z18, Z9, Z18
+	VMINPS       Z11, Z14, Z9
+	VMAXPS       Z11, Z14, Z11
+	VMINPS       Z8, Z22, Z14
+	VMAXPS       Z8, Z22, Z8
+	VMINPS       Z5, Z20, Z21
+	VMAXPS       Z5, Z20, Z5
+	VMINPS       Z17, Z16, Z20
+	VMAXPS       Z17, Z16, Z17
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z19, Z0, Z2
+	VMAXPS       Z19, Z0, Z19
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z3
+	VMINPS       Z6, Z7, Z1
+	VMAXPS       Z6, Z7, Z6
+	VMINPS       Z18, Z9, Z7
+	VMAXPS       Z18, Z9, Z18
+	VMINPS       Z23, Z11, Z9
+	VMAXPS       Z23, Z11, Z23
+	VMAXPS       Z12, Z15, Z12
+	VMAXPS       Z1, Z14, Z1
+	VMAXPS       Z6, Z8, Z6
+	VMAXPS       Z7, Z21, Z7
+	VMAXPS       Z18, Z5, Z18
+	VMAXPS       Z9, Z20, Z9
+	VMINPS       Z23, Z17, Z17
+	VMAXPS       Z12, Z4, Z12
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z6, Z19, Z19
+	VMINPS       Z7, Z0, Z0
+	VMINPS       Z18, Z10, Z10
+	VMINPS       Z9, Z3, Z3
+	VMAXPS       Z19, Z17, Z19
+	VMAXPS       Z0, Z16, Z0
+	VMINPS       Z12, Z10, Z10
+	VMINPS       Z1, Z3, Z3
+	VMAXPS       Z10, Z19, Z10
+	VMINPS       Z3, Z0, Z0
+	VMINPS       Z10, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z2
+	VADDPS       Z1, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet24AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet24AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	MOVQ         552(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z24
+	VPANDD       Z24, Z0, Z25
+	VPCMPEQD     Z0, Z25, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z1, Z0, Z23
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z21, Z19, Z18
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z24, Z22, Z19
+	VMAXPS       Z24, Z22, Z24
+	VMINPS       Z1, Z0, Z22
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z21, Z19, Z15
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z2, Z23, Z19
+	VMAXPS       Z2, Z23, Z2
+	VMINPS       Z0, Z22, Z23
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z5, Z1, Z22
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z21, Z17, Z11
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z24, Z20, Z17
+	VMAXPS       Z24, Z20, Z24
+	VMINPS       Z2, Z22, Z20
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z0, Z1, Z22
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z17, Z11
+	VMAXPS       Z15, Z17, Z15
+	VMINPS       Z20, Z23, Z17
+	VMAXPS       Z20, Z23, Z20
+	VMINPS       Z2, Z22, Z23
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z5, Z0, Z22
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z21, Z15, Z11
+	VMAXPS       Z21, Z15, Z21
+	VMINPS       Z4, Z19, Z15
+	VMAXPS       Z4, Z19, Z4
+	VMINPS       Z0, Z17, Z19
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z20, Z17
+	VMAXPS       Z1, Z20, Z1
+	VMINPS       Z6, Z23, Z20
+	VMAXPS       Z6, Z23, Z6
+	VMINPS       Z10, Z2, Z23
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z22, Z2
+	VMAXPS       Z3, Z22, Z3
+	VMINPS       Z13, Z5, Z22
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z4, Z23, Z5
+	VMAXPS       Z4, Z23, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z22, Z2
+	VMAXPS       Z1, Z22, Z1
+	VMINPS       Z6, Z8, Z22
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z5, Z17, Z8
+	VMAXPS       Z5, Z17, Z5
+	VMINPS       Z16, Z20, Z17
+	VMAXPS       Z16, Z20, Z16
+	VMINPS       Z4, Z2, Z20
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z22, Z2
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z10, Z1, Z22
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z18, Z9, Z6
+	VMAXPS       Z18, Z9, Z18
+	VMINPS       Z11, Z14, Z9
+	VMAXPS       Z11, Z14, Z11
+	VMINPS       Z8, Z19, Z14
+	VMAXPS       Z8, Z19, Z8
+	VMINPS       Z5, Z17, Z19
+	VMAXPS       Z5, Z17, Z5
+	VMINPS       Z20, Z16, Z17
+	VMAXPS       Z20, Z16, Z20
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z22, Z0, Z2
+	VMAXPS       Z22, Z0, Z22
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z3
+	VMINPS       Z6, Z7, Z1
+	VMAXPS       Z6, Z7, Z6
+	VMINPS       Z18, Z9, Z7
+	VMAXPS       Z18, Z9, Z18
+	VMINPS       Z21, Z11, Z9
+	VMAXPS       Z21, Z11, Z21
+	VMAXPS       Z12, Z15, Z12
+	VMAXPS       Z1, Z14, Z1
+	VMAXPS       Z6, Z8, Z6
+	VMAXPS       Z7, Z19, Z7
+	VMAXPS       Z18, Z5, Z18
+	VMAXPS       Z9, Z17, Z9
+	VMINPS       Z21, Z20, Z20
+	VMINPS       Z24, Z16, Z16
+	VMAXPS       Z12, Z4, Z12
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z6, Z22, Z22
+	VMINPS       Z7, Z0, Z0
+	VMINPS       Z18, Z10, Z10
+	VMINPS       Z9, Z3, Z3
+	VMAXPS       Z22, Z20, Z22
+	VMAXPS       Z0, Z16, Z0
+	VMINPS       Z12, Z10, Z10
+	VMINPS       Z1, Z3, Z3
+	VMAXPS       Z10, Z22, Z10
+	VMINPS       Z3, Z0, Z0
+	VMINPS       Z10, Z0, Z1
+	VMAXPS       Z10, Z0, Z10
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z1, Z1
+	VADDPS       Z0, Z10, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet25AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet25AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	MOVQ         552(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z24
+	VPANDD       Z24, Z0, Z25
+	VPCMPEQD     Z0, Z25, K2
+	KORW         K2, K1, K1
+	MOVQ         576(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z25
+	VPANDD       Z25, Z0, Z26
+	VPCMPEQD     Z0, Z26, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z1, Z0, Z23
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z21, Z19, Z18
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z24, Z22, Z19
+	VMAXPS       Z24, Z22, Z24
+	VMINPS       Z1, Z0, Z22
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z21, Z19, Z15
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z2, Z23, Z19
+	VMAXPS       Z2, Z23, Z2
+	VMINPS       Z0, Z22, Z23
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z5, Z1, Z22
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z21, Z17, Z11
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z24, Z20, Z17
+	VMAXPS       Z24, Z20, Z24
+	VMINPS       Z2, Z22, Z20
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z0, Z1, Z22
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z17, Z11
+	VMAXPS       Z15, Z17, Z15
+	VMINPS       Z20, Z23, Z17
+	VMAXPS       Z20, Z23, Z20
+	VMINPS       Z2, Z22, Z23
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z5, Z0, Z22
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z21, Z15, Z11
+	VMAXPS       Z21, Z15, Z21
+	VMINPS       Z4, Z19, Z15
+	VMAXPS       Z4, Z19, Z4
+	VMINPS       Z0, Z17, Z19
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z20, Z17
+	VMAXPS       Z1, Z20, Z1
+	VMINPS       Z6, Z23, Z20
+	VMAXPS       Z6, Z23, Z6
+	VMINPS       Z10, Z2, Z23
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z22, Z2
+	VMAXPS       Z3, Z22, Z3
+	VMINPS       Z13, Z5, Z22
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z25, Z12, Z5
+	VMAXPS       Z25, Z12, Z25
+	VMINPS       Z4, Z23, Z12
+	VMAXPS       Z4, Z23, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z22, Z2
+	VMAXPS       Z1, Z22, Z1
+	VMINPS       Z6, Z8, Z22
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z25, Z18, Z8
+	VMAXPS       Z25, Z18, Z25
+	VMINPS       Z12, Z17, Z18
+	VMAXPS       Z12, Z17, Z12
+	VMINPS       Z16, Z20, Z17
+	VMAXPS       Z16, Z20, Z16
+	VMINPS       Z4, Z2, Z20
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z22, Z2
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z10, Z1, Z22
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z8, Z9, Z6
+	VMAXPS       Z8, Z9, Z8
+	VMINPS       Z11, Z14, Z9
+	VMAXPS       Z11, Z14, Z11
+	VMINPS       Z25, Z21, Z14
+	VMAXPS       Z25, Z21, Z25
+	VMINPS       Z18, Z19, Z21
+	VMAXPS       Z18, Z19, Z18
+	VMINPS       Z12, Z17, Z19
+	VMAXPS       Z12, Z17, Z12
+	VMINPS       Z20, Z16, Z17
+	VMAXPS       Z20, Z16, Z20
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z22, Z0, Z2
+	VMAXPS       Z22, Z0, Z22
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z3
+	VMINPS       Z6, Z7, Z1
+	VMAXPS       Z6, Z7, Z6
+	VMINPS       Z8, Z9, Z7
+	VMAXPS       Z8, Z9, Z8
+	VMINPS       Z14, Z11, Z9
+	VMAXPS       Z14, Z11, Z14
+	VMINPS       Z25, Z24, Z11
+	VMAXPS       Z25, Z24, Z25
+	VMAXPS       Z5, Z15, Z5
+	VMAXPS       Z1, Z21, Z1
+	VMAXPS       Z6, Z18, Z6
+	VMAXPS       Z7, Z19, Z7
+	VMAXPS       Z8, Z12, Z8
+	VMAXPS       Z9, Z17, Z9
+	VMINPS       Z14, Z20, Z20
+	VMINPS       Z11, Z16, Z16
+	VMINPS       Z25, Z4, Z4
+	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z1, Z2, Z1
+	VMINPS       Z6, Z22, Z22
+	VMINPS       Z7, Z0, Z0
+	VMINPS       Z8, Z10, Z10
+	VMINPS       Z9, Z3, Z3
+	VMAXPS       Z22, Z20, Z22
+	VMAXPS       Z0, Z16, Z0
+	VMINPS       Z5, Z10, Z10
+	VMINPS       Z1, Z3, Z3
+	VMAXPS       Z10, Z22, Z10
+	VMINPS       Z3, Z0, Z0
+	VMAXPS       Z10, Z0, Z10
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z10, Z1
+	VADDPS       Z0, Z10, Z0
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet26AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet26AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	MOVQ         552(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z24
+	VPANDD       Z24, Z0, Z25
+	VPCMPEQD     Z0, Z25, K2
+	KORW         K2, K1, K1
+	MOVQ         576(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z25
+	VPANDD       Z25, Z0, Z26
+	VPCMPEQD     Z0, Z26, K2
+	KORW         K2, K1, K1
+	MOVQ         600(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z26
+	VPANDD       Z26, Z0, Z27
+	VPCMPEQD     Z0, Z27, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z26, Z25, Z23
+	VMAXPS       Z26, Z25, Z26
+	VMINPS       Z1, Z0, Z25
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z21, Z19, Z18
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z24, Z22, Z19
+	VMAXPS       Z24, Z22, Z24
+	VMINPS       Z1, Z0, Z22
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z21, Z19, Z15
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z2, Z25, Z19
+	VMAXPS       Z2, Z25, Z2
+	VMINPS       Z0, Z22, Z25
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z5, Z1, Z22
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z21, Z17, Z11
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z24, Z20, Z17
+	VMAXPS       Z24, Z20, Z24
+	VMINPS       Z2, Z22, Z20
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z0, Z1, Z22
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z17, Z11
+	VMAXPS       Z15, Z17, Z15
+	VMINPS       Z20, Z25, Z17
+	VMAXPS       Z20, Z25, Z20
+	VMINPS       Z2, Z22, Z25
+	VMAXPS       Z2, Z22, Z2
+	VMINPS       Z5, Z0, Z22
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z21, Z15, Z11
+	VMAXPS       Z21, Z15, Z21
+	VMINPS       Z4, Z19, Z15
+	VMAXPS       Z4, Z19, Z4
+	VMINPS       Z0, Z17, Z19
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z20, Z17
+	VMAXPS       Z1, Z20, Z1
+	VMINPS       Z6, Z25, Z20
+	VMAXPS       Z6, Z25, Z6
+	VMINPS       Z10, Z2, Z25
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z22, Z2
+	VMAXPS       Z3, Z22, Z3
+	VMINPS       Z13, Z5, Z22
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z23, Z12, Z5
+	VMAXPS       Z23, Z12, Z23
+	VMINPS       Z26, Z7, Z12
+	VMAXPS       Z26, Z7, Z26
+	VMINPS       Z4, Z25, Z7
+	VMAXPS       Z4, Z25, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z22, Z2
+	VMAXPS       Z1, Z22, Z1
+	VMINPS       Z6, Z8, Z22
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z23, Z18, Z8
+	VMAXPS       Z23, Z18, Z23
+	VMINPS       Z26, Z11, Z18
+	VMAXPS       Z26, Z11, Z26
+	VMINPS       Z7, Z17, Z11
+	VMAXPS       Z7, Z17, Z7
+	VMINPS       Z16, Z20, Z17
+	VMAXPS       Z16, Z20, Z16
+	VMINPS       Z4, Z2, Z20
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z22, Z2
+	VMAXPS       Z0, Z22, Z0
+	VMINPS       Z10, Z1, Z22
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z8, Z9, Z6
+	VMAXPS       Z8, Z9, Z8
+	VMINPS       Z18, Z14, Z9
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z23, Z21, Z14
+	VMAXPS       Z23, Z21, Z23
+	VMINPS       Z26, Z24, Z21
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z11, Z19, Z24
+	VMAXPS       Z11, Z19, Z11
+	VMINPS       Z7, Z17, Z19
+	VMAXPS       Z7, Z17, Z7
+	VMINPS       Z20, Z16, Z17
+	VMAXPS       Z20, Z16, Z20
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z22, Z0, Z2
+	VMAXPS       Z22, Z0, Z22
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z1
+	VMAXPS       Z13, Z3, Z13
+	VMINPS       Z6, Z12, Z3
+	VMAXPS       Z6, Z12, Z6
+	VMINPS       Z8, Z9, Z12
+	VMAXPS       Z8, Z9, Z8
+	VMINPS       Z14, Z18, Z9
+	VMAXPS       Z14, Z18, Z14
+	VMINPS       Z23, Z21, Z18
+	VMAXPS       Z23, Z21, Z23
+	VMAXPS       Z5, Z15, Z5
+	VMAXPS       Z3, Z24, Z3
+	VMAXPS       Z6, Z11, Z6
+	VMAXPS       Z12, Z19, Z12
+	VMAXPS       Z8, Z7, Z8
+	VMAXPS       Z9, Z17, Z9
+	VMINPS       Z14, Z20, Z7
+	VMAXPS       Z14, Z20, Z14
+	VMINPS       Z18, Z16, Z16
+	VMINPS       Z23, Z4, Z4
+	VMINPS       Z26, Z2, Z2
+	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z3, Z2, Z3
+	VMINPS       Z6, Z22, Z2
+	VMAXPS       Z6, Z22, Z6
+	VMINPS       Z12, Z0, Z0
+	VMINPS       Z8, Z10, Z10
+	VMINPS       Z9, Z1, Z1
+	VMINPS       Z14, Z13, Z13
+	VMAXPS       Z2, Z7, Z2
+	VMAXPS       Z0, Z16, Z0
+	VMINPS       Z5, Z10, Z4
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z3, Z1, Z1
+	VMINPS       Z6, Z13, Z13
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z1, Z0, Z2
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z13, Z13
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z13, Z1, Z1
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z4, Z2
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet27AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet27AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	MOVQ         552(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z24
+	VPANDD       Z24, Z0, Z25
+	VPCMPEQD     Z0, Z25, K2
+	KORW         K2, K1, K1
+	MOVQ         576(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z25
+	VPANDD       Z25, Z0, Z26
+	VPCMPEQD     Z0, Z26, K2
+	KORW         K2, K1, K1
+	MOVQ         600(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z26
+	VPANDD       Z26, Z0, Z27
+	VPCMPEQD     Z0, Z27, K2
+	KORW         K2, K1, K1
+	MOVQ         624(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z27
+	VPANDD       Z27, Z0, Z28
+	VPCMPEQD     Z0, Z28, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z26, Z25, Z23
+	VMAXPS       Z26, Z25, Z26
+	VMINPS       Z1, Z0, Z25
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z21, Z19, Z18
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z24, Z22, Z19
+	VMAXPS       Z24, Z22, Z24
+	VMINPS       Z27, Z23, Z22
+	VMAXPS       Z27, Z23, Z27
+	VMINPS       Z1, Z0, Z23
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z21, Z19, Z15
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z27, Z26, Z19
+	VMAXPS       Z27, Z26, Z27
+	VMINPS       Z2, Z25, Z26
+	VMAXPS       Z2, Z25, Z2
+	VMINPS       Z0, Z23, Z25
+	VMAXPS       Z0, Z23, Z0
+	VMINPS       Z5, Z1, Z23
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z21, Z17, Z11
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z24, Z20, Z17
+	VMAXPS       Z24, Z20, Z24
+	VMINPS       Z2, Z23, Z20
+	VMAXPS       Z2, Z23, Z2
+	VMINPS       Z0, Z1, Z23
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z17, Z11
+	VMAXPS       Z15, Z17, Z15
+	VMINPS       Z20, Z25, Z17
+	VMAXPS       Z20, Z25, Z20
+	VMINPS       Z2, Z23, Z25
+	VMAXPS       Z2, Z23, Z2
+	VMINPS       Z5, Z0, Z23
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z21, Z15, Z11
+	VMAXPS       Z21, Z15, Z21
+	VMINPS       Z27, Z19, Z15
+	VMAXPS       Z27, Z19, Z27
+	VMINPS       Z4, Z26, Z19
+	VMAXPS       Z4, Z26, Z4
+	VMINPS       Z0, Z17, Z26
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z20, Z17
+	VMAXPS       Z1, Z20, Z1
+	VMINPS       Z6, Z25, Z20
+	VMAXPS       Z6, Z25, Z6
+	VMINPS       Z10, Z2, Z25
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z23, Z2
+	VMAXPS       Z3, Z23, Z3
+	VMINPS       Z13, Z5, Z23
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z22, Z12, Z5
+	VMAXPS       Z22, Z12, Z22
+	VMINPS       Z15, Z7, Z12
+	VMAXPS       Z15, Z7, Z15
+	VMINPS       Z27, Z9, Z7
+	VMAXPS       Z27, Z9, Z27
+	VMINPS       Z4, Z25, Z9
+	VMAXPS       Z4, Z25, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z23, Z2
+	VMAXPS       Z1, Z23, Z1
+	VMINPS       Z6, Z8, Z23
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z22, Z18, Z8
+	VMAXPS       Z22, Z18, Z22
+	VMINPS       Z15, Z11, Z18
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z27, Z21, Z11
+	VMAXPS       Z27, Z21, Z27
+	VMINPS       Z9, Z17, Z21
+	VMAXPS       Z9, Z17, Z9
+	VMINPS       Z16, Z20, Z17
+	VMAXPS       Z16, Z20, Z16
+	VMINPS       Z4, Z2, Z20
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z23, Z2
+	VMAXPS       Z0, Z23, Z0
+	VMINPS       Z10, Z1, Z23
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z8, Z7, Z6
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z18, Z14, Z7
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z22, Z11, Z14
+	VMAXPS       Z22, Z11, Z22
+	VMINPS       Z15, Z24, Z11
+	VMAXPS       Z15, Z24, Z15
+	VMINPS       Z21, Z26, Z24
+	VMAXPS       Z21, Z26, Z21
+	VMINPS       Z9, Z17, Z25
+	VMAXPS       Z9, Z17, Z9
+	VMINPS       Z20, Z16, Z17
+	VMAXPS       Z20, Z16, Z20
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z23, Z0, Z2
+	VMAXPS       Z23, Z0, Z23
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z1
+	VMAXPS       Z13, Z3, Z13
+	VMINPS       Z6, Z12, Z3
+	VMAXPS       Z6, Z12, Z6
+	VMINPS       Z8, Z7, Z12
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z14, Z18, Z7
+	VMAXPS       Z14, Z18, Z14
+	VMINPS       Z22, Z11, Z18
+	VMAXPS       Z22, Z11, Z22
+	VMINPS       Z27, Z15, Z11
+	VMAXPS       Z27, Z15, Z27
+	VMAXPS       Z5, Z19, Z5
+	VMAXPS       Z3, Z24, Z3
+	VMAXPS       Z6, Z21, Z6
+	VMAXPS       Z12, Z25, Z12
+	VMAXPS       Z8, Z9, Z8
+	VMAXPS       Z7, Z17, Z7
+	VMAXPS       Z14, Z20, Z14
+	VMINPS       Z18, Z16, Z16
+	VMINPS       Z22, Z4, Z4
+	VMINPS       Z11, Z2, Z2
+	VMINPS       Z27, Z23, Z23
+	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z3, Z2, Z3
+	VMAXPS       Z6, Z23, Z6
+	VMINPS       Z12, Z0, Z0
+	VMINPS       Z8, Z10, Z10
+	VMINPS       Z7, Z1, Z1
+	VMINPS       Z14, Z13, Z13
+	VMAXPS       Z0, Z16, Z0
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z3, Z1, Z1
+	VMINPS       Z6, Z13, Z13
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z13, Z13
+	VMINPS       Z13, Z1, Z1
+	VXORPS       Z0, Z0, Z0
+	VADDPS       Z0, Z1, Z2
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet28AVX512(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·middleNet28AVX512(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x04, SI
+	KXORW K1, K1, K1
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z0
+	MOVQ         (DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z1
+	VPANDD       Z1, Z0, Z2
+	VPCMPEQD     Z0, Z2, K2
+	KORW         K2, K1, K1
+	MOVQ         24(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z2
+	VPANDD       Z2, Z0, Z3
+	VPCMPEQD     Z0, Z3, K2
+	KORW         K2, K1, K1
+	MOVQ         48(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z3
+	VPANDD       Z3, Z0, Z4
+	VPCMPEQD     Z0, Z4, K2
+	KORW         K2, K1, K1
+	MOVQ         72(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z4
+	VPANDD       Z4, Z0, Z5
+	VPCMPEQD     Z0, Z5, K2
+	KORW         K2, K1, K1
+	MOVQ         96(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z5
+	VPANDD       Z5, Z0, Z6
+	VPCMPEQD     Z0, Z6, K2
+	KORW         K2, K1, K1
+	MOVQ         120(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z6
+	VPANDD       Z6, Z0, Z7
+	VPCMPEQD     Z0, Z7, K2
+	KORW         K2, K1, K1
+	MOVQ         144(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z7
+	VPANDD       Z7, Z0, Z8
+	VPCMPEQD     Z0, Z8, K2
+	KORW         K2, K1, K1
+	MOVQ         168(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z8
+	VPANDD       Z8, Z0, Z9
+	VPCMPEQD     Z0, Z9, K2
+	KORW         K2, K1, K1
+	MOVQ         192(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z9
+	VPANDD       Z9, Z0, Z10
+	VPCMPEQD     Z0, Z10, K2
+	KORW         K2, K1, K1
+	MOVQ         216(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z10
+	VPANDD       Z10, Z0, Z11
+	VPCMPEQD     Z0, Z11, K2
+	KORW         K2, K1, K1
+	MOVQ         240(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z11
+	VPANDD       Z11, Z0, Z12
+	VPCMPEQD     Z0, Z12, K2
+	KORW         K2, K1, K1
+	MOVQ         264(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z12
+	VPANDD       Z12, Z0, Z13
+	VPCMPEQD     Z0, Z13, K2
+	KORW         K2, K1, K1
+	MOVQ         288(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z13
+	VPANDD       Z13, Z0, Z14
+	VPCMPEQD     Z0, Z14, K2
+	KORW         K2, K1, K1
+	MOVQ         312(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z14
+	VPANDD       Z14, Z0, Z15
+	VPCMPEQD     Z0, Z15, K2
+	KORW         K2, K1, K1
+	MOVQ         336(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z15
+	VPANDD       Z15, Z0, Z16
+	VPCMPEQD     Z0, Z16, K2
+	KORW         K2, K1, K1
+	MOVQ         360(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z16
+	VPANDD       Z16, Z0, Z17
+	VPCMPEQD     Z0, Z17, K2
+	KORW         K2, K1, K1
+	MOVQ         384(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z17
+	VPANDD       Z17, Z0, Z18
+	VPCMPEQD     Z0, Z18, K2
+	KORW         K2, K1, K1
+	MOVQ         408(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z18
+	VPANDD       Z18, Z0, Z19
+	VPCMPEQD     Z0, Z19, K2
+	KORW         K2, K1, K1
+	MOVQ         432(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z19
+	VPANDD       Z19, Z0, Z20
+	VPCMPEQD     Z0, Z20, K2
+	KORW         K2, K1, K1
+	MOVQ         456(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z20
+	VPANDD       Z20, Z0, Z21
+	VPCMPEQD     Z0, Z21, K2
+	KORW         K2, K1, K1
+	MOVQ         480(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z21
+	VPANDD       Z21, Z0, Z22
+	VPCMPEQD     Z0, Z22, K2
+	KORW         K2, K1, K1
+	MOVQ         504(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z22
+	VPANDD       Z22, Z0, Z23
+	VPCMPEQD     Z0, Z23, K2
+	KORW         K2, K1, K1
+	MOVQ         528(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z23
+	VPANDD       Z23, Z0, Z24
+	VPCMPEQD     Z0, Z24, K2
+	KORW         K2, K1, K1
+	MOVQ         552(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z24
+	VPANDD       Z24, Z0, Z25
+	VPCMPEQD     Z0, Z25, K2
+	KORW         K2, K1, K1
+	MOVQ         576(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z25
+	VPANDD       Z25, Z0, Z26
+	VPCMPEQD     Z0, Z26, K2
+	KORW         K2, K1, K1
+	MOVQ         600(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z26
+	VPANDD       Z26, Z0, Z27
+	VPCMPEQD     Z0, Z27, K2
+	KORW         K2, K1, K1
+	MOVQ         624(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z27
+	VPANDD       Z27, Z0, Z28
+	VPCMPEQD     Z0, Z28, K2
+	KORW         K2, K1, K1
+	MOVQ         648(DX), DI
+	PREFETCHT0   1024(DI)(BX*1)
+	VMOVUPS      (DI)(BX*1), Z28
+	VPANDD       Z28, Z0, Z29
+	VPCMPEQD     Z0, Z29, K2
+	KORW         K2, K1, K1
+	VMINPS       Z2, Z1, Z0
+	VMAXPS       Z2, Z1, Z2
+	VMINPS       Z4, Z3, Z1
+	VMAXPS       Z4, Z3, Z4
+	VMINPS       Z6, Z5, Z3
+	VMAXPS       Z6, Z5, Z6
+	VMINPS       Z8, Z7, Z5
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z10, Z9, Z7
+	VMAXPS       Z10, Z9, Z10
+	VMINPS       Z12, Z11, Z9
+	VMAXPS       Z12, Z11, Z12
+	VMINPS       Z14, Z13, Z11
+	VMAXPS       Z14, Z13, Z14
+	VMINPS       Z16, Z15, Z13
+	VMAXPS       Z16, Z15, Z16
+	VMINPS       Z18, Z17, Z15
+	VMAXPS       Z18, Z17, Z18
+	VMINPS       Z20, Z19, Z17
+	VMAXPS       Z20, Z19, Z20
+	VMINPS       Z22, Z21, Z19
+	VMAXPS       Z22, Z21, Z22
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z26, Z25, Z23
+	VMAXPS       Z26, Z25, Z26
+	VMINPS       Z28, Z27, Z25
+	VMAXPS       Z28, Z27, Z28
+	VMINPS       Z1, Z0, Z27
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z4, Z2, Z0
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z5, Z3, Z2
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z8, Z6, Z3
+	VMAXPS       Z8, Z6, Z8
+	VMINPS       Z9, Z7, Z6
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z12, Z10, Z7
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z13, Z11, Z10
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z16, Z14, Z11
+	VMAXPS       Z16, Z14, Z16
+	VMINPS       Z17, Z15, Z14
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z20, Z18, Z15
+	VMAXPS       Z20, Z18, Z20
+	VMINPS       Z21, Z19, Z18
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z24, Z22, Z19
+	VMAXPS       Z24, Z22, Z24
+	VMINPS       Z25, Z23, Z22
+	VMAXPS       Z25, Z23, Z25
+	VMINPS       Z28, Z26, Z23
+	VMAXPS       Z28, Z26, Z28
+	VMINPS       Z1, Z0, Z26
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z3, Z0
+	VMAXPS       Z5, Z3, Z5
+	VMINPS       Z9, Z7, Z3
+	VMAXPS       Z9, Z7, Z9
+	VMINPS       Z13, Z11, Z7
+	VMAXPS       Z13, Z11, Z13
+	VMINPS       Z17, Z15, Z11
+	VMAXPS       Z17, Z15, Z17
+	VMINPS       Z21, Z19, Z15
+	VMAXPS       Z21, Z19, Z21
+	VMINPS       Z25, Z23, Z19
+	VMAXPS       Z25, Z23, Z25
+	VMINPS       Z2, Z27, Z23
+	VMAXPS       Z2, Z27, Z2
+	VMINPS       Z0, Z26, Z27
+	VMAXPS       Z0, Z26, Z0
+	VMINPS       Z5, Z1, Z26
+	VMAXPS       Z5, Z1, Z5
+	VMINPS       Z8, Z4, Z1
+	VMAXPS       Z8, Z4, Z8
+	VMINPS       Z10, Z6, Z4
+	VMAXPS       Z10, Z6, Z10
+	VMINPS       Z7, Z3, Z6
+	VMAXPS       Z7, Z3, Z7
+	VMINPS       Z13, Z9, Z3
+	VMAXPS       Z13, Z9, Z13
+	VMINPS       Z16, Z12, Z9
+	VMAXPS       Z16, Z12, Z16
+	VMINPS       Z18, Z14, Z12
+	VMAXPS       Z18, Z14, Z18
+	VMINPS       Z15, Z11, Z14
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z21, Z17, Z11
+	VMAXPS       Z21, Z17, Z21
+	VMINPS       Z24, Z20, Z17
+	VMAXPS       Z24, Z20, Z24
+	VMINPS       Z2, Z26, Z20
+	VMAXPS       Z2, Z26, Z2
+	VMINPS       Z0, Z1, Z26
+	VMAXPS       Z0, Z1, Z0
+	VMINPS       Z10, Z3, Z1
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z7, Z9, Z3
+	VMAXPS       Z7, Z9, Z7
+	VMINPS       Z18, Z11, Z9
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z15, Z17, Z11
+	VMAXPS       Z15, Z17, Z15
+	VMINPS       Z20, Z27, Z17
+	VMAXPS       Z20, Z27, Z20
+	VMINPS       Z2, Z26, Z27
+	VMAXPS       Z2, Z26, Z2
+	VMINPS       Z5, Z0, Z26
+	VMAXPS       Z5, Z0, Z5
+	VMINPS       Z1, Z6, Z0
+	VMAXPS       Z1, Z6, Z1
+	VMINPS       Z10, Z3, Z6
+	VMAXPS       Z10, Z3, Z10
+	VMINPS       Z13, Z7, Z3
+	VMAXPS       Z13, Z7, Z13
+	VMINPS       Z9, Z14, Z7
+	VMAXPS       Z9, Z14, Z9
+	VMINPS       Z18, Z11, Z14
+	VMAXPS       Z18, Z11, Z18
+	VMINPS       Z21, Z15, Z11
+	VMAXPS       Z21, Z15, Z21
+	VMINPS       Z25, Z19, Z15
+	VMAXPS       Z25, Z19, Z25
+	VMINPS       Z4, Z23, Z19
+	VMAXPS       Z4, Z23, Z4
+	VMINPS       Z0, Z17, Z23
+	VMAXPS       Z0, Z17, Z0
+	VMINPS       Z1, Z20, Z17
+	VMAXPS       Z1, Z20, Z1
+	VMINPS       Z6, Z27, Z20
+	VMAXPS       Z6, Z27, Z6
+	VMINPS       Z10, Z2, Z27
+	VMAXPS       Z10, Z2, Z10
+	VMINPS       Z3, Z26, Z2
+	VMAXPS       Z3, Z26, Z3
+	VMINPS       Z13, Z5, Z26
+	VMAXPS       Z13, Z5, Z13
+	VMINPS       Z16, Z8, Z8
+	VMINPS       Z22, Z12, Z5
+	VMAXPS       Z22, Z12, Z22
+	VMINPS       Z15, Z7, Z12
+	VMAXPS       Z15, Z7, Z15
+	VMINPS       Z25, Z9, Z7
+	VMAXPS       Z25, Z9, Z25
+	VMINPS       Z28, Z14, Z9
+	VMAXPS       Z28, Z14, Z28
+	VMINPS       Z4, Z27, Z14
+	VMAXPS       Z4, Z27, Z4
+	VMINPS       Z0, Z2, Z16
+	VMAXPS       Z0, Z2, Z0
+	VMINPS       Z1, Z26, Z2
+	VMAXPS       Z1, Z26, Z1
+	VMINPS       Z6, Z8, Z26
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z22, Z18, Z8
+	VMAXPS       Z22, Z18, Z22
+	VMINPS       Z15, Z11, Z18
+	VMAXPS       Z15, Z11, Z15
+	VMINPS       Z25, Z21, Z11
+	VMAXPS       Z25, Z21, Z25
+	VMINPS       Z28, Z24, Z21
+	VMAXPS       Z28, Z24, Z28
+	VMINPS       Z14, Z17, Z24
+	VMAXPS       Z14, Z17, Z14
+	VMINPS       Z16, Z20, Z17
+	VMAXPS       Z16, Z20, Z16
+	VMINPS       Z4, Z2, Z20
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z0, Z26, Z2
+	VMAXPS       Z0, Z26, Z0
+	VMINPS       Z10, Z1, Z26
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z3, Z6, Z1
+	VMAXPS       Z3, Z6, Z3
+	VMINPS       Z8, Z7, Z6
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z18, Z9, Z7
+	VMAXPS       Z18, Z9, Z18
+	VMINPS       Z22, Z11, Z9
+	VMAXPS       Z22, Z11, Z22
+	VMINPS       Z15, Z21, Z11
+	VMAXPS       Z15, Z21, Z15
+	VMINPS       Z24, Z23, Z21
+	VMAXPS       Z24, Z23, Z24
+	VMINPS       Z14, Z17, Z23
+	VMAXPS       Z14, Z17, Z14
+	VMINPS       Z20, Z16, Z17
+	VMAXPS       Z20, Z16, Z20
+	VMINPS       Z4, Z2, Z16
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z26, Z0, Z2
+	VMAXPS       Z26, Z0, Z26
+	VMINPS       Z10, Z1, Z0
+	VMAXPS       Z10, Z1, Z10
+	VMINPS       Z13, Z3, Z1
+	VMAXPS       Z13, Z3, Z13
+	VMINPS       Z6, Z12, Z3
+	VMAXPS       Z6, Z12, Z6
+	VMINPS       Z8, Z7, Z12
+	VMAXPS       Z8, Z7, Z8
+	VMINPS       Z9, Z18, Z7
+	VMAXPS       Z9, Z18, Z9
+	VMINPS       Z22, Z11, Z18
+	VMAXPS       Z22, Z11, Z22
+	VMINPS       Z25, Z15, Z11
+	VMAXPS       Z25, Z15, Z25
+	VMAXPS       Z5, Z19, Z5
+	VMAXPS       Z3, Z21, Z3
+	VMAXPS       Z6, Z24, Z6
+	VMAXPS       Z12, Z23, Z12
+	VMAXPS       Z8, Z14, Z8
+	VMAXPS       Z7, Z17, Z7
+	VMAXPS       Z9, Z20, Z9
+	VMINPS       Z18, Z16, Z16
+	VMINPS       Z22, Z4, Z4
+	VMINPS       Z11, Z2, Z2
+	VMINPS       Z25, Z26, Z26
+	VMINPS       Z28, Z0, Z0
+	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z3, Z2, Z3
+	VMAXPS       Z6, Z26, Z6
+	VMINPS       Z12, Z0, Z0
+	VMINPS       Z8, Z10, Z10
+	VMINPS       Z7, Z1, Z1
+	VMINPS       Z9, Z13, Z13
+	VMAXPS       Z0, Z16, Z0
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z3, Z1, Z1
+	VMINPS       Z6, Z13, Z13
+	VMAXPS       Z1, Z0, Z1
+	VMINPS       Z5, Z13, Z13
+	VMINPS       Z13, Z1, Z0
+	VMAXPS       Z13, Z1, Z13
+	VXORPS       Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VADDPS       Z1, Z13, Z1
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ     AX, AX
+	KORTESTW K1, K1
+	SETEQ    AL
+	MOVQ     AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
 // func pushAVX512(ext []float32, sum []float64, x []float32, k int)
 // Requires: AVX, AVX512F
 TEXT ·pushAVX512(SB), NOSPLIT, $0-80

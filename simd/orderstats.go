@@ -109,6 +109,16 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	}
 	ks := active.Load().k
 	n, k := len(rows), (len(rows)-1)/2
+	if n >= 2 && n-2 < len(ks.middleNet) {
+		f := ks.middleNet[n-2]
+		finite := true
+		pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a) == 1 && finite },
+			func(a, b int) {
+				boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
+				finite = windowsFinite(rows, off+a, b-a) && finite
+			})
+		return finite
+	}
 	switch ks.boundsAlgorithm(n, k) {
 	case byBisection8, byBisection16:
 		return middleBisect16(ks, lo, hi, rows, off)
