@@ -37,7 +37,7 @@ var avx2Kernels = kernels{
 		boundsChain2AVX2, boundsChain3AVX2, boundsChain4AVX2, boundsChain5AVX2, boundsChain6AVX2, boundsChain7AVX2, boundsChain8AVX2, boundsChain9AVX2, boundsChain10AVX2, boundsChain11AVX2, boundsChain12AVX2, boundsChain13AVX2,
 	},
 	middleNet: []func(lo, hi []float32, rows [][]float32, off int) int{
-		middleNet2AVX2, middleNet3AVX2, middleNet4AVX2, middleNet5AVX2, middleNet6AVX2, middleNet7AVX2, middleNet8AVX2, middleNet9AVX2, middleNet10AVX2, middleNet11AVX2,
+		middleNet2AVX2, middleNet3AVX2, middleNet4AVX2, middleNet5AVX2, middleNet6AVX2, middleNet7AVX2, middleNet8AVX2, middleNet9AVX2, middleNet10AVX2, middleNet11AVX2, middleNet12AVX2,
 	},
 	boundsInsert: []func(lo, hi []float32, rows [][]float32, off int){
 		boundsInsert0AVX2, boundsInsert1AVX2, boundsInsert2AVX2, boundsInsert3AVX2, boundsInsert4AVX2, boundsInsert5AVX2,

@@ -290,6 +290,13 @@ func middleNet10AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
 //go:noescape
 func middleNet11AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
 
+// middleNet12AVX2 is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == 12, len(lo) a
+// multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,
+// else 0 (and lo and hi are then unspecified).
+//
+//go:noescape
+func middleNet12AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+
 // pushAVX2 is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid
 // out as in Push.
 //

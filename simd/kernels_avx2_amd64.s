@@ -2135,7 +2135,7 @@ row:
 	VMOVUPS    Y2, 32(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y2, Y0
+	VADDPS     Y2, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2203,7 +2203,7 @@ row:
 	VMOVUPS    Y3, 64(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y3, Y0
+	VADDPS     Y3, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2275,7 +2275,7 @@ row:
 	VMOVUPS    Y4, 96(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y4, Y0
+	VADDPS     Y4, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2351,7 +2351,7 @@ row:
 	VMOVUPS    Y5, 128(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y5, Y0
+	VADDPS     Y5, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2431,7 +2431,7 @@ row:
 	VMOVUPS    Y6, 160(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y6, Y0
+	VADDPS     Y6, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2515,7 +2515,7 @@ row:
 	VMOVUPS    Y7, 192(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y7, Y0
+	VADDPS     Y7, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2603,7 +2603,7 @@ row:
 	VMOVUPS    Y8, 224(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y8, Y0
+	VADDPS     Y8, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2695,7 +2695,7 @@ row:
 	VMOVUPS    Y9, 256(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y9, Y0
+	VADDPS     Y9, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2791,7 +2791,7 @@ row:
 	VMOVUPS    Y10, 288(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y10, Y0
+	VADDPS     Y10, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2891,7 +2891,7 @@ row:
 	VMOVUPS    Y11, 320(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y11, Y0
+	VADDPS     Y11, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -2995,7 +2995,7 @@ row:
 	VMOVUPS    Y12, 352(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y12, Y0
+	VADDPS     Y12, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -3103,7 +3103,7 @@ row:
 	VMOVUPS    Y13, 384(R8)
 	VXORPS     Y0, Y0, Y0
 	VADDPS     (R8)(DI*1), Y0, Y1
-	VADDPS     Y0, Y13, Y0
+	VADDPS     Y13, Y0, Y0
 	VMOVUPS    Y1, (AX)
 	VMOVUPS    Y0, (CX)
 	ADDQ       $0x00000020, AX
@@ -3155,8 +3155,8 @@ group:
 	VMINPS       Y2, Y1, Y0
 	VMAXPS       Y2, Y1, Y2
 	VXORPS       Y1, Y1, Y1
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y1, Y2, Y1
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y1, Y1
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, (CX)
 	ADDQ         $0x00000020, AX
@@ -3217,8 +3217,8 @@ group:
 	VMAXPS       Y3, Y0, Y3
 	VMINPS       Y3, Y2, Y2
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y2, Y1
-	VADDPS       Y0, Y2, Y0
+	VADDPS       Y2, Y0, Y1
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, AX
@@ -3290,8 +3290,8 @@ group:
 	VMINPS       Y1, Y2, Y0
 	VMAXPS       Y1, Y2, Y1
 	VXORPS       Y2, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y2, Y1, Y1
+	VADDPS       Y0, Y2, Y0
+	VADDPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, (CX)
 	ADDQ         $0x00000020, AX
@@ -3374,8 +3374,8 @@ group:
 	VMINPS       Y5, Y1, Y1
 	VMAXPS       Y1, Y0, Y1
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y1, Y2
-	VADDPS       Y0, Y1, Y0
+	VADDPS       Y1, Y0, Y2
+	VADDPS       Y1, Y0, Y0
 	VMOVUPS      Y2, (AX)
 	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, AX
@@ -3473,8 +3473,8 @@ group:
 	VMAXPS       Y2, Y0, Y2
 	VMINPS       Y3, Y4, Y4
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y2, Y1
-	VADDPS       Y0, Y4, Y0
+	VADDPS       Y2, Y0, Y1
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, AX
@@ -3581,8 +3581,8 @@ group:
 	VMINPS       Y0, Y4, Y4
 	VMINPS       Y2, Y4, Y4
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y4, Y1
-	VADDPS       Y0, Y4, Y0
+	VADDPS       Y4, Y0, Y1
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, AX
@@ -3702,8 +3702,8 @@ group:
 	VMINPS       Y2, Y4, Y0
 	VMAXPS       Y2, Y4, Y2
 	VXORPS       Y1, Y1, Y1
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y1, Y2, Y1
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y1, Y1
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, (CX)
 	ADDQ         $0x00000020, AX
@@ -3842,8 +3842,8 @@ group:
 	VMINPS       Y0, Y4, Y4
 	VMAXPS       Y2, Y4, Y2
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y2, Y1
-	VADDPS       Y0, Y2, Y0
+	VADDPS       Y2, Y0, Y1
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, AX
@@ -3999,8 +3999,8 @@ group:
 	VMAXPS       Y0, Y1, Y0
 	VMINPS       Y5, Y6, Y6
 	VXORPS       Y1, Y1, Y1
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y1, Y6, Y1
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y6, Y1, Y1
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, (CX)
 	ADDQ         $0x00000020, AX
@@ -4167,10 +4167,191 @@ group:
 	VMINPS       Y6, Y5, Y5
 	VMINPS       Y5, Y7, Y7
 	VXORPS       Y0, Y0, Y0
-	VADDPS       Y0, Y7, Y1
-	VADDPS       Y0, Y7, Y0
+	VADDPS       Y7, Y0, Y1
+	VADDPS       Y7, Y0, Y0
 	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	DECQ         SI
+	JNZ          group
+
+done:
+	XORQ  AX, AX
+	TESTL DI, DI
+	SETEQ AL
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// func middleNet12AVX2(lo []float32, hi []float32, rows [][]float32, off int) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·middleNet12AVX2(SB), NOSPLIT, $0-88
+	MOVQ  lo_base+0(FP), AX
+	MOVQ  hi_base+24(FP), CX
+	MOVQ  rows_base+48(FP), DX
+	MOVQ  off+72(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_len+8(FP), SI
+	SHRQ  $0x03, SI
+	XORL  DI, DI
+	TESTQ SI, SI
+	JZ    done
+
+group:
+	MOVL         $0x7f800000, R8
+	MOVD         R8, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         (DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y1
+	VPAND        Y1, Y0, Y2
+	VPCMPEQD     Y0, Y2, Y2
+	VPMOVMSKB    Y2, R8
+	ORL          R8, DI
+	MOVQ         24(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y2
+	VPAND        Y2, Y0, Y3
+	VPCMPEQD     Y0, Y3, Y3
+	VPMOVMSKB    Y3, R8
+	ORL          R8, DI
+	MOVQ         48(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y3
+	VPAND        Y3, Y0, Y4
+	VPCMPEQD     Y0, Y4, Y4
+	VPMOVMSKB    Y4, R8
+	ORL          R8, DI
+	MOVQ         72(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y4
+	VPAND        Y4, Y0, Y5
+	VPCMPEQD     Y0, Y5, Y5
+	VPMOVMSKB    Y5, R8
+	ORL          R8, DI
+	MOVQ         96(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y5
+	VPAND        Y5, Y0, Y6
+	VPCMPEQD     Y0, Y6, Y6
+	VPMOVMSKB    Y6, R8
+	ORL          R8, DI
+	MOVQ         120(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y6
+	VPAND        Y6, Y0, Y7
+	VPCMPEQD     Y0, Y7, Y7
+	VPMOVMSKB    Y7, R8
+	ORL          R8, DI
+	MOVQ         144(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y7
+	VPAND        Y7, Y0, Y8
+	VPCMPEQD     Y0, Y8, Y8
+	VPMOVMSKB    Y8, R8
+	ORL          R8, DI
+	MOVQ         168(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y8
+	VPAND        Y8, Y0, Y9
+	VPCMPEQD     Y0, Y9, Y9
+	VPMOVMSKB    Y9, R8
+	ORL          R8, DI
+	MOVQ         192(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y9
+	VPAND        Y9, Y0, Y10
+	VPCMPEQD     Y0, Y10, Y10
+	VPMOVMSKB    Y10, R8
+	ORL          R8, DI
+	MOVQ         216(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y10
+	VPAND        Y10, Y0, Y11
+	VPCMPEQD     Y0, Y11, Y11
+	VPMOVMSKB    Y11, R8
+	ORL          R8, DI
+	MOVQ         240(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y11
+	VPAND        Y11, Y0, Y12
+	VPCMPEQD     Y0, Y12, Y12
+	VPMOVMSKB    Y12, R8
+	ORL          R8, DI
+	MOVQ         264(DX), R8
+	PREFETCHT0   1024(R8)(BX*1)
+	VMOVUPS      (R8)(BX*1), Y12
+	VPAND        Y12, Y0, Y13
+	VPCMPEQD     Y0, Y13, Y13
+	VPMOVMSKB    Y13, R8
+	ORL          R8, DI
+	VMINPS       Y2, Y1, Y0
+	VMAXPS       Y2, Y1, Y2
+	VMINPS       Y4, Y3, Y1
+	VMAXPS       Y4, Y3, Y4
+	VMINPS       Y6, Y5, Y3
+	VMAXPS       Y6, Y5, Y6
+	VMINPS       Y8, Y7, Y5
+	VMAXPS       Y8, Y7, Y8
+	VMINPS       Y10, Y9, Y7
+	VMAXPS       Y10, Y9, Y10
+	VMINPS       Y12, Y11, Y9
+	VMAXPS       Y12, Y11, Y12
+	VMINPS       Y1, Y0, Y11
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y4, Y2, Y0
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y5, Y3, Y2
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y8, Y6, Y3
+	VMAXPS       Y8, Y6, Y8
+	VMINPS       Y9, Y7, Y6
+	VMAXPS       Y9, Y7, Y9
+	VMINPS       Y12, Y10, Y7
+	VMAXPS       Y12, Y10, Y12
+	VMINPS       Y1, Y0, Y10
+	VMAXPS       Y1, Y0, Y1
+	VMINPS       Y5, Y3, Y0
+	VMAXPS       Y5, Y3, Y5
+	VMINPS       Y9, Y7, Y3
+	VMAXPS       Y9, Y7, Y9
+	VMINPS       Y2, Y11, Y7
+	VMAXPS       Y2, Y11, Y2
+	VMINPS       Y0, Y10, Y11
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y5, Y1, Y10
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y8, Y4, Y4
+	VMINPS       Y2, Y10, Y1
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y0, Y4, Y8
+	VMAXPS       Y0, Y4, Y0
+	VMINPS       Y1, Y11, Y4
+	VMAXPS       Y1, Y11, Y1
+	VMINPS       Y2, Y8, Y10
+	VMAXPS       Y2, Y8, Y2
+	VMINPS       Y5, Y0, Y8
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y9, Y3, Y0
+	VMAXPS       Y9, Y3, Y9
+	VMAXPS       Y6, Y7, Y6
+	VMAXPS       Y0, Y4, Y0
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y12, Y10, Y10
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y0, Y8, Y8
+	VMINPS       Y9, Y5, Y5
+	VMAXPS       Y8, Y10, Y8
+	VMINPS       Y6, Y5, Y5
+	VMINPS       Y5, Y8, Y0
+	VMAXPS       Y5, Y8, Y5
+	VXORPS       Y1, Y1, Y1
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (CX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, BX

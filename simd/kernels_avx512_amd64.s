@@ -3306,7 +3306,7 @@ row:
 	VMOVUPS    Z2, 64(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z2, Z0
+	VADDPS     Z2, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3372,7 +3372,7 @@ row:
 	VMOVUPS    Z3, 128(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z3, Z0
+	VADDPS     Z3, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3442,7 +3442,7 @@ row:
 	VMOVUPS    Z4, 192(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z4, Z0
+	VADDPS     Z4, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3516,7 +3516,7 @@ row:
 	VMOVUPS    Z5, 256(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z5, Z0
+	VADDPS     Z5, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3594,7 +3594,7 @@ row:
 	VMOVUPS    Z6, 320(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z6, Z0
+	VADDPS     Z6, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3676,7 +3676,7 @@ row:
 	VMOVUPS    Z7, 384(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z7, Z0
+	VADDPS     Z7, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3762,7 +3762,7 @@ row:
 	VMOVUPS    Z8, 448(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z8, Z0
+	VADDPS     Z8, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3852,7 +3852,7 @@ row:
 	VMOVUPS    Z9, 512(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z9, Z0
+	VADDPS     Z9, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -3946,7 +3946,7 @@ row:
 	VMOVUPS    Z10, 576(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z10, Z0
+	VADDPS     Z10, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4044,7 +4044,7 @@ row:
 	VMOVUPS    Z11, 640(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z11, Z0
+	VADDPS     Z11, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4146,7 +4146,7 @@ row:
 	VMOVUPS    Z12, 704(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z12, Z0
+	VADDPS     Z12, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4252,7 +4252,7 @@ row:
 	VMOVUPS    Z13, 768(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z13, Z0
+	VADDPS     Z13, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4362,7 +4362,7 @@ row:
 	VMOVUPS    Z14, 832(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z14, Z0
+	VADDPS     Z14, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4476,7 +4476,7 @@ row:
 	VMOVUPS    Z15, 896(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z15, Z0
+	VADDPS     Z15, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4594,7 +4594,7 @@ row:
 	VMOVUPS    Z16, 960(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z16, Z0
+	VADDPS     Z16, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4716,7 +4716,7 @@ row:
 	VMOVUPS    Z17, 1024(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z17, Z0
+	VADDPS     Z17, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4842,7 +4842,7 @@ row:
 	VMOVUPS    Z18, 1088(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z18, Z0
+	VADDPS     Z18, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -4972,7 +4972,7 @@ row:
 	VMOVUPS    Z19, 1152(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z19, Z0
+	VADDPS     Z19, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5106,7 +5106,7 @@ row:
 	VMOVUPS    Z20, 1216(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z20, Z0
+	VADDPS     Z20, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5244,7 +5244,7 @@ row:
 	VMOVUPS    Z21, 1280(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z21, Z0
+	VADDPS     Z21, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5386,7 +5386,7 @@ row:
 	VMOVUPS    Z22, 1344(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z22, Z0
+	VADDPS     Z22, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5532,7 +5532,7 @@ row:
 	VMOVUPS    Z23, 1408(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z23, Z0
+	VADDPS     Z23, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5682,7 +5682,7 @@ row:
 	VMOVUPS    Z24, 1472(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z24, Z0
+	VADDPS     Z24, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5836,7 +5836,7 @@ row:
 	VMOVUPS    Z25, 1536(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z25, Z0
+	VADDPS     Z25, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -5994,7 +5994,7 @@ row:
 	VMOVUPS    Z26, 1600(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z26, Z0
+	VADDPS     Z26, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -6156,7 +6156,7 @@ row:
 	VMOVUPS    Z27, 1664(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z27, Z0
+	VADDPS     Z27, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -6322,7 +6322,7 @@ row:
 	VMOVUPS    Z28, 1728(R8)
 	VXORPS     Z0, Z0, Z0
 	VADDPS     (R8)(DI*1), Z0, Z1
-	VADDPS     Z0, Z28, Z0
+	VADDPS     Z28, Z0, Z0
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z0, (CX)
 	ADDQ       $0x00000040, AX
@@ -6371,8 +6371,8 @@ group:
 	VMINPS       Z2, Z1, Z0
 	VMAXPS       Z2, Z1, Z2
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z2, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z2, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -6429,8 +6429,8 @@ group:
 	VMAXPS       Z3, Z0, Z3
 	VMINPS       Z3, Z2, Z2
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z2, Z1
-	VADDPS       Z0, Z2, Z0
+	VADDPS       Z2, Z0, Z1
+	VADDPS       Z2, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -6497,8 +6497,8 @@ group:
 	VMINPS       Z1, Z2, Z0
 	VMAXPS       Z1, Z2, Z1
 	VXORPS       Z2, Z2, Z2
-	VADDPS       Z2, Z0, Z0
-	VADDPS       Z2, Z1, Z1
+	VADDPS       Z0, Z2, Z0
+	VADDPS       Z1, Z2, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -6575,8 +6575,8 @@ group:
 	VMINPS       Z5, Z1, Z1
 	VMAXPS       Z1, Z0, Z1
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z1, Z2
-	VADDPS       Z0, Z1, Z0
+	VADDPS       Z1, Z0, Z2
+	VADDPS       Z1, Z0, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -6667,8 +6667,8 @@ group:
 	VMAXPS       Z2, Z0, Z2
 	VMINPS       Z3, Z4, Z4
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z2, Z1
-	VADDPS       Z0, Z4, Z0
+	VADDPS       Z2, Z0, Z1
+	VADDPS       Z4, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -6767,8 +6767,8 @@ group:
 	VMINPS       Z0, Z4, Z4
 	VMINPS       Z2, Z4, Z4
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z4, Z1
-	VADDPS       Z0, Z4, Z0
+	VADDPS       Z4, Z0, Z1
+	VADDPS       Z4, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -6879,8 +6879,8 @@ group:
 	VMINPS       Z2, Z4, Z0
 	VMAXPS       Z2, Z4, Z2
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z2, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z2, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -7009,8 +7009,8 @@ group:
 	VMINPS       Z0, Z4, Z4
 	VMAXPS       Z2, Z4, Z2
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z2, Z1
-	VADDPS       Z0, Z2, Z0
+	VADDPS       Z2, Z0, Z1
+	VADDPS       Z2, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -7155,8 +7155,8 @@ group:
 	VMAXPS       Z0, Z1, Z0
 	VMINPS       Z5, Z6, Z6
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z6, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z6, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -7311,8 +7311,8 @@ group:
 	VMINPS       Z6, Z5, Z5
 	VMINPS       Z5, Z7, Z7
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z7, Z1
-	VADDPS       Z0, Z7, Z0
+	VADDPS       Z7, Z0, Z1
+	VADDPS       Z7, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -7479,8 +7479,8 @@ group:
 	VMINPS       Z5, Z8, Z0
 	VMAXPS       Z5, Z8, Z5
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z5, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z5, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -7659,8 +7659,8 @@ group:
 	VMINPS       Z1, Z5, Z5
 	VMAXPS       Z5, Z8, Z5
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z5, Z1
-	VADDPS       Z0, Z5, Z0
+	VADDPS       Z5, Z0, Z1
+	VADDPS       Z5, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -7859,8 +7859,8 @@ group:
 	VMAXPS       Z1, Z2, Z1
 	VMINPS       Z4, Z8, Z8
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z1, Z1
-	VADDPS       Z0, Z8, Z0
+	VADDPS       Z1, Z0, Z1
+	VADDPS       Z8, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -8069,8 +8069,8 @@ group:
 	VMINPS       Z0, Z8, Z8
 	VMINPS       Z4, Z8, Z8
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z8, Z1
-	VADDPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z1
+	VADDPS       Z8, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -8293,8 +8293,8 @@ group:
 	VMINPS       Z4, Z8, Z0
 	VMAXPS       Z4, Z8, Z4
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z4, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z4, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -8555,8 +8555,8 @@ group:
 	VMINPS       Z2, Z3, Z3
 	VMAXPS       Z4, Z3, Z4
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z4, Z1
-	VADDPS       Z0, Z4, Z0
+	VADDPS       Z4, Z0, Z1
+	VADDPS       Z4, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -8837,8 +8837,8 @@ group:
 	VMAXPS       Z6, Z0, Z6
 	VMINPS       Z5, Z2, Z2
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z6, Z1
-	VADDPS       Z0, Z2, Z0
+	VADDPS       Z6, Z0, Z1
+	VADDPS       Z2, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -9127,8 +9127,8 @@ group:
 	VMINPS       Z10, Z5, Z5
 	VMINPS       Z5, Z2, Z2
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z2, Z1
-	VADDPS       Z0, Z2, Z0
+	VADDPS       Z2, Z0, Z1
+	VADDPS       Z2, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -9433,8 +9433,8 @@ group:
 	VMINPS       Z5, Z2, Z0
 	VMAXPS       Z5, Z2, Z5
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z5, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z5, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX
@@ -9757,8 +9757,8 @@ group:
 	VMINPS       Z10, Z5, Z5
 	VMAXPS       Z5, Z2, Z5
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z5, Z1
-	VADDPS       Z0, Z5, Z0
+	VADDPS       Z5, Z0, Z1
+	VADDPS       Z5, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -10107,8 +10107,8 @@ group:
 	VMAXPS       Z1, Z4, Z1
 	VMINPS       Z10, Z0, Z0
 	VXORPS       Z2, Z2, Z2
-	VADDPS       Z2, Z1, Z1
-	VADDPS       Z2, Z0, Z0
+	VADDPS       Z1, Z2, Z1
+	VADDPS       Z0, Z2, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -10467,8 +10467,8 @@ group:
 	VMINPS       Z3, Z0, Z0
 	VMINPS       Z10, Z0, Z0
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z2
-	VADDPS       Z1, Z0, Z0
+	VADDPS       Z0, Z1, Z2
+	VADDPS       Z0, Z1, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -10841,8 +10841,8 @@ group:
 	VMINPS       Z10, Z0, Z1
 	VMAXPS       Z10, Z0, Z10
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z1, Z1
-	VADDPS       Z0, Z10, Z0
+	VADDPS       Z1, Z0, Z1
+	VADDPS       Z10, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -11229,8 +11229,8 @@ group:
 	VMINPS       Z3, Z0, Z0
 	VMAXPS       Z10, Z0, Z10
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z10, Z1
-	VADDPS       Z0, Z10, Z0
+	VADDPS       Z10, Z0, Z1
+	VADDPS       Z10, Z0, Z0
 	VMOVUPS      Z1, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -11641,8 +11641,8 @@ group:
 	VMAXPS       Z4, Z2, Z4
 	VMINPS       Z13, Z1, Z1
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z4, Z2
-	VADDPS       Z0, Z1, Z0
+	VADDPS       Z4, Z0, Z2
+	VADDPS       Z1, Z0, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -12065,8 +12065,8 @@ group:
 	VMINPS       Z5, Z13, Z13
 	VMINPS       Z13, Z1, Z1
 	VXORPS       Z0, Z0, Z0
-	VADDPS       Z0, Z1, Z2
-	VADDPS       Z0, Z1, Z0
+	VADDPS       Z1, Z0, Z2
+	VADDPS       Z1, Z0, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
@@ -12505,8 +12505,8 @@ group:
 	VMINPS       Z13, Z1, Z0
 	VMAXPS       Z13, Z1, Z13
 	VXORPS       Z1, Z1, Z1
-	VADDPS       Z1, Z0, Z0
-	VADDPS       Z1, Z13, Z1
+	VADDPS       Z0, Z1, Z0
+	VADDPS       Z13, Z1, Z1
 	VMOVUPS      Z0, (AX)
 	VMOVUPS      Z1, (CX)
 	ADDQ         $0x00000040, AX

@@ -8,23 +8,30 @@ import (
 	"github.com/octomil/secagg/simd"
 )
 
-// BenchmarkBounds times Bounds on a cache-resident tile of standard-normal rows, so the
-// figure (ns per coordinate, for the k each strategy uses) is the kernel's compute
-// alone. The rows run on past the window, as in a round, for the kernels' prefetches.
+// cachedTile returns n rows of standard-normal values and the width d of a window of
+// them that stays in L2 (640 coordinates of 100 rows, 64 of 1000). The rows run on past
+// the window, as in a round, for the kernels' prefetches.
+func cachedTile(n int) (rows [][]float32, d int) {
+	d = 640
+	if n >= 1000 {
+		d = 64
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows = make([][]float32, n)
+	for i := range rows {
+		rows[i] = make([]float32, d+4096)
+		for j := range rows[i] {
+			rows[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	return rows, d
+}
+
+// BenchmarkBounds times Bounds on a cache-resident tile (cachedTile), so the figure (ns
+// per coordinate, for the k each strategy uses) is the kernel's compute alone.
 func BenchmarkBounds(b *testing.B) {
 	for _, c := range []struct{ n, k int }{{100, 10}, {100, 20}, {100, 49}, {1000, 100}, {1000, 200}, {1000, 499}} {
-		d := 640
-		if c.n == 1000 {
-			d = 64
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		rows := make([][]float32, c.n)
-		for i := range rows {
-			rows[i] = make([]float32, d+4096)
-			for j := range rows[i] {
-				rows[i][j] = float32(rng.NormFloat64())
-			}
-		}
+		rows, d := cachedTile(c.n)
 		lo, hi := make([]float32, d), make([]float32, d)
 		b.Run(fmt.Sprintf("n%d_k%d", c.n, c.k), func(b *testing.B) {
 			for b.Loop() {
@@ -39,18 +46,7 @@ func BenchmarkBounds(b *testing.B) {
 // their bounds: the second pass of a trimmed mean, in ns per coordinate.
 func BenchmarkKeptSum(b *testing.B) {
 	for _, c := range []struct{ n, k int }{{100, 10}, {100, 20}, {1000, 100}, {1000, 200}} {
-		d := 640
-		if c.n == 1000 {
-			d = 64
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		rows := make([][]float32, c.n)
-		for i := range rows {
-			rows[i] = make([]float32, d+4096)
-			for j := range rows[i] {
-				rows[i][j] = float32(rng.NormFloat64())
-			}
-		}
+		rows, d := cachedTile(c.n)
 		lo, hi, sum := make([]float32, d), make([]float32, d), make([]float64, d)
 		simd.Bounds(lo, hi, rows, 0, c.k)
 		b.Run(fmt.Sprintf("n%d_k%d", c.n, c.k), func(b *testing.B) {

@@ -937,15 +937,8 @@ func genBoundsChain(s isaSpec, l int) {
 		for t := range chain {
 			VMOVUPS(chain[t], Mem{Base: scratch, Disp: t * s.vecSize})
 		}
-		zero, a, b := s.vec(), s.vec(), s.vec()
-		VXORPS(zero, zero, zero)
-		VADDPS(Mem{Base: scratch, Index: kq, Scale: 1}, zero, a) // rank k, zeros as +0
-		VADDPS(zero, chain[l-1], b)                              // rank n-1-k is the last of the chain
-		VMOVUPS(a, Mem{Base: lo})
-		VMOVUPS(b, Mem{Base: hi})
-		ADDQ(U32(s.vecSize), lo)
-		ADDQ(U32(s.vecSize), hi)
-		ADDQ(U32(s.vecSize), off)
+		// Rank k from scratch; rank n-1-k is the last of the chain.
+		storeBounds(s, lo, hi, off, Mem{Base: scratch, Index: kq, Scale: 1}, chain[l-1])
 	})
 	finite.returnVerdict()
 	VZEROUPPER()
@@ -995,14 +988,9 @@ func middleNetwork(n int) []comparator {
 	return kept
 }
 
-// maxNet is the most rows genMiddleNet takes: every row in a register, with the
+// maxNet is the most rows genMiddleNet takes: every row in a register, beside the
 // comparators' temporary, the exponent mask, the finiteness check and a zero.
-func (s isaSpec) maxNet() int {
-	if s.vecSize == 64 {
-		return 28
-	}
-	return 11
-}
+func (s isaSpec) maxNet() int { return s.vecSize/2 - 4 } // 32 or 16 registers
 
 // genMiddleNet emits Middle for n rows by a sorting network: per group of lanes every
 // row is loaded into a register and only the comparators the two middle outputs depend
@@ -1048,19 +1036,25 @@ func genMiddleNet(s isaSpec, n int) {
 				VMAXPS(b, a, b)
 			}
 		}
-		zero, x, y := s.vec(), s.vec(), s.vec()
-		VXORPS(zero, zero, zero)
-		VADDPS(zero, wires[(n-1)/2], x) // zeros as +0
-		VADDPS(zero, wires[n/2], y)
-		VMOVUPS(x, Mem{Base: lo})
-		VMOVUPS(y, Mem{Base: hi})
-		ADDQ(U32(s.vecSize), lo)
-		ADDQ(U32(s.vecSize), hi)
-		ADDQ(U32(s.vecSize), off)
+		storeBounds(s, lo, hi, off, wires[(n-1)/2], wires[n/2])
 	})
 	finite.returnVerdict()
 	VZEROUPPER()
 	RET()
+}
+
+// storeBounds writes one vector of bounds, a to lo and b to hi with zeros made +0
+// (x + +0), and moves lo, hi and off on by a vector.
+func storeBounds(s isaSpec, lo, hi, off reg.GPVirtual, a, b Op) {
+	zero, x, y := s.vec(), s.vec(), s.vec()
+	VXORPS(zero, zero, zero)
+	VADDPS(a, zero, x)
+	VADDPS(b, zero, y)
+	VMOVUPS(x, Mem{Base: lo})
+	VMOVUPS(y, Mem{Base: hi})
+	ADDQ(U32(s.vecSize), lo)
+	ADDQ(U32(s.vecSize), hi)
+	ADDQ(U32(s.vecSize), off)
 }
 
 // genPush emits the streaming insertion of one update (see pushGeneric): per block of 16
