@@ -311,6 +311,11 @@ func TestPanelChangesNothing(t *testing.T) {
 			require.ErrorIs(t, err, secagg.ErrValidation)
 			assert.Contains(t, err.Error(), "updates[123]")
 		}
+		for _, n := range []int{300, 299} { // the median's two paths: with and without a successor
+			err := trimmedmean.Median(dst, us[:n])
+			require.ErrorIs(t, err, secagg.ErrValidation)
+			assert.Contains(t, err.Error(), "updates[123]")
+		}
 		assert.Equal(t, make([]float32, 1000), dst)
 	})
 }
