@@ -67,9 +67,10 @@ var panelFrom = 256
 func panelStride(tile int) int { return tile + 16 }
 
 var (
-	panelPool  pool.Slices[float32] // per-worker panels
-	sumsPool   pool.Slices[float64] // per-worker tile sums, reused across calls
-	boundsPool pool.Slices[float32] // per-worker bounds of a tile
+	panelPool     pool.Slices[float32]   // per-worker panels
+	panelRowsPool pool.Slices[[]float32] // their rows
+	sumsPool      pool.Slices[float64]   // per-worker tile sums, reused across calls
+	boundsPool    pool.Slices[float32]   // per-worker bounds of a tile
 )
 
 // keptMean writes the mean of the values that trimming k from each end keeps. Each tile
@@ -86,22 +87,18 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	defer boundsPool.Put(boundsBuf)
 	sums, bounds := *sumsBuf, *boundsBuf
 	middles := make([][2][]float32, workers) // a median's kept rows, per worker
-	// Many rows go through a per-worker panel: panel[w] holds the tile, panelRows[w]
-	// its rows.
+	// Many rows go through a per-worker panel: worker w's tile lies at panel[w*n*stride:],
+	// its rows are panelRows[w*n:(w+1)*n].
 	stride := panelStride(tile)
 	var panel []float32
-	var panelRows [][][]float32
+	var panelRows [][]float32
 	if n >= panelFrom {
-		buf := panelPool.Get(workers * n * stride)
+		buf, rowsBuf := panelPool.Get(workers*n*stride), panelRowsPool.Get(workers*n)
 		defer panelPool.Put(buf)
-		panel = *buf
-		panelRows = make([][][]float32, workers)
-		for w := range panelRows {
-			panelRows[w] = make([][]float32, n)
-			for i := range n {
-				at := (w*n + i) * stride
-				panelRows[w][i] = panel[at : at+tile : at+tile]
-			}
+		defer panelRowsPool.Put(rowsBuf)
+		panel, panelRows = *buf, *rowsBuf
+		for i := range panelRows {
+			panelRows[i] = panel[i*stride : i*stride+tile : i*stride+tile]
 		}
 	}
 	// A worker takes tilesPerTask neighbouring tiles at a time, so the kernels'
@@ -115,7 +112,7 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			rows, off := updates, t
 			if panelRows != nil {
 				simd.CopyWindows(panel[w*n*stride:(w+1)*n*stride], stride, updates, t, e-t)
-				rows, off = panelRows[w], 0
+				rows, off = panelRows[w*n:(w+1)*n], 0
 			}
 			if k == 0 {
 				// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
