@@ -30,7 +30,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		chainBounds(ks, lo, hi, rows, off, k)
 	case byBisection8:
 		if 2*k+2 >= len(rows) { // a median: one rank and its successor
-			middleBisect16(ks, lo, hi, rows, off)
+			middleBisect(ks, lo, hi, rows, off)
 			return
 		}
 		keys := keyPool.Get(64 * len(rows))
@@ -40,7 +40,7 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	case byBisection16:
 		if 2*k+2 >= len(rows) { // a median: one rank and its successor
-			middleBisect16(ks, lo, hi, rows, off)
+			middleBisect(ks, lo, hi, rows, off)
 			return
 		}
 		keys := keyPool.Get(2 * keyLanes * len(rows))
@@ -121,7 +121,7 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	}
 	switch ks.boundsAlgorithm(n, k) {
 	case byBisection8, byBisection16:
-		return middleBisect16(ks, lo, hi, rows, off)
+		return middleBisect(ks, lo, hi, rows, off)
 	case byChain:
 		return chainBounds(ks, lo, hi, rows, off, k)
 	}
@@ -143,9 +143,9 @@ func chainBounds(ks *kernels, lo, hi []float32, rows [][]float32, off, k int) (f
 	return finite
 }
 
-// middleBisect16 is Middle by selectRank16, for the rows Bounds bisects in 16-bit stages,
-// or by selectRank8 where the path has it, 64 coordinates at a time.
-func middleBisect16(ks *kernels, lo, hi []float32, rows [][]float32, off int) (finite bool) {
+// middleBisect is Middle by bisection, for the rows Bounds bisects: selectRank8 where the
+// path has it, 64 coordinates at a time, and selectRank16 for the rest.
+func middleBisect(ks *kernels, lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	n, k := len(rows), (len(rows)-1)/2
 	keys := keyPool.Get(80 * n)
 	defer keyPool.Put(keys)

@@ -88,11 +88,12 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	sums, bounds := *sumsBuf, *boundsBuf
 	middles := make([][2][]float32, workers) // a median's kept rows, per worker
 	// Many rows go through a per-worker panel: worker w's tile lies at panel[w*n*stride:],
-	// its rows are panelRows[w*n:(w+1)*n].
+	// its rows are panelRows[w*n:(w+1)*n]. (Not for k = 0: the plain mean reads each
+	// value once, and a copy would only add a pass.)
 	stride := panelStride(tile)
 	var panel []float32
 	var panelRows [][]float32
-	if n >= panelFrom {
+	if n >= panelFrom && k > 0 {
 		buf, rowsBuf := panelPool.Get(workers*n*stride), panelRowsPool.Get(workers*n)
 		defer panelPool.Put(buf)
 		defer panelRowsPool.Put(rowsBuf)
