@@ -21,37 +21,21 @@ func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 		_ = r[off : off+len(lo)]
 	}
 	ks := active.Load().k
-	switch ks.boundsAlgorithm(len(rows), k) {
+	switch alg := ks.boundsAlgorithm(len(rows), k); alg {
 	case byInsertion:
 		f := ks.boundsInsert[k]
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	case byChain:
 		chainBounds(ks, lo, hi, rows, off, k)
-	case byBisection8:
-		if 2*k+2 >= len(rows) { // a median: one rank and its successor
+	case byBisection8, byBisection16, byBisection:
+		if alg != byBisection && 2*k+2 >= len(rows) { // a median: one rank and its successor
 			middleBisect(ks, lo, hi, rows, off)
 			return
 		}
-		keys := keyPool.Get(64 * len(rows))
+		f, perRow := ks.bisection(alg)
+		keys := keyPool.Get(perRow * len(rows))
 		defer keyPool.Put(keys)
-		f := ks.boundsBisect8
-		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
-			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-	case byBisection16:
-		if 2*k+2 >= len(rows) { // a median: one rank and its successor
-			middleBisect(ks, lo, hi, rows, off)
-			return
-		}
-		keys := keyPool.Get(2 * keyLanes * len(rows))
-		defer keyPool.Put(keys)
-		f := ks.boundsBisect16
-		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
-			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
-	case byBisection:
-		keys := keyPool.Get(keyLanes * len(rows))
-		defer keyPool.Put(keys)
-		f := ks.boundsBisect
 		pieces(len(lo), func(a, b int) { f(lo[a:b], hi[a:b], rows, off+a, k, *keys) },
 			func(a, b int) { boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k) })
 	default:
@@ -93,6 +77,39 @@ func (ks *kernels) boundsAlgorithm(n, k int) boundsAlgorithm {
 	return bySort
 }
 
+// Scratch keys per row for each bisection kernel (its group of lanes, in its layout).
+const (
+	keysBisect   = keyLanes     // boundsBisect: one key per lane
+	keysBisect16 = 2 * keyLanes // boundsBisect16, selectRank16: high and low halves
+	keysBisect8  = 64           // boundsBisect8: A1, A2, B and the upper lanes' kept rows, 64 bytes each
+	keysSelect8  = 80           // selectRank8: the same with B for 64 lanes
+)
+
+// bisection returns the kernel of a bisection algorithm and the scratch keys it needs
+// per row.
+func (ks *kernels) bisection(alg boundsAlgorithm) (func(lo, hi []float32, rows [][]float32, off, k int, keys []int32), int) {
+	switch alg {
+	case byBisection8:
+		return ks.boundsBisect8, keysBisect8
+	case byBisection16:
+		return ks.boundsBisect16, keysBisect16
+	}
+	return ks.boundsBisect, keysBisect
+}
+
+// finitePieces runs bulk over the whole blocks of lo (it reports whether the values it
+// read were finite) and the specification over the tail, and reports whether every
+// value was finite.
+func finitePieces(lo, hi []float32, rows [][]float32, off, k int, bulk func(a, b int) bool) bool {
+	finite := true
+	pieces(len(lo), func(a, b int) { finite = bulk(a, b) && finite },
+		func(a, b int) {
+			boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
+			finite = windowsFinite(rows, off+a, b-a) && finite
+		})
+	return finite
+}
+
 // Middle writes the middle values of every coordinate j < len(lo), as Bounds with
 // k = (len(rows)-1)/2 writes them (for an odd number of rows lo[j] = hi[j] is the
 // median, for an even number they are the two middle values), and reports whether
@@ -111,13 +128,7 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	n, k := len(rows), (len(rows)-1)/2
 	if n >= 2 && n-2 < len(ks.middleNet) {
 		f := ks.middleNet[n-2]
-		finite := true
-		pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a) == 1 && finite },
-			func(a, b int) {
-				boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
-				finite = windowsFinite(rows, off+a, b-a) && finite
-			})
-		return finite
+		return finitePieces(lo, hi, rows, off, k, func(a, b int) bool { return f(lo[a:b], hi[a:b], rows, off+a) == 1 })
 	}
 	switch ks.boundsAlgorithm(n, k) {
 	case byBisection8, byBisection16:
@@ -134,44 +145,34 @@ func Middle(lo, hi []float32, rows [][]float32, off int) (finite bool) {
 func chainBounds(ks *kernels, lo, hi []float32, rows [][]float32, off, k int) (finite bool) {
 	f := ks.boundsChain[len(rows)-k-2]
 	var scratch [maxChainScratch]float32
-	finite = true
-	pieces(len(lo), func(a, b int) { finite = f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) == 1 && finite },
-		func(a, b int) {
-			boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
-			finite = windowsFinite(rows, off+a, b-a) && finite
-		})
-	return finite
+	return finitePieces(lo, hi, rows, off, k, func(a, b int) bool { return f(lo[a:b], hi[a:b], rows, off+a, k, scratch[:]) == 1 })
 }
 
 // middleBisect is Middle by bisection, for the rows Bounds bisects: selectRank8 where the
 // path has it, 64 coordinates at a time, and selectRank16 for the rest.
 func middleBisect(ks *kernels, lo, hi []float32, rows [][]float32, off int) (finite bool) {
 	n, k := len(rows), (len(rows)-1)/2
-	keys := keyPool.Get(80 * n)
+	keys := keyPool.Get(keysSelect8 * n) // enough for selectRank16 too
 	defer keyPool.Put(keys)
-	finite = true
-	pieces(len(lo), func(a, b int) {
+	return finitePieces(lo, hi, rows, off, k, func(a, b int) bool {
+		finite := true
+		wide := a
 		if ks.selectRank8 != nil {
-			wide := a + (b-a)&^63
+			wide = a + (b-a)&^63
 			if wide > a {
-				finite = ks.selectRank8(lo[a:wide], rows, off+a, k, *keys) == 1 && finite
+				finite = ks.selectRank8(lo[a:wide], rows, off+a, k, *keys) == 1
 			}
-			if wide < b {
-				finite = ks.selectRank16(lo[wide:b], rows, off+wide, k, *keys) == 1 && finite
-			}
-		} else {
-			finite = ks.selectRank16(lo[a:b], rows, off+a, k, *keys) == 1 && finite
+		}
+		if wide < b {
+			finite = ks.selectRank16(lo[wide:b], rows, off+wide, k, *keys) == 1 && finite
 		}
 		if n%2 == 0 {
 			ks.successor(hi[a:b], lo[a:b], rows, off+a, k)
 		} else {
 			copy(hi[a:b], lo[a:b])
 		}
-	}, func(a, b int) {
-		boundsGeneric(lo[a:b], hi[a:b], rows, off+a, k)
-		finite = windowsFinite(rows, off+a, b-a) && finite
+		return finite
 	})
-	return finite
 }
 
 // windowsFinite reports whether rows[i][off:off+n] holds only finite values, for all i.
