@@ -2024,8 +2024,74 @@ done:
 	VZEROUPPER
 	RET
 
+DATA topbytes<>+0(SB)/1, $0x03
+DATA topbytes<>+1(SB)/1, $0x07
+DATA topbytes<>+2(SB)/1, $0x0b
+DATA topbytes<>+3(SB)/1, $0x0f
+DATA topbytes<>+4(SB)/1, $0x13
+DATA topbytes<>+5(SB)/1, $0x17
+DATA topbytes<>+6(SB)/1, $0x1b
+DATA topbytes<>+7(SB)/1, $0x1f
+DATA topbytes<>+8(SB)/1, $0x23
+DATA topbytes<>+9(SB)/1, $0x27
+DATA topbytes<>+10(SB)/1, $0x2b
+DATA topbytes<>+11(SB)/1, $0x2f
+DATA topbytes<>+12(SB)/1, $0x33
+DATA topbytes<>+13(SB)/1, $0x37
+DATA topbytes<>+14(SB)/1, $0x3b
+DATA topbytes<>+15(SB)/1, $0x3f
+DATA topbytes<>+16(SB)/1, $0x43
+DATA topbytes<>+17(SB)/1, $0x47
+DATA topbytes<>+18(SB)/1, $0x4b
+DATA topbytes<>+19(SB)/1, $0x4f
+DATA topbytes<>+20(SB)/1, $0x53
+DATA topbytes<>+21(SB)/1, $0x57
+DATA topbytes<>+22(SB)/1, $0x5b
+DATA topbytes<>+23(SB)/1, $0x5f
+DATA topbytes<>+24(SB)/1, $0x63
+DATA topbytes<>+25(SB)/1, $0x67
+DATA topbytes<>+26(SB)/1, $0x6b
+DATA topbytes<>+27(SB)/1, $0x6f
+DATA topbytes<>+28(SB)/1, $0x73
+DATA topbytes<>+29(SB)/1, $0x77
+DATA topbytes<>+30(SB)/1, $0x7b
+DATA topbytes<>+31(SB)/1, $0x7f
+DATA topbytes<>+32(SB)/1, $0x03
+DATA topbytes<>+33(SB)/1, $0x07
+DATA topbytes<>+34(SB)/1, $0x0b
+DATA topbytes<>+35(SB)/1, $0x0f
+DATA topbytes<>+36(SB)/1, $0x13
+DATA topbytes<>+37(SB)/1, $0x17
+DATA topbytes<>+38(SB)/1, $0x1b
+DATA topbytes<>+39(SB)/1, $0x1f
+DATA topbytes<>+40(SB)/1, $0x23
+DATA topbytes<>+41(SB)/1, $0x27
+DATA topbytes<>+42(SB)/1, $0x2b
+DATA topbytes<>+43(SB)/1, $0x2f
+DATA topbytes<>+44(SB)/1, $0x33
+DATA topbytes<>+45(SB)/1, $0x37
+DATA topbytes<>+46(SB)/1, $0x3b
+DATA topbytes<>+47(SB)/1, $0x3f
+DATA topbytes<>+48(SB)/1, $0x43
+DATA topbytes<>+49(SB)/1, $0x47
+DATA topbytes<>+50(SB)/1, $0x4b
+DATA topbytes<>+51(SB)/1, $0x4f
+DATA topbytes<>+52(SB)/1, $0x53
+DATA topbytes<>+53(SB)/1, $0x57
+DATA topbytes<>+54(SB)/1, $0x5b
+DATA topbytes<>+55(SB)/1, $0x5f
+DATA topbytes<>+56(SB)/1, $0x63
+DATA topbytes<>+57(SB)/1, $0x67
+DATA topbytes<>+58(SB)/1, $0x6b
+DATA topbytes<>+59(SB)/1, $0x6f
+DATA topbytes<>+60(SB)/1, $0x73
+DATA topbytes<>+61(SB)/1, $0x77
+DATA topbytes<>+62(SB)/1, $0x7b
+DATA topbytes<>+63(SB)/1, $0x7f
+GLOBL topbytes<>(SB), RODATA|NOPTR, $64
+
 // func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
 TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $16-112
 	MOVQ         rows_base+48(FP), AX
 	MOVQ         rows_len+56(FP), CX
@@ -2056,59 +2122,166 @@ TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $16-112
 	MOVQ         $0x00000000, 8(SP)
 	TESTQ        DI, DI
 	JZ           done
+	VMOVDQU64    topbytes<>+0(SB), Z7
 
 group:
-	MOVQ BX, DI
-	MOVQ AX, R8
-	MOVQ CX, R9
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z8
+	VXORPS       Z9, Z9, Z9
+	MOVL         $0x7f7f7f7f, DI
+	VPBROADCASTD DI, Z10
+	MOVL         $0x80808080, DI
+	VPBROADCASTD DI, Z11
+	MOVQ         BX, DI
+	MOVQ         AX, R8
+	MOVQ         CX, R9
 
 keyrow:
 	MOVQ         (R8), R10
 	ADDQ         DX, R10
 	PREFETCHT1   1024(R10)
-	VMOVUPS      (R10), Z7
-	VPSRAD       $0x1f, Z7, Z8
-	VPANDD       Z2, Z8, Z8
-	VPXORD       Z8, Z7, Z7
-	VPXORD       Z3, Z7, Z7
+	VMOVUPS      (R10), Z12
+	VPSRAD       $0x1f, Z12, Z13
+	VPANDD       Z2, Z13, Z13
+	VPXORD       Z13, Z12, Z12
+	VPXORD       Z3, Z12, Z12
 	PREFETCHT1   1088(R10)
-	VMOVUPS      64(R10), Z8
-	VPSRAD       $0x1f, Z8, Z9
-	VPANDD       Z2, Z9, Z9
-	VPXORD       Z9, Z8, Z8
-	VPXORD       Z3, Z8, Z8
-	VPSRLD       $0x18, Z7, Z9
-	VPMOVDB      Z9, (DI)
-	VPMOVDB      Z9, 32(DI)
-	VPSRLD       $0x18, Z8, Z9
-	VPMOVDB      Z9, 16(DI)
-	VPMOVDB      Z9, 48(DI)
-	VPSRLD       $0x10, Z7, Z9
-	VPMOVDB      Z9, (DI)(SI*1)
-	VPMOVDB      Z9, 32(DI)(SI*1)
-	VPSRLD       $0x10, Z8, Z9
-	VPMOVDB      Z9, 16(DI)(SI*1)
-	VPMOVDB      Z9, 48(DI)(SI*1)
-	VPXORD       Z4, Z7, Z7
-	VPMOVDW      Z7, (DI)(SI*2)
-	VPXORD       Z4, Z8, Z8
-	VPMOVDW      Z8, 32(DI)(SI*2)
+	VMOVUPS      64(R10), Z13
+	VPSRAD       $0x1f, Z13, Z14
+	VPANDD       Z2, Z14, Z14
+	VPXORD       Z14, Z13, Z13
+	VPXORD       Z3, Z13, Z13
+	VMOVDQA64    Z7, Z14
+	VPERMI2B     Z13, Z12, Z14
+	VMOVDQU64    Z14, (DI)
+	VPMINUB      Z14, Z8, Z8
+	VPMAXUB      Z14, Z9, Z9
+	VPMINSB      Z14, Z10, Z10
+	VPMAXSB      Z14, Z11, Z11
+	VPSRLD       $0x10, Z12, Z14
+	VPMOVDB      Z14, (DI)(SI*1)
+	VPMOVDB      Z14, 32(DI)(SI*1)
+	VPSRLD       $0x10, Z13, Z14
+	VPMOVDB      Z14, 16(DI)(SI*1)
+	VPMOVDB      Z14, 48(DI)(SI*1)
+	VPXORD       Z4, Z12, Z12
+	VPMOVDW      Z12, (DI)(SI*2)
+	VPXORD       Z4, Z13, Z13
+	VPMOVDW      Z13, 32(DI)(SI*2)
 	ADDQ         $0x40, DI
 	ADDQ         $0x18, R8
 	DECQ         R9
 	JNZ          keyrow
-	VXORPS       Z7, Z7, Z7
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z13
+	VXORPS       Z12, Z12, Z12
+	MOVL         $0x01010101, DI
+	VPBROADCASTD DI, Z14
+	MOVL         $0x00000001, DI
+
+passsign:
+	VPCMPEQB Z12, Z13, K1
+	KORTESTQ K1, K1
+	JCS      settledsign
+	VPAVGB   Z12, Z13, Z15
+	VXORPS   Z16, Z16, Z16
+	VXORPS   Z17, Z17, Z17
+	MOVQ     BX, R8
+	MOVQ     CX, R9
+
+chunksign:
+	MOVQ R9, R10
+	CMPQ R10, $0x000003f0
+	JLE  sizedsign
+	MOVQ $0x000003f0, R10
+
+sizedsign:
+	SUBQ   R10, R9
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	MOVQ   R10, R11
+	SHRQ   $0x02, R11
+	ANDQ   $0x03, R10
+	TESTQ  R11, R11
+	JZ     singlesign
+
+countsign:
+	VPCMPUB $0x06, (R8), Z15, K1
+	VPADDB  Z14, Z18, K1, Z18
+	VPCMPUB $0x06, 64(R8), Z15, K1
+	VPADDB  Z14, Z19, K1, Z19
+	VPCMPUB $0x06, 128(R8), Z15, K1
+	VPADDB  Z14, Z20, K1, Z20
+	VPCMPUB $0x06, 192(R8), Z15, K1
+	VPADDB  Z14, Z21, K1, Z21
+	ADDQ    $0x00000100, R8
+	DECQ    R11
+	JNZ     countsign
+
+singlesign:
+	TESTQ R10, R10
+	JZ    widensign
+
+onesign:
+	VPCMPUB $0x06, (R8), Z15, K1
+	VPADDB  Z14, Z18, K1, Z18
+	ADDQ    $0x40, R8
+	DECQ    R10
+	JNZ     onesign
+
+widensign:
+	VPMOVZXBW     Y18, Z22
+	VPADDW        Z22, Z16, Z16
+	VEXTRACTI64X4 $0x01, Z18, Y18
+	VPMOVZXBW     Y18, Z22
+	VPADDW        Z22, Z17, Z17
+	VPMOVZXBW     Y19, Z18
+	VPADDW        Z18, Z16, Z16
+	VEXTRACTI64X4 $0x01, Z19, Y18
+	VPMOVZXBW     Y18, Z18
+	VPADDW        Z18, Z17, Z17
+	VPMOVZXBW     Y20, Z18
+	VPADDW        Z18, Z16, Z16
+	VEXTRACTI64X4 $0x01, Z20, Y18
+	VPMOVZXBW     Y18, Z18
+	VPADDW        Z18, Z17, Z17
+	VPMOVZXBW     Y21, Z18
+	VPADDW        Z18, Z16, Z16
+	VEXTRACTI64X4 $0x01, Z21, Y18
+	VPMOVZXBW     Y18, Z18
+	VPADDW        Z18, Z17, Z17
+	TESTQ         R9, R9
+	JNZ           chunksign
+	VPCMPUW       $0x02, Z0, Z16, K1
+	VPCMPUW       $0x02, Z1, Z17, K2
+	KUNPCKDQ      K1, K2, K1
+	KNOTQ         K1, K2
+	VMOVDQU8      Z15, K1, Z12
+	VPSUBB        Z14, Z15, K2, Z13
+	DECL          DI
+	JNZ           passsign
+
+settledsign:
+	VPMOVB2M     Z12, K1
+	VMOVDQA64    Z8, Z12
+	VMOVDQU8     Z10, K1, Z12
+	VMOVDQA64    Z11, Z13
+	VMOVDQU8     Z9, K1, Z13
 	MOVL         $0x01010101, DI
 	VPBROADCASTD DI, Z8
-	MOVL         $0x00000080, DI
+	MOVL         $0x00000008, DI
 
 passa1:
-	VPBROADCASTB DI, Z9
-	VPORD        Z7, Z9, Z9
-	VXORPS       Z10, Z10, Z10
-	VXORPS       Z11, Z11, Z11
-	MOVQ         BX, R8
-	MOVQ         CX, R9
+	VPCMPEQB Z12, Z13, K1
+	KORTESTQ K1, K1
+	JCS      settleda1
+	VPAVGB   Z12, Z13, Z9
+	VXORPS   Z10, Z10, Z10
+	VXORPS   Z11, Z11, Z11
+	MOVQ     BX, R8
+	MOVQ     CX, R9
 
 chunka1:
 	MOVQ R9, R10
@@ -2118,10 +2291,10 @@ chunka1:
 
 sizeda1:
 	SUBQ   R10, R9
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
 	MOVQ   R10, R11
 	SHRQ   $0x02, R11
 	ANDQ   $0x03, R10
@@ -2130,13 +2303,13 @@ sizeda1:
 
 counta1:
 	VPCMPUB $0x06, (R8), Z9, K1
-	VPADDB  Z8, Z12, K1, Z12
-	VPCMPUB $0x06, 64(R8), Z9, K1
-	VPADDB  Z8, Z13, K1, Z13
-	VPCMPUB $0x06, 128(R8), Z9, K1
 	VPADDB  Z8, Z14, K1, Z14
-	VPCMPUB $0x06, 192(R8), Z9, K1
+	VPCMPUB $0x06, 64(R8), Z9, K1
 	VPADDB  Z8, Z15, K1, Z15
+	VPCMPUB $0x06, 128(R8), Z9, K1
+	VPADDB  Z8, Z16, K1, Z16
+	VPCMPUB $0x06, 192(R8), Z9, K1
+	VPADDB  Z8, Z17, K1, Z17
 	ADDQ    $0x00000100, R8
 	DECQ    R11
 	JNZ     counta1
@@ -2147,539 +2320,79 @@ singlea1:
 
 onea1:
 	VPCMPUB $0x06, (R8), Z9, K1
-	VPADDB  Z8, Z12, K1, Z12
+	VPADDB  Z8, Z14, K1, Z14
 	ADDQ    $0x40, R8
 	DECQ    R10
 	JNZ     onea1
 
 widena1:
-	VPMOVZXBW     Y12, Z16
-	VPADDW        Z16, Z10, Z10
-	VEXTRACTI64X4 $0x01, Z12, Y12
-	VPMOVZXBW     Y12, Z16
-	VPADDW        Z16, Z11, Z11
-	VPMOVZXBW     Y13, Z12
-	VPADDW        Z12, Z10, Z10
-	VEXTRACTI64X4 $0x01, Z13, Y12
-	VPMOVZXBW     Y12, Z12
-	VPADDW        Z12, Z11, Z11
-	VPMOVZXBW     Y14, Z12
-	VPADDW        Z12, Z10, Z10
-	VEXTRACTI64X4 $0x01, Z14, Y12
-	VPMOVZXBW     Y12, Z12
-	VPADDW        Z12, Z11, Z11
-	VPMOVZXBW     Y15, Z12
-	VPADDW        Z12, Z10, Z10
-	VEXTRACTI64X4 $0x01, Z15, Y12
-	VPMOVZXBW     Y12, Z12
-	VPADDW        Z12, Z11, Z11
+	VPMOVZXBW     Y14, Z18
+	VPADDW        Z18, Z10, Z10
+	VEXTRACTI64X4 $0x01, Z14, Y14
+	VPMOVZXBW     Y14, Z18
+	VPADDW        Z18, Z11, Z11
+	VPMOVZXBW     Y15, Z14
+	VPADDW        Z14, Z10, Z10
+	VEXTRACTI64X4 $0x01, Z15, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z11, Z11
+	VPMOVZXBW     Y16, Z14
+	VPADDW        Z14, Z10, Z10
+	VEXTRACTI64X4 $0x01, Z16, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z11, Z11
+	VPMOVZXBW     Y17, Z14
+	VPADDW        Z14, Z10, Z10
+	VEXTRACTI64X4 $0x01, Z17, Y14
+	VPMOVZXBW     Y14, Z14
+	VPADDW        Z14, Z11, Z11
 	TESTQ         R9, R9
 	JNZ           chunka1
 	VPCMPUW       $0x02, Z0, Z10, K1
 	VPCMPUW       $0x02, Z1, Z11, K2
 	KUNPCKDQ      K1, K2, K1
-	VMOVDQU8      Z9, K1, Z7
-	SHRL          $0x01, DI
+	KNOTQ         K1, K2
+	VMOVDQU8      Z9, K1, Z12
+	VPSUBB        Z8, Z9, K2, Z13
+	DECL          DI
 	JNZ           passa1
-	MOVL          $0xffffffff, DI
-	VPBROADCASTD  DI, Z9
-	VXORPS        Z8, Z8, Z8
-	MOVQ          BX, DI
-	MOVQ          CX, R8
 
-map2:
-	VMOVDQU64    (DI), Z10
-	VPCMPUB      $0x06, Z10, Z7, K1
-	VPCMPUB      $0x01, Z10, Z7, K2
-	VMOVDQU64    (DI)(SI*1), Z10
-	VMOVDQU8     Z8, K1, Z10
-	VMOVDQU8     Z9, K2, Z10
-	VMOVDQU64    Z10, (DI)(SI*1)
-	ADDQ         $0x40, DI
-	DECQ         R8
-	JNZ          map2
-	LEAQ         (BX)(SI*1), DI
-	VXORPS       Z8, Z8, Z8
-	MOVL         $0x01010101, R8
-	VPBROADCASTD R8, Z9
-	MOVL         $0x00000080, R8
-
-passa2:
-	VPBROADCASTB R8, Z10
-	VPORD        Z8, Z10, Z10
-	VXORPS       Z11, Z11, Z11
-	VXORPS       Z12, Z12, Z12
-	MOVQ         DI, R9
-	MOVQ         CX, R10
-
-chunka2:
-	MOVQ R10, R11
-	CMPQ R11, $0x000003f0
-	JLE  sizeda2
-	MOVQ $0x000003f0, R11
-
-sizeda2:
-	SUBQ   R11, R10
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	VXORPS Z16, Z16, Z16
-	MOVQ   R11, R12
-	SHRQ   $0x02, R12
-	ANDQ   $0x03, R11
-	TESTQ  R12, R12
-	JZ     singlea2
-
-counta2:
-	VPCMPUB $0x06, (R9), Z10, K1
-	VPADDB  Z9, Z13, K1, Z13
-	VPCMPUB $0x06, 64(R9), Z10, K1
-	VPADDB  Z9, Z14, K1, Z14
-	VPCMPUB $0x06, 128(R9), Z10, K1
-	VPADDB  Z9, Z15, K1, Z15
-	VPCMPUB $0x06, 192(R9), Z10, K1
-	VPADDB  Z9, Z16, K1, Z16
-	ADDQ    $0x00000100, R9
-	DECQ    R12
-	JNZ     counta2
-
-singlea2:
-	TESTQ R11, R11
-	JZ    widena2
-
-onea2:
-	VPCMPUB $0x06, (R9), Z10, K1
-	VPADDB  Z9, Z13, K1, Z13
-	ADDQ    $0x40, R9
-	DECQ    R11
-	JNZ     onea2
-
-widena2:
-	VPMOVZXBW     Y13, Z17
-	VPADDW        Z17, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z13, Y13
-	VPMOVZXBW     Y13, Z17
-	VPADDW        Z17, Z12, Z12
-	VPMOVZXBW     Y14, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z14, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	VPMOVZXBW     Y15, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z15, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	VPMOVZXBW     Y16, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z16, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	TESTQ         R10, R10
-	JNZ           chunka2
-	VPCMPUW       $0x02, Z0, Z11, K1
-	VPCMPUW       $0x02, Z1, Z12, K2
-	KUNPCKDQ      K1, K2, K1
-	VMOVDQU8      Z10, K1, Z8
-	SHRL          $0x01, R8
-	JNZ           passa2
-	VXORPS        Z9, Z9, Z9
-	VXORPS        Z10, Z10, Z10
-	LEAQ          (BX)(SI*2), DI
-	MOVQ          BX, R8
-	MOVQ          DI, R9
-	MOVQ          CX, R10
-
-compact:
-	VMOVDQU64 (R8), Z11
-	VMOVDQU64 (R8)(SI*1), Z12
-	VPCMPEQB  Z11, Z7, K1
-	VPCMPUB   $0x06, Z11, Z7, K2
-	VPCMPEQB  Z12, Z8, K1, K3
-	VPCMPUB   $0x06, Z12, Z8, K1, K1
-	KORQ      K2, K1, K1
-	KORTESTQ  K3, K3
-	JNZ       keeprow
-	VPADDW    Z6, Z9, K1, Z9
-	KSHIFTRQ  $0x20, K1, K1
-	VPADDW    Z6, Z10, K1, Z10
-	JMP       nextrow
-
-keeprow:
-	KORQ      K1, K3, K2
-	KNOTQ     K2, K2
-	VMOVDQU64 (R8)(SI*2), Z11
-	VMOVDQA64 Z11, Z12
-	VMOVDQU16 Z4, K1, Z11
-	VMOVDQU16 Z5, K2, Z11
-	VMOVDQU64 Z11, (R9)
-	KSHIFTRQ  $0x20, K1, K1
-	KSHIFTRQ  $0x20, K2, K2
-	VMOVDQU16 Z4, K1, Z12
-	VMOVDQU16 Z5, K2, Z12
-	VMOVDQU64 Z12, (R9)(SI*1)
-	ADDQ      $0x40, R9
-
-nextrow:
-	ADDQ      $0x40, R8
-	DECQ      R10
-	JNZ       compact
-	SUBQ      DI, R9
-	SHRQ      $0x06, R9
-	VPSUBW    Z9, Z0, Z9
-	VPSUBW    Z10, Z1, Z10
-	VXORPS    Z11, Z11, Z11
-	VXORPS    Z12, Z12, Z12
-	VMOVDQA64 Z4, Z13
-	MOVQ      $0x00000010, R8
-
-pass16:
-	VPORD  Z13, Z11, Z14
-	VPORD  Z13, Z12, Z15
-	VPXORD Z4, Z14, Z14
-	VPXORD Z4, Z15, Z15
-	VXORPS Z16, Z16, Z16
-	VXORPS Z17, Z17, Z17
-	VXORPS Z18, Z18, Z18
-	VXORPS Z19, Z19, Z19
-	MOVQ   DI, R10
-	MOVQ   R9, R11
-	SHRQ   $0x01, R11
-	MOVQ   R9, R12
-	ANDQ   $0x01, R12
-	TESTQ  R11, R11
-	JZ     single16
-
-count16:
-	VPCMPGTW (R10), Z14, K1
-	VPADDW   Z6, Z16, K1, Z16
-	VPCMPGTW (R10)(SI*1), Z15, K1
-	VPADDW   Z6, Z17, K1, Z17
-	VPCMPGTW 64(R10), Z14, K1
-	VPADDW   Z6, Z18, K1, Z18
-	VPCMPGTW 64(R10)(SI*1), Z15, K1
-	VPADDW   Z6, Z19, K1, Z19
-	ADDQ     $0x00000080, R10
-	DECQ     R11
-	JNZ      count16
-
-single16:
-	TESTQ    R12, R12
-	JZ       counted16
-	VPCMPGTW (R10), Z14, K1
-	VPADDW   Z6, Z16, K1, Z16
-	VPCMPGTW (R10)(SI*1), Z15, K1
-	VPADDW   Z6, Z17, K1, Z17
-
-counted16:
-	VPADDW        Z18, Z16, Z16
-	VPADDW        Z19, Z17, Z17
-	VPCMPW        $0x02, Z9, Z16, K1
-	VPCMPW        $0x02, Z10, Z17, K2
-	VPXORD        Z4, Z14, Z14
-	VPXORD        Z4, Z15, Z15
-	VMOVDQU16     Z14, K1, Z11
-	VMOVDQU16     Z15, K2, Z12
-	VPSRLW        $0x01, Z13, Z13
-	DECQ          R8
-	JNZ           pass16
-	VXORPS        Z9, Z9, Z9
-	MOVQ          lo_base+0(FP), DI
-	ADDQ          8(SP), DI
-	VEXTRACTI32X4 $0x00, Z7, X10
-	VEXTRACTI32X4 $0x00, Z8, X13
-	VPMOVZXBD     X10, Z10
-	VPMOVZXBD     X13, Z13
-	VEXTRACTI64X4 $0x00, Z11, Y14
-	VPMOVZXWD     Y14, Z14
-	VPSLLD        $0x18, Z10, Z10
-	VPSLLD        $0x10, Z13, Z13
-	VPORD         Z13, Z10, Z10
-	VPORD         Z14, Z10, Z10
-	VPXORD        Z3, Z10, Z10
-	VPSRAD        $0x1f, Z10, Z13
-	VPANDD        Z2, Z13, Z13
-	VPXORD        Z13, Z10, Z10
-	VADDPS        Z9, Z10, Z10
-	VMOVUPS       Z10, (DI)
-	VEXTRACTI32X4 $0x01, Z7, X10
-	VEXTRACTI32X4 $0x01, Z8, X13
-	VPMOVZXBD     X10, Z10
-	VPMOVZXBD     X13, Z13
-	VEXTRACTI64X4 $0x01, Z11, Y11
-	VPMOVZXWD     Y11, Z11
-	VPSLLD        $0x18, Z10, Z10
-	VPSLLD        $0x10, Z13, Z13
-	VPORD         Z13, Z10, Z10
-	VPORD         Z11, Z10, Z10
-	VPXORD        Z3, Z10, Z10
-	VPSRAD        $0x1f, Z10, Z11
-	VPANDD        Z2, Z11, Z11
-	VPXORD        Z11, Z10, Z10
-	VADDPS        Z9, Z10, Z10
-	VMOVUPS       Z10, 64(DI)
-	MOVQ          hi_base+24(FP), DI
-	ADDQ          8(SP), DI
-	VEXTRACTI32X4 $0x02, Z7, X10
-	VEXTRACTI32X4 $0x02, Z8, X11
-	VPMOVZXBD     X10, Z10
-	VPMOVZXBD     X11, Z11
-	VEXTRACTI64X4 $0x00, Z12, Y13
-	VPMOVZXWD     Y13, Z13
-	VPSLLD        $0x18, Z10, Z10
-	VPSLLD        $0x10, Z11, Z11
-	VPORD         Z11, Z10, Z10
-	VPORD         Z13, Z10, Z10
-	VPXORD        Z3, Z10, Z10
-	VPSRAD        $0x1f, Z10, Z11
-	VPANDD        Z2, Z11, Z11
-	VPXORD        Z11, Z10, Z10
-	VADDPS        Z9, Z10, Z10
-	VMOVUPS       Z10, (DI)
-	VEXTRACTI32X4 $0x03, Z7, X7
-	VEXTRACTI32X4 $0x03, Z8, X8
-	VPMOVZXBD     X7, Z7
-	VPMOVZXBD     X8, Z8
-	VEXTRACTI64X4 $0x01, Z12, Y10
-	VPMOVZXWD     Y10, Z10
-	VPSLLD        $0x18, Z7, Z7
-	VPSLLD        $0x10, Z8, Z8
-	VPORD         Z8, Z7, Z7
-	VPORD         Z10, Z7, Z7
-	VPXORD        Z3, Z7, Z7
-	VPSRAD        $0x1f, Z7, Z8
-	VPANDD        Z2, Z8, Z8
-	VPXORD        Z8, Z7, Z7
-	VADDPS        Z9, Z7, Z7
-	VMOVUPS       Z7, 64(DI)
-	ADDQ          $0x00000080, 8(SP)
-	ADDQ          $0x00000080, DX
-	DECQ          (SP)
-	JNZ           group
-
-done:
-	VZEROUPPER
-	RET
-
-// func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
-TEXT ·selectRank8AVX512(SB), NOSPLIT, $16-96
-	MOVQ         rows_base+24(FP), AX
-	MOVQ         rows_len+32(FP), CX
-	MOVQ         off+48(FP), DX
-	SHLQ         $0x02, DX
-	MOVQ         keys_base+64(FP), BX
-	MOVQ         CX, SI
-	SHLQ         $0x06, SI
-	MOVQ         k+56(FP), DI
-	VPBROADCASTW DI, Z0
-	VMOVDQA64    Z0, Z1
-	MOVL         $0x7fffffff, DI
-	VPBROADCASTD DI, Z2
-	MOVL         $0x80000000, DI
-	VPBROADCASTD DI, Z3
-	MOVL         $0x80008000, DI
-	VPBROADCASTD DI, Z4
-	MOVL         $0x7fff7fff, DI
-	VPBROADCASTD DI, Z5
-	MOVL         $0x00010001, DI
-	VPBROADCASTD DI, Z6
-	KXORW        K1, K1, K1
-	MOVL         $0x7f800000, DI
-	VPBROADCASTD DI, Z7
-	MOVQ         out_len+8(FP), DI
-	SHRQ         $0x06, DI
-	MOVQ         DI, (SP)
-	MOVQ         $0x00000000, 8(SP)
-	TESTQ        DI, DI
-	JZ           done
-
-group:
-	MOVQ BX, DI
-	MOVQ AX, R8
-	MOVQ CX, R9
-
-keyrow:
-	MOVQ         (R8), R10
-	ADDQ         DX, R10
-	PREFETCHT1   1024(R10)
-	VMOVUPS      (R10), Z8
-	VPANDD       Z8, Z7, Z9
-	VPCMPEQD     Z7, Z9, K2
-	KORW         K2, K1, K1
-	VPSRAD       $0x1f, Z8, Z9
-	VPANDD       Z2, Z9, Z9
-	VPXORD       Z9, Z8, Z8
-	VPXORD       Z3, Z8, Z8
-	PREFETCHT1   1088(R10)
-	VMOVUPS      64(R10), Z9
-	VPANDD       Z9, Z7, Z10
-	VPCMPEQD     Z7, Z10, K2
-	KORW         K2, K1, K1
-	VPSRAD       $0x1f, Z9, Z10
-	VPANDD       Z2, Z10, Z10
-	VPXORD       Z10, Z9, Z9
-	VPXORD       Z3, Z9, Z9
-	PREFETCHT1   1152(R10)
-	VMOVUPS      128(R10), Z10
-	VPANDD       Z10, Z7, Z11
-	VPCMPEQD     Z7, Z11, K2
-	KORW         K2, K1, K1
-	VPSRAD       $0x1f, Z10, Z11
-	VPANDD       Z2, Z11, Z11
-	VPXORD       Z11, Z10, Z10
-	VPXORD       Z3, Z10, Z10
-	PREFETCHT1   1216(R10)
-	VMOVUPS      192(R10), Z11
-	VPANDD       Z11, Z7, Z12
-	VPCMPEQD     Z7, Z12, K2
-	KORW         K2, K1, K1
-	VPSRAD       $0x1f, Z11, Z12
-	VPANDD       Z2, Z12, Z12
-	VPXORD       Z12, Z11, Z11
-	VPXORD       Z3, Z11, Z11
-	VPSRLD       $0x18, Z8, Z12
-	VPMOVDB      Z12, (DI)
-	VPSRLD       $0x18, Z9, Z12
-	VPMOVDB      Z12, 16(DI)
-	VPSRLD       $0x18, Z10, Z12
-	VPMOVDB      Z12, 32(DI)
-	VPSRLD       $0x18, Z11, Z12
-	VPMOVDB      Z12, 48(DI)
-	VPSRLD       $0x10, Z8, Z12
-	VPMOVDB      Z12, (DI)(SI*1)
-	VPSRLD       $0x10, Z9, Z12
-	VPMOVDB      Z12, 16(DI)(SI*1)
-	VPSRLD       $0x10, Z10, Z12
-	VPMOVDB      Z12, 32(DI)(SI*1)
-	VPSRLD       $0x10, Z11, Z12
-	VPMOVDB      Z12, 48(DI)(SI*1)
-	VPXORD       Z4, Z8, Z8
-	VPMOVDW      Z8, (DI)(SI*2)
-	VPXORD       Z4, Z9, Z9
-	VPMOVDW      Z9, 32(DI)(SI*2)
-	VPXORD       Z4, Z10, Z10
-	VPMOVDW      Z10, (DI)(SI*4)
-	VPXORD       Z4, Z11, Z11
-	VPMOVDW      Z11, 32(DI)(SI*4)
-	ADDQ         $0x40, DI
-	ADDQ         $0x18, R8
-	DECQ         R9
-	JNZ          keyrow
-	VXORPS       Z8, Z8, Z8
-	MOVL         $0x01010101, DI
-	VPBROADCASTD DI, Z9
-	MOVL         $0x00000080, DI
-
-passa1:
-	VPBROADCASTB DI, Z10
-	VPORD        Z8, Z10, Z10
-	VXORPS       Z11, Z11, Z11
-	VXORPS       Z12, Z12, Z12
-	MOVQ         BX, R8
-	MOVQ         CX, R9
-
-chunka1:
-	MOVQ R9, R10
-	CMPQ R10, $0x000003f0
-	JLE  sizeda1
-	MOVQ $0x000003f0, R10
-
-sizeda1:
-	SUBQ   R10, R9
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	VXORPS Z16, Z16, Z16
-	MOVQ   R10, R11
-	SHRQ   $0x02, R11
-	ANDQ   $0x03, R10
-	TESTQ  R11, R11
-	JZ     singlea1
-
-counta1:
-	VPCMPUB $0x06, (R8), Z10, K2
-	VPADDB  Z9, Z13, K2, Z13
-	VPCMPUB $0x06, 64(R8), Z10, K2
-	VPADDB  Z9, Z14, K2, Z14
-	VPCMPUB $0x06, 128(R8), Z10, K2
-	VPADDB  Z9, Z15, K2, Z15
-	VPCMPUB $0x06, 192(R8), Z10, K2
-	VPADDB  Z9, Z16, K2, Z16
-	ADDQ    $0x00000100, R8
-	DECQ    R11
-	JNZ     counta1
-
-singlea1:
-	TESTQ R10, R10
-	JZ    widena1
-
-onea1:
-	VPCMPUB $0x06, (R8), Z10, K2
-	VPADDB  Z9, Z13, K2, Z13
-	ADDQ    $0x40, R8
-	DECQ    R10
-	JNZ     onea1
-
-widena1:
-	VPMOVZXBW     Y13, Z17
-	VPADDW        Z17, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z13, Y13
-	VPMOVZXBW     Y13, Z17
-	VPADDW        Z17, Z12, Z12
-	VPMOVZXBW     Y14, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z14, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	VPMOVZXBW     Y15, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z15, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	VPMOVZXBW     Y16, Z13
-	VPADDW        Z13, Z11, Z11
-	VEXTRACTI64X4 $0x01, Z16, Y13
-	VPMOVZXBW     Y13, Z13
-	VPADDW        Z13, Z12, Z12
-	TESTQ         R9, R9
-	JNZ           chunka1
-	VPCMPUW       $0x02, Z0, Z11, K2
-	VPCMPUW       $0x02, Z1, Z12, K3
-	KUNPCKDQ      K2, K3, K2
-	VMOVDQU8      Z10, K2, Z8
-	SHRL          $0x01, DI
-	JNZ           passa1
-	MOVL          $0xffffffff, DI
-	VPBROADCASTD  DI, Z10
-	VXORPS        Z9, Z9, Z9
-	MOVQ          BX, DI
-	MOVQ          CX, R8
+settleda1:
+	VMOVDQA64    Z12, Z8
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z10
+	VXORPS       Z9, Z9, Z9
+	MOVQ         BX, DI
+	MOVQ         CX, R8
 
 map2:
 	VMOVDQU64    (DI), Z11
-	VPCMPUB      $0x06, Z11, Z8, K2
-	VPCMPUB      $0x01, Z11, Z8, K3
+	VPCMPUB      $0x06, Z11, Z8, K1
+	VPCMPUB      $0x01, Z11, Z8, K2
 	VMOVDQU64    (DI)(SI*1), Z11
-	VMOVDQU8     Z9, K2, Z11
-	VMOVDQU8     Z10, K3, Z11
+	VMOVDQU8     Z9, K1, Z11
+	VMOVDQU8     Z10, K2, Z11
 	VMOVDQU64    Z11, (DI)(SI*1)
 	ADDQ         $0x40, DI
 	DECQ         R8
 	JNZ          map2
 	LEAQ         (BX)(SI*1), DI
+	MOVL         $0xffffffff, R8
+	VPBROADCASTD R8, Z10
 	VXORPS       Z9, Z9, Z9
 	MOVL         $0x01010101, R8
-	VPBROADCASTD R8, Z10
-	MOVL         $0x00000080, R8
+	VPBROADCASTD R8, Z11
+	MOVL         $0x00000008, R8
 
 passa2:
-	VPBROADCASTB R8, Z11
-	VPORD        Z9, Z11, Z11
-	VXORPS       Z12, Z12, Z12
-	VXORPS       Z13, Z13, Z13
-	MOVQ         DI, R9
-	MOVQ         CX, R10
+	VPCMPEQB Z9, Z10, K1
+	KORTESTQ K1, K1
+	JCS      settleda2
+	VPAVGB   Z9, Z10, Z12
+	VXORPS   Z13, Z13, Z13
+	VXORPS   Z14, Z14, Z14
+	MOVQ     DI, R9
+	MOVQ     CX, R10
 
 chunka2:
 	MOVQ R10, R11
@@ -2689,10 +2402,10 @@ chunka2:
 
 sizeda2:
 	SUBQ   R11, R10
-	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
 	MOVQ   R11, R12
 	SHRQ   $0x02, R12
 	ANDQ   $0x03, R11
@@ -2700,14 +2413,14 @@ sizeda2:
 	JZ     singlea2
 
 counta2:
-	VPCMPUB $0x06, (R9), Z11, K2
-	VPADDB  Z10, Z14, K2, Z14
-	VPCMPUB $0x06, 64(R9), Z11, K2
-	VPADDB  Z10, Z15, K2, Z15
-	VPCMPUB $0x06, 128(R9), Z11, K2
-	VPADDB  Z10, Z16, K2, Z16
-	VPCMPUB $0x06, 192(R9), Z11, K2
-	VPADDB  Z10, Z17, K2, Z17
+	VPCMPUB $0x06, (R9), Z12, K1
+	VPADDB  Z11, Z15, K1, Z15
+	VPCMPUB $0x06, 64(R9), Z12, K1
+	VPADDB  Z11, Z16, K1, Z16
+	VPCMPUB $0x06, 128(R9), Z12, K1
+	VPADDB  Z11, Z17, K1, Z17
+	VPCMPUB $0x06, 192(R9), Z12, K1
+	VPADDB  Z11, Z18, K1, Z18
 	ADDQ    $0x00000100, R9
 	DECQ    R12
 	JNZ     counta2
@@ -2717,76 +2430,81 @@ singlea2:
 	JZ    widena2
 
 onea2:
-	VPCMPUB $0x06, (R9), Z11, K2
-	VPADDB  Z10, Z14, K2, Z14
+	VPCMPUB $0x06, (R9), Z12, K1
+	VPADDB  Z11, Z15, K1, Z15
 	ADDQ    $0x40, R9
 	DECQ    R11
 	JNZ     onea2
 
 widena2:
-	VPMOVZXBW     Y14, Z18
-	VPADDW        Z18, Z12, Z12
-	VEXTRACTI64X4 $0x01, Z14, Y14
-	VPMOVZXBW     Y14, Z18
-	VPADDW        Z18, Z13, Z13
-	VPMOVZXBW     Y15, Z14
-	VPADDW        Z14, Z12, Z12
-	VEXTRACTI64X4 $0x01, Z15, Y14
-	VPMOVZXBW     Y14, Z14
-	VPADDW        Z14, Z13, Z13
-	VPMOVZXBW     Y16, Z14
-	VPADDW        Z14, Z12, Z12
-	VEXTRACTI64X4 $0x01, Z16, Y14
-	VPMOVZXBW     Y14, Z14
-	VPADDW        Z14, Z13, Z13
-	VPMOVZXBW     Y17, Z14
-	VPADDW        Z14, Z12, Z12
-	VEXTRACTI64X4 $0x01, Z17, Y14
-	VPMOVZXBW     Y14, Z14
-	VPADDW        Z14, Z13, Z13
+	VPMOVZXBW     Y15, Z19
+	VPADDW        Z19, Z13, Z13
+	VEXTRACTI64X4 $0x01, Z15, Y15
+	VPMOVZXBW     Y15, Z19
+	VPADDW        Z19, Z14, Z14
+	VPMOVZXBW     Y16, Z15
+	VPADDW        Z15, Z13, Z13
+	VEXTRACTI64X4 $0x01, Z16, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z14, Z14
+	VPMOVZXBW     Y17, Z15
+	VPADDW        Z15, Z13, Z13
+	VEXTRACTI64X4 $0x01, Z17, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z14, Z14
+	VPMOVZXBW     Y18, Z15
+	VPADDW        Z15, Z13, Z13
+	VEXTRACTI64X4 $0x01, Z18, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z14, Z14
 	TESTQ         R10, R10
 	JNZ           chunka2
-	VPCMPUW       $0x02, Z0, Z12, K2
-	VPCMPUW       $0x02, Z1, Z13, K3
-	KUNPCKDQ      K2, K3, K2
-	VMOVDQU8      Z11, K2, Z9
-	SHRL          $0x01, R8
+	VPCMPUW       $0x02, Z0, Z13, K1
+	VPCMPUW       $0x02, Z1, Z14, K2
+	KUNPCKDQ      K1, K2, K1
+	KNOTQ         K1, K2
+	VMOVDQU8      Z12, K1, Z9
+	VPSUBB        Z11, Z12, K2, Z10
+	DECL          R8
 	JNZ           passa2
-	VXORPS        Z10, Z10, Z10
-	VXORPS        Z11, Z11, Z11
-	LEAQ          (BX)(SI*2), DI
-	MOVQ          BX, R8
-	MOVQ          DI, R9
-	MOVQ          CX, R10
+
+settleda2:
+	VMOVDQA64 Z9, Z9
+	VXORPS    Z10, Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	LEAQ      (BX)(SI*2), DI
+	MOVQ      BX, R8
+	MOVQ      DI, R9
+	MOVQ      CX, R10
 
 compact:
 	VMOVDQU64 (R8), Z12
 	VMOVDQU64 (R8)(SI*1), Z13
-	VPCMPEQB  Z12, Z8, K2
-	VPCMPUB   $0x06, Z12, Z8, K3
-	VPCMPEQB  Z13, Z9, K2, K4
-	VPCMPUB   $0x06, Z13, Z9, K2, K2
-	KORQ      K3, K2, K2
-	KORTESTQ  K4, K4
+	VPCMPEQB  Z12, Z8, K1
+	VPCMPUB   $0x06, Z12, Z8, K2
+	VPCMPEQB  Z13, Z9, K1, K3
+	VPCMPUB   $0x06, Z13, Z9, K1, K1
+	KORQ      K2, K1, K1
+	KORTESTQ  K3, K3
 	JNZ       keeprow
-	VPADDW    Z6, Z10, K2, Z10
-	KSHIFTRQ  $0x20, K2, K2
-	VPADDW    Z6, Z11, K2, Z11
+	VPADDW    Z6, Z10, K1, Z10
+	KSHIFTRQ  $0x20, K1, K1
+	VPADDW    Z6, Z11, K1, Z11
 	JMP       nextrow
 
 keeprow:
-	KORQ      K2, K4, K3
-	KNOTQ     K3, K3
+	KORQ      K1, K3, K2
+	KNOTQ     K2, K2
 	VMOVDQU64 (R8)(SI*2), Z12
-	VMOVDQU64 (R8)(SI*4), Z13
-	VMOVDQU16 Z4, K2, Z12
-	VMOVDQU16 Z5, K3, Z12
+	VMOVDQA64 Z12, Z13
+	VMOVDQU16 Z4, K1, Z12
+	VMOVDQU16 Z5, K2, Z12
 	VMOVDQU64 Z12, (R9)
+	KSHIFTRQ  $0x20, K1, K1
 	KSHIFTRQ  $0x20, K2, K2
-	KSHIFTRQ  $0x20, K3, K3
-	VMOVDQU16 Z4, K2, Z13
-	VMOVDQU16 Z5, K3, Z13
-	VMOVDQU64 Z13, (R9)(SI*2)
+	VMOVDQU16 Z4, K1, Z13
+	VMOVDQU16 Z5, K2, Z13
+	VMOVDQU64 Z13, (R9)(SI*1)
 	ADDQ      $0x40, R9
 
 nextrow:
@@ -2820,14 +2538,14 @@ pass16:
 	JZ     single16
 
 count16:
-	VPCMPGTW (R10), Z15, K2
-	VPADDW   Z6, Z17, K2, Z17
-	VPCMPGTW (R10)(SI*2), Z16, K2
-	VPADDW   Z6, Z18, K2, Z18
-	VPCMPGTW 64(R10), Z15, K2
-	VPADDW   Z6, Z19, K2, Z19
-	VPCMPGTW 64(R10)(SI*2), Z16, K2
-	VPADDW   Z6, Z20, K2, Z20
+	VPCMPGTW (R10), Z15, K1
+	VPADDW   Z6, Z17, K1, Z17
+	VPCMPGTW (R10)(SI*1), Z16, K1
+	VPADDW   Z6, Z18, K1, Z18
+	VPCMPGTW 64(R10), Z15, K1
+	VPADDW   Z6, Z19, K1, Z19
+	VPCMPGTW 64(R10)(SI*1), Z16, K1
+	VPADDW   Z6, Z20, K1, Z20
 	ADDQ     $0x00000080, R10
 	DECQ     R11
 	JNZ      count16
@@ -2835,25 +2553,25 @@ count16:
 single16:
 	TESTQ    R12, R12
 	JZ       counted16
-	VPCMPGTW (R10), Z15, K2
-	VPADDW   Z6, Z17, K2, Z17
-	VPCMPGTW (R10)(SI*2), Z16, K2
-	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW (R10), Z15, K1
+	VPADDW   Z6, Z17, K1, Z17
+	VPCMPGTW (R10)(SI*1), Z16, K1
+	VPADDW   Z6, Z18, K1, Z18
 
 counted16:
 	VPADDW        Z19, Z17, Z17
 	VPADDW        Z20, Z18, Z18
-	VPCMPW        $0x02, Z10, Z17, K2
-	VPCMPW        $0x02, Z11, Z18, K3
+	VPCMPW        $0x02, Z10, Z17, K1
+	VPCMPW        $0x02, Z11, Z18, K2
 	VPXORD        Z4, Z15, Z15
 	VPXORD        Z4, Z16, Z16
-	VMOVDQU16     Z15, K2, Z12
-	VMOVDQU16     Z16, K3, Z13
+	VMOVDQU16     Z15, K1, Z12
+	VMOVDQU16     Z16, K2, Z13
 	VPSRLW        $0x01, Z14, Z14
 	DECQ          R8
 	JNZ           pass16
 	VXORPS        Z10, Z10, Z10
-	MOVQ          out_base+0(FP), DI
+	MOVQ          lo_base+0(FP), DI
 	ADDQ          8(SP), DI
 	VEXTRACTI32X4 $0x00, Z8, X11
 	VEXTRACTI32X4 $0x00, Z9, X14
@@ -2887,7 +2605,7 @@ counted16:
 	VPXORD        Z12, Z11, Z11
 	VADDPS        Z10, Z11, Z11
 	VMOVUPS       Z11, 64(DI)
-	MOVQ          out_base+0(FP), DI
+	MOVQ          hi_base+24(FP), DI
 	ADDQ          8(SP), DI
 	VEXTRACTI32X4 $0x02, Z8, X11
 	VEXTRACTI32X4 $0x02, Z9, X12
@@ -2904,7 +2622,7 @@ counted16:
 	VPANDD        Z2, Z12, Z12
 	VPXORD        Z12, Z11, Z11
 	VADDPS        Z10, Z11, Z11
-	VMOVUPS       Z11, 128(DI)
+	VMOVUPS       Z11, (DI)
 	VEXTRACTI32X4 $0x03, Z8, X8
 	VEXTRACTI32X4 $0x03, Z9, X9
 	VPMOVZXBD     X8, Z8
@@ -2920,7 +2638,598 @@ counted16:
 	VPANDD        Z2, Z9, Z9
 	VPXORD        Z9, Z8, Z8
 	VADDPS        Z10, Z8, Z8
-	VMOVUPS       Z8, 192(DI)
+	VMOVUPS       Z8, 64(DI)
+	ADDQ          $0x00000080, 8(SP)
+	ADDQ          $0x00000080, DX
+	DECQ          (SP)
+	JNZ           group
+
+done:
+	VZEROUPPER
+	RET
+
+// func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
+TEXT ·selectRank8AVX512(SB), NOSPLIT, $16-96
+	MOVQ         rows_base+24(FP), AX
+	MOVQ         rows_len+32(FP), CX
+	MOVQ         off+48(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         keys_base+64(FP), BX
+	MOVQ         CX, SI
+	SHLQ         $0x06, SI
+	MOVQ         k+56(FP), DI
+	VPBROADCASTW DI, Z0
+	VMOVDQA64    Z0, Z1
+	MOVL         $0x7fffffff, DI
+	VPBROADCASTD DI, Z2
+	MOVL         $0x80000000, DI
+	VPBROADCASTD DI, Z3
+	MOVL         $0x80008000, DI
+	VPBROADCASTD DI, Z4
+	MOVL         $0x7fff7fff, DI
+	VPBROADCASTD DI, Z5
+	MOVL         $0x00010001, DI
+	VPBROADCASTD DI, Z6
+	KXORW        K1, K1, K1
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z7
+	MOVQ         out_len+8(FP), DI
+	SHRQ         $0x06, DI
+	MOVQ         DI, (SP)
+	MOVQ         $0x00000000, 8(SP)
+	TESTQ        DI, DI
+	JZ           done
+	VMOVDQU64    topbytes<>+0(SB), Z8
+
+group:
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z9
+	VXORPS       Z10, Z10, Z10
+	MOVL         $0x7f7f7f7f, DI
+	VPBROADCASTD DI, Z11
+	MOVL         $0x80808080, DI
+	VPBROADCASTD DI, Z12
+	MOVQ         BX, DI
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+
+keyrow:
+	MOVQ         (R8), R10
+	ADDQ         DX, R10
+	PREFETCHT1   1024(R10)
+	VMOVUPS      (R10), Z13
+	VPANDD       Z13, Z7, Z14
+	VPCMPEQD     Z7, Z14, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z13, Z14
+	VPANDD       Z2, Z14, Z14
+	VPXORD       Z14, Z13, Z13
+	VPXORD       Z3, Z13, Z13
+	PREFETCHT1   1088(R10)
+	VMOVUPS      64(R10), Z14
+	VPANDD       Z14, Z7, Z15
+	VPCMPEQD     Z7, Z15, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z14, Z15
+	VPANDD       Z2, Z15, Z15
+	VPXORD       Z15, Z14, Z14
+	VPXORD       Z3, Z14, Z14
+	PREFETCHT1   1152(R10)
+	VMOVUPS      128(R10), Z15
+	VPANDD       Z15, Z7, Z16
+	VPCMPEQD     Z7, Z16, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z15, Z16
+	VPANDD       Z2, Z16, Z16
+	VPXORD       Z16, Z15, Z15
+	VPXORD       Z3, Z15, Z15
+	PREFETCHT1   1216(R10)
+	VMOVUPS      192(R10), Z16
+	VPANDD       Z16, Z7, Z17
+	VPCMPEQD     Z7, Z17, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z16, Z17
+	VPANDD       Z2, Z17, Z17
+	VPXORD       Z17, Z16, Z16
+	VPXORD       Z3, Z16, Z16
+	VMOVDQA64    Z8, Z17
+	VPERMI2B     Z14, Z13, Z17
+	VMOVDQA64    Z8, Z18
+	VPERMI2B     Z16, Z15, Z18
+	VINSERTI64X4 $0x01, Y18, Z17, Z17
+	VMOVDQU64    Z17, (DI)
+	VPMINUB      Z17, Z9, Z9
+	VPMAXUB      Z17, Z10, Z10
+	VPMINSB      Z17, Z11, Z11
+	VPMAXSB      Z17, Z12, Z12
+	VPSRLD       $0x10, Z13, Z17
+	VPMOVDB      Z17, (DI)(SI*1)
+	VPSRLD       $0x10, Z14, Z17
+	VPMOVDB      Z17, 16(DI)(SI*1)
+	VPSRLD       $0x10, Z15, Z17
+	VPMOVDB      Z17, 32(DI)(SI*1)
+	VPSRLD       $0x10, Z16, Z17
+	VPMOVDB      Z17, 48(DI)(SI*1)
+	VPXORD       Z4, Z13, Z13
+	VPMOVDW      Z13, (DI)(SI*2)
+	VPXORD       Z4, Z14, Z14
+	VPMOVDW      Z14, 32(DI)(SI*2)
+	VPXORD       Z4, Z15, Z15
+	VPMOVDW      Z15, (DI)(SI*4)
+	VPXORD       Z4, Z16, Z16
+	VPMOVDW      Z16, 32(DI)(SI*4)
+	ADDQ         $0x40, DI
+	ADDQ         $0x18, R8
+	DECQ         R9
+	JNZ          keyrow
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z14
+	VXORPS       Z13, Z13, Z13
+	MOVL         $0x01010101, DI
+	VPBROADCASTD DI, Z15
+	MOVL         $0x00000001, DI
+
+passsign:
+	VPCMPEQB Z13, Z14, K2
+	KORTESTQ K2, K2
+	JCS      settledsign
+	VPAVGB   Z13, Z14, Z16
+	VXORPS   Z17, Z17, Z17
+	VXORPS   Z18, Z18, Z18
+	MOVQ     BX, R8
+	MOVQ     CX, R9
+
+chunksign:
+	MOVQ R9, R10
+	CMPQ R10, $0x000003f0
+	JLE  sizedsign
+	MOVQ $0x000003f0, R10
+
+sizedsign:
+	SUBQ   R10, R9
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	MOVQ   R10, R11
+	SHRQ   $0x02, R11
+	ANDQ   $0x03, R10
+	TESTQ  R11, R11
+	JZ     singlesign
+
+countsign:
+	VPCMPUB $0x06, (R8), Z16, K2
+	VPADDB  Z15, Z19, K2, Z19
+	VPCMPUB $0x06, 64(R8), Z16, K2
+	VPADDB  Z15, Z20, K2, Z20
+	VPCMPUB $0x06, 128(R8), Z16, K2
+	VPADDB  Z15, Z21, K2, Z21
+	VPCMPUB $0x06, 192(R8), Z16, K2
+	VPADDB  Z15, Z22, K2, Z22
+	ADDQ    $0x00000100, R8
+	DECQ    R11
+	JNZ     countsign
+
+singlesign:
+	TESTQ R10, R10
+	JZ    widensign
+
+onesign:
+	VPCMPUB $0x06, (R8), Z16, K2
+	VPADDB  Z15, Z19, K2, Z19
+	ADDQ    $0x40, R8
+	DECQ    R10
+	JNZ     onesign
+
+widensign:
+	VPMOVZXBW     Y19, Z23
+	VPADDW        Z23, Z17, Z17
+	VEXTRACTI64X4 $0x01, Z19, Y19
+	VPMOVZXBW     Y19, Z23
+	VPADDW        Z23, Z18, Z18
+	VPMOVZXBW     Y20, Z19
+	VPADDW        Z19, Z17, Z17
+	VEXTRACTI64X4 $0x01, Z20, Y19
+	VPMOVZXBW     Y19, Z19
+	VPADDW        Z19, Z18, Z18
+	VPMOVZXBW     Y21, Z19
+	VPADDW        Z19, Z17, Z17
+	VEXTRACTI64X4 $0x01, Z21, Y19
+	VPMOVZXBW     Y19, Z19
+	VPADDW        Z19, Z18, Z18
+	VPMOVZXBW     Y22, Z19
+	VPADDW        Z19, Z17, Z17
+	VEXTRACTI64X4 $0x01, Z22, Y19
+	VPMOVZXBW     Y19, Z19
+	VPADDW        Z19, Z18, Z18
+	TESTQ         R9, R9
+	JNZ           chunksign
+	VPCMPUW       $0x02, Z0, Z17, K2
+	VPCMPUW       $0x02, Z1, Z18, K3
+	KUNPCKDQ      K2, K3, K2
+	KNOTQ         K2, K3
+	VMOVDQU8      Z16, K2, Z13
+	VPSUBB        Z15, Z16, K3, Z14
+	DECL          DI
+	JNZ           passsign
+
+settledsign:
+	VPMOVB2M     Z13, K2
+	VMOVDQA64    Z9, Z13
+	VMOVDQU8     Z11, K2, Z13
+	VMOVDQA64    Z12, Z14
+	VMOVDQU8     Z10, K2, Z14
+	MOVL         $0x01010101, DI
+	VPBROADCASTD DI, Z9
+	MOVL         $0x00000008, DI
+
+passa1:
+	VPCMPEQB Z13, Z14, K2
+	KORTESTQ K2, K2
+	JCS      settleda1
+	VPAVGB   Z13, Z14, Z10
+	VXORPS   Z11, Z11, Z11
+	VXORPS   Z12, Z12, Z12
+	MOVQ     BX, R8
+	MOVQ     CX, R9
+
+chunka1:
+	MOVQ R9, R10
+	CMPQ R10, $0x000003f0
+	JLE  sizeda1
+	MOVQ $0x000003f0, R10
+
+sizeda1:
+	SUBQ   R10, R9
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	MOVQ   R10, R11
+	SHRQ   $0x02, R11
+	ANDQ   $0x03, R10
+	TESTQ  R11, R11
+	JZ     singlea1
+
+counta1:
+	VPCMPUB $0x06, (R8), Z10, K2
+	VPADDB  Z9, Z15, K2, Z15
+	VPCMPUB $0x06, 64(R8), Z10, K2
+	VPADDB  Z9, Z16, K2, Z16
+	VPCMPUB $0x06, 128(R8), Z10, K2
+	VPADDB  Z9, Z17, K2, Z17
+	VPCMPUB $0x06, 192(R8), Z10, K2
+	VPADDB  Z9, Z18, K2, Z18
+	ADDQ    $0x00000100, R8
+	DECQ    R11
+	JNZ     counta1
+
+singlea1:
+	TESTQ R10, R10
+	JZ    widena1
+
+onea1:
+	VPCMPUB $0x06, (R8), Z10, K2
+	VPADDB  Z9, Z15, K2, Z15
+	ADDQ    $0x40, R8
+	DECQ    R10
+	JNZ     onea1
+
+widena1:
+	VPMOVZXBW     Y15, Z19
+	VPADDW        Z19, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z15, Y15
+	VPMOVZXBW     Y15, Z19
+	VPADDW        Z19, Z12, Z12
+	VPMOVZXBW     Y16, Z15
+	VPADDW        Z15, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z16, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z12, Z12
+	VPMOVZXBW     Y17, Z15
+	VPADDW        Z15, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z17, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z12, Z12
+	VPMOVZXBW     Y18, Z15
+	VPADDW        Z15, Z11, Z11
+	VEXTRACTI64X4 $0x01, Z18, Y15
+	VPMOVZXBW     Y15, Z15
+	VPADDW        Z15, Z12, Z12
+	TESTQ         R9, R9
+	JNZ           chunka1
+	VPCMPUW       $0x02, Z0, Z11, K2
+	VPCMPUW       $0x02, Z1, Z12, K3
+	KUNPCKDQ      K2, K3, K2
+	KNOTQ         K2, K3
+	VMOVDQU8      Z10, K2, Z13
+	VPSUBB        Z9, Z10, K3, Z14
+	DECL          DI
+	JNZ           passa1
+
+settleda1:
+	VMOVDQA64    Z13, Z9
+	MOVL         $0xffffffff, DI
+	VPBROADCASTD DI, Z11
+	VXORPS       Z10, Z10, Z10
+	MOVQ         BX, DI
+	MOVQ         CX, R8
+
+map2:
+	VMOVDQU64    (DI), Z12
+	VPCMPUB      $0x06, Z12, Z9, K2
+	VPCMPUB      $0x01, Z12, Z9, K3
+	VMOVDQU64    (DI)(SI*1), Z12
+	VMOVDQU8     Z10, K2, Z12
+	VMOVDQU8     Z11, K3, Z12
+	VMOVDQU64    Z12, (DI)(SI*1)
+	ADDQ         $0x40, DI
+	DECQ         R8
+	JNZ          map2
+	LEAQ         (BX)(SI*1), DI
+	MOVL         $0xffffffff, R8
+	VPBROADCASTD R8, Z11
+	VXORPS       Z10, Z10, Z10
+	MOVL         $0x01010101, R8
+	VPBROADCASTD R8, Z12
+	MOVL         $0x00000008, R8
+
+passa2:
+	VPCMPEQB Z10, Z11, K2
+	KORTESTQ K2, K2
+	JCS      settleda2
+	VPAVGB   Z10, Z11, Z13
+	VXORPS   Z14, Z14, Z14
+	VXORPS   Z15, Z15, Z15
+	MOVQ     DI, R9
+	MOVQ     CX, R10
+
+chunka2:
+	MOVQ R10, R11
+	CMPQ R11, $0x000003f0
+	JLE  sizeda2
+	MOVQ $0x000003f0, R11
+
+sizeda2:
+	SUBQ   R11, R10
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   R11, R12
+	SHRQ   $0x02, R12
+	ANDQ   $0x03, R11
+	TESTQ  R12, R12
+	JZ     singlea2
+
+counta2:
+	VPCMPUB $0x06, (R9), Z13, K2
+	VPADDB  Z12, Z16, K2, Z16
+	VPCMPUB $0x06, 64(R9), Z13, K2
+	VPADDB  Z12, Z17, K2, Z17
+	VPCMPUB $0x06, 128(R9), Z13, K2
+	VPADDB  Z12, Z18, K2, Z18
+	VPCMPUB $0x06, 192(R9), Z13, K2
+	VPADDB  Z12, Z19, K2, Z19
+	ADDQ    $0x00000100, R9
+	DECQ    R12
+	JNZ     counta2
+
+singlea2:
+	TESTQ R11, R11
+	JZ    widena2
+
+onea2:
+	VPCMPUB $0x06, (R9), Z13, K2
+	VPADDB  Z12, Z16, K2, Z16
+	ADDQ    $0x40, R9
+	DECQ    R11
+	JNZ     onea2
+
+widena2:
+	VPMOVZXBW     Y16, Z20
+	VPADDW        Z20, Z14, Z14
+	VEXTRACTI64X4 $0x01, Z16, Y16
+	VPMOVZXBW     Y16, Z20
+	VPADDW        Z20, Z15, Z15
+	VPMOVZXBW     Y17, Z16
+	VPADDW        Z16, Z14, Z14
+	VEXTRACTI64X4 $0x01, Z17, Y16
+	VPMOVZXBW     Y16, Z16
+	VPADDW        Z16, Z15, Z15
+	VPMOVZXBW     Y18, Z16
+	VPADDW        Z16, Z14, Z14
+	VEXTRACTI64X4 $0x01, Z18, Y16
+	VPMOVZXBW     Y16, Z16
+	VPADDW        Z16, Z15, Z15
+	VPMOVZXBW     Y19, Z16
+	VPADDW        Z16, Z14, Z14
+	VEXTRACTI64X4 $0x01, Z19, Y16
+	VPMOVZXBW     Y16, Z16
+	VPADDW        Z16, Z15, Z15
+	TESTQ         R10, R10
+	JNZ           chunka2
+	VPCMPUW       $0x02, Z0, Z14, K2
+	VPCMPUW       $0x02, Z1, Z15, K3
+	KUNPCKDQ      K2, K3, K2
+	KNOTQ         K2, K3
+	VMOVDQU8      Z13, K2, Z10
+	VPSUBB        Z12, Z13, K3, Z11
+	DECL          R8
+	JNZ           passa2
+
+settleda2:
+	VMOVDQA64 Z10, Z10
+	VXORPS    Z11, Z11, Z11
+	VXORPS    Z12, Z12, Z12
+	LEAQ      (BX)(SI*2), DI
+	MOVQ      BX, R8
+	MOVQ      DI, R9
+	MOVQ      CX, R10
+
+compact:
+	VMOVDQU64 (R8), Z13
+	VMOVDQU64 (R8)(SI*1), Z14
+	VPCMPEQB  Z13, Z9, K2
+	VPCMPUB   $0x06, Z13, Z9, K3
+	VPCMPEQB  Z14, Z10, K2, K4
+	VPCMPUB   $0x06, Z14, Z10, K2, K2
+	KORQ      K3, K2, K2
+	KORTESTQ  K4, K4
+	JNZ       keeprow
+	VPADDW    Z6, Z11, K2, Z11
+	KSHIFTRQ  $0x20, K2, K2
+	VPADDW    Z6, Z12, K2, Z12
+	JMP       nextrow
+
+keeprow:
+	KORQ      K2, K4, K3
+	KNOTQ     K3, K3
+	VMOVDQU64 (R8)(SI*2), Z13
+	VMOVDQU64 (R8)(SI*4), Z14
+	VMOVDQU16 Z4, K2, Z13
+	VMOVDQU16 Z5, K3, Z13
+	VMOVDQU64 Z13, (R9)
+	KSHIFTRQ  $0x20, K2, K2
+	KSHIFTRQ  $0x20, K3, K3
+	VMOVDQU16 Z4, K2, Z14
+	VMOVDQU16 Z5, K3, Z14
+	VMOVDQU64 Z14, (R9)(SI*2)
+	ADDQ      $0x40, R9
+
+nextrow:
+	ADDQ      $0x40, R8
+	DECQ      R10
+	JNZ       compact
+	SUBQ      DI, R9
+	SHRQ      $0x06, R9
+	VPSUBW    Z11, Z0, Z11
+	VPSUBW    Z12, Z1, Z12
+	VXORPS    Z13, Z13, Z13
+	VXORPS    Z14, Z14, Z14
+	VMOVDQA64 Z4, Z15
+	MOVQ      $0x00000010, R8
+
+pass16:
+	VPORD  Z15, Z13, Z16
+	VPORD  Z15, Z14, Z17
+	VPXORD Z4, Z16, Z16
+	VPXORD Z4, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	MOVQ   DI, R10
+	MOVQ   R9, R11
+	SHRQ   $0x01, R11
+	MOVQ   R9, R12
+	ANDQ   $0x01, R12
+	TESTQ  R11, R11
+	JZ     single16
+
+count16:
+	VPCMPGTW (R10), Z16, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW (R10)(SI*2), Z17, K2
+	VPADDW   Z6, Z19, K2, Z19
+	VPCMPGTW 64(R10), Z16, K2
+	VPADDW   Z6, Z20, K2, Z20
+	VPCMPGTW 64(R10)(SI*2), Z17, K2
+	VPADDW   Z6, Z21, K2, Z21
+	ADDQ     $0x00000080, R10
+	DECQ     R11
+	JNZ      count16
+
+single16:
+	TESTQ    R12, R12
+	JZ       counted16
+	VPCMPGTW (R10), Z16, K2
+	VPADDW   Z6, Z18, K2, Z18
+	VPCMPGTW (R10)(SI*2), Z17, K2
+	VPADDW   Z6, Z19, K2, Z19
+
+counted16:
+	VPADDW        Z20, Z18, Z18
+	VPADDW        Z21, Z19, Z19
+	VPCMPW        $0x02, Z11, Z18, K2
+	VPCMPW        $0x02, Z12, Z19, K3
+	VPXORD        Z4, Z16, Z16
+	VPXORD        Z4, Z17, Z17
+	VMOVDQU16     Z16, K2, Z13
+	VMOVDQU16     Z17, K3, Z14
+	VPSRLW        $0x01, Z15, Z15
+	DECQ          R8
+	JNZ           pass16
+	VXORPS        Z11, Z11, Z11
+	MOVQ          out_base+0(FP), DI
+	ADDQ          8(SP), DI
+	VEXTRACTI32X4 $0x00, Z9, X12
+	VEXTRACTI32X4 $0x00, Z10, X15
+	VPMOVZXBD     X12, Z12
+	VPMOVZXBD     X15, Z15
+	VEXTRACTI64X4 $0x00, Z13, Y16
+	VPMOVZXWD     Y16, Z16
+	VPSLLD        $0x18, Z12, Z12
+	VPSLLD        $0x10, Z15, Z15
+	VPORD         Z15, Z12, Z12
+	VPORD         Z16, Z12, Z12
+	VPXORD        Z3, Z12, Z12
+	VPSRAD        $0x1f, Z12, Z15
+	VPANDD        Z2, Z15, Z15
+	VPXORD        Z15, Z12, Z12
+	VADDPS        Z11, Z12, Z12
+	VMOVUPS       Z12, (DI)
+	VEXTRACTI32X4 $0x01, Z9, X12
+	VEXTRACTI32X4 $0x01, Z10, X15
+	VPMOVZXBD     X12, Z12
+	VPMOVZXBD     X15, Z15
+	VEXTRACTI64X4 $0x01, Z13, Y13
+	VPMOVZXWD     Y13, Z13
+	VPSLLD        $0x18, Z12, Z12
+	VPSLLD        $0x10, Z15, Z15
+	VPORD         Z15, Z12, Z12
+	VPORD         Z13, Z12, Z12
+	VPXORD        Z3, Z12, Z12
+	VPSRAD        $0x1f, Z12, Z13
+	VPANDD        Z2, Z13, Z13
+	VPXORD        Z13, Z12, Z12
+	VADDPS        Z11, Z12, Z12
+	VMOVUPS       Z12, 64(DI)
+	MOVQ          out_base+0(FP), DI
+	ADDQ          8(SP), DI
+	VEXTRACTI32X4 $0x02, Z9, X12
+	VEXTRACTI32X4 $0x02, Z10, X13
+	VPMOVZXBD     X12, Z12
+	VPMOVZXBD     X13, Z13
+	VEXTRACTI64X4 $0x00, Z14, Y15
+	VPMOVZXWD     Y15, Z15
+	VPSLLD        $0x18, Z12, Z12
+	VPSLLD        $0x10, Z13, Z13
+	VPORD         Z13, Z12, Z12
+	VPORD         Z15, Z12, Z12
+	VPXORD        Z3, Z12, Z12
+	VPSRAD        $0x1f, Z12, Z13
+	VPANDD        Z2, Z13, Z13
+	VPXORD        Z13, Z12, Z12
+	VADDPS        Z11, Z12, Z12
+	VMOVUPS       Z12, 128(DI)
+	VEXTRACTI32X4 $0x03, Z9, X9
+	VEXTRACTI32X4 $0x03, Z10, X10
+	VPMOVZXBD     X9, Z9
+	VPMOVZXBD     X10, Z10
+	VEXTRACTI64X4 $0x01, Z14, Y12
+	VPMOVZXWD     Y12, Z12
+	VPSLLD        $0x18, Z9, Z9
+	VPSLLD        $0x10, Z10, Z10
+	VPORD         Z10, Z9, Z9
+	VPORD         Z12, Z9, Z9
+	VPXORD        Z3, Z9, Z9
+	VPSRAD        $0x1f, Z9, Z10
+	VPANDD        Z2, Z10, Z10
+	VPXORD        Z10, Z9, Z9
+	VADDPS        Z11, Z9, Z9
+	VMOVUPS       Z9, 192(DI)
 	ADDQ          $0x00000100, 8(SP)
 	ADDQ          $0x00000100, DX
 	DECQ          (SP)

@@ -101,6 +101,7 @@ func main() {
 	genBoundsBisect(s)
 	genBoundsBisect16(s, false)
 	if s.vecSize == 64 {
+		topBytesTable()
 		genBoundsBisect8(s, false)
 		genBoundsBisect8(s, true)
 	}
@@ -1429,8 +1430,11 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 // high half of each key settled a byte at a time: a byte compare decides 64 lanes, the
 // two ranks of 32 coordinates, where a word compare decides 32, and the bisection's
 // passes over all rows are nearly all of its time. Per group: a key pass writes, per
-// row, the keys' top bytes (A1), their second bytes (A2) and their low halves (B);
-// 8 passes settle the top bytes; A2 is mapped against them (below -> 0, above -> 0xff,
+// row, the keys' top bytes (A1), their second bytes (A2) and their low halves (B),
+// and per lane the range of the top bytes of either sign; one pass settles the sign
+// and a few more the top bytes within that sign's range (normally distributed values
+// span a few top bytes on either side of zero, so 3-4 passes instead of 7 in all);
+// A2 is mapped against them (below -> 0, above -> 0xff,
 // so counting below a candidate still counts every row below); 8 passes settle the
 // second bytes; then, as in boundsBisect16, only the rows whose high half equals some
 // lane's prefix are kept, the others' below-counts taken off the ranks, and the low
@@ -1508,7 +1512,27 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	MOVQ(U32(0), outOff)
 	TESTQ(g, g)
 	JZ(LabelRef("done"))
+	// The byte permutations that gather the top bytes of two vectors of keys (32
+	// coordinates) into the lanes of one: for Bounds twice over, for selectRank8 into
+	// lanes 0-31 (the upper 32 come from the second pair).
+	topBytes := ZMM()
+	VMOVDQU64(topBytesTable(), topBytes)
 	Label("group")
+	// The key pass also gathers, per lane, the range of the top bytes: the smallest and
+	// largest, the smallest with the sign bit set (the least positive, a signed byte
+	// minimum) and the largest without it (the least negative, a signed maximum), so the
+	// top byte's bisection can skip the bits the lane's values share.
+	minAll, maxAll, minPos, maxNeg := ZMM(), ZMM(), ZMM(), ZMM()
+	{
+		t := GP32()
+		MOVL(U32(0xffffffff), t)
+		VPBROADCASTD(t, minAll)
+		clearVec(maxAll)
+		MOVL(U32(0x7f7f7f7f), t)
+		VPBROADCASTD(t, minPos)
+		MOVL(U32(0x80808080), t)
+		VPBROADCASTD(t, maxNeg)
+	}
 	{
 		pa := GP64()
 		MOVQ(keys, pa)
@@ -1541,7 +1565,20 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 					}
 				}
 			}
-			bytesAt(24, Mem{Base: pa})
+			top := ZMM()
+			VMOVDQA64(topBytes, top)
+			VPERMI2B(xs[1], xs[0], top)
+			if pair {
+				upper := ZMM()
+				VMOVDQA64(topBytes, upper)
+				VPERMI2B(xs[3], xs[2], upper)
+				VINSERTI64X4(Imm(1), upper.AsY(), top, top)
+			}
+			VMOVDQU64(top, Mem{Base: pa})
+			VPMINUB(top, minAll, minAll)
+			VPMAXUB(top, maxAll, maxAll)
+			VPMINSB(top, minPos, minPos)
+			VPMAXSB(top, maxNeg, maxNeg)
 			bytesAt(16, Mem{Base: pa, Index: step, Scale: 1})
 			for i, x := range xs {
 				VPXORD(flip, x, x) // the low word flipped, for bisect16's signed compares
@@ -1554,7 +1591,20 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 			ADDQ(Imm(64), pa)
 		})
 	}
-	p1 := bisect8(keys, nrows, rLo, rHi, "a1")
+	// The top bytes: the sign first, then the range of the lane's values of that sign.
+	p1 := ZMM()
+	{
+		low, high := ZMM(), allOnes()
+		clearVec(low)
+		signOnly := bisect8(keys, nrows, rLo, rHi, low, high, 1, "sign")
+		positive := K()
+		VPMOVB2M(signOnly, positive)
+		VMOVDQA64(minAll, low)
+		VMOVDQU8(minPos, positive, low)
+		VMOVDQA64(maxNeg, high)
+		VMOVDQU8(maxAll, positive, high)
+		VMOVDQA64(bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1"), p1)
+	}
 	// Map A2 against the top bytes: below -> 0, above -> 0xff.
 	{
 		zv, ff := s.vec(), s.broadcast32(0xffffffff)
@@ -1578,7 +1628,12 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	}
 	a2 := GP64()
 	LEAQ(Mem{Base: keys, Index: step, Scale: 1}, a2)
-	p2 := bisect8(a2, nrows, rLo, rHi, "a2")
+	p2 := ZMM()
+	{
+		low, high := ZMM(), allOnes()
+		clearVec(low)
+		VMOVDQA64(bisect8(a2, nrows, rLo, rHi, low, high, 8, "a2"), p2)
+	}
 	// Keep the rows equal to some lane's 16-bit prefix; count the others below.
 	out0, out1 := s.vec(), s.vec()
 	clearVec(out0)
@@ -1688,20 +1743,25 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 
 // bisect8 settles, for 64 byte lanes (ranks rLo in lanes 0-31, rHi in 32-63, as
 // words), the largest byte c with at most rank bytes of the n-row array at base below
-// c, one bit at a time from the top. The counts run in bytes, four counters a turn,
-// and are widened into words every 1008 rows, before a byte can overflow.
-func bisect8(base, nrows reg.GPVirtual, rLo, rHi reg.VecVirtual, tag string) reg.VecVirtual {
-	res, ones8 := ZMM(), ZMM()
-	clearVec(res)
+// c, given that it lies in [low, high] (both per lane; both written over): each pass
+// counts below the middle, (low+high+1)/2, and keeps the half that holds c, until
+// every lane's range is one byte or maxPasses passes have run (8 halve any range of
+// bytes). The counts run in bytes, four counters a turn, and are widened into words
+// every 1008 rows, before a byte can overflow.
+func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxPasses int, tag string) reg.VecVirtual {
+	ones8 := ZMM()
 	g := GP32()
 	MOVL(U32(0x01010101), g)
 	VPBROADCASTD(g, ones8)
-	bit := GP32()
-	MOVL(U32(0x80), bit)
+	pass := GP32()
+	MOVL(U32(uint64(maxPasses)), pass)
 	Label("pass" + tag)
+	settled := K()
+	VPCMPEQB(low, high, settled)
+	KORTESTQ(settled, settled)
+	JCS(LabelRef("settled" + tag)) // every lane's range is one byte
 	cand := ZMM()
-	VPBROADCASTB(bit, cand)
-	VPORD(res, cand, cand)
+	VPAVGB(low, high, cand) // (low+high+1)/2: above low, at most high
 	w0, w1 := ZMM(), ZMM()
 	clearVec(w0)
 	clearVec(w1)
@@ -1758,15 +1818,43 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi reg.VecVirtual, tag string) reg
 	}
 	TESTQ(left, left)
 	JNZ(LabelRef("chunk" + tag))
-	kLo, kHi, keep := K(), K(), K()
+	kLo, kHi, keep, over := K(), K(), K(), K()
 	VPCMPUW(Imm(2), rLo, w0, kLo) // count <= rank
 	VPCMPUW(Imm(2), rHi, w1, kHi)
 	KUNPCKDQ(kLo, kHi, keep) // kHi in the upper 32 bits
-	VMOVDQU8(cand, keep, res)
-	SHRL(Imm(1), bit)
+	KNOTQ(keep, over)
+	VMOVDQU8(cand, keep, low)       // the byte is at least cand
+	VPSUBB(ones8, cand, over, high) // or below it
+	DECL(pass)
 	JNZ(LabelRef("pass" + tag))
-	return res
+	Label("settled" + tag)
+	return low
 }
+
+// allOnes returns a vector of all ones bits.
+func allOnes() reg.VecVirtual {
+	v, t := ZMM(), GP32()
+	MOVL(U32(0xffffffff), t)
+	VPBROADCASTD(t, v)
+	return v
+}
+
+// topBytesTable is the VPERMI2B index that gathers byte 3 of the 32 keys of two vectors
+// into lanes 0-31, and again into lanes 32-63.
+// It is laid down once, before the kernels that read it.
+func topBytesTable() Mem {
+	if topBytesData == nil {
+		m := GLOBL("topbytes", RODATA|NOPTR)
+		for l := range 64 {
+			c := l % 32
+			DATA(l, U8(uint8(64*(c/16)+4*(c%16)+3)))
+		}
+		topBytesData = &m
+	}
+	return *topBytesData
+}
+
+var topBytesData *Mem
 
 // bisect16 settles, for both ranks packed in words, the largest unsigned word c with at
 // most rank flipped words of the n-vector array at base below c (flipped), one bit at a
