@@ -88,12 +88,13 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	sums, bounds := *sumsBuf, *boundsBuf
 	middles := make([][2][]float32, workers) // a median's kept rows, per worker
 	// Many rows go through a per-worker panel: worker w's tile lies at panel[w*n*stride:],
-	// its rows are panelRows[w*n:(w+1)*n]. (Not for k = 0: the plain mean reads each
-	// value once, and a copy would only add a pass.)
+	// its rows are panelRows[w*n:(w+1)*n]. (Not where the kernels read each value
+	// once, and a copy would only add a pass: the plain mean, k = 0, and the median of
+	// an odd number of rows, whose selection reads the rows in its key pass alone.)
 	stride := panelStride(tile)
 	var panel []float32
 	var panelRows [][]float32
-	if n >= panelFrom && k > 0 {
+	if n >= panelFrom && k > 0 && n-2*k != 1 {
 		buf, rowsBuf := panelPool.Get(workers*n*stride), panelRowsPool.Get(workers*n)
 		defer panelPool.Put(buf)
 		defer panelRowsPool.Put(rowsBuf)
