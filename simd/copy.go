@@ -48,6 +48,30 @@ func CopyWindows(panel []float32, stride int, rows [][]float32, off, width int) 
 	}
 }
 
+// A Panel holds a tile of many rows' windows, row i at Data[i*Stride:] and, as a slice
+// of the tile's width, at Rows[i]: the block CopyWindows fills (see BoundsCopy and
+// MiddleCopy), for passes that read a tile more than once.
+type Panel struct {
+	Data   []float32
+	Stride int
+	Rows   [][]float32
+}
+
+// check panics unless p can take the windows [off, off+width) of rows, and every
+// window is in bounds: the kernels that copy into p check nothing.
+func (p Panel) check(rows [][]float32, off, width int) {
+	if len(rows) == 0 || width == 0 {
+		return
+	}
+	if p.Stride < width || len(p.Rows) < len(rows) {
+		panic("simd: Panel too small for the windows")
+	}
+	_ = p.Data[(len(rows)-1)*p.Stride+width-1]
+	for _, r := range rows {
+		_ = r[off : off+width]
+	}
+}
+
 func copyWindowsGeneric(panel []float32, stride int, rows [][]float32, off, width int) {
 	for i, r := range rows {
 		copy(panel[i*stride:i*stride+width], r[off:off+width])

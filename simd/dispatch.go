@@ -58,8 +58,9 @@ type kernels struct {
 	// byte at a time, for up to 32767 rows, with keys as scratch of 64 per row;
 	// selectRank8 is selectRank16 the same way, for 64 coordinates at a time and keys of
 	// 80 per row.
-	boundsBisect8 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
-	selectRank8   func(out []float32, rows [][]float32, off, k int, keys []int32) int
+	// Both copy the windows into panel as they read them, unless it is empty.
+	boundsBisect8 func(lo, hi []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int)
+	selectRank8   func(out []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int) int
 	// selectRank16 finds one rank, two groups of lanes per compare, and reports 1 if
 	// every value was finite; successor steps from rank k to rank k+1. Together they
 	// make a median.

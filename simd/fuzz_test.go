@@ -104,9 +104,20 @@ func sameOrNaN32(a, b []float32) bool {
 	})
 }
 
+// panelFor returns a panel for n rows of width values, a line between rows.
+func panelFor(n, width int) simd.Panel {
+	p := simd.Panel{Stride: width + 16, Rows: make([][]float32, n)}
+	p.Data = make([]float32, n*p.Stride)
+	for i := range p.Rows {
+		p.Rows[i] = p.Data[i*p.Stride : i*p.Stride+width]
+	}
+	return p
+}
+
 // FuzzOrderStatsAgree runs Bounds, Middle, KeptSum and Push on every path over fuzzed
-// finite values (non-finite bit patterns become 1, after Middle has been checked to
-// report them) and demands the generic path's bits.
+// finite values (non-finite bit patterns become 1, after Middle and MiddleCopy have
+// been checked to report them) and demands the generic path's bits, and the same bits
+// from BoundsCopy and MiddleCopy with every window left in their panels.
 func FuzzOrderStatsAgree(f *testing.F) {
 	f.Add(make([]byte, 4*7*40), uint8(7), uint8(2))
 	f.Add([]byte{0, 0, 0, 0x80, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x80, 0x3f}, uint8(2), uint8(0))
@@ -138,6 +149,10 @@ func FuzzOrderStatsAgree(f *testing.F) {
 				simd.Select(prevPath)
 				t.Fatalf("%s: Middle's finiteness differs from the data's (%v): n=%d d=%d", p, finite, rowsN, d)
 			}
+			if simd.MiddleCopy(lo, hi, rows, 0, panelFor(rowsN, d)) != finite {
+				simd.Select(prevPath)
+				t.Fatalf("%s: MiddleCopy's finiteness differs from the data's (%v): n=%d d=%d", p, finite, rowsN, d)
+			}
 		}
 		simd.Select(prevPath)
 		for i, v := range all {
@@ -160,6 +175,19 @@ func FuzzOrderStatsAgree(f *testing.F) {
 			st.mlo, st.mhi = make([]float32, d), make([]float32, d)
 			if !simd.Middle(st.mlo, st.mhi, rows, 0) {
 				t.Fatalf("Middle: finite values reported non-finite")
+			}
+			// The copying forms: the same bits, and the windows left in the panel.
+			clo, chi, cp := make([]float32, d), make([]float32, d), panelFor(rowsN, d)
+			simd.BoundsCopy(clo, chi, rows, 0, kk, cp)
+			mlo, mhi, mp := make([]float32, d), make([]float32, d), panelFor(rowsN, d)
+			simd.MiddleCopy(mlo, mhi, rows, 0, mp)
+			if !same32(clo, st.lo) || !same32(chi, st.hi) || !same32(mlo, st.mlo) || !same32(mhi, st.mhi) {
+				t.Fatalf("%s: BoundsCopy or MiddleCopy differs from Bounds or Middle: n=%d d=%d k=%d", simd.Active(), rowsN, d, kk)
+			}
+			for i, r := range rows {
+				if !same32(cp.Rows[i], r) || !same32(mp.Rows[i], r) {
+					t.Fatalf("%s: row %d not copied to the panel: n=%d d=%d k=%d", simd.Active(), i, rowsN, d, kk)
+				}
 			}
 			st.sum = make([]float64, d)
 			simd.KeptSum(st.sum, rows, 0, kk, st.lo, st.hi)

@@ -2090,9 +2090,9 @@ DATA topbytes<>+62(SB)/1, $0x7b
 DATA topbytes<>+63(SB)/1, $0x7f
 GLOBL topbytes<>(SB), RODATA|NOPTR, $64
 
-// func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
+// func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)
 // Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
-TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $16-112
+TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $32-144
 	MOVQ         rows_base+48(FP), AX
 	MOVQ         rows_len+56(FP), CX
 	MOVQ         off+72(FP), DX
@@ -2116,13 +2116,24 @@ TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $16-112
 	VPBROADCASTD DI, Z5
 	MOVL         $0x00010001, DI
 	VPBROADCASTD DI, Z6
-	MOVQ         lo_len+8(FP), DI
-	SHRQ         $0x05, DI
-	MOVQ         DI, (SP)
-	MOVQ         $0x00000000, 8(SP)
-	TESTQ        DI, DI
-	JZ           done
-	VMOVDQU64    topbytes<>+0(SB), Z7
+	MOVQ         $0x00000000, DI
+	MOVQ         panel_len+120(FP), R8
+	TESTQ        R8, R8
+	JZ           nopanel
+	MOVQ         panel_base+112(FP), DI
+
+nopanel:
+	MOVQ      DI, 16(SP)
+	MOVQ      stride+136(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      DI, 24(SP)
+	MOVQ      lo_len+8(FP), DI
+	SHRQ      $0x05, DI
+	MOVQ      DI, (SP)
+	MOVQ      $0x00000000, 8(SP)
+	TESTQ     DI, DI
+	JZ        done
+	VMOVDQU64 topbytes<>+0(SB), Z7
 
 group:
 	MOVL         $0xffffffff, DI
@@ -2132,46 +2143,98 @@ group:
 	VPBROADCASTD DI, Z10
 	MOVL         $0x80808080, DI
 	VPBROADCASTD DI, Z11
-	MOVQ         BX, DI
-	MOVQ         AX, R8
-	MOVQ         CX, R9
+	MOVQ         16(SP), DI
+	TESTQ        DI, DI
+	JZ           keysonly
+	MOVQ         BX, R8
+	MOVQ         AX, R9
+	MOVQ         CX, R10
+
+keycopyrow:
+	MOVQ       (R9), R11
+	ADDQ       DX, R11
+	PREFETCHT1 1024(R11)
+	VMOVUPS    (R11), Z12
+	VMOVUPS    Z12, (DI)
+	VPSRAD     $0x1f, Z12, Z13
+	VPANDD     Z2, Z13, Z13
+	VPXORD     Z13, Z12, Z12
+	VPXORD     Z3, Z12, Z12
+	PREFETCHT1 1088(R11)
+	VMOVUPS    64(R11), Z13
+	VMOVUPS    Z13, 64(DI)
+	VPSRAD     $0x1f, Z13, Z14
+	VPANDD     Z2, Z14, Z14
+	VPXORD     Z14, Z13, Z13
+	VPXORD     Z3, Z13, Z13
+	VMOVDQA64  Z7, Z14
+	VPERMI2B   Z13, Z12, Z14
+	VMOVDQU64  Z14, (R8)
+	VPMINUB    Z14, Z8, Z8
+	VPMAXUB    Z14, Z9, Z9
+	VPMINSB    Z14, Z10, Z10
+	VPMAXSB    Z14, Z11, Z11
+	VPSRLD     $0x10, Z12, Z14
+	VPMOVDB    Z14, (R8)(SI*1)
+	VPMOVDB    Z14, 32(R8)(SI*1)
+	VPSRLD     $0x10, Z13, Z14
+	VPMOVDB    Z14, 16(R8)(SI*1)
+	VPMOVDB    Z14, 48(R8)(SI*1)
+	VPXORD     Z4, Z12, Z12
+	VPMOVDW    Z12, (R8)(SI*2)
+	VPXORD     Z4, Z13, Z13
+	VPMOVDW    Z13, 32(R8)(SI*2)
+	ADDQ       $0x40, R8
+	ADDQ       24(SP), DI
+	ADDQ       $0x18, R9
+	DECQ       R10
+	JNZ        keycopyrow
+	ADDQ       $0x00000080, 16(SP)
+	JMP        keyed
+
+keysonly:
+	MOVQ BX, DI
+	MOVQ AX, R8
+	MOVQ CX, R9
 
 keyrow:
-	MOVQ         (R8), R10
-	ADDQ         DX, R10
-	PREFETCHT1   1024(R10)
-	VMOVUPS      (R10), Z12
-	VPSRAD       $0x1f, Z12, Z13
-	VPANDD       Z2, Z13, Z13
-	VPXORD       Z13, Z12, Z12
-	VPXORD       Z3, Z12, Z12
-	PREFETCHT1   1088(R10)
-	VMOVUPS      64(R10), Z13
-	VPSRAD       $0x1f, Z13, Z14
-	VPANDD       Z2, Z14, Z14
-	VPXORD       Z14, Z13, Z13
-	VPXORD       Z3, Z13, Z13
-	VMOVDQA64    Z7, Z14
-	VPERMI2B     Z13, Z12, Z14
-	VMOVDQU64    Z14, (DI)
-	VPMINUB      Z14, Z8, Z8
-	VPMAXUB      Z14, Z9, Z9
-	VPMINSB      Z14, Z10, Z10
-	VPMAXSB      Z14, Z11, Z11
-	VPSRLD       $0x10, Z12, Z14
-	VPMOVDB      Z14, (DI)(SI*1)
-	VPMOVDB      Z14, 32(DI)(SI*1)
-	VPSRLD       $0x10, Z13, Z14
-	VPMOVDB      Z14, 16(DI)(SI*1)
-	VPMOVDB      Z14, 48(DI)(SI*1)
-	VPXORD       Z4, Z12, Z12
-	VPMOVDW      Z12, (DI)(SI*2)
-	VPXORD       Z4, Z13, Z13
-	VPMOVDW      Z13, 32(DI)(SI*2)
-	ADDQ         $0x40, DI
-	ADDQ         $0x18, R8
-	DECQ         R9
-	JNZ          keyrow
+	MOVQ       (R8), R10
+	ADDQ       DX, R10
+	PREFETCHT1 1024(R10)
+	VMOVUPS    (R10), Z12
+	VPSRAD     $0x1f, Z12, Z13
+	VPANDD     Z2, Z13, Z13
+	VPXORD     Z13, Z12, Z12
+	VPXORD     Z3, Z12, Z12
+	PREFETCHT1 1088(R10)
+	VMOVUPS    64(R10), Z13
+	VPSRAD     $0x1f, Z13, Z14
+	VPANDD     Z2, Z14, Z14
+	VPXORD     Z14, Z13, Z13
+	VPXORD     Z3, Z13, Z13
+	VMOVDQA64  Z7, Z14
+	VPERMI2B   Z13, Z12, Z14
+	VMOVDQU64  Z14, (DI)
+	VPMINUB    Z14, Z8, Z8
+	VPMAXUB    Z14, Z9, Z9
+	VPMINSB    Z14, Z10, Z10
+	VPMAXSB    Z14, Z11, Z11
+	VPSRLD     $0x10, Z12, Z14
+	VPMOVDB    Z14, (DI)(SI*1)
+	VPMOVDB    Z14, 32(DI)(SI*1)
+	VPSRLD     $0x10, Z13, Z14
+	VPMOVDB    Z14, 16(DI)(SI*1)
+	VPMOVDB    Z14, 48(DI)(SI*1)
+	VPXORD     Z4, Z12, Z12
+	VPMOVDW    Z12, (DI)(SI*2)
+	VPXORD     Z4, Z13, Z13
+	VPMOVDW    Z13, 32(DI)(SI*2)
+	ADDQ       $0x40, DI
+	ADDQ       $0x18, R8
+	DECQ       R9
+	JNZ        keyrow
+
+keyed:
 	MOVL         $0xffffffff, DI
 	VPBROADCASTD DI, Z13
 	VXORPS       Z12, Z12, Z12
@@ -2648,9 +2711,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
+// func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int) int
 // Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
-TEXT ·selectRank8AVX512(SB), NOSPLIT, $16-96
+TEXT ·selectRank8AVX512(SB), NOSPLIT, $32-128
 	MOVQ         rows_base+24(FP), AX
 	MOVQ         rows_len+32(FP), CX
 	MOVQ         off+48(FP), DX
@@ -2674,13 +2737,24 @@ TEXT ·selectRank8AVX512(SB), NOSPLIT, $16-96
 	KXORW        K1, K1, K1
 	MOVL         $0x7f800000, DI
 	VPBROADCASTD DI, Z7
-	MOVQ         out_len+8(FP), DI
-	SHRQ         $0x06, DI
-	MOVQ         DI, (SP)
-	MOVQ         $0x00000000, 8(SP)
-	TESTQ        DI, DI
-	JZ           done
-	VMOVDQU64    topbytes<>+0(SB), Z8
+	MOVQ         $0x00000000, DI
+	MOVQ         panel_len+96(FP), R8
+	TESTQ        R8, R8
+	JZ           nopanel
+	MOVQ         panel_base+88(FP), DI
+
+nopanel:
+	MOVQ      DI, 16(SP)
+	MOVQ      stride+112(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      DI, 24(SP)
+	MOVQ      out_len+8(FP), DI
+	SHRQ      $0x06, DI
+	MOVQ      DI, (SP)
+	MOVQ      $0x00000000, 8(SP)
+	TESTQ     DI, DI
+	JZ        done
+	VMOVDQU64 topbytes<>+0(SB), Z8
 
 group:
 	MOVL         $0xffffffff, DI
@@ -2690,9 +2764,94 @@ group:
 	VPBROADCASTD DI, Z11
 	MOVL         $0x80808080, DI
 	VPBROADCASTD DI, Z12
-	MOVQ         BX, DI
-	MOVQ         AX, R8
-	MOVQ         CX, R9
+	MOVQ         16(SP), DI
+	TESTQ        DI, DI
+	JZ           keysonly
+	MOVQ         BX, R8
+	MOVQ         AX, R9
+	MOVQ         CX, R10
+
+keycopyrow:
+	MOVQ         (R9), R11
+	ADDQ         DX, R11
+	PREFETCHT1   1024(R11)
+	VMOVUPS      (R11), Z13
+	VMOVUPS      Z13, (DI)
+	VPANDD       Z13, Z7, Z14
+	VPCMPEQD     Z7, Z14, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z13, Z14
+	VPANDD       Z2, Z14, Z14
+	VPXORD       Z14, Z13, Z13
+	VPXORD       Z3, Z13, Z13
+	PREFETCHT1   1088(R11)
+	VMOVUPS      64(R11), Z14
+	VMOVUPS      Z14, 64(DI)
+	VPANDD       Z14, Z7, Z15
+	VPCMPEQD     Z7, Z15, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z14, Z15
+	VPANDD       Z2, Z15, Z15
+	VPXORD       Z15, Z14, Z14
+	VPXORD       Z3, Z14, Z14
+	PREFETCHT1   1152(R11)
+	VMOVUPS      128(R11), Z15
+	VMOVUPS      Z15, 128(DI)
+	VPANDD       Z15, Z7, Z16
+	VPCMPEQD     Z7, Z16, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z15, Z16
+	VPANDD       Z2, Z16, Z16
+	VPXORD       Z16, Z15, Z15
+	VPXORD       Z3, Z15, Z15
+	PREFETCHT1   1216(R11)
+	VMOVUPS      192(R11), Z16
+	VMOVUPS      Z16, 192(DI)
+	VPANDD       Z16, Z7, Z17
+	VPCMPEQD     Z7, Z17, K2
+	KORW         K2, K1, K1
+	VPSRAD       $0x1f, Z16, Z17
+	VPANDD       Z2, Z17, Z17
+	VPXORD       Z17, Z16, Z16
+	VPXORD       Z3, Z16, Z16
+	VMOVDQA64    Z8, Z17
+	VPERMI2B     Z14, Z13, Z17
+	VMOVDQA64    Z8, Z18
+	VPERMI2B     Z16, Z15, Z18
+	VINSERTI64X4 $0x01, Y18, Z17, Z17
+	VMOVDQU64    Z17, (R8)
+	VPMINUB      Z17, Z9, Z9
+	VPMAXUB      Z17, Z10, Z10
+	VPMINSB      Z17, Z11, Z11
+	VPMAXSB      Z17, Z12, Z12
+	VPSRLD       $0x10, Z13, Z17
+	VPMOVDB      Z17, (R8)(SI*1)
+	VPSRLD       $0x10, Z14, Z17
+	VPMOVDB      Z17, 16(R8)(SI*1)
+	VPSRLD       $0x10, Z15, Z17
+	VPMOVDB      Z17, 32(R8)(SI*1)
+	VPSRLD       $0x10, Z16, Z17
+	VPMOVDB      Z17, 48(R8)(SI*1)
+	VPXORD       Z4, Z13, Z13
+	VPMOVDW      Z13, (R8)(SI*2)
+	VPXORD       Z4, Z14, Z14
+	VPMOVDW      Z14, 32(R8)(SI*2)
+	VPXORD       Z4, Z15, Z15
+	VPMOVDW      Z15, (R8)(SI*4)
+	VPXORD       Z4, Z16, Z16
+	VPMOVDW      Z16, 32(R8)(SI*4)
+	ADDQ         $0x40, R8
+	ADDQ         24(SP), DI
+	ADDQ         $0x18, R9
+	DECQ         R10
+	JNZ          keycopyrow
+	ADDQ         $0x00000100, 16(SP)
+	JMP          keyed
+
+keysonly:
+	MOVQ BX, DI
+	MOVQ AX, R8
+	MOVQ CX, R9
 
 keyrow:
 	MOVQ         (R8), R10
@@ -2763,6 +2922,8 @@ keyrow:
 	ADDQ         $0x18, R8
 	DECQ         R9
 	JNZ          keyrow
+
+keyed:
 	MOVL         $0xffffffff, DI
 	VPBROADCASTD DI, Z14
 	VXORPS       Z13, Z13, Z13
@@ -3239,7 +3400,7 @@ done:
 	XORQ     AX, AX
 	KORTESTW K1, K1
 	SETEQ    AL
-	MOVQ     AX, ret+88(FP)
+	MOVQ     AX, ret+120(FP)
 	VZEROUPPER
 	RET
 

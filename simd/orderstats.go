@@ -90,7 +90,9 @@ const (
 func (ks *kernels) bisection(alg boundsAlgorithm) (func(lo, hi []float32, rows [][]float32, off, k int, keys []int32), int) {
 	switch alg {
 	case byBisection8:
-		return ks.boundsBisect8, keysBisect8
+		return func(lo, hi []float32, rows [][]float32, off, k int, keys []int32) {
+			ks.boundsBisect8(lo, hi, rows, off, k, keys, nil, 0)
+		}, keysBisect8
 	case byBisection16:
 		return ks.boundsBisect16, keysBisect16
 	}
@@ -160,7 +162,7 @@ func middleBisect(ks *kernels, lo, hi []float32, rows [][]float32, off int) (fin
 		if ks.selectRank8 != nil {
 			wide = a + (b-a)&^63
 			if wide > a {
-				finite = ks.selectRank8(lo[a:wide], rows, off+a, k, *keys) == 1
+				finite = ks.selectRank8(lo[a:wide], rows, off+a, k, *keys, nil, 0) == 1
 			}
 		}
 		if wide < b {
@@ -173,6 +175,58 @@ func middleBisect(ks *kernels, lo, hi []float32, rows [][]float32, off int) (fin
 		}
 		return finite
 	})
+}
+
+// BoundsCopy is Bounds that also leaves every row's window in the panel p, as
+// CopyWindows(p.Data, p.Stride, rows, off, len(lo)) would, for a caller that reads the
+// windows again (KeptSum on p.Rows). The byte kernel copies the values as its key pass
+// reads them, which saves a pass over the tile; other kernels read the panel after a
+// copy.
+func BoundsCopy(lo, hi []float32, rows [][]float32, off, k int, p Panel) {
+	ks := active.Load().k
+	n := len(rows)
+	if ks.boundsAlgorithm(n, k) != byBisection8 || 2*k+2 >= n {
+		CopyWindows(p.Data, p.Stride, rows, off, len(lo))
+		Bounds(lo, hi, p.Rows, 0, k)
+		return
+	}
+	hi = hi[:len(lo)]
+	p.check(rows, off, len(lo))
+	keys := keyPool.Get(keysBisect8 * n)
+	defer keyPool.Put(keys)
+	pieces(len(lo), func(a, b int) { ks.boundsBisect8(lo[a:b], hi[a:b], rows, off+a, k, *keys, p.Data[a:], p.Stride) },
+		func(a, b int) {
+			CopyWindows(p.Data[a:], p.Stride, rows, off+a, b-a)
+			boundsGeneric(lo[a:b], hi[a:b], p.Rows, a, k)
+		})
+}
+
+// MiddleCopy is Middle that also leaves every row's window in the panel p, as
+// BoundsCopy does: selectRank8 copies the values as its key pass reads them, and the
+// successor of an even count reads the panel.
+func MiddleCopy(lo, hi []float32, rows [][]float32, off int, p Panel) (finite bool) {
+	ks := active.Load().k
+	n, k := len(rows), (len(rows)-1)/2
+	wide := len(lo) &^ 63
+	if ks.selectRank8 == nil || ks.boundsAlgorithm(n, k) != byBisection8 || n-2 < len(ks.middleNet) || wide == 0 {
+		CopyWindows(p.Data, p.Stride, rows, off, len(lo))
+		return Middle(lo, hi, p.Rows, 0)
+	}
+	hi = hi[:len(lo)]
+	p.check(rows, off, len(lo))
+	keys := keyPool.Get(keysSelect8 * n)
+	defer keyPool.Put(keys)
+	finite = ks.selectRank8(lo[:wide], rows, off, k, *keys, p.Data, p.Stride) == 1
+	if n%2 == 0 {
+		ks.successor(hi[:wide], lo[:wide], p.Rows, 0, k)
+	} else {
+		copy(hi[:wide], lo[:wide])
+	}
+	if wide < len(lo) {
+		CopyWindows(p.Data[wide:], p.Stride, rows, off+wide, len(lo)-wide)
+		finite = Middle(lo[wide:], hi[wide:], p.Rows, wide) && finite
+	}
+	return finite
 }
 
 // windowsFinite reports whether rows[i][off:off+n] holds only finite values, for all i.

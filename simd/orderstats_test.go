@@ -170,3 +170,69 @@ func TestMiddle(t *testing.T) {
 		}
 	})
 }
+
+// TestBoundsCopy checks that BoundsCopy and MiddleCopy give Bounds' and Middle's bits
+// and leave every window in the panel, as CopyWindows would, with the panel's gaps
+// untouched: on every path, for row counts and widths that take the copying byte
+// kernels (with tails they leave to the others) and ones that do not.
+func TestBoundsCopy(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(40, 41))
+		for _, n := range []int{12, 40, 257, 300} {
+			for _, width := range []int{1, 32, 64, 100, 200} {
+				const off = 35
+				rows := orderRows(rng, n, off+width)
+				stride := width + 16
+				size := (n-1)*stride + width
+				buf, data := guarded32(size, 1)
+				panel := simd.Panel{Data: data, Stride: stride, Rows: make([][]float32, n)}
+				for i := range panel.Rows {
+					panel.Rows[i] = data[i*stride : i*stride+width]
+				}
+				checkPanel := func(what string) {
+					t.Helper()
+					checkGuards32(t, buf, size, 1)
+					for i, r := range rows {
+						require.Equal(t, bitsOf32(r[off:off+width]), bitsOf32(panel.Rows[i]), "%s %s n=%d width=%d row %d", p, what, n, width, i)
+						if i+1 < n {
+							for _, v := range data[i*stride+width : (i+1)*stride] {
+								require.Equal(t, math.Float32bits(canary32), math.Float32bits(v), "%s written between rows", what)
+							}
+						}
+					}
+				}
+				for _, k := range []int{0, 3, n / 10, n / 5, (n - 1) / 2} {
+					for i := range data {
+						data[i] = canary32
+					}
+					lo, hi := make([]float32, width), make([]float32, width)
+					simd.Bounds(lo, hi, rows, off, k)
+					clo, chi := make([]float32, width), make([]float32, width)
+					simd.BoundsCopy(clo, chi, rows, off, k, panel)
+					require.Equal(t, bitsOf32(lo), bitsOf32(clo), "%s BoundsCopy lo n=%d width=%d k=%d", p, n, width, k)
+					require.Equal(t, bitsOf32(hi), bitsOf32(chi), "%s BoundsCopy hi n=%d width=%d k=%d", p, n, width, k)
+					checkPanel("BoundsCopy")
+				}
+				for i := range data {
+					data[i] = canary32
+				}
+				lo, hi := make([]float32, width), make([]float32, width)
+				finite := simd.Middle(lo, hi, rows, off)
+				clo, chi := make([]float32, width), make([]float32, width)
+				require.Equal(t, finite, simd.MiddleCopy(clo, chi, rows, off, panel), "%s MiddleCopy's verdict", p)
+				require.Equal(t, bitsOf32(lo), bitsOf32(clo), "%s MiddleCopy lo n=%d width=%d", p, n, width)
+				require.Equal(t, bitsOf32(hi), bitsOf32(chi), "%s MiddleCopy hi n=%d width=%d", p, n, width)
+				checkPanel("MiddleCopy")
+			}
+		}
+	})
+}
+
+// bitsOf32 returns the bits of x, so that comparisons tell -0 from +0 and see NaNs.
+func bitsOf32(x []float32) []uint32 {
+	b := make([]uint32, len(x))
+	for i, v := range x {
+		b[i] = math.Float32bits(v)
+	}
+	return b
+}

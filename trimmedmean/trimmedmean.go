@@ -111,15 +111,16 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			e := min(t+tile, hi)
 			o := out[t-lo : e-lo]
 			s := sums[w*tile : w*tile+e-t]
-			rows, off := updates, t
+			// With a panel the order statistics gather the tile into it as they read it
+			// (BoundsCopy, MiddleCopy), and the passes after them read the panel.
+			var p simd.Panel
 			if panelRows != nil {
-				simd.CopyWindows(panel[w*n*stride:(w+1)*n*stride], stride, updates, t, e-t)
-				rows, off = panelRows[w*n:(w+1)*n], 0
+				p = simd.Panel{Data: panel[w*n*stride : (w+1)*n*stride], Stride: stride, Rows: panelRows[w*n : (w+1)*n]}
 			}
 			if k == 0 {
 				// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
 				clear(s)
-				simd.AddRows(s, rows, off)
+				simd.AddRows(s, updates, t)
 			} else {
 				b := bounds[2*w*tile : 2*(w+1)*tile]
 				low, high := b[:e-t], b[tile:tile+e-t]
@@ -128,12 +129,22 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 					// Their sum, lo or lo + hi, is exact in float64 or, for exponents
 					// too far apart, off by far less than the rounding to float32 can
 					// see: the median comes out correctly rounded.
-					finite = simd.Middle(low, high, rows, off) && finite
+					if p.Rows != nil {
+						finite = simd.MiddleCopy(low, high, updates, t, p) && finite
+					} else {
+						finite = simd.Middle(low, high, updates, t) && finite
+					}
 					middles[w] = [2][]float32{low, high}
 					clear(s)
 					simd.AddRows(s, middles[w][:n-2*k], 0)
 				} else {
-					simd.Bounds(low, high, rows, off, k)
+					rows, off := updates, t
+					if p.Rows != nil {
+						simd.BoundsCopy(low, high, updates, t, k, p)
+						rows, off = p.Rows, 0
+					} else {
+						simd.Bounds(low, high, updates, t, k)
+					}
 					finite = simd.KeptSum(s, rows, off, k, low, high) && finite
 				}
 			}

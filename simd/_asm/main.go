@@ -1447,18 +1447,19 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	if pair {
 		coords = 64
 		name := "selectRank8" + s.suffix
-		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32) int")
+		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int) int")
 		Pragma("noescape")
 		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
 			"len(out) a multiple of 64, k < len(rows) <= 32767, len(keys) >= 80·len(rows) and every row's",
 			"window [off, off+len(out)) in bounds. It returns 1 if every value read was finite, else 0 (and",
-			"out is then unspecified).")
+			"out is then unspecified). Unless panel is empty, it copies row i's window to panel[i*stride:].")
 	} else {
 		name := "boundsBisect8" + s.suffix
-		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int)")
 		Pragma("noescape")
 		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
-			"len(keys) >= 64·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.")
+			"len(keys) >= 64·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.",
+			"Unless panel is empty, it copies row i's window to panel[i*stride:].")
 	}
 	vecs := coords / 16 // row vectors a group reads
 	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
@@ -1506,6 +1507,21 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	// The group count and the outputs' offset live on the stack: the passes need every
 	// general register they can get.
 	groups, outOff := AllocLocal(8), AllocLocal(8)
+	// The panel's column of this group (nil for no copy) and its row stride in bytes.
+	panelAt, panelStride := AllocLocal(8), AllocLocal(8)
+	{
+		pb, ps := GP64(), GP64()
+		MOVQ(U32(0), pb)
+		ln := Load(Param("panel").Len(), GP64()).(reg.GPVirtual)
+		TESTQ(ln, ln)
+		JZ(LabelRef("nopanel"))
+		Load(Param("panel").Base(), pb)
+		Label("nopanel")
+		MOVQ(pb, panelAt)
+		Load(Param("stride"), ps)
+		SHLQ(Imm(2), ps)
+		MOVQ(ps, panelStride)
+	}
 	g := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(coords))), g)
 	MOVQ(g, groups)
@@ -1533,15 +1549,18 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		MOVL(U32(0x80808080), t)
 		VPBROADCASTD(t, maxNeg)
 	}
-	{
+	keyPass := func(label string, pp reg.GPVirtual) {
 		pa := GP64()
 		MOVQ(keys, pa)
-		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
+		rowLoop(rows, nrows, off, label, func(addr reg.GPVirtual) {
 			xs := make([]reg.VecVirtual, vecs)
 			for i := range xs {
 				PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + 64*i})
 				xs[i] = s.vec()
 				VMOVUPS(Mem{Base: addr, Disp: 64 * i}, xs[i])
+				if pp != nil {
+					VMOVUPS(xs[i], Mem{Base: pp, Disp: 64 * i})
+				}
 				if pair {
 					finite.add(xs[i], expMask)
 				}
@@ -1589,7 +1608,23 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 				VPMOVDW(x, Mem{Base: pa, Index: step, Scale: scale, Disp: 32 * (i % 2)})
 			}
 			ADDQ(Imm(64), pa)
+			if pp != nil {
+				ADDQ(panelStride, pp)
+			}
 		})
+	}
+	{
+		// The key pass, copying the windows into the panel as it reads them if there is one.
+		pp := GP64()
+		MOVQ(panelAt, pp)
+		TESTQ(pp, pp)
+		JZ(LabelRef("keysonly"))
+		keyPass("keycopyrow", pp)
+		ADDQ(U32(4*coords), panelAt)
+		JMP(LabelRef("keyed"))
+		Label("keysonly")
+		keyPass("keyrow", nil)
+		Label("keyed")
 	}
 	// The top bytes: the sign first, then the range of the lane's values of that sign.
 	p1 := ZMM()
