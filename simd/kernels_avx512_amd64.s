@@ -2091,7 +2091,7 @@ DATA topbytes<>+63(SB)/1, $0x7f
 GLOBL topbytes<>(SB), RODATA|NOPTR, $64
 
 // func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
 TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $32-144
 	MOVQ         rows_base+48(FP), AX
 	MOVQ         rows_len+56(FP), CX
@@ -2539,6 +2539,45 @@ settleda2:
 	MOVQ      BX, R8
 	MOVQ      DI, R9
 	MOVQ      CX, R10
+	CMPQ      CX, $0x00000100
+	JAE       compact
+
+compactfree:
+	VMOVDQU64 (R8), Z12
+	VMOVDQU64 (R8)(SI*1), Z13
+	VPCMPEQB  Z12, Z8, K1
+	VPCMPUB   $0x06, Z12, Z8, K2
+	VPCMPEQB  Z13, Z9, K1, K3
+	VPCMPUB   $0x06, Z13, Z9, K1, K1
+	KORQ      K2, K1, K1
+	KORQ      K1, K3, K2
+	KNOTQ     K2, K2
+	VMOVDQU64 (R8)(SI*2), Z12
+	VMOVDQA64 Z12, Z13
+	VMOVDQU16 Z4, K1, Z12
+	VMOVDQU16 Z5, K2, Z12
+	VMOVDQU64 Z12, (R9)
+	KSHIFTRQ  $0x20, K1, K4
+	KSHIFTRQ  $0x20, K2, K2
+	VMOVDQU16 Z4, K4, Z13
+	VMOVDQU16 Z5, K2, Z13
+	VMOVDQU64 Z13, (R9)(SI*1)
+	XORQ      R11, R11
+	MOVQ      $-1, R12
+	KORTESTQ  K3, K3
+	CMOVQEQ   R12, R11
+	KMOVQ     R11, K2
+	KANDQ     K1, K2, K1
+	VPADDW    Z6, Z10, K1, Z10
+	KSHIFTRQ  $0x20, K1, K1
+	VPADDW    Z6, Z11, K1, Z11
+	NOTQ      R11
+	ANDQ      $0x40, R11
+	ADDQ      R11, R9
+	ADDQ      $0x40, R8
+	DECQ      R10
+	JNZ       compactfree
+	JMP       compacted
 
 compact:
 	VMOVDQU64 (R8), Z12
@@ -2571,9 +2610,11 @@ keeprow:
 	ADDQ      $0x40, R9
 
 nextrow:
-	ADDQ      $0x40, R8
-	DECQ      R10
-	JNZ       compact
+	ADDQ $0x40, R8
+	DECQ R10
+	JNZ  compact
+
+compacted:
 	SUBQ      DI, R9
 	SHRQ      $0x06, R9
 	VPSUBW    Z10, Z0, Z10
@@ -2712,7 +2753,7 @@ done:
 	RET
 
 // func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int) int
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
 TEXT ·selectRank8AVX512(SB), NOSPLIT, $32-128
 	MOVQ         rows_base+24(FP), AX
 	MOVQ         rows_len+32(FP), CX
@@ -3228,6 +3269,45 @@ settleda2:
 	MOVQ      BX, R8
 	MOVQ      DI, R9
 	MOVQ      CX, R10
+	CMPQ      CX, $0x00000100
+	JAE       compact
+
+compactfree:
+	VMOVDQU64 (R8), Z13
+	VMOVDQU64 (R8)(SI*1), Z14
+	VPCMPEQB  Z13, Z9, K2
+	VPCMPUB   $0x06, Z13, Z9, K3
+	VPCMPEQB  Z14, Z10, K2, K4
+	VPCMPUB   $0x06, Z14, Z10, K2, K2
+	KORQ      K3, K2, K2
+	KORQ      K2, K4, K3
+	KNOTQ     K3, K3
+	VMOVDQU64 (R8)(SI*2), Z13
+	VMOVDQU64 (R8)(SI*4), Z14
+	VMOVDQU16 Z4, K2, Z13
+	VMOVDQU16 Z5, K3, Z13
+	VMOVDQU64 Z13, (R9)
+	KSHIFTRQ  $0x20, K2, K5
+	KSHIFTRQ  $0x20, K3, K3
+	VMOVDQU16 Z4, K5, Z14
+	VMOVDQU16 Z5, K3, Z14
+	VMOVDQU64 Z14, (R9)(SI*2)
+	XORQ      R11, R11
+	MOVQ      $-1, R12
+	KORTESTQ  K4, K4
+	CMOVQEQ   R12, R11
+	KMOVQ     R11, K3
+	KANDQ     K2, K3, K2
+	VPADDW    Z6, Z11, K2, Z11
+	KSHIFTRQ  $0x20, K2, K2
+	VPADDW    Z6, Z12, K2, Z12
+	NOTQ      R11
+	ANDQ      $0x40, R11
+	ADDQ      R11, R9
+	ADDQ      $0x40, R8
+	DECQ      R10
+	JNZ       compactfree
+	JMP       compacted
 
 compact:
 	VMOVDQU64 (R8), Z13
@@ -3260,9 +3340,11 @@ keeprow:
 	ADDQ      $0x40, R9
 
 nextrow:
-	ADDQ      $0x40, R8
-	DECQ      R10
-	JNZ       compact
+	ADDQ $0x40, R8
+	DECQ R10
+	JNZ  compact
+
+compacted:
 	SUBQ      DI, R9
 	SHRQ      $0x06, R9
 	VPSUBW    Z11, Z0, Z11

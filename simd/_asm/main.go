@@ -882,6 +882,10 @@ func genBoundsBisect(s isaSpec) {
 	RET()
 }
 
+// compactBranchFrom is the row count from which the byte kernels' compaction branches
+// on whether a row is kept rather than writing every row.
+const compactBranchFrom = 256
+
 // maxChain is the longest single chain of smallest values that fits in the vector
 // registers beside the row value and a temporary.
 func (s isaSpec) maxChain() int {
@@ -1680,49 +1684,93 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		MOVQ(keys, pa)
 		MOVQ(xBase, px)
 		MOVQ(nrows, left)
-		Label("compact")
-		x1, x2 := s.vec(), s.vec()
-		VMOVDQU64(Mem{Base: pa}, x1)
-		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 1}, x2)
-		eq1, lt1, eq, lt2, below := K(), K(), K(), K(), K()
-		VPCMPEQB(x1, p1, eq1)
-		VPCMPUB(Imm(6), x1, p1, lt1)      // x1 < p1
-		VPCMPEQB(x2, p2, eq1, eq)         // x1 == p1 and x2 == p2
-		VPCMPUB(Imm(6), x2, p2, eq1, lt2) // x1 == p1 and x2 < p2
-		KORQ(lt1, lt2, below)
-		KORTESTQ(eq, eq)
-		JNZ(LabelRef("keeprow"))
-		belowHi := K()
-		VPADDW(onesW, out0, below, out0)
-		KSHIFTRQ(Imm(32), below, belowHi)
-		VPADDW(onesW, out1, belowHi, out1)
-		JMP(LabelRef("nextrow"))
-		Label("keeprow")
-		above, t := K(), K()
-		KORQ(below, eq, t)
-		KNOTQ(t, above)
-		// Rows are read before any kept row is written over them (px <= pa's row).
-		w0, w1 := s.vec(), s.vec()
-		VMOVDQU64(Mem{Base: pa, Index: step, Scale: 2}, w0)
-		if pair {
-			VMOVDQU64(Mem{Base: pa, Index: step, Scale: 4}, w1)
-		} else {
-			VMOVDQA64(w0, w1)
+		// A row's masks: below (in the lane's rank order, below its prefix) and eq
+		// (equal to it), over the 64 lanes.
+		rowMasks := func() (below, eq reg.Register) {
+			x1, x2 := s.vec(), s.vec()
+			VMOVDQU64(Mem{Base: pa}, x1)
+			VMOVDQU64(Mem{Base: pa, Index: step, Scale: 1}, x2)
+			eq1, lt1, lt2 := K(), K(), K()
+			below, eq = K(), K()
+			VPCMPEQB(x1, p1, eq1)
+			VPCMPUB(Imm(6), x1, p1, lt1)      // x1 < p1
+			VPCMPEQB(x2, p2, eq1, eq)         // x1 == p1 and x2 == p2
+			VPCMPUB(Imm(6), x2, p2, eq1, lt2) // x1 == p1 and x2 < p2
+			KORQ(lt1, lt2, below)
+			return below, eq
 		}
-		VMOVDQU16(flip, below, w0)
-		VMOVDQU16(topWord, above, w0)
-		VMOVDQU64(w0, Mem{Base: px})
-		belowHi2, aboveHi := K(), K()
-		KSHIFTRQ(Imm(32), below, belowHi2)
-		KSHIFTRQ(Imm(32), above, aboveHi)
-		VMOVDQU16(flip, belowHi2, w1)
-		VMOVDQU16(topWord, aboveHi, w1)
-		VMOVDQU64(w1, Mem{Base: px, Index: step, Scale: yScale})
-		ADDQ(Imm(64), px)
+		// keepRow writes the row's low halves at px, the other lanes' made the least or
+		// the greatest word (below or above the prefix). Rows are read before any kept
+		// row is written over them (px <= pa's row).
+		keepRow := func(below, eq reg.Register) {
+			above, t := K(), K()
+			KORQ(below, eq, t)
+			KNOTQ(t, above)
+			w0, w1 := s.vec(), s.vec()
+			VMOVDQU64(Mem{Base: pa, Index: step, Scale: 2}, w0)
+			if pair {
+				VMOVDQU64(Mem{Base: pa, Index: step, Scale: 4}, w1)
+			} else {
+				VMOVDQA64(w0, w1)
+			}
+			VMOVDQU16(flip, below, w0)
+			VMOVDQU16(topWord, above, w0)
+			VMOVDQU64(w0, Mem{Base: px})
+			belowHi2, aboveHi := K(), K()
+			KSHIFTRQ(Imm(32), below, belowHi2)
+			KSHIFTRQ(Imm(32), above, aboveHi)
+			VMOVDQU16(flip, belowHi2, w1)
+			VMOVDQU16(topWord, aboveHi, w1)
+			VMOVDQU64(w1, Mem{Base: px, Index: step, Scale: yScale})
+		}
+		countBelow := func(below reg.Register) {
+			belowHi := K()
+			VPADDW(onesW, out0, below, out0)
+			KSHIFTRQ(Imm(32), below, belowHi)
+			VPADDW(onesW, out1, belowHi, out1)
+		}
+		// Up to a few hundred rows about half are kept, a branch on it mispredicted
+		// every other row: those run without one, writing every row and moving px on
+		// only for the kept ones. Past that few are kept and the branch is cheaper.
+		CMPQ(nrows, U32(compactBranchFrom))
+		JAE(LabelRef("compact"))
+		Label("compactfree")
+		{
+			below, eq := rowMasks()
+			keepRow(below, eq)
+			dropped, all := GP64(), GP64()
+			XORQ(dropped, dropped)
+			MOVQ(I32(-1), all)
+			KORTESTQ(eq, eq)
+			CMOVQEQ(all, dropped) // all ones if no lane's prefix is the row's
+			kd, belowDropped := K(), K()
+			KMOVQ(dropped, kd)
+			KANDQ(below, kd, belowDropped)
+			countBelow(belowDropped)
+			NOTQ(dropped)
+			ANDQ(Imm(64), dropped)
+			ADDQ(dropped, px)
+			ADDQ(Imm(64), pa)
+			DECQ(left)
+			JNZ(LabelRef("compactfree"))
+			JMP(LabelRef("compacted"))
+		}
+		Label("compact")
+		{
+			below, eq := rowMasks()
+			KORTESTQ(eq, eq)
+			JNZ(LabelRef("keeprow"))
+			countBelow(below)
+			JMP(LabelRef("nextrow"))
+			Label("keeprow")
+			keepRow(below, eq)
+			ADDQ(Imm(64), px)
+		}
 		Label("nextrow")
 		ADDQ(Imm(64), pa)
 		DECQ(left)
 		JNZ(LabelRef("compact"))
+		Label("compacted")
 		// Rows kept: never 0 (each rank's own key is kept).
 		SUBQ(xBase, px)
 		SHRQ(Imm(6), px)
