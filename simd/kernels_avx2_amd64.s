@@ -1551,7 +1551,7 @@ done:
 	RET
 
 // func boundsBisect16AVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
-// Requires: AVX, AVX2, MMX+, SSE2
+// Requires: AVX, AVX2, CMOV, MMX+, SSE2
 TEXT ·boundsBisect16AVX2(SB), NOSPLIT, $0-112
 	MOVQ         lo_base+0(FP), AX
 	MOVQ         hi_base+24(FP), CX
@@ -1675,6 +1675,33 @@ counteda:
 	LEAQ      (R8)(R9*1), R11
 	MOVQ      R11, R12
 	MOVQ      BX, R13
+	CMPQ      BX, $0x00000100
+	JAE       map
+
+mapfree:
+	VMOVDQU      (R10), Y10
+	XORQ         R14, R14
+	MOVQ         $-1, R15
+	VPCMPGTW     Y10, Y8, Y11
+	VPCMPEQW     Y10, Y8, Y12
+	VMOVDQU      (R10)(R9*1), Y13
+	VPCMPGTW     Y8, Y10, Y10
+	VPBLENDVB    Y11, Y2, Y13, Y13
+	VPBLENDVB    Y10, Y5, Y13, Y13
+	VMOVDQU      Y13, (R12)
+	VPTEST       Y12, Y12
+	CMOVQEQ      R15, R14
+	MOVQ         R14, X10
+	VPBROADCASTQ X10, Y10
+	VPAND        Y10, Y11, Y11
+	VPSUBW       Y11, Y9, Y9
+	NOTQ         R14
+	ANDQ         $0x00000020, R14
+	ADDQ         R14, R12
+	ADDQ         $0x00000020, R10
+	DECQ         R13
+	JNZ          mapfree
+	JMP          allmapped
 
 map:
 	VMOVDQU  (R10), Y10
@@ -1686,17 +1713,19 @@ map:
 	JMP      mapped
 
 keep:
-	VPCMPGTW  Y8, Y10, Y12
-	VMOVDQU   (R10)(R9*1), Y10
-	VPBLENDVB Y11, Y2, Y10, Y10
-	VPBLENDVB Y12, Y5, Y10, Y10
-	VMOVDQU   Y10, (R12)
+	VMOVDQU   (R10)(R9*1), Y12
+	VPCMPGTW  Y8, Y10, Y10
+	VPBLENDVB Y11, Y2, Y12, Y12
+	VPBLENDVB Y10, Y5, Y12, Y12
+	VMOVDQU   Y12, (R12)
 	ADDQ      $0x00000020, R12
 
 mapped:
-	ADDQ    $0x00000020, R10
-	DECQ    R13
-	JNZ     map
+	ADDQ $0x00000020, R10
+	DECQ R13
+	JNZ  map
+
+allmapped:
 	SUBQ    R11, R12
 	SHRQ    $0x05, R12
 	VPSUBW  Y9, Y0, Y8
@@ -1778,7 +1807,7 @@ done:
 	RET
 
 // func selectRank16AVX2(out []float32, rows [][]float32, off int, k int, keys []int32) int
-// Requires: AVX, AVX2, MMX+, SSE2
+// Requires: AVX, AVX2, CMOV, MMX+, SSE2
 TEXT ·selectRank16AVX2(SB), NOSPLIT, $0-96
 	MOVQ         out_base+0(FP), AX
 	MOVQ         rows_base+24(FP), CX
@@ -1917,6 +1946,33 @@ counteda:
 	LEAQ      (DI)(R8*1), R11
 	MOVQ      R11, R12
 	MOVQ      DX, R13
+	CMPQ      DX, $0x00000100
+	JAE       map
+
+mapfree:
+	VMOVDQU      (R10), Y10
+	XORQ         R14, R14
+	MOVQ         $-1, R15
+	VPCMPGTW     Y10, Y8, Y11
+	VPCMPEQW     Y10, Y8, Y12
+	VMOVDQU      (R10)(R8*1), Y13
+	VPCMPGTW     Y8, Y10, Y10
+	VPBLENDVB    Y11, Y2, Y13, Y13
+	VPBLENDVB    Y10, Y5, Y13, Y13
+	VMOVDQU      Y13, (R12)
+	VPTEST       Y12, Y12
+	CMOVQEQ      R15, R14
+	MOVQ         R14, X10
+	VPBROADCASTQ X10, Y10
+	VPAND        Y10, Y11, Y11
+	VPSUBW       Y11, Y9, Y9
+	NOTQ         R14
+	ANDQ         $0x00000020, R14
+	ADDQ         R14, R12
+	ADDQ         $0x00000020, R10
+	DECQ         R13
+	JNZ          mapfree
+	JMP          allmapped
 
 map:
 	VMOVDQU  (R10), Y10
@@ -1928,17 +1984,19 @@ map:
 	JMP      mapped
 
 keep:
-	VPCMPGTW  Y8, Y10, Y12
-	VMOVDQU   (R10)(R8*1), Y10
-	VPBLENDVB Y11, Y2, Y10, Y10
-	VPBLENDVB Y12, Y5, Y10, Y10
-	VMOVDQU   Y10, (R12)
+	VMOVDQU   (R10)(R8*1), Y12
+	VPCMPGTW  Y8, Y10, Y10
+	VPBLENDVB Y11, Y2, Y12, Y12
+	VPBLENDVB Y10, Y5, Y12, Y12
+	VMOVDQU   Y12, (R12)
 	ADDQ      $0x00000020, R12
 
 mapped:
-	ADDQ    $0x00000020, R10
-	DECQ    R13
-	JNZ     map
+	ADDQ $0x00000020, R10
+	DECQ R13
+	JNZ  map
+
+allmapped:
 	SUBQ    R11, R12
 	SHRQ    $0x05, R12
 	VPSUBW  Y9, Y0, Y8

@@ -1779,7 +1779,7 @@ done:
 	RET
 
 // func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, CMOV, MMX+
 TEXT ·boundsBisect16AVX512(SB), NOSPLIT, $0-112
 	MOVQ         lo_base+0(FP), AX
 	MOVQ         hi_base+24(FP), CX
@@ -1910,6 +1910,32 @@ counteda:
 	LEAQ      (R8)(R9*1), R11
 	MOVQ      R11, R12
 	MOVQ      BX, R13
+	CMPQ      BX, $0x00000100
+	JAE       map
+
+mapfree:
+	VMOVDQU32 (R10), Z10
+	XORQ      R14, R14
+	MOVQ      $-1, R15
+	VPCMPGTW  Z10, Z9, K1
+	VPCMPEQW  Z10, Z9, K2
+	VMOVDQU32 (R10)(R9*1), Z12
+	VPCMPGTW  Z9, Z10, K3
+	VMOVDQU16 Z2, K1, Z12
+	VMOVDQU16 Z5, K3, Z12
+	VMOVDQU32 Z12, (R12)
+	KORTESTD  K2, K2
+	CMOVQEQ   R15, R14
+	KMOVD     R14, K2
+	KANDD     K1, K2, K1
+	VPADDW    Z7, Z11, K1, Z11
+	NOTQ      R14
+	ANDQ      $0x00000040, R14
+	ADDQ      R14, R12
+	ADDQ      $0x00000040, R10
+	DECQ      R13
+	JNZ       mapfree
+	JMP       allmapped
 
 map:
 	VMOVDQU32 (R10), Z10
@@ -1921,17 +1947,19 @@ map:
 	JMP       mapped
 
 keep:
+	VMOVDQU32 (R10)(R9*1), Z12
 	VPCMPGTW  Z9, Z10, K2
-	VMOVDQU32 (R10)(R9*1), Z10
-	VMOVDQU16 Z2, K1, Z10
-	VMOVDQU16 Z5, K2, Z10
-	VMOVDQU32 Z10, (R12)
+	VMOVDQU16 Z2, K1, Z12
+	VMOVDQU16 Z5, K2, Z12
+	VMOVDQU32 Z12, (R12)
 	ADDQ      $0x00000040, R12
 
 mapped:
-	ADDQ      $0x00000040, R10
-	DECQ      R13
-	JNZ       map
+	ADDQ $0x00000040, R10
+	DECQ R13
+	JNZ  map
+
+allmapped:
 	SUBQ      R11, R12
 	SHRQ      $0x06, R12
 	VPSUBW    Z11, Z0, Z9
@@ -3487,7 +3515,7 @@ done:
 	RET
 
 // func selectRank16AVX512(out []float32, rows [][]float32, off int, k int, keys []int32) int
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, CMOV, MMX+
 TEXT ·selectRank16AVX512(SB), NOSPLIT, $0-96
 	MOVQ         out_base+0(FP), AX
 	MOVQ         rows_base+24(FP), CX
@@ -3630,6 +3658,32 @@ counteda:
 	LEAQ      (DI)(R8*1), R10
 	MOVQ      R10, R11
 	MOVQ      DX, R12
+	CMPQ      DX, $0x00000100
+	JAE       map
+
+mapfree:
+	VMOVDQU32 (R9), Z10
+	XORQ      R13, R13
+	MOVQ      $-1, R14
+	VPCMPGTW  Z10, Z9, K2
+	VPCMPEQW  Z10, Z9, K3
+	VMOVDQU32 (R9)(R8*1), Z11
+	VPCMPGTW  Z9, Z10, K4
+	VMOVDQU16 Z2, K2, Z11
+	VMOVDQU16 Z5, K4, Z11
+	VMOVDQU32 Z11, (R11)
+	KORTESTD  K3, K3
+	CMOVQEQ   R14, R13
+	KMOVD     R13, K3
+	KANDD     K2, K3, K2
+	VPADDW    Z7, Z13, K2, Z13
+	NOTQ      R13
+	ANDQ      $0x00000040, R13
+	ADDQ      R13, R11
+	ADDQ      $0x00000040, R9
+	DECQ      R12
+	JNZ       mapfree
+	JMP       allmapped
 
 map:
 	VMOVDQU32 (R9), Z10
@@ -3641,17 +3695,19 @@ map:
 	JMP       mapped
 
 keep:
+	VMOVDQU32 (R9)(R8*1), Z11
 	VPCMPGTW  Z9, Z10, K3
-	VMOVDQU32 (R9)(R8*1), Z10
-	VMOVDQU16 Z2, K2, Z10
-	VMOVDQU16 Z5, K3, Z10
-	VMOVDQU32 Z10, (R11)
+	VMOVDQU16 Z2, K2, Z11
+	VMOVDQU16 Z5, K3, Z11
+	VMOVDQU32 Z11, (R11)
 	ADDQ      $0x00000040, R11
 
 mapped:
-	ADDQ      $0x00000040, R9
-	DECQ      R12
-	JNZ       map
+	ADDQ $0x00000040, R9
+	DECQ R12
+	JNZ  map
+
+allmapped:
 	SUBQ      R10, R11
 	SHRQ      $0x06, R11
 	VPSUBW    Z13, Z0, Z9

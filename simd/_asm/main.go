@@ -1347,12 +1347,72 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		MOVQ(bBase, kept)
 		left := GP64()
 		MOVQ(nrows, left)
+		// A row kept has its low words written at kept, those of the other lanes made the
+		// least or the greatest word (below or above the prefix).
+		keepRow := func(a, below reg.VecVirtual, belowK reg.Register) {
+			m := s.vec()
+			s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
+			if s.vecSize == 64 {
+				above := K()
+				VPCMPGTW(ps, a, above) // a > prefix
+				VMOVDQU16(minWord, belowK, m)
+				VMOVDQU16(topWord, above, m)
+			} else {
+				above := s.vec()
+				VPCMPGTW(ps, a, above)
+				VPBLENDVB(below, minWord, m, m)
+				VPBLENDVB(above, topWord, m, m)
+			}
+			s.movdqu(m, Mem{Base: kept})
+		}
+		// As in the byte kernels, up to compactBranchFrom rows every row is written and
+		// kept moves on only for a kept one: a branch on it would miss too often.
+		CMPQ(nrows, U32(compactBranchFrom))
+		JAE(LabelRef("map"))
+		Label("mapfree")
+		{
+			a := s.vec()
+			s.movdqu(Mem{Base: kp}, a)
+			dropped, all := GP64(), GP64()
+			XORQ(dropped, dropped)
+			MOVQ(I32(-1), all)
+			if s.vecSize == 64 {
+				below, eq, kd, belowDropped := K(), K(), K(), K()
+				VPCMPGTW(a, ps, below) // prefix > a
+				VPCMPEQW(a, ps, eq)
+				keepRow(a, nil, below)
+				KORTESTD(eq, eq)
+				CMOVQEQ(all, dropped) // all ones if no word is the prefix
+				KMOVD(dropped.As32(), kd)
+				KANDD(below, kd, belowDropped)
+				VPADDW(ones, outside, belowDropped, outside)
+			} else {
+				below, eq, dm := s.vec(), s.vec(), s.vec()
+				VPCMPGTW(a, ps, below)
+				VPCMPEQW(a, ps, eq)
+				keepRow(a, below, nil)
+				VPTEST(eq, eq)
+				CMOVQEQ(all, dropped)
+				dx := XMM()
+				MOVQ(dropped, dx)
+				VPBROADCASTQ(dx, dm)
+				VPAND(dm, below, below)
+				VPSUBW(below, outside, outside)
+			}
+			NOTQ(dropped)
+			ANDQ(U32(s.vecSize), dropped)
+			ADDQ(dropped, kept)
+		}
+		ADDQ(U32(s.vecSize), kp)
+		DECQ(left)
+		JNZ(LabelRef("mapfree"))
+		JMP(LabelRef("allmapped"))
 		Label("map")
 		{
-			a, m := s.vec(), s.vec()
+			a := s.vec()
 			s.movdqu(Mem{Base: kp}, a)
 			if s.vecSize == 64 {
-				below, above, eq := K(), K(), K()
+				below, eq := K(), K()
 				VPCMPGTW(a, ps, below) // prefix > a
 				VPCMPEQW(a, ps, eq)
 				KORTESTD(eq, eq)
@@ -1360,12 +1420,9 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 				VPADDW(ones, outside, below, outside)
 				JMP(LabelRef("mapped"))
 				Label("keep")
-				VPCMPGTW(ps, a, above) // a > prefix
-				s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
-				VMOVDQU16(minWord, below, m)
-				VMOVDQU16(topWord, above, m)
+				keepRow(a, nil, below)
 			} else {
-				below, above, eq := s.vec(), s.vec(), s.vec()
+				below, eq := s.vec(), s.vec()
 				VPCMPGTW(a, ps, below)
 				VPCMPEQW(a, ps, eq)
 				VPTEST(eq, eq)
@@ -1373,18 +1430,15 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 				VPSUBW(below, outside, outside)
 				JMP(LabelRef("mapped"))
 				Label("keep")
-				VPCMPGTW(ps, a, above)
-				s.movdqu(Mem{Base: kp, Index: bOff, Scale: 1}, m)
-				VPBLENDVB(below, minWord, m, m)
-				VPBLENDVB(above, topWord, m, m)
+				keepRow(a, below, nil)
 			}
-			s.movdqu(m, Mem{Base: kept})
 			ADDQ(U32(s.vecSize), kept)
 		}
 		Label("mapped")
 		ADDQ(U32(s.vecSize), kp)
 		DECQ(left)
 		JNZ(LabelRef("map"))
+		Label("allmapped")
 		// Rows kept: (kept - bBase) / vecSize, never 0 (the rank's own key is kept).
 		SUBQ(bBase, kept)
 		SHRQ(Imm(uint64(bitsOf(s.vecSize))), kept)
