@@ -84,7 +84,7 @@ func TestOrderStatsBitIdentical(t *testing.T) {
 func TestOrderStatsLargeRounds(t *testing.T) {
 	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
 		rng := rand.New(rand.NewPCG(44, 45))
-		for _, n := range []int{100, 101, 257, 1000, 1001, 2100} { // 2100: byte counts widened twice
+		for _, n := range []int{100, 101, 255, 256, 257, 1000, 1001, 2100} { // 255: counts kept in bytes; 2100: widened twice
 			const d, off = 70, 2
 			for _, shape := range []string{"smooth", "one tied column", "near ties"} {
 				rows := make([][]float32, n)

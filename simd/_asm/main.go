@@ -1890,6 +1890,16 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	g := GP32()
 	MOVL(U32(0x01010101), g)
 	VPBROADCASTD(g, ones8)
+	// Up to 255 rows the byte counts cannot overflow, so they are compared with the
+	// ranks as bytes, not widened: the ranks as bytes, lanes 0-31 from rLo's words and
+	// 32-63 from rHi's (meaningless, and unused, for more rows).
+	ranks8 := ZMM()
+	{
+		lo8, hi8 := YMM(), YMM()
+		VPMOVWB(rLo, lo8)
+		VPMOVWB(rHi, hi8)
+		VINSERTI64X4(Imm(1), hi8, lo8.AsZ(), ranks8)
+	}
 	pass := GP32()
 	MOVL(U32(uint64(maxPasses)), pass)
 	Label("pass" + tag)
@@ -1945,6 +1955,18 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	DECQ(c)
 	JNZ(LabelRef("one" + tag))
 	Label("widen" + tag)
+	keep := K()
+	CMPQ(nrows, U32(maxByteCount))
+	JA(LabelRef("words" + tag))
+	{
+		sum := ZMM()
+		VPADDB(counters[0], counters[1], sum)
+		VPADDB(counters[2], sum, sum)
+		VPADDB(counters[3], sum, sum)
+		VPCMPUB(Imm(2), ranks8, sum, keep) // count <= rank
+		JMP(LabelRef("counted" + tag))
+	}
+	Label("words" + tag)
 	for _, x := range counters {
 		t, y := ZMM(), YMM()
 		VPMOVZXBW(x.AsY(), t)
@@ -1955,10 +1977,14 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	}
 	TESTQ(left, left)
 	JNZ(LabelRef("chunk" + tag))
-	kLo, kHi, keep, over := K(), K(), K(), K()
-	VPCMPUW(Imm(2), rLo, w0, kLo) // count <= rank
-	VPCMPUW(Imm(2), rHi, w1, kHi)
-	KUNPCKDQ(kLo, kHi, keep) // kHi in the upper 32 bits
+	{
+		kLo, kHi := K(), K()
+		VPCMPUW(Imm(2), rLo, w0, kLo) // count <= rank
+		VPCMPUW(Imm(2), rHi, w1, kHi)
+		KUNPCKDQ(kLo, kHi, keep) // kHi in the upper 32 bits
+	}
+	Label("counted" + tag)
+	over := K()
 	KNOTQ(keep, over)
 	VMOVDQU8(cand, keep, low)       // the byte is at least cand
 	VPSUBB(ones8, cand, over, high) // or below it
@@ -1967,6 +1993,9 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	Label("settled" + tag)
 	return low
 }
+
+// maxByteCount is the most rows whose counts bisect8 keeps in bytes to the end.
+const maxByteCount = 255
 
 // allOnes returns a vector of all ones bits.
 func allOnes() reg.VecVirtual {
