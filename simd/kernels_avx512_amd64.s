@@ -2120,7 +2120,7 @@ GLOBL topbytes<>(SB), RODATA|NOPTR, $64
 
 // func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)
 // Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
-TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $32-144
+TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $40-144
 	MOVQ         rows_base+48(FP), AX
 	MOVQ         rows_len+56(FP), CX
 	MOVQ         off+72(FP), DX
@@ -2155,6 +2155,8 @@ nopanel:
 	MOVQ      stride+136(FP), DI
 	SHLQ      $0x02, DI
 	MOVQ      DI, 24(SP)
+	SUBQ      $0x40, DI
+	MOVQ      DI, 32(SP)
 	MOVQ      lo_len+8(FP), DI
 	SHRQ      $0x05, DI
 	MOVQ      DI, (SP)
@@ -2181,14 +2183,16 @@ group:
 keycopyrow:
 	MOVQ       (R9), R11
 	ADDQ       DX, R11
-	PREFETCHT1 1024(R11)
+	MOVQ       32(SP), R12
+	ADDQ       R11, R12
+	PREFETCHT1 (R12)
 	VMOVUPS    (R11), Z12
 	VMOVUPS    Z12, (DI)
 	VPSRAD     $0x1f, Z12, Z13
 	VPANDD     Z2, Z13, Z13
 	VPXORD     Z13, Z12, Z12
 	VPXORD     Z3, Z12, Z12
-	PREFETCHT1 1088(R11)
+	PREFETCHT1 64(R12)
 	VMOVUPS    64(R11), Z13
 	VMOVUPS    Z13, 64(DI)
 	VPSRAD     $0x1f, Z13, Z15
@@ -2824,7 +2828,7 @@ done:
 
 // func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int) int
 // Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
-TEXT ·selectRank8AVX512(SB), NOSPLIT, $32-128
+TEXT ·selectRank8AVX512(SB), NOSPLIT, $40-128
 	MOVQ         rows_base+24(FP), AX
 	MOVQ         rows_len+32(FP), CX
 	MOVQ         off+48(FP), DX
@@ -2859,6 +2863,8 @@ nopanel:
 	MOVQ      stride+112(FP), DI
 	SHLQ      $0x02, DI
 	MOVQ      DI, 24(SP)
+	SUBQ      $0x40, DI
+	MOVQ      DI, 32(SP)
 	MOVQ      out_len+8(FP), DI
 	SHRQ      $0x06, DI
 	MOVQ      DI, (SP)
@@ -2885,7 +2891,9 @@ group:
 keycopyrow:
 	MOVQ         (R9), R11
 	ADDQ         DX, R11
-	PREFETCHT1   1024(R11)
+	MOVQ         32(SP), R12
+	ADDQ         R11, R12
+	PREFETCHT1   (R12)
 	VMOVUPS      (R11), Z13
 	VMOVUPS      Z13, (DI)
 	VPANDD       Z13, Z7, Z14
@@ -2895,7 +2903,7 @@ keycopyrow:
 	VPANDD       Z2, Z14, Z14
 	VPXORD       Z14, Z13, Z13
 	VPXORD       Z3, Z13, Z13
-	PREFETCHT1   1088(R11)
+	PREFETCHT1   64(R12)
 	VMOVUPS      64(R11), Z14
 	VMOVUPS      Z14, 64(DI)
 	VPANDD       Z14, Z7, Z16
@@ -2905,7 +2913,7 @@ keycopyrow:
 	VPANDD       Z2, Z16, Z16
 	VPXORD       Z16, Z14, Z14
 	VPXORD       Z3, Z14, Z14
-	PREFETCHT1   1152(R11)
+	PREFETCHT1   128(R12)
 	VMOVUPS      128(R11), Z16
 	VMOVUPS      Z16, 128(DI)
 	VPANDD       Z16, Z7, Z17
@@ -2915,7 +2923,7 @@ keycopyrow:
 	VPANDD       Z2, Z17, Z17
 	VPXORD       Z17, Z16, Z16
 	VPXORD       Z3, Z16, Z16
-	PREFETCHT1   1216(R11)
+	PREFETCHT1   192(R12)
 	VMOVUPS      192(R11), Z17
 	VMOVUPS      Z17, 192(DI)
 	VPANDD       Z17, Z7, Z18

@@ -1565,8 +1565,12 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	// The group count and the outputs' offset live on the stack: the passes need every
 	// general register they can get.
 	groups, outOff := AllocLocal(8), AllocLocal(8)
-	// The panel's column of this group (nil for no copy) and its row stride in bytes.
-	panelAt, panelStride := AllocLocal(8), AllocLocal(8)
+	// The panel's column of this group (nil for no copy), its row stride in bytes, and
+	// the tile's width in bytes (the stride less the line between rows): copying, the
+	// key pass asks for each row's lines one tile on, which the worker takes next.
+	// (Further on, as without a panel, and the lines of a thousand rows are gone from
+	// L2 before their turn; n1000_d100k r=0.1 42.7 -> 39 ms, the median 27.2 -> 25 ms.)
+	panelAt, panelStride, tileAhead := AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	{
 		pb, ps := GP64(), GP64()
 		MOVQ(U32(0), pb)
@@ -1579,6 +1583,8 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		Load(Param("stride"), ps)
 		SHLQ(Imm(2), ps)
 		MOVQ(ps, panelStride)
+		SUBQ(Imm(64), ps)
+		MOVQ(ps, tileAhead)
 	}
 	g := Load(Param([]string{"lo", "out"}[b2i(pair)]).Len(), GP64()).(reg.GPVirtual)
 	SHRQ(Imm(uint64(bitsOf(coords))), g)
@@ -1612,8 +1618,15 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		MOVQ(keys, pa)
 		rowLoop(rows, nrows, off, label, func(addr reg.GPVirtual) {
 			xs := make([]reg.VecVirtual, vecs)
+			ahead := Mem{Base: addr, Disp: prefetchAhead}
+			if pp != nil {
+				next := GP64()
+				MOVQ(tileAhead, next)
+				ADDQ(addr, next)
+				ahead = Mem{Base: next}
+			}
 			for i := range xs {
-				PREFETCHT1(Mem{Base: addr, Disp: prefetchAhead + 64*i})
+				PREFETCHT1(ahead.Offset(64 * i))
 				xs[i] = s.vec()
 				VMOVUPS(Mem{Base: addr, Disp: 64 * i}, xs[i])
 				if pp != nil {
