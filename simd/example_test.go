@@ -36,3 +36,21 @@ func ExampleSelect() {
 	fmt.Println(simd.Active())
 	// Output: generic
 }
+
+// The order statistics of a tile of three clients' coordinates 1-2, with the tile left
+// in a panel for a second pass (KeptSum) to read from there: trimming k = 1 from each
+// end of three values keeps the middle one.
+func ExampleBoundsCopy() {
+	clients := [][]float32{{0, 5, 1}, {0, 3, 9}, {0, 4, 2}}
+	const off, width, stride = 1, 2, 4
+	panel := simd.Panel{Data: make([]float32, 3*stride), Stride: stride, Rows: make([][]float32, 3)}
+	for i := range panel.Rows {
+		panel.Rows[i] = panel.Data[i*stride : i*stride+width]
+	}
+	lo, hi := make([]float32, width), make([]float32, width)
+	simd.BoundsCopy(lo, hi, clients, off, 1, panel)
+	sum := make([]float64, width)
+	simd.KeptSum(sum, panel.Rows, 0, 1, lo, hi)
+	fmt.Println(lo, hi, sum, panel.Rows)
+	// Output: [4 2] [4 2] [4 2] [[5 1] [3 9] [4 2]]
+}
