@@ -1602,17 +1602,9 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	// largest, the smallest with the sign bit set (the least positive, a signed byte
 	// minimum) and the largest without it (the least negative, a signed maximum), so the
 	// top byte's bisection can skip the bits the lane's values share.
-	minAll, maxAll, minPos, maxNeg := ZMM(), ZMM(), ZMM(), ZMM()
-	{
-		t := GP32()
-		MOVL(U32(0xffffffff), t)
-		VPBROADCASTD(t, minAll)
-		clearVec(maxAll)
-		MOVL(U32(0x7f7f7f7f), t)
-		VPBROADCASTD(t, minPos)
-		MOVL(U32(0x80808080), t)
-		VPBROADCASTD(t, maxNeg)
-	}
+	minAll, maxAll := s.broadcast32(0xffffffff), ZMM()
+	clearVec(maxAll)
+	minPos, maxNeg := s.broadcast32(0x7f7f7f7f), s.broadcast32(0x80808080)
 	keyPass := func(label string, pp reg.GPVirtual) {
 		pa := GP64()
 		MOVQ(keys, pa)
@@ -1698,9 +1690,9 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		Label("keyed")
 	}
 	// The top bytes: the sign first, then the range of the lane's values of that sign.
-	p1 := ZMM()
+	var p1 reg.VecVirtual
 	{
-		low, high := ZMM(), allOnes()
+		low, high := ZMM(), s.broadcast32(0xffffffff)
 		clearVec(low)
 		signOnly := bisect8(keys, nrows, rLo, rHi, low, high, 1, "sign")
 		positive := K()
@@ -1709,7 +1701,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		VMOVDQU8(minPos, positive, low)
 		VMOVDQA64(maxNeg, high)
 		VMOVDQU8(maxAll, positive, high)
-		VMOVDQA64(bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1"), p1)
+		p1 = bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1")
 	}
 	// Map A2 against the top bytes: below -> 0, above -> 0xff.
 	{
@@ -1734,12 +1726,9 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	}
 	a2 := GP64()
 	LEAQ(Mem{Base: keys, Index: step, Scale: 1}, a2)
-	p2 := ZMM()
-	{
-		low, high := ZMM(), allOnes()
-		clearVec(low)
-		VMOVDQA64(bisect8(a2, nrows, rLo, rHi, low, high, 8, "a2"), p2)
-	}
+	low2, high2 := ZMM(), s.broadcast32(0xffffffff)
+	clearVec(low2)
+	p2 := bisect8(a2, nrows, rLo, rHi, low2, high2, 8, "a2")
 	// Keep the rows equal to some lane's 16-bit prefix; count the others below.
 	out0, out1 := s.vec(), s.vec()
 	clearVec(out0)
@@ -2009,14 +1998,6 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 
 // maxByteCount is the most rows whose counts bisect8 keeps in bytes to the end.
 const maxByteCount = 255
-
-// allOnes returns a vector of all ones bits.
-func allOnes() reg.VecVirtual {
-	v, t := ZMM(), GP32()
-	MOVL(U32(0xffffffff), t)
-	VPBROADCASTD(t, v)
-	return v
-}
 
 // topBytesTable is the VPERMI2B index that gathers byte 3 of the 32 keys of two vectors
 // into lanes 0-31, and again into lanes 32-63.
