@@ -159,14 +159,14 @@ func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k
 func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 
 // boundsBisect8AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,
-// len(keys) >= 64·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
+// len(keys) >= 65·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
 // Unless panel is empty, it copies row i's window to panel[i*stride:].
 //
 //go:noescape
 func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)
 
 // selectRank8AVX512 writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for
-// len(out) a multiple of 64, k < len(rows) <= 32767, len(keys) >= 80·len(rows) and every row's
+// len(out) a multiple of 64, k < len(rows) <= 32767, len(keys) >= 81·len(rows) and every row's
 // window [off, off+len(out)) in bounds. It returns 1 if every value read was finite, else 0 (and
 // out is then unspecified). Unless panel is empty, it copies row i's window to panel[i*stride:].
 //

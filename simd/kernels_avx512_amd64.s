@@ -2145,7 +2145,7 @@ DATA topbytes<>+63(SB)/1, $0x7f
 GLOBL topbytes<>(SB), RODATA|NOPTR, $64
 
 // func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
 TEXT ·boundsBisect8AVX512(SB), NOSPLIT, $40-144
 	MOVQ         rows_base+48(FP), AX
 	MOVQ         rows_len+56(FP), CX
@@ -2631,68 +2631,56 @@ counteda2:
 	JNZ      passa2
 
 settleda2:
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	LEAQ   (BX)(SI*2), DI
-	MOVQ   BX, R8
-	MOVQ   DI, R9
-	MOVQ   CX, R10
-	CMPQ   CX, $0x00000100
-	JAE    compact
+	LEAQ       (BX)(SI*2), DI
+	MOVQ       BX, R8
+	MOVQ       DI, R9
+	MOVQ       CX, R10
+	VPUNPCKLBW Z12, Z8, Z9
+	VPUNPCKHBW Z12, Z8, Z15
+	VXORPS     Z11, Z11, Z11
+	VXORPS     Z13, Z13, Z13
+	LEAQ       (BX)(SI*4), R11
+	MOVQ       R11, R12
+	XORQ       R13, R13
 
-compactfree:
-	VMOVDQU64 (R8), Z11
-	VMOVDQU64 (R8)(SI*1), Z13
-	VPCMPEQB  Z11, Z12, K1
-	VPCMPUB   $0x06, Z11, Z12, K2
-	VPCMPEQB  Z13, Z8, K1, K3
-	VPCMPUB   $0x06, Z13, Z8, K1, K1
-	KORQ      K2, K1, K1
-	KORQ      K1, K3, K2
-	KNOTQ     K2, K2
-	VMOVDQU64 (R8)(SI*2), Z11
-	VMOVDQA64 Z11, Z13
-	VMOVDQU16 Z4, K1, Z11
-	VMOVDQU16 Z5, K2, Z11
-	VMOVDQU64 Z11, (R9)
-	KSHIFTRQ  $0x20, K1, K4
-	KSHIFTRQ  $0x20, K2, K2
-	VMOVDQU16 Z4, K4, Z13
-	VMOVDQU16 Z5, K2, Z13
-	VMOVDQU64 Z13, (R9)(SI*1)
-	XORQ      R11, R11
-	MOVQ      $-1, R12
-	KORTESTQ  K3, K3
-	CMOVQEQ   R12, R11
-	KMOVQ     R11, K2
-	KANDQ     K1, K2, K1
-	VPADDW    Z6, Z9, K1, Z9
-	KSHIFTRQ  $0x20, K1, K1
-	VPADDW    Z6, Z10, K1, Z10
-	NOTQ      R11
-	ANDQ      $0x40, R11
-	ADDQ      R11, R9
-	ADDQ      $0x40, R8
-	DECQ      R10
-	JNZ       compactfree
-	JMP       compacted
-
-compact:
-	VMOVDQU64 (R8), Z11
-	VMOVDQU64 (R8)(SI*1), Z13
-	VPCMPEQB  Z11, Z12, K1
-	VPCMPUB   $0x06, Z11, Z12, K2
-	VPCMPEQB  Z13, Z8, K1, K3
-	VPCMPUB   $0x06, Z13, Z8, K1, K1
-	KORQ      K2, K1, K1
-	KORTESTQ  K3, K3
-	JNZ       keeprow
-	VPADDW    Z6, Z9, K1, Z9
-	KSHIFTRQ  $0x20, K1, K1
-	VPADDW    Z6, Z10, K1, Z10
-	JMP       nextrow
+listrows:
+	VMOVDQU64  (R8), Z16
+	VMOVDQU64  (R8)(SI*1), Z17
+	VPUNPCKLBW Z16, Z17, Z10
+	VPUNPCKHBW Z16, Z17, Z16
+	VPCMPEQW   Z10, Z9, K1
+	VPCMPEQW   Z16, Z15, K2
+	VPSUBUSW   Z10, Z9, Z10
+	VPMINUW    Z6, Z10, Z10
+	VPADDW     Z10, Z11, Z11
+	VPSUBUSW   Z16, Z15, Z10
+	VPMINUW    Z6, Z10, Z10
+	VPADDW     Z10, Z13, Z13
+	MOVL       R13, (R12)
+	XORL       R14, R14
+	KORTESTD   K1, K2
+	SETNE      R14
+	LEAQ       (R12)(R14*4), R12
+	INCQ       R13
+	ADDQ       $0x40, R8
+	DECQ       R10
+	JNZ        listrows
+	VSHUFI64X2 $0x44, Z13, Z11, Z10
+	VSHUFI64X2 $0xd8, Z10, Z10, Z9
+	VSHUFI64X2 $0xee, Z13, Z11, Z10
+	VSHUFI64X2 $0xd8, Z10, Z10, Z10
 
 keeprow:
+	MOVL      (R11), R8
+	SHLQ      $0x06, R8
+	ADDQ      BX, R8
+	VMOVDQU64 (R8), Z11
+	VMOVDQU64 (R8)(SI*1), Z13
+	VPCMPEQB  Z11, Z12, K1
+	VPCMPUB   $0x06, Z11, Z12, K2
+	VPCMPEQB  Z13, Z8, K1, K3
+	VPCMPUB   $0x06, Z13, Z8, K1, K1
+	KORQ      K2, K1, K1
 	KORQ      K1, K3, K2
 	KNOTQ     K2, K2
 	VMOVDQU64 (R8)(SI*2), Z11
@@ -2700,19 +2688,18 @@ keeprow:
 	VMOVDQU16 Z4, K1, Z11
 	VMOVDQU16 Z5, K2, Z11
 	VMOVDQU64 Z11, (R9)
-	KSHIFTRQ  $0x20, K1, K1
+	KSHIFTRQ  $0x20, K1, K3
 	KSHIFTRQ  $0x20, K2, K2
-	VMOVDQU16 Z4, K1, Z13
+	VMOVDQU16 Z4, K3, Z13
 	VMOVDQU16 Z5, K2, Z13
 	VMOVDQU64 Z13, (R9)(SI*1)
+	VPSUBW    Z6, Z9, K1, Z9
+	KSHIFTRQ  $0x20, K1, K1
+	VPSUBW    Z6, Z10, K1, Z10
 	ADDQ      $0x40, R9
-
-nextrow:
-	ADDQ $0x40, R8
-	DECQ R10
-	JNZ  compact
-
-compacted:
+	ADDQ      $0x04, R11
+	CMPQ      R11, R12
+	JNE       keeprow
 	SUBQ      DI, R9
 	SHRQ      $0x06, R9
 	VPSUBW    Z9, Z0, Z9
@@ -2851,7 +2838,7 @@ done:
 	RET
 
 // func selectRank8AVX512(out []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int) int
-// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, CMOV, MMX+
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F, AVX512VBMI, MMX+
 TEXT ·selectRank8AVX512(SB), NOSPLIT, $40-128
 	MOVQ         rows_base+24(FP), AX
 	MOVQ         rows_len+32(FP), CX
@@ -3405,68 +3392,57 @@ counteda2:
 	JNZ      passa2
 
 settleda2:
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	LEAQ   (BX)(SI*2), DI
-	MOVQ   BX, R8
-	MOVQ   DI, R9
-	MOVQ   CX, R10
-	CMPQ   CX, $0x00000100
-	JAE    compact
+	LEAQ       (BX)(SI*2), DI
+	MOVQ       BX, R8
+	MOVQ       DI, R9
+	MOVQ       CX, R10
+	VPUNPCKLBW Z13, Z9, Z10
+	VPUNPCKHBW Z13, Z9, Z16
+	VXORPS     Z12, Z12, Z12
+	VXORPS     Z14, Z14, Z14
+	LEAQ       (BX)(SI*4), R11
+	ADDQ       SI, R11
+	MOVQ       R11, R12
+	XORQ       R13, R13
 
-compactfree:
-	VMOVDQU64 (R8), Z12
-	VMOVDQU64 (R8)(SI*1), Z14
-	VPCMPEQB  Z12, Z13, K2
-	VPCMPUB   $0x06, Z12, Z13, K3
-	VPCMPEQB  Z14, Z9, K2, K4
-	VPCMPUB   $0x06, Z14, Z9, K2, K2
-	KORQ      K3, K2, K2
-	KORQ      K2, K4, K3
-	KNOTQ     K3, K3
-	VMOVDQU64 (R8)(SI*2), Z12
-	VMOVDQU64 (R8)(SI*4), Z14
-	VMOVDQU16 Z4, K2, Z12
-	VMOVDQU16 Z5, K3, Z12
-	VMOVDQU64 Z12, (R9)
-	KSHIFTRQ  $0x20, K2, K5
-	KSHIFTRQ  $0x20, K3, K3
-	VMOVDQU16 Z4, K5, Z14
-	VMOVDQU16 Z5, K3, Z14
-	VMOVDQU64 Z14, (R9)(SI*2)
-	XORQ      R11, R11
-	MOVQ      $-1, R12
-	KORTESTQ  K4, K4
-	CMOVQEQ   R12, R11
-	KMOVQ     R11, K3
-	KANDQ     K2, K3, K2
-	VPADDW    Z6, Z10, K2, Z10
-	KSHIFTRQ  $0x20, K2, K2
-	VPADDW    Z6, Z11, K2, Z11
-	NOTQ      R11
-	ANDQ      $0x40, R11
-	ADDQ      R11, R9
-	ADDQ      $0x40, R8
-	DECQ      R10
-	JNZ       compactfree
-	JMP       compacted
-
-compact:
-	VMOVDQU64 (R8), Z12
-	VMOVDQU64 (R8)(SI*1), Z14
-	VPCMPEQB  Z12, Z13, K2
-	VPCMPUB   $0x06, Z12, Z13, K3
-	VPCMPEQB  Z14, Z9, K2, K4
-	VPCMPUB   $0x06, Z14, Z9, K2, K2
-	KORQ      K3, K2, K2
-	KORTESTQ  K4, K4
-	JNZ       keeprow
-	VPADDW    Z6, Z10, K2, Z10
-	KSHIFTRQ  $0x20, K2, K2
-	VPADDW    Z6, Z11, K2, Z11
-	JMP       nextrow
+listrows:
+	VMOVDQU64  (R8), Z17
+	VMOVDQU64  (R8)(SI*1), Z18
+	VPUNPCKLBW Z17, Z18, Z11
+	VPUNPCKHBW Z17, Z18, Z17
+	VPCMPEQW   Z11, Z10, K2
+	VPCMPEQW   Z17, Z16, K3
+	VPSUBUSW   Z11, Z10, Z11
+	VPMINUW    Z6, Z11, Z11
+	VPADDW     Z11, Z12, Z12
+	VPSUBUSW   Z17, Z16, Z11
+	VPMINUW    Z6, Z11, Z11
+	VPADDW     Z11, Z14, Z14
+	MOVL       R13, (R12)
+	XORL       R14, R14
+	KORTESTD   K2, K3
+	SETNE      R14
+	LEAQ       (R12)(R14*4), R12
+	INCQ       R13
+	ADDQ       $0x40, R8
+	DECQ       R10
+	JNZ        listrows
+	VSHUFI64X2 $0x44, Z14, Z12, Z11
+	VSHUFI64X2 $0xd8, Z11, Z11, Z10
+	VSHUFI64X2 $0xee, Z14, Z12, Z11
+	VSHUFI64X2 $0xd8, Z11, Z11, Z11
 
 keeprow:
+	MOVL      (R11), R8
+	SHLQ      $0x06, R8
+	ADDQ      BX, R8
+	VMOVDQU64 (R8), Z12
+	VMOVDQU64 (R8)(SI*1), Z14
+	VPCMPEQB  Z12, Z13, K2
+	VPCMPUB   $0x06, Z12, Z13, K3
+	VPCMPEQB  Z14, Z9, K2, K4
+	VPCMPUB   $0x06, Z14, Z9, K2, K2
+	KORQ      K3, K2, K2
 	KORQ      K2, K4, K3
 	KNOTQ     K3, K3
 	VMOVDQU64 (R8)(SI*2), Z12
@@ -3474,19 +3450,18 @@ keeprow:
 	VMOVDQU16 Z4, K2, Z12
 	VMOVDQU16 Z5, K3, Z12
 	VMOVDQU64 Z12, (R9)
-	KSHIFTRQ  $0x20, K2, K2
+	KSHIFTRQ  $0x20, K2, K4
 	KSHIFTRQ  $0x20, K3, K3
-	VMOVDQU16 Z4, K2, Z14
+	VMOVDQU16 Z4, K4, Z14
 	VMOVDQU16 Z5, K3, Z14
 	VMOVDQU64 Z14, (R9)(SI*2)
+	VPSUBW    Z6, Z10, K2, Z10
+	KSHIFTRQ  $0x20, K2, K2
+	VPSUBW    Z6, Z11, K2, Z11
 	ADDQ      $0x40, R9
-
-nextrow:
-	ADDQ $0x40, R8
-	DECQ R10
-	JNZ  compact
-
-compacted:
+	ADDQ      $0x04, R11
+	CMPQ      R11, R12
+	JNE       keeprow
 	SUBQ      DI, R9
 	SHRQ      $0x06, R9
 	VPSUBW    Z10, Z0, Z10

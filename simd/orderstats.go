@@ -81,8 +81,8 @@ func (ks *kernels) boundsAlgorithm(n, k int) boundsAlgorithm {
 const (
 	keysBisect   = keyLanes     // boundsBisect: one key per lane
 	keysBisect16 = 2 * keyLanes // boundsBisect16, selectRank16: high and low halves
-	keysBisect8  = 64           // boundsBisect8: A1, A2, B and the upper lanes' kept rows, 64 bytes each
-	keysSelect8  = 80           // selectRank8: the same with B for 64 lanes
+	keysBisect8  = 65           // boundsBisect8: A1, A2, B and the upper lanes' kept rows, 64 bytes each; a row index
+	keysSelect8  = 81           // selectRank8: the same with B2 for 64 lanes; a row index
 )
 
 // bisection returns the kernel of a bisection algorithm and the scratch keys it needs
