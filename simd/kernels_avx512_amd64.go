@@ -160,7 +160,8 @@ func boundsBisect16AVX512(lo []float32, hi []float32, rows [][]float32, off int,
 
 // boundsBisect8AVX512 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,
 // len(keys) >= 65·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
-// Unless panel is empty, it copies row i's window to panel[i*stride:].
+// Unless panel is empty, it copies row i's window to panel[i*stride:]. It reads lo and hi before
+// it writes them, for a guess.
 //
 //go:noescape
 func boundsBisect8AVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32, panel []float32, stride int)

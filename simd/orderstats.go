@@ -11,7 +11,9 @@ import (
 // largest, as a sort of the coordinate would place them. A zero is reported as +0,
 // whatever the sign of the zeros it stands for, so every algorithm gives the same bits.
 // The rows must hold finite values and 2k < len(rows); with NaN or ±Inf the results are
-// unspecified (KeptSum reports them).
+// unspecified (KeptSum reports them). What lo and hi hold on entry serves as a guess of
+// the results, which never changes them: the bounds of neighbouring coordinates (a
+// previous tile's) can save the AVX-512 kernel passes over many rows.
 func Bounds(lo, hi []float32, rows [][]float32, off, k int) {
 	hi = hi[:len(lo)]
 	if 2*k >= len(rows) {

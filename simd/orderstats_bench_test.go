@@ -30,7 +30,8 @@ func cachedTile(n int) (rows [][]float32, d int) {
 // BenchmarkBounds times Bounds on a cache-resident tile (cachedTile), so the figure (ns
 // per coordinate, for the k each strategy uses) is the kernel's compute alone. The same
 // tile comes round again and again, so the branch predictor learns its data-dependent
-// branches (the byte kernels' compaction): judge those on bench's workloads.
+// branches, and lo and hi hold the very bounds the byte kernel guesses from: judge
+// those on bench's workloads.
 func BenchmarkBounds(b *testing.B) {
 	for _, c := range []struct{ n, k int }{{100, 10}, {100, 20}, {100, 49}, {1000, 100}, {1000, 200}, {1000, 499}} {
 		rows, d := cachedTile(c.n)

@@ -118,6 +118,46 @@ func TestOrderStatsLargeRounds(t *testing.T) {
 	})
 }
 
+// TestBoundsIgnoresWhatLoHiHeld checks that what lo and hi hold as Bounds starts, which
+// the byte kernel takes for a guess of the bounds' top bytes, never changes its bits:
+// the right bounds, a neighbour's, the other sign's, sixteen times larger, zeros and
+// random bits (NaNs and infinities among them) all give the specification's results.
+func TestBoundsIgnoresWhatLoHiHeld(t *testing.T) {
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(46, 47))
+		for _, n := range []int{100, 256, 1000} {
+			const d = 96
+			rows := make([][]float32, n)
+			for i := range rows {
+				rows[i] = make([]float32, d)
+				for j := range rows[i] {
+					rows[i][j] = float32(rng.NormFloat64()*float64(1+j%3)) + float32(j%5-2)
+				}
+			}
+			for _, k := range []int{n / 20, n / 10, n / 5, (n - 1) / 2} {
+				wantLo, wantHi := make([]float32, d), make([]float32, d)
+				onGeneric(t, func() { simd.Bounds(wantLo, wantHi, rows, 0, k) })
+				held := map[string]func(want []float32, j int) float32{
+					"right":      func(w []float32, j int) float32 { return w[j] },
+					"neighbour":  func(w []float32, j int) float32 { return w[(j+1)%d] },
+					"other sign": func(w []float32, j int) float32 { return -w[j] },
+					"16x":        func(w []float32, j int) float32 { return 16 * w[j] },
+					"zero":       func(w []float32, j int) float32 { return 0 },
+					"bits":       func(w []float32, j int) float32 { return math.Float32frombits(rng.Uint32()) },
+				}
+				for name, f := range held {
+					lo, hi := make([]float32, d), make([]float32, d)
+					for j := range d {
+						lo[j], hi[j] = f(wantLo, j), f(wantHi, j)
+					}
+					simd.Bounds(lo, hi, rows, 0, k)
+					require.True(t, same32(lo, wantLo) && same32(hi, wantHi), "held %s, n=%d k=%d on %s", name, n, k, p)
+				}
+			}
+		}
+	})
+}
+
 // TestKeptSumFindsNonFinite plants a NaN or ±Inf in every position of a small window.
 func TestKeptSumFindsNonFinite(t *testing.T) {
 	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {

@@ -122,6 +122,8 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 				clear(s)
 				simd.AddRows(s, updates, t)
 			} else {
+				// The worker's bounds buffer holds its previous tile's bounds, which
+				// Bounds takes for a guess of these.
 				b := bounds[2*w*tile : 2*(w+1)*tile]
 				low, high := b[:e-t], b[tile:tile+e-t]
 				if n-2*k <= 2 {

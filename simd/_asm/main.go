@@ -1505,8 +1505,9 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 // row, the keys' top bytes (A1), their second bytes (A2) and their low halves (B),
 // and per lane the range of the top bytes of either sign; one pass settles the sign
 // and a few more the top bytes within that sign's range (normally distributed values
-// span a few top bytes on either side of zero, so 3-4 passes instead of 7 in all);
-// A2 is mapped against them (below -> 0, above -> 0xff,
+// span a few top bytes on either side of zero, so 3-4 passes instead of 7 in all), or
+// one pass tries the top bytes of a guess (what lo and hi held) and settles the lanes
+// it hits; A2 is mapped against them (below -> 0, above -> 0xff,
 // so counting below a candidate still counts every row below); 8 passes settle the
 // second bytes; then, as in boundsBisect16, only the rows whose high half equals some
 // lane's prefix are kept, the others' below-counts taken off the ranks, and the low
@@ -1531,7 +1532,8 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		Pragma("noescape")
 		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
 			"len(keys) >= 65·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.",
-			"Unless panel is empty, it copies row i's window to panel[i*stride:].")
+			"Unless panel is empty, it copies row i's window to panel[i*stride:]. It reads lo and hi before",
+			"it writes them, for a guess.")
 	}
 	vecs := coords / 16 // row vectors a group reads
 	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
@@ -1586,6 +1588,12 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	// (Further on, as without a panel, and the lines of a thousand rows are gone from
 	// L2 before their turn; n1000_d100k r=0.1 42.7 -> 39 ms, the median 27.2 -> 25 ms.)
 	panelAt, panelStride, tileAhead := AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	// Whether Bounds guesses the next group's top bytes (from 1, see below).
+	var guessing Mem
+	if !pair {
+		guessing = AllocLocal(8)
+		MOVQ(U32(1), guessing)
+	}
 	{
 		pb, ps := GP64(), GP64()
 		MOVQ(U32(0), pb)
@@ -1705,18 +1713,65 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 		Label("keyed")
 	}
 	// The top bytes: the sign first, then the range of the lane's values of that sign.
-	var p1 reg.VecVirtual
-	{
+	// Bounds may try a guess instead, the top bytes of what lo and hi hold as it starts
+	// (a trimmed mean's caller passes the bounds of its previous tile there): one pass
+	// counting below, above and below 0x80 settles every lane the guess hits, and
+	// neighbouring coordinates' bounds mostly share their top bytes. It guesses in the
+	// first group and then while the guesses would have hit in guessHits lanes of 64:
+	// a lane missed costs the passes of the sign's range after the guess's (bounds of
+	// alternating signs and magnitudes: 50 -> 53 ms had it always guessed). Medians
+	// (selectRank8), near zero for symmetric data, change top bytes too often.
+	p1 := ZMM()
+	signFirst := func(tag string) {
 		low, high := ZMM(), s.broadcast32(0xffffffff)
 		clearVec(low)
-		signOnly := bisect8(keys, nrows, rLo, rHi, low, high, 1, "sign")
+		signOnly := bisect8(keys, nrows, rLo, rHi, low, high, 1, "sign"+tag)
 		positive := K()
 		VPMOVB2M(signOnly, positive)
 		VMOVDQA64(minAll, low)
 		VMOVDQU8(minPos, positive, low)
 		VMOVDQA64(maxNeg, high)
 		VMOVDQU8(maxAll, positive, high)
-		p1 = bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1")
+		VMOVDQA64(bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1"+tag), p1)
+	}
+	if !pair {
+		g, gHi := ZMM(), ZMM()
+		for i, param := range []string{"lo", "hi"} {
+			at := Load(Param(param).Base(), GP64()).(reg.GPVirtual)
+			ADDQ(outOff, at)
+			x0, x1 := ZMM(), ZMM()
+			for v, x := range []reg.VecVirtual{x0, x1} {
+				VMOVUPS(Mem{Base: at, Disp: 64 * v}, x)
+				t := ZMM()
+				VPSRAD(Imm(31), x, t)
+				VPANDD(magnitude, t, t)
+				VPXORD(t, x, x)
+				VPXORD(sign, x, x)
+			}
+			dst := []reg.VecVirtual{g, gHi}[i]
+			VMOVDQA64(topBytes, dst)
+			VPERMI2B(x1, x0, dst)
+		}
+		VINSERTI64X4(Imm(1), gHi.AsY(), g, g)
+		CMPQ(guessing, Imm(0))
+		JE(LabelRef("signfirst"))
+		low, high := guess8(keys, nrows, rLo, rHi, g, minAll, maxAll, minPos, maxNeg)
+		VMOVDQA64(bisect8(keys, nrows, rLo, rHi, low, high, 8, "a1"), p1)
+		JMP(LabelRef("topsettled"))
+		Label("signfirst")
+		signFirst("s")
+		Label("topsettled")
+		hit := K()
+		VPCMPEQB(p1, g, hit)
+		hits, flag := GP64(), GP64()
+		KMOVQ(hit, hits)
+		POPCNTQ(hits, hits)
+		XORL(flag.As32(), flag.As32())
+		CMPQ(hits, Imm(guessHits))
+		SETCC(flag.As8()) // at least guessHits lanes' top bytes were the guess
+		MOVQ(flag, guessing)
+	} else {
+		signFirst("")
 	}
 	// Map A2 against the top bytes: below -> 0, above -> 0xff.
 	{
@@ -2037,6 +2092,123 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	JNZ(LabelRef("pass" + tag))
 	Label("settled" + tag)
 	return low
+}
+
+// guessHits is how many lanes of 64 a group's guess of the top bytes must have hit (or
+// would have) for boundsBisect8 to guess in the next group.
+const guessHits = 56
+
+// guess8 settles, for 64 byte lanes (ranks rLo in lanes 0-31, rHi in 32-63, as words),
+// what one pass can of the largest byte c with at most rank bytes of the n-row array at
+// base below c: it counts the bytes below the guess g, above g and below 0x80, and
+// returns the range bisect8 is to search: g alone where c is g, else the range of the
+// lane's bytes of c's sign (from minAll, maxAll, minPos and maxNeg, as the key pass
+// gathered them) on c's side of g. It counts with vector arithmetic, min(a -sat b, 1),
+// not opmasks (an opmask form took twice as long), in bytes widened into words every
+// 508 rows.
+func guess8(base, nrows reg.GPVirtual, rLo, rHi, g, minAll, maxAll, minPos, maxNeg reg.VecVirtual) (low, high reg.VecVirtual) {
+	ones8, signBit := ZMM(), ZMM()
+	c32 := GP32()
+	MOVL(U32(0x01010101), c32)
+	VPBROADCASTD(c32, ones8)
+	MOVL(U32(0x80808080), c32)
+	VPBROADCASTD(c32, signBit)
+	// Word counts, below g, above g and below 0x80, each for lanes 0-31 and 32-63.
+	var words [6]reg.VecVirtual
+	for i := range words {
+		words[i] = ZMM()
+		clearVec(words[i])
+	}
+	p, left := GP64(), GP64()
+	MOVQ(base, p)
+	MOVQ(nrows, left)
+	Label("chunkguess")
+	c := GP64()
+	MOVQ(left, c)
+	CMPQ(c, U32(508))
+	JLE(LabelRef("sizedguess"))
+	MOVQ(U32(508), c)
+	Label("sizedguess")
+	SUBQ(c, left)
+	// Byte counts for even and odd rows, each in bytes until 254 rows.
+	var counts [3][2]reg.VecVirtual
+	for i := range counts {
+		for r := range counts[i] {
+			counts[i][r] = ZMM()
+			clearVec(counts[i][r])
+		}
+	}
+	count := func(r int, at Mem) {
+		x := ZMM()
+		VMOVDQU64(at, x)
+		for i, d := range [][2]reg.VecVirtual{{x, g}, {g, x}, {x, signBit}} {
+			t := ZMM()
+			VPSUBUSB(d[0], d[1], t) // d[1] -sat d[0]: not 0 if d[0] < d[1]
+			VPMINUB(ones8, t, t)
+			VPADDB(t, counts[i][r], counts[i][r])
+		}
+	}
+	pairs := GP64()
+	MOVQ(c, pairs)
+	SHRQ(Imm(1), pairs)
+	ANDQ(Imm(1), c)
+	TESTQ(pairs, pairs)
+	JZ(LabelRef("singleguess"))
+	Label("countguess")
+	count(0, Mem{Base: p})
+	count(1, Mem{Base: p, Disp: 64})
+	ADDQ(U32(128), p)
+	DECQ(pairs)
+	JNZ(LabelRef("countguess"))
+	Label("singleguess")
+	TESTQ(c, c)
+	JZ(LabelRef("widenguess"))
+	count(0, Mem{Base: p})
+	ADDQ(Imm(64), p)
+	Label("widenguess")
+	for i := range counts {
+		for _, x := range counts[i] {
+			t, y := ZMM(), YMM()
+			VPMOVZXBW(x.AsY(), t)
+			VPADDW(t, words[2*i], words[2*i])
+			VEXTRACTI64X4(Imm(1), x, y)
+			VPMOVZXBW(y, t)
+			VPADDW(t, words[2*i+1], words[2*i+1])
+		}
+	}
+	TESTQ(left, left)
+	JNZ(LabelRef("chunkguess"))
+	// c is at least g where the count below g is at most the rank, above g where the
+	// count up to g (n less the count above) is too, and has its sign bit where the
+	// count below 0x80 is.
+	nw := ZMM()
+	VPBROADCASTW(nrows.As32(), nw)
+	VPSUBW(words[2], nw, words[2])
+	VPSUBW(words[3], nw, words[3])
+	var atLeast, higher, positive reg.OpmaskVirtual = K(), K(), K()
+	for i, k := range []reg.OpmaskVirtual{atLeast, higher, positive} {
+		kLo, kHi := K(), K()
+		VPCMPUW(Imm(2), rLo, words[2*i], kLo) // count <= rank
+		VPCMPUW(Imm(2), rHi, words[2*i+1], kHi)
+		KUNPCKDQ(kLo, kHi, k) // kHi in the upper 32 bits
+	}
+	// The range of the lane's bytes of c's sign, cut at g.
+	low, high = ZMM(), ZMM()
+	VMOVDQA64(minAll, low)
+	VMOVDQU8(minPos, positive, low)
+	highS := ZMM()
+	VMOVDQA64(maxNeg, highS)
+	VMOVDQU8(maxAll, positive, highS)
+	t, u := ZMM(), ZMM()
+	VPADDB(ones8, g, u)
+	VPMAXUB(low, u, u) // above g
+	VPSUBB(ones8, g, t)
+	VPMINUB(highS, t, high) // below g
+	VMOVDQU8(g, atLeast, low)
+	VMOVDQU8(g, atLeast, high)
+	VMOVDQU8(u, higher, low)
+	VMOVDQU8(highS, higher, high)
+	return low, high
 }
 
 // maxByteCount is the most rows whose counts bisect8 keeps in bytes to the end.
