@@ -46,8 +46,17 @@ func Median(dst []float32, updates [][]float32) error {
 // cache between finding the bounds and summing what they keep.
 const tileBytes = 256 << 10
 
-// tilesPerTask is how many neighbouring tiles one worker computes in a row.
-const tilesPerTask = 8
+// tilesPerTask is how many neighbouring tiles one worker computes in a row;
+// panelTilesPerTask, with a panel. There the kernels ask for the whole next tile of
+// every row as they read one, which a task's last tile asks for in vain (the next
+// is another task's): twice the tiles a task waste half as many (8 -> 16, three
+// interleaved sittings: TrimmedMean n1000_d100k r=0.1 and r=0.2 1-3% faster, Median
+// 1-5%; without a panel, where the prefetches run a kilobyte ahead, n100_d1m lost
+// 2-5%).
+const (
+	tilesPerTask      = 8
+	panelTilesPerTask = 16
+)
 
 // tileFor returns the coordinates per task for n rows: as many as tileBytes allows,
 // between 64 and 4096, a multiple of 64.
@@ -103,9 +112,13 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			panelRows[i] = panel[i*stride : i*stride+tile : i*stride+tile]
 		}
 	}
-	// A worker takes tilesPerTask neighbouring tiles at a time, so the kernels'
-	// prefetches, which run ahead along the rows, fetch its own next tile.
-	ok := parallel.AllOrNothing(workers, dst, tile*tilesPerTask, func(w int, out []float32, lo, hi int) bool {
+	// A worker takes neighbouring tiles at a time, so the kernels' prefetches, which
+	// run ahead along the rows, fetch its own next tile.
+	task := tile * tilesPerTask
+	if panel != nil {
+		task = tile * panelTilesPerTask
+	}
+	ok := parallel.AllOrNothing(workers, dst, task, func(w int, out []float32, lo, hi int) bool {
 		finite := true
 		for t := lo; t < hi; t += tile {
 			e := min(t+tile, hi)
