@@ -608,6 +608,29 @@ func (s isaSpec) pand(a, b, dst Op) {
 	}
 }
 
+// signedKey turns the float32 bits in x into keys whose signed integer order is the
+// float order (-0 before +0), in place: b ^ ((b >> 31) & 0x7fffffff), its own inverse.
+func (s isaSpec) signedKey(x, magnitude reg.VecVirtual) {
+	t := s.vec()
+	VPSRAD(Imm(31), x, t)
+	s.pand(magnitude, t, t)
+	s.pxor(t, x, x)
+}
+
+// unsignedKey is signedKey with the sign bit flipped: unsigned integer order.
+func (s isaSpec) unsignedKey(x, magnitude, sign reg.VecVirtual) {
+	s.signedKey(x, magnitude)
+	s.pxor(sign, x, x)
+}
+
+// floatOfKey turns unsigned keys back into float32 bits in place, with zeros as +0
+// (zero holds +0 in every lane, and -0 + +0 is +0).
+func (s isaSpec) floatOfKey(x, magnitude, sign, zero reg.VecVirtual) {
+	s.pxor(sign, x, x)
+	s.signedKey(x, magnitude)
+	VADDPS(zero, x, x)
+}
+
 func (s isaSpec) movdqu(src, dst Op) {
 	if s.vecSize == 64 {
 		VMOVDQU32(src, dst)
@@ -817,11 +840,9 @@ func genBoundsBisect(s isaSpec) {
 		MOVQ(keys, kp)
 		rowLoop(rows, nrows, off, "keyrow", func(addr reg.GPVirtual) {
 			PREFETCHT0(Mem{Base: addr, Disp: prefetchAhead})
-			x, t := s.vec(), s.vec()
+			x := s.vec()
 			VMOVUPS(Mem{Base: addr}, x)
-			VPSRAD(Imm(31), x, t)
-			s.pand(magnitude, t, t)
-			s.pxor(t, x, x)
+			s.signedKey(x, magnitude)
 			s.movdqu(x, Mem{Base: kp})
 			ADDQ(U32(s.vecSize), kp)
 		})
@@ -883,12 +904,7 @@ func genBoundsBisect(s isaSpec) {
 		zero := s.vec()
 		VXORPS(zero, zero, zero)
 		for i, r := range []reg.VecVirtual{resLo, resHi} {
-			t := s.vec()
-			s.pxor(sign, r, r)
-			VPSRAD(Imm(31), r, t)
-			s.pand(magnitude, t, t)
-			s.pxor(t, r, r)
-			VADDPS(zero, r, r)
+			s.floatOfKey(r, magnitude, sign, zero)
 			VMOVUPS(r, Mem{Base: []reg.GPVirtual{lo, hi}[i]})
 		}
 		ADDQ(U32(s.vecSize), lo)
@@ -1309,13 +1325,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		// pair, the halves of the first group's key in the low words, the second's in the high.
 		kp := GP64()
 		MOVQ(keys, kp)
-		unsignedKey := func(x reg.VecVirtual) {
-			t := s.vec()
-			VPSRAD(Imm(31), x, t)
-			s.pand(magnitude, t, t)
-			s.pxor(t, x, x)    // signed key
-			s.pxor(sign, x, x) // unsigned key
-		}
+		unsignedKey := func(x reg.VecVirtual) { s.unsignedKey(x, magnitude, sign) }
 		if pair {
 			expMask = s.broadcast32(0x7f800000)
 		}
@@ -1474,12 +1484,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		zero := s.vec()
 		VXORPS(zero, zero, zero)
 		for i, r := range []reg.VecVirtual{uLo, uHi} {
-			m := s.vec()
-			s.pxor(sign, r, r)
-			VPSRAD(Imm(31), r, m)
-			s.pand(magnitude, m, m)
-			s.pxor(m, r, r)
-			VADDPS(zero, r, r)
+			s.floatOfKey(r, magnitude, sign, zero)
 			if pair {
 				VMOVUPS(r, Mem{Base: lo, Disp: i * s.vecSize})
 			} else {
@@ -1654,11 +1659,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 				if pair {
 					finite.add(xs[i], expMask)
 				}
-				t := s.vec()
-				VPSRAD(Imm(31), xs[i], t)
-				VPANDD(magnitude, t, t)
-				VPXORD(t, xs[i], xs[i])
-				VPXORD(sign, xs[i], xs[i]) // unsigned key
+				s.unsignedKey(xs[i], magnitude, sign)
 			}
 			// The byte at shift sh of each key, 16 lanes per vector (for Bounds, the 32
 			// coordinates twice over). Stored straight from the narrowing moves: a
@@ -1746,11 +1747,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 			x0, x1 := ZMM(), ZMM()
 			for v, x := range []reg.VecVirtual{x0, x1} {
 				VMOVUPS(Mem{Base: at, Disp: 64 * v}, x)
-				t := ZMM()
-				VPSRAD(Imm(31), x, t)
-				VPANDD(magnitude, t, t)
-				VPXORD(t, x, x)
-				VPXORD(sign, x, x)
+				s.unsignedKey(x, magnitude, sign)
 			}
 			dst := []reg.VecVirtual{g, gHi}[i]
 			VMOVDQA64(topBytes, dst)
@@ -1960,12 +1957,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 				VPSLLD(Imm(16), b2, b2)
 				VPORD(b2, u, u)
 				VPORD(lw, u, u)
-				m := s.vec()
-				VPXORD(sign, u, u)
-				VPSRAD(Imm(31), u, m)
-				VPANDD(magnitude, m, m)
-				VPXORD(m, u, u)
-				VADDPS(zv, u, u)
+				s.floatOfKey(u, magnitude, sign, zv)
 				VMOVUPS(u, Mem{Base: dst, Disp: disp + 64*q})
 			}
 		}
