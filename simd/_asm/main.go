@@ -2064,21 +2064,11 @@ func bisect8(base, nrows reg.GPVirtual, rLo, rHi, low, high reg.VecVirtual, maxP
 	}
 	Label("words" + tag)
 	for _, x := range counters {
-		t, y := ZMM(), YMM()
-		VPMOVZXBW(x.AsY(), t)
-		VPADDW(t, w0, w0)
-		VEXTRACTI64X4(Imm(1), x, y)
-		VPMOVZXBW(y, t)
-		VPADDW(t, w1, w1)
+		addBytesAsWords(x, w0, w1)
 	}
 	TESTQ(left, left)
 	JNZ(LabelRef("chunk" + tag))
-	{
-		kLo, kHi := K(), K()
-		VPCMPUW(Imm(2), rLo, w0, kLo) // count <= rank
-		VPCMPUW(Imm(2), rHi, w1, kHi)
-		KUNPCKDQ(kLo, kHi, keep) // kHi in the upper 32 bits
-	}
+	atMostRanks(rLo, rHi, w0, w1, keep)
 	Label("counted" + tag)
 	over := K()
 	KNOTQ(keep, over)
@@ -2164,12 +2154,7 @@ func guess8(base, nrows reg.GPVirtual, rLo, rHi, g, minAll, maxAll, minPos, maxN
 	Label("widenguess")
 	for i := range counts {
 		for _, x := range counts[i] {
-			t, y := ZMM(), YMM()
-			VPMOVZXBW(x.AsY(), t)
-			VPADDW(t, words[2*i], words[2*i])
-			VEXTRACTI64X4(Imm(1), x, y)
-			VPMOVZXBW(y, t)
-			VPADDW(t, words[2*i+1], words[2*i+1])
+			addBytesAsWords(x, words[2*i], words[2*i+1])
 		}
 	}
 	TESTQ(left, left)
@@ -2183,10 +2168,7 @@ func guess8(base, nrows reg.GPVirtual, rLo, rHi, g, minAll, maxAll, minPos, maxN
 	VPSUBW(words[3], nw, words[3])
 	var atLeast, higher, positive reg.OpmaskVirtual = K(), K(), K()
 	for i, k := range []reg.OpmaskVirtual{atLeast, higher, positive} {
-		kLo, kHi := K(), K()
-		VPCMPUW(Imm(2), rLo, words[2*i], kLo) // count <= rank
-		VPCMPUW(Imm(2), rHi, words[2*i+1], kHi)
-		KUNPCKDQ(kLo, kHi, k) // kHi in the upper 32 bits
+		atMostRanks(rLo, rHi, words[2*i], words[2*i+1], k)
 	}
 	// The range of the lane's bytes of c's sign, cut at g.
 	low, high = ZMM(), ZMM()
@@ -2205,6 +2187,26 @@ func guess8(base, nrows reg.GPVirtual, rLo, rHi, g, minAll, maxAll, minPos, maxN
 	VMOVDQU8(u, higher, low)
 	VMOVDQU8(highS, higher, high)
 	return low, high
+}
+
+// addBytesAsWords adds the 64 byte counts in x, widened, to the word counts of lanes
+// 0-31 (lo) and 32-63 (hi).
+func addBytesAsWords(x, lo, hi reg.VecVirtual) {
+	t, y := ZMM(), YMM()
+	VPMOVZXBW(x.AsY(), t)
+	VPADDW(t, lo, lo)
+	VEXTRACTI64X4(Imm(1), x, y)
+	VPMOVZXBW(y, t)
+	VPADDW(t, hi, hi)
+}
+
+// atMostRanks sets in k the lanes of 64 whose word count (lanes 0-31 in lo, 32-63 in
+// hi) is at most their rank (rLo, rHi).
+func atMostRanks(rLo, rHi, lo, hi reg.VecVirtual, k reg.OpmaskVirtual) {
+	kLo, kHi := K(), K()
+	VPCMPUW(Imm(2), rLo, lo, kLo) // count <= rank
+	VPCMPUW(Imm(2), rHi, hi, kHi)
+	KUNPCKDQ(kLo, kHi, k) // kHi in the upper 32 bits
 }
 
 // maxByteCount is the most rows whose counts bisect8 keeps in bytes to the end.
