@@ -60,7 +60,7 @@ func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noi
 		err = WeightedMean(dst, updates, weights)
 	case StrategyDPMean:
 		res.Norms, err = DPMean(dst, updates, c.ClipNorm, c.NoiseMultiplier, noise)
-		res.NoiseSigma = c.noiseSigma(len(updates))
+		res.NoiseSigma = c.noiseSigma(len(updates), len(dst))
 	case StrategyNormBoundedMean:
 		res.Norms, err = NormBoundedMean(dst, updates, c.ClipNorm)
 	case StrategyCenteredClipping:
@@ -84,6 +84,8 @@ func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noi
 	return res, selected, nil
 }
 
-// noiseSigma is the standard deviation of dp_mean's noise on the mean of n updates:
-// z·C/n (DPMean adds the same).
-func (c Config) noiseSigma(n int) float64 { return c.NoiseMultiplier * c.ClipNorm / float64(n) }
+// noiseSigma is the standard deviation of dp_mean's noise on the mean of n updates of
+// dim coordinates: noise_multiplier·clip_norm/n, calibrated for the noise's grid.
+func (c Config) noiseSigma(n, dim int) float64 {
+	return dp.GaussianNoiseSigma(c.NoiseMultiplier, c.ClipNorm/float64(n), dim)
+}

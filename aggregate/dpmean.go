@@ -12,17 +12,18 @@ import (
 // DPMean is the central-DP federated mean with fixed clipping (DP-FedAvg; Flower's
 // server-side fixed clipping): every update is scaled to an L2 norm of at most
 // clipNorm, the clipped updates are averaged as Mean averages, and Gaussian noise of
-// standard deviation noiseMultiplier·clipNorm/N from src is added. It returns each
+// standard deviation noiseMultiplier·clipNorm/N (dp.GaussianNoiseSigma: a hair more, for
+// the rounding to the noise's grid) from src is added. It returns each
 // client's norm before clipping, which adaptive clipping and monitoring need. A
 // rejected call writes nothing; charging a dp.Ledger for the round is the caller's.
 //
 // It reads every update twice, once for its norm and once to add it; the clipped
 // updates themselves are never materialised.
 func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float64, src *dp.Source) (norms []float64, err error) {
-	if err := validateNoise(clipNorm, noiseMultiplier); err != nil {
+	if err := check.Batch(dst, updates); err != nil {
 		return nil, err
 	}
-	if err := check.Batch(dst, updates); err != nil {
+	if err := validateNoise(clipNorm, noiseMultiplier, len(updates), len(dst)); err != nil {
 		return nil, err
 	}
 	norms = make([]float64, len(updates))
@@ -34,31 +35,34 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 		if math.IsNaN(n) || math.IsInf(n, 0) {
 			return nil, check.NonFinite(updates)
 		}
-		factors[i] = dp.ClipFactor(n, clipNorm)
+		factors[i] = dp.ClipFactor(updates[i], n, clipNorm)
 	}
 	n := float64(len(updates))
 	if err := average(dst, updates, factors, 1/n); err != nil {
 		return nil, err
 	}
-	if err := dp.AddGaussian(dst, noiseMultiplier*clipNorm/n, src); err != nil {
+	if err := dp.AddGaussian(dst, dp.GaussianNoiseSigma(noiseMultiplier, clipNorm/n, len(dst)), src); err != nil {
 		return nil, err
 	}
 	return norms, nil
 }
 
-// validateNoise checks a clip norm and noise multiplier together: each may be finite
-// and their product, the noise's standard deviation for one client, still overflow,
-// and a round must refuse that before it writes anything, not when it adds the noise.
-func validateNoise(clipNorm, noiseMultiplier float64) error {
+// validateNoise checks a clip norm and noise multiplier together, for the mean of n
+// updates of dim coordinates: each may be finite and the noisy mean still not fit in
+// float32 (its coordinates reach clip_norm plus dp.GaussianBound of the noise), and a
+// round must refuse that before it writes anything, not return infinities.
+func validateNoise(clipNorm, noiseMultiplier float64, n, dim int) error {
 	if err := secagg.ValidateClipNorm(clipNorm); err != nil {
 		return err
 	}
 	if err := secagg.ValidateNoiseMultiplier(noiseMultiplier); err != nil {
 		return err
 	}
-	if math.IsInf(noiseMultiplier*clipNorm, 0) {
+	sigma := dp.GaussianNoiseSigma(noiseMultiplier, clipNorm/float64(max(n, 1)), dim)
+	if bound := clipNorm + dp.GaussianBound(sigma); !(bound <= math.MaxFloat32) {
 		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",
-			"noise_multiplier·clip_norm must be finite, got %v·%v", noiseMultiplier, clipNorm)
+			"noise_multiplier %v with clip_norm %v over %d updates gives noise of standard deviation %.4g, and the noisy mean (up to %.4g) does not fit in float32",
+			noiseMultiplier, clipNorm, max(n, 1), sigma, bound)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func TestDPMean(t *testing.T) {
 	for j := range clean {
 		s := 0.0
 		for i, u := range us {
-			s += dp.ClipFactor(norms[i], c) * float64(u[j])
+			s += dp.ClipFactor(u, norms[i], c) * float64(u[j])
 		}
 		require.LessOrEqual(t, ulps(float32(s/n), clean[j]), int64(1), "coordinate %d", j)
 	}
@@ -76,8 +76,25 @@ func TestDPMeanRejects(t *testing.T) {
 	// FuzzAggregate: the noise used to fail after the mean was in dst).
 	_, err = aggregate.DPMean(dst, us[:1], 2, 1e308, dp.SecureSource())
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, "noise_multiplier·clip_norm must be finite, got 1e+308·2", e.Message)
+	assert.Equal(t, "noise_multiplier", e.Field)
+	assert.Contains(t, e.Message, "does not fit in float32")
 	assert.Equal(t, []float32{7, 7}, dst)
+	// Finite noise whose result cannot be a float32: clip_norm 1e38 with
+	// noise_multiplier 10 over 10 updates (σ = 1e38) used to return infinities.
+	ten := make([][]float32, 10)
+	for i := range ten {
+		ten[i] = []float32{1, 2}
+	}
+	_, err = aggregate.DPMean(dst, ten, 1e38, 10, dp.SecureSource())
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, "noise_multiplier", e.Field)
+	assert.Equal(t, []float32{7, 7}, dst)
+	err = aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 1e38, NoiseMultiplier: 10, MinClients: 10}.Validate()
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	// Just inside the range it works, and every output is finite.
+	_, err = aggregate.DPMean(dst, ten, 1e37, 10, dp.SecureSource())
+	require.NoError(t, err)
+	assert.False(t, math.IsInf(float64(dst[0]), 0) || math.IsInf(float64(dst[1]), 0))
 	err = aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 2, NoiseMultiplier: 1e308, MinClients: 1}.Validate()
 	assert.ErrorIs(t, err, secagg.ErrValidation, "a round's config is refused up front")
 }

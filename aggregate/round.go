@@ -126,7 +126,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	case StrategyDPMean:
-		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier); err != nil {
+		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier, c.MinClients, 1); err != nil {
 			return err
 		}
 		if c.Epsilon != 0 {
@@ -202,7 +202,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, noise: dp.SecureSource()}
 	if cfg.Strategy == StrategyDPMean && cfg.Epsilon > 0 {
-		l, err := dp.NewLedger(cfg.Epsilon, cfg.Delta, dp.Improved)
+		l, err := dp.NewLedger(cfg.Epsilon, cfg.Delta, dp.Improved, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -414,7 +414,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		w = weight
 		r.weights += weight
 	case StrategyDPMean, StrategyNormBoundedMean:
-		w = dp.ClipFactor(norm, r.cfg.ClipNorm)
+		w = dp.ClipFactor(update, norm, r.cfg.ClipNorm)
 		r.norms = append(r.norms, norm)
 	}
 	// An owned update may wait for the next ones, so that the float64 sums cross memory
@@ -519,16 +519,20 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 	}
 	res := Result{Strategy: r.cfg.Strategy, Clients: n}
 	if r.cfg.Strategy == StrategyDPMean {
-		// Charge the ledger before any noise is drawn; a refused round stays open.
+		// Check that the noisy mean fits and charge the ledger before anything is
+		// written or drawn; a refused round stays open.
+		if err := validateNoise(r.cfg.ClipNorm, r.cfg.NoiseMultiplier, n, r.dim); err != nil {
+			return Result{}, err
+		}
 		if l := r.engine.ledger; l != nil {
-			spent, err := l.Charge(r.cfg.SampleRate, r.cfg.NoiseMultiplier)
+			spent, err := l.Charge(r.cfg.SampleRate, r.cfg.NoiseMultiplier, r.dim)
 			if err != nil {
 				return Result{}, err
 			}
 			res.EpsilonSpent = spent
 		}
 		res.Norms = append([]float64(nil), r.norms...)
-		res.NoiseSigma = r.cfg.noiseSigma(n)
+		res.NoiseSigma = r.cfg.noiseSigma(n, r.dim)
 	}
 	if r.cfg.Strategy == StrategyNormBoundedMean {
 		res.Norms = append([]float64(nil), r.norms...)

@@ -219,7 +219,8 @@ func TestDPRoundEqualsBatch(t *testing.T) {
 	require.NoError(t, err)
 	bitsEqual(t, want, got, "dp_mean round vs DPMean")
 	assert.Equal(t, norms, res.Norms)
-	assert.InDelta(t, 1.1*2/n, res.NoiseSigma, 1e-15)
+	assert.InEpsilon(t, 1.1*2/n, res.NoiseSigma, 1e-9) // a hair more for the grid: dp.GaussianNoiseSigma
+	assert.Equal(t, dp.GaussianNoiseSigma(1.1, 2/float64(n), d), res.NoiseSigma)
 }
 
 // The ledger refuses the round that would overspend, before noise; the round stays open

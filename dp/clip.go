@@ -2,6 +2,8 @@ package dp
 
 import (
 	"math"
+	"math/big"
+	"math/bits"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/simd"
@@ -17,14 +19,67 @@ func Norm(x []float32) float64 { return math.Sqrt(simd.SumSquares(x)) }
 // exceeds the bound.
 const clipSlack = 1 - 0x1p-22
 
-// ClipFactor returns the factor that brings a vector of L2 norm norm within clipNorm: 1
-// if it is already within, else clipNorm/norm shrunk by 2^-22 relative so that float32
-// rounding cannot push the result over (see Clip).
-func ClipFactor(norm, clipNorm float64) float64 {
-	if norm <= clipNorm*clipSlack {
+// normError bounds the relative error of Norm over n coordinates: the squares of
+// float32 values are exact in float64, a sum of n non-negative terms in any order is
+// within (n−1)·2^-53 relative, and the square root halves that and rounds once more.
+func normError(n int) float64 { return float64(n+2) * 0x1p-53 }
+
+// ClipFactor returns the factor that brings x, whose Norm is norm, within clipNorm:
+// exactly 1 when x's exact norm is at most clipNorm (an update within the bound is left
+// as it is, as Flower, Opacus and TensorFlow Federated leave it), else clipNorm/norm
+// shrunk by 2^-22 relative so that float32 rounding cannot push the result over (see
+// Clip). Where norm is too close to clipNorm for its rounding to decide, the sum of
+// squares is taken exactly.
+func ClipFactor(x []float32, norm, clipNorm float64) float64 {
+	e := normError(len(x))
+	switch {
+	case norm <= clipNorm*(1-e):
+		return 1
+	case norm <= clipNorm*(1+e) && exactNormAtMost(x, clipNorm):
 		return 1
 	}
 	return clipNorm / norm * clipSlack
+}
+
+// exactNormAtMost reports whether Σ x_i² <= c², exactly: every square is a 48-bit
+// integer times a power of two, summed per power in 128 bits, and the powers are
+// combined in a big.Int at the end.
+func exactNormAtMost(x []float32, c float64) bool {
+	// |v| = m·2^(exp−24) with m < 2^24 and exp in [−148, 128]: v² = m²·2^e, e in [minExp, 208].
+	const minExp = 2 * (-148 - 24)
+	var hi, lo [2*(128-24) - minExp + 1]uint64
+	for _, v := range x {
+		if v == 0 {
+			continue
+		}
+		mant, exp := math.Frexp(float64(v))
+		m := int64(mant * (1 << 24))
+		if m < 0 {
+			m = -m
+		}
+		sq := uint64(m * m)
+		e := 2*(exp-24) - minExp
+		var carry uint64
+		lo[e], carry = bits.Add64(lo[e], sq, 0)
+		hi[e] += carry
+	}
+	sum := new(big.Int)
+	word := new(big.Int)
+	for e := len(lo) - 1; e >= 0; e-- {
+		word.SetUint64(hi[e])
+		word.Lsh(word, 64)
+		word.Or(word, new(big.Int).SetUint64(lo[e]))
+		sum.Add(sum, word.Lsh(word, uint(e)))
+	}
+	// Σ x² = sum·2^minExp against c², c = cm·2^ce with cm a 53-bit integer.
+	cmant, cexp := math.Frexp(c)
+	cm := new(big.Int).SetInt64(int64(cmant * (1 << 53)))
+	c2 := new(big.Int).Mul(cm, cm)
+	shift := 2*(cexp-53) - minExp
+	if shift >= 0 {
+		return sum.Cmp(c2.Lsh(c2, uint(shift))) <= 0
+	}
+	return sum.Lsh(sum, uint(-shift)).Cmp(c2) <= 0
 }
 
 // Clip scales x in place to an L2 norm of at most clipNorm (Abadi et al.'s per-example
@@ -44,8 +99,8 @@ func Clip(x []float32, clipNorm float64) (norm float64, err error) {
 	// subnormals, where rounding is coarse; then scale again (in float64), and as a
 	// last resort zero the vector, which is always within the bound.
 	for try := 0; ; try++ {
-		f := ClipFactor(now, clipNorm)
-		if f == 1 || try > 0 && now <= clipNorm {
+		f := ClipFactor(x, now, clipNorm)
+		if f == 1 {
 			return norm, nil
 		}
 		if try == 3 {

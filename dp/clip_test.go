@@ -61,9 +61,46 @@ func TestClipLeavesSmallVectorsAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 5.0, norm)
 	assert.Equal(t, []float32{3, 4}, x)
-	assert.Equal(t, 1.0, dp.ClipFactor(5, 5.1))
-	assert.Less(t, dp.ClipFactor(10, 5), 0.5)
-	assert.InEpsilon(t, 0.5, dp.ClipFactor(10, 5), 1e-6)
+	assert.Equal(t, 1.0, dp.ClipFactor(x, 5, 5.1))
+	y := []float32{6, 8}
+	assert.Less(t, dp.ClipFactor(y, 10, 5), 0.5)
+	assert.InEpsilon(t, 0.5, dp.ClipFactor(y, 10, 5), 1e-6)
+}
+
+// An update exactly at the bound is left as it is (Flower, Opacus and TFF do the same;
+// [3, 4] with C = 5 used to come back as [2.9999993, 3.999999]); one a hair above it is
+// clipped, and ends within it. The tie is decided on the exact sum of squares.
+func TestClipAtTheBound(t *testing.T) {
+	ones := make([]float32, 1<<20) // norm exactly 1024
+	for i := range ones {
+		ones[i] = 1
+	}
+	tiny := []float32{0x1p-149, 0x1p-149, 0x1p-149, 0x1p-149} // norm 2^-148, all subnormal
+	for _, c := range []struct {
+		x []float32
+		c float64
+	}{{[]float32{3, 4}, 5}, {ones, 1024}, {tiny, 0x1p-148}, {[]float32{0, -3e38}, float64(float32(3e38))}} {
+		x := append([]float32(nil), c.x...)
+		_, err := dp.Clip(x, c.c)
+		require.NoError(t, err)
+		assert.Equal(t, c.x, x, "norm exactly %v", c.c)
+	}
+	// One ulp more in a coordinate: the exact norm exceeds C, so it is clipped.
+	x := append([]float32(nil), ones...)
+	x[7] = math.Nextafter32(1, 2)
+	_, err := dp.Clip(x, 1024)
+	require.NoError(t, err)
+	assert.NotEqual(t, ones, x)
+	var exact float64
+	for _, v := range x {
+		exact += float64(v) * float64(v) // integers and halves: exact here
+	}
+	assert.LessOrEqual(t, exact, 1024.0*1024)
+	// And one ulp less in C.
+	y := []float32{3, 4}
+	_, err = dp.Clip(y, math.Nextafter(5, 0))
+	require.NoError(t, err)
+	assert.NotEqual(t, []float32{3, 4}, y)
 }
 
 func TestClipErrors(t *testing.T) {

@@ -20,10 +20,10 @@ func ExampleEpsilonAfter() {
 
 // A ledger refuses the round that would overspend, before any noise is drawn.
 func ExampleLedger() {
-	ledger, _ := dp.NewLedger(2, 1e-5, dp.Improved)
+	ledger, _ := dp.NewLedger(2, 1e-5, dp.Improved, nil)
 	rounds := 0
 	for {
-		if _, err := ledger.Charge(0.01, 1.1); err != nil {
+		if _, err := ledger.Charge(0.01, 1.1, 1_000_000); err != nil {
 			fmt.Println(err)
 			break
 		}

@@ -13,12 +13,12 @@ import (
 )
 
 func TestLedgerRefusesOverBudget(t *testing.T) {
-	l, err := dp.NewLedger(1.0, 1e-5, dp.Improved)
+	l, err := dp.NewLedger(1.0, 1e-5, dp.Improved, nil)
 	require.NoError(t, err)
 	var last float64
 	rounds := 0
 	for {
-		spent, err := l.Charge(0.01, 1.0)
+		spent, err := l.Charge(0.01, 1.0, 0)
 		if err != nil {
 			var e *secagg.Error
 			require.True(t, errors.As(err, &e))
@@ -44,14 +44,14 @@ func TestLedgerRefusesOverBudget(t *testing.T) {
 	t.Logf("budget ε=1 at δ=1e-5, q=0.01, z=1: %d rounds, ε spent %.4f", rounds, eps)
 
 	// Bad parameters are validation errors and record nothing.
-	_, err = l.Charge(2, 1)
+	_, err = l.Charge(2, 1, 0)
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 	_, n2 := l.Spent()
 	assert.Equal(t, n, n2)
 }
 
 func TestLedgerConcurrent(t *testing.T) {
-	l, err := dp.NewLedger(1e9, 1e-5, dp.Classic)
+	l, err := dp.NewLedger(1e9, 1e-5, dp.Classic, nil)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -59,7 +59,7 @@ func TestLedgerConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 25 {
-				_, err := l.Charge(0.02, 1.1)
+				_, err := l.Charge(0.02, 1.1, 10)
 				assert.NoError(t, err)
 			}
 		}()
@@ -69,6 +69,6 @@ func TestLedgerConcurrent(t *testing.T) {
 	assert.Equal(t, 200, n)
 	want, _, _ := dp.EpsilonAfter(0.02, 1.1, 200, 1e-5, nil, dp.Classic)
 	assert.InEpsilon(t, want, eps, 1e-9)
-	_, err = dp.NewLedger(0, 1e-5, dp.Improved)
+	_, err = dp.NewLedger(0, 1e-5, dp.Improved, nil)
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 }

@@ -1,82 +1,62 @@
 package dp
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"math"
-	mrand "math/rand/v2"
-	"sync/atomic"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 )
 
-// Source says where noise comes from: SecureSource (the default everywhere) or, for
-// tests and notebooks that need to replay a run, InsecureSeededSource. It is safe for
-// concurrent use.
-type Source struct {
-	secure bool
-	seed   uint64
-	calls  atomic.Uint64 // noise vectors drawn so far: each call gets its own keys
-}
-
-// SecureSource draws every noise vector from ChaCha8 generators (math/rand/v2's
-// cryptographically strong generator) keyed afresh from crypto/rand.
-func SecureSource() *Source { return &Source{secure: true} }
-
-// InsecureSeededSource draws noise from ChaCha8 generators keyed by the seed and a call
-// counter: independent from call to call, and the same sequence for the same seed on
-// every machine and at every GOMAXPROCS. Anyone who knows the seed can subtract the
-// noise: never use it for a real release.
-func InsecureSeededSource(seed uint64) *Source { return &Source{seed: seed} }
-
-// noiseChunk is how many coordinates one generator serves: the chunks, and so the noise,
-// do not depend on how many goroutines share them.
-const noiseChunk = 1 << 16
-
-// generator returns the generator of chunk c for one call: fresh crypto/rand key material
-// for a secure source, else a key derived from the seed, the call number and c.
-func (s *Source) generator(salt uint64, c int) (*mrand.ChaCha8, error) {
-	var key [32]byte
-	if s.secure {
-		if _, err := rand.Read(key[:]); err != nil {
-			return nil, secagg.Errorf("internal_error", "", "crypto/rand failed: %v", err)
-		}
-	} else {
-		binary.LittleEndian.PutUint64(key[0:], s.seed)
-		binary.LittleEndian.PutUint64(key[8:], salt)
-		binary.LittleEndian.PutUint64(key[16:], uint64(c))
-		copy(key[24:], "secagg-n")
-	}
-	return mrand.NewChaCha8(key), nil
-}
+// gridBits sets the grid: g is the smallest power of two at least scale·2^-gridBits (a
+// test hook coarsens it so that the support can be enumerated).
+var gridBits = 40
 
 // Granularity returns the grid the noise of scale `scale` lives on: the smallest power
 // of two at least scale·2^-40, and at least 2^-800 so that no float32 divided by it
 // overflows. Both the input and the noise are put on this grid, so the set of possible
 // outputs is the same lattice whatever the input was (see AddGaussian).
 func Granularity(scale float64) float64 {
-	_, e := math.Frexp(scale * 0x1p-40)
+	_, e := math.Frexp(scale * math.Ldexp(1, -gridBits))
 	g := math.Ldexp(1, e)
-	if g/2 >= scale*0x1p-40 {
+	if g/2 >= scale*math.Ldexp(1, -gridBits) {
 		g /= 2
 	}
 	return math.Max(g, 0x1p-800)
 }
 
-// AddGaussian adds Gaussian noise of standard deviation sigma to every coordinate of x.
-//
-// Textbook floating-point samplers leak the input through the low bits of their output
-// (Mironov 2012): the set of floats that x + noise can produce depends on x. Here each
-// coordinate becomes round(x/g)·g + g·K, with g = Granularity(sigma) and K = round(σZ/g)
-// for a standard normal Z drawn independently of x, the sum formed exactly in float64
-// and rounded once to float32. The output's support is the lattice gℤ, whatever x was;
-// rounding x to the grid moves it by at most g/2 = σ·2^-41 (charge it to the sensitivity
-// if that matters); and the float32 rounding is post-processing. What remains of the
-// floating-point sampler is K's distribution: the discretised Gaussian up to the
-// sampler's relative error (about 2^-50 where it matters) and its tail cut near 9σ,
-// which costs far less than any practical δ. sigma == 0 adds nothing.
+// GridSensitivity is what rounding a vector of dim coordinates to the grid of noise of
+// standard deviation sigma can add to its L2 sensitivity: each coordinate moves by at
+// most g/2, so two neighbouring inputs end at most g·√dim further apart
+// (g = Granularity(sigma) <= sigma·2^-39).
+func GridSensitivity(sigma float64, dim int) float64 {
+	return Granularity(sigma) * math.Sqrt(float64(dim))
+}
+
+// GaussianNoiseSigma returns the noise standard deviation that gives noise multiplier z over
+// an L2 sensitivity after AddGaussian's rounding to the grid: the smallest σ with
+// σ >= z·(sensitivity + g·√dim) for its own grid g, found as z·sensitivity/(1 − z·√dim·2^-39)
+// (which the grid's g <= σ·2^-39 guarantees) and 0 when z is 0. It is +Inf when z·√dim
+// reaches 2^39, where no grid this fine suffices.
+func GaussianNoiseSigma(z, sensitivity float64, dim int) float64 {
+	if z == 0 {
+		return 0
+	}
+	slack := 1 - z*math.Sqrt(float64(dim))*0x1p-39
+	if slack <= 0 {
+		return math.Inf(1)
+	}
+	return z * sensitivity / slack
+}
+
+// AddGaussian adds Gaussian noise of standard deviation sigma to every coordinate of x:
+// each coordinate becomes g·(round(x/g) + K) rounded to float32, with
+// g = Granularity(sigma) and K drawn from the discrete Gaussian N_ℤ(0, (σ/g)²) by the
+// exact integer sampler (see the package doc for the whole argument). The output's
+// support is the lattice gℤ whatever x was, every point of it within 12σ is reachable
+// with its true probability, and rounding x to the grid adds at most g·√d to the L2
+// sensitivity (GridSensitivity; GaussianNoiseSigma calibrates for it). sigma == 0 adds
+// nothing. A rejected call leaves x as it was.
 func AddGaussian(x []float32, sigma float64, src *Source) error {
 	if !(sigma >= 0) || math.IsInf(sigma, 0) {
 		return secagg.Errorf(secagg.CodeValidation, "sigma", "sigma must be finite and non-negative, got %v", sigma)
@@ -84,13 +64,14 @@ func AddGaussian(x []float32, sigma float64, src *Source) error {
 	if sigma == 0 {
 		return nil
 	}
-	return addNoise(x, Granularity(sigma), src, func(r *mrand.Rand) float64 { return sigma * r.NormFloat64() })
+	g := Granularity(sigma)
+	return addNoise(x, g, samplerFor(gaussianShape, sigma/g), src)
 }
 
 // AddLaplace adds Laplace noise of scale b to every coordinate of x, on the grid
-// Granularity(b) by the same construction as AddGaussian (it is Mironov's snapping
-// idea without the clamp): the exponential draws come from 53-bit uniforms, so the tail
-// is cut near 37b.
+// Granularity(b) by the same construction as AddGaussian, K drawn from the discrete
+// Laplace with P(K = k) ∝ exp(−|k|·g/b) (Google's secure Laplace, whose L1 sensitivity
+// bound the rounding adds g per coordinate to).
 func AddLaplace(x []float32, b float64, src *Source) error {
 	if !(b >= 0) || math.IsInf(b, 0) {
 		return secagg.Errorf(secagg.CodeValidation, "scale", "scale must be finite and non-negative, got %v", b)
@@ -98,30 +79,66 @@ func AddLaplace(x []float32, b float64, src *Source) error {
 	if b == 0 {
 		return nil
 	}
-	return addNoise(x, Granularity(b), src, func(r *mrand.Rand) float64 { return b * (r.ExpFloat64() - r.ExpFloat64()) })
+	g := Granularity(b)
+	return addNoise(x, g, samplerFor(laplaceShape, b/g), src)
 }
 
-// addNoise puts every coordinate on the grid g and adds g·round(draw()/g), chunk by
-// chunk on all workers, each chunk with its own generator.
-func addNoise(x []float32, g float64, src *Source, draw func(*mrand.Rand) float64) error {
+// addNoise puts every coordinate on the grid g and adds g·K, chunk by chunk on all
+// workers, each chunk with its own keystream. The draws do not depend on x, and x only
+// enters exact float64 arithmetic: the output is the float32 nearest round(x/g)·g + K·g,
+// a function of the integer round(x/g) + K alone (IEEE addition rounds the exact sum).
+func addNoise(x []float32, g float64, t *sampler, src *Source) error {
 	if i := simd.FirstNonFinite(x); i >= 0 {
 		return secagg.NonFiniteValue("x", i, x[i])
 	}
-	salt := src.calls.Add(1) - 1
-	gens := make([]*mrand.ChaCha8, (len(x)+noiseChunk-1)/noiseChunk)
-	for c := range gens {
-		gen, err := src.generator(salt, c)
-		if err != nil {
-			return err
-		}
-		gens[c] = gen
+	key, err := src.callKey()
+	if err != nil {
+		return err
 	}
 	parallel.Ranges(parallel.Workers(), len(x), noiseChunk, func(_, lo, hi int) {
-		r := mrand.New(gens[lo/noiseChunk])
+		b := newKeystream(key, lo/noiseChunk)
 		for i := lo; i < hi; i++ {
 			onGrid := math.RoundToEven(float64(x[i])/g) * g
-			x[i] = float32(onGrid + math.RoundToEven(draw(r)/g)*g)
+			x[i] = float32(onGrid + float64(t.draw(b))*g)
 		}
 	})
 	return nil
+}
+
+// DiscreteGaussian fills dst with independent draws from the discrete Gaussian
+// N_ℤ(0, sigma²), P(k) ∝ exp(−k²/(2σ²)) (Canonne, Kamath and Steinke 2020), exactly on
+// |k| <= 12σ (TailMass beyond). sigma is in (0, 2^46].
+func DiscreteGaussian(dst []int64, sigma float64, src *Source) error {
+	return sampleInts(dst, gaussianShape, "sigma", sigma, src)
+}
+
+// DiscreteLaplace fills dst with independent draws from the discrete Laplace
+// (two-sided geometric) distribution of scale b, P(k) ∝ exp(−|k|/b), exactly on
+// |k| <= 72b (TailMass beyond). b is in (0, 2^46].
+func DiscreteLaplace(dst []int64, b float64, src *Source) error {
+	return sampleInts(dst, laplaceShape, "scale", b, src)
+}
+
+func sampleInts(dst []int64, sh shape, field string, s float64, src *Source) error {
+	if err := validateIntegerScale(field, s); err != nil {
+		return err
+	}
+	key, err := src.callKey()
+	if err != nil {
+		return err
+	}
+	t := samplerFor(sh, s)
+	parallel.Ranges(parallel.Workers(), len(dst), noiseChunk, func(_, lo, hi int) {
+		b := newKeystream(key, lo/noiseChunk)
+		for i := lo; i < hi; i++ {
+			dst[i] = t.draw(b)
+		}
+	})
+	return nil
+}
+
+// GaussianBound is the most AddGaussian can move a coordinate for sigma: the sampler's
+// cut, 12σ plus a block (at most σ/64), and half a grid step for the rounding of x.
+func GaussianBound(sigma float64) float64 {
+	return sigma*(gaussianTail+1.0/64) + Granularity(sigma)
 }
