@@ -284,3 +284,71 @@ func TestDiscreteSamplerErrors(t *testing.T) {
 	}
 	assert.Equal(t, []int64{7, 7}, ks)
 }
+
+func poissonPMF(mu float64, K int) []float64 {
+	p := make([]float64, K+1)
+	for k := range p {
+		lg, _ := math.Lgamma(float64(k) + 1)
+		p[k] = math.Exp(float64(k)*math.Log(mu) - mu - lg)
+	}
+	return p
+}
+
+// Poisson and Skellam against their exact pmfs (the Skellam one by convolving two
+// Poisson pmfs), including the exact path, and the sum of Skellam draws is Skellam.
+func TestPoissonAndSkellamChiSquare(t *testing.T) {
+	for _, c := range []struct {
+		mu    float64
+		n     int
+		exact bool
+	}{{0.3, 300_000, false}, {6.5, 300_000, false}, {450.25, 300_000, false}, {6.5, 4_000, true}, {9000, 300_000, false}} {
+		if dp.RaceEnabled && (c.exact || c.mu > 1000) {
+			continue
+		}
+		defer dp.SetExactOnly(c.exact)()
+		K := int(c.mu + 12*math.Sqrt(c.mu) + 30)
+		ks := make([]int64, c.n)
+		require.NoError(t, dp.Poisson(ks, c.mu, dp.InsecureSeededSource(31)))
+		p := poissonPMF(c.mu, K)
+		// chiSquare takes probabilities on [−K', K']: pad the negative side with zeros.
+		sym := make([]float64, 2*K+1)
+		copy(sym[K:], p)
+		stat, crit := chiSquare(countInts(ks), sym, c.n)
+		assert.Less(t, stat, crit, "Poisson(%v) exact=%v", c.mu, c.exact)
+
+		require.NoError(t, dp.Skellam(ks, c.mu, dp.InsecureSeededSource(32)))
+		sk := make([]float64, 2*K+1)
+		for i := range p {
+			for j := range p {
+				sk[K+i-j] += p[i] * p[j]
+			}
+		}
+		stat, crit = chiSquare(countInts(ks), sk, c.n)
+		assert.Less(t, stat, crit, "Skellam(%v) exact=%v", c.mu, c.exact)
+		dp.SetExactOnly(false)
+	}
+	// Ten clients' Skellam(μ) sum to Skellam(10μ): its variance and its pmf.
+	const clients, mu, n = 10, 2.5, 100_000
+	sum := make([]int64, n)
+	one := make([]int64, n)
+	for i := range clients {
+		require.NoError(t, dp.Skellam(one, mu, dp.InsecureSeededSource(uint64(40+i))))
+		for j := range sum {
+			sum[j] += one[j]
+		}
+	}
+	K := int(clients*mu + 12*math.Sqrt(clients*mu) + 30)
+	p := poissonPMF(clients*mu, K)
+	sk := make([]float64, 2*K+1)
+	for i := range p {
+		for j := range p {
+			sk[K+i-j] += p[i] * p[j]
+		}
+	}
+	stat, crit := chiSquare(countInts(sum), sk, n)
+	assert.Less(t, stat, crit, "a sum of Skellams is Skellam")
+	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1), 0x1p41} {
+		assert.ErrorIs(t, dp.Skellam(sum, bad, dp.SecureSource()), secagg.ErrValidation)
+		assert.ErrorIs(t, dp.Poisson(sum, bad, dp.SecureSource()), secagg.ErrValidation)
+	}
+}

@@ -44,7 +44,12 @@
 //     alone.
 //
 // The same samplers draw integers directly (DiscreteGaussian, DiscreteLaplace) for
-// mechanisms that work on ℤ, such as distributed DP inside secure aggregation.
+// mechanisms that work on ℤ, such as distributed DP inside secure aggregation, and so
+// does one for the Poisson distribution (Poisson, and Skellam as the difference of two),
+// whose φ(k) = log(p(mode)/p(k)) is estimated after Loader (2000) within 2^-39 and
+// bounded exactly from the factorials (their exact ratio near the mode, Stirling's
+// series with its remainder's sign far from 0, logarithms by atanh series) where that
+// estimate cannot decide.
 //
 // # Accounting
 //

@@ -28,6 +28,21 @@ func (t *sampler) exactAccept(k int64, q, u uint64, src *keystream) bool {
 
 // acceptBounds returns lo <= exp(−φ(k))·T/q <= hi, about prec bits apart.
 func (t *sampler) acceptBounds(k int64, q uint64, prec uint) (lo, hi *big.Float) {
+	phiLo, phiHi := t.phiBounds(k, prec)
+	expLo := expBound(phiLo, prec, big.ToNegativeInf) // <= e^φ
+	expHi := expBound(phiHi, prec, big.ToPositiveInf) // >= e^φ
+	T, Q := new(big.Float).SetFloat64(t.t), new(big.Float).SetUint64(q)
+	lo = newFloat(prec, big.ToNegativeInf).Quo(T, newFloat(prec, big.ToPositiveInf).Mul(Q, expHi))
+	hi = newFloat(prec, big.ToPositiveInf).Quo(T, newFloat(prec, big.ToNegativeInf).Mul(Q, expLo))
+	return lo, hi
+}
+
+// phiBounds returns 0 <= lo <= φ(k) <= hi, about prec bits apart: k²/(2s²) and |k|/s
+// are rationals divided with directed rounding, Poisson's is poissonPhiBounds.
+func (t *sampler) phiBounds(k int64, prec uint) (lo, hi *big.Float) {
+	if t.shape == poissonShape {
+		return poissonPhiBounds(k, t.mode, t.s, prec)
+	}
 	num, den := new(big.Int).SetInt64(k), new(big.Float).SetPrec(128).SetFloat64(t.s)
 	if t.shape == gaussianShape {
 		num.Mul(num, num)
@@ -36,13 +51,8 @@ func (t *sampler) acceptBounds(k int64, q uint64, prec uint) (lo, hi *big.Float)
 	} else {
 		num.Abs(num)
 	}
-	phiLo := newFloat(prec, big.ToNegativeInf).Quo(new(big.Float).SetInt(num), den)
-	phiHi := newFloat(prec, big.ToPositiveInf).Quo(new(big.Float).SetInt(num), den)
-	expLo := expBound(phiLo, prec, big.ToNegativeInf) // <= e^φ
-	expHi := expBound(phiHi, prec, big.ToPositiveInf) // >= e^φ
-	T, Q := new(big.Float).SetFloat64(t.t), new(big.Float).SetUint64(q)
-	lo = newFloat(prec, big.ToNegativeInf).Quo(T, newFloat(prec, big.ToPositiveInf).Mul(Q, expHi))
-	hi = newFloat(prec, big.ToPositiveInf).Quo(T, newFloat(prec, big.ToNegativeInf).Mul(Q, expLo))
+	lo = newFloat(prec, big.ToNegativeInf).Quo(new(big.Float).SetInt(num), den)
+	hi = newFloat(prec, big.ToPositiveInf).Quo(new(big.Float).SetInt(num), den)
 	return lo, hi
 }
 

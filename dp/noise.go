@@ -120,21 +120,30 @@ func DiscreteLaplace(dst []int64, b float64, src *Source) error {
 }
 
 func sampleInts(dst []int64, sh shape, field string, s float64, src *Source) error {
-	if err := validateIntegerScale(field, s); err != nil {
-		return err
+	if !(s > 0 && s <= MaxIntegerScale) {
+		return errorScale(field, s, "(0, 2^46]")
 	}
+	return fillInts(dst, samplerFor(sh, s), src, (*sampler).draw)
+}
+
+// fillInts fills dst chunk by chunk on all workers, each chunk from its own keystream
+// under one key for the call.
+func fillInts(dst []int64, t *sampler, src *Source, draw func(*sampler, *keystream) int64) error {
 	key, err := src.callKey()
 	if err != nil {
 		return err
 	}
-	t := samplerFor(sh, s)
 	parallel.Ranges(parallel.Workers(), len(dst), noiseChunk, func(_, lo, hi int) {
 		b := newKeystream(key, lo/noiseChunk)
 		for i := lo; i < hi; i++ {
-			dst[i] = t.draw(b)
+			dst[i] = draw(t, b)
 		}
 	})
 	return nil
+}
+
+func errorScale(field string, s float64, allowed string) error {
+	return secagg.Errorf(secagg.CodeValidation, field, "%s must be in %s, got %v", field, allowed, s)
 }
 
 // GaussianBound is the most AddGaussian can move a coordinate for sigma: the sampler's
