@@ -23,7 +23,10 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 	if err := check.Batch(dst, updates); err != nil {
 		return nil, err
 	}
-	if err := validateNoise(clipNorm, noiseMultiplier, len(updates), len(dst)); err != nil {
+	if err := validateNoise(clipNorm, noiseMultiplier); err != nil {
+		return nil, err
+	}
+	if err := validateNoiseRange(clipNorm, noiseMultiplier, len(updates), len(dst)); err != nil {
 		return nil, err
 	}
 	norms = make([]float64, len(updates))
@@ -47,17 +50,27 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 	return norms, nil
 }
 
-// validateNoise checks a clip norm and noise multiplier together, for the mean of n
-// updates of dim coordinates: each may be finite and the noisy mean still not fit in
-// float32 (its coordinates reach clip_norm plus dp.GaussianBound of the noise), and a
-// round must refuse that before it writes anything, not return infinities.
-func validateNoise(clipNorm, noiseMultiplier float64, n, dim int) error {
+// validateNoise checks a clip norm and noise multiplier together: each may be finite
+// and their product, the noise's standard deviation for one client, still overflow.
+func validateNoise(clipNorm, noiseMultiplier float64) error {
 	if err := secagg.ValidateClipNorm(clipNorm); err != nil {
 		return err
 	}
 	if err := secagg.ValidateNoiseMultiplier(noiseMultiplier); err != nil {
 		return err
 	}
+	if math.IsInf(noiseMultiplier*clipNorm, 0) {
+		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",
+			"noise_multiplier·clip_norm must be finite, got %v·%v", noiseMultiplier, clipNorm)
+	}
+	return nil
+}
+
+// validateNoiseRange checks that the noisy mean of n updates of dim coordinates fits in
+// float32: its coordinates reach clip_norm plus dp.GaussianBound of the noise, and a
+// round must refuse a noise that could overflow before it writes anything rather than
+// return infinities.
+func validateNoiseRange(clipNorm, noiseMultiplier float64, n, dim int) error {
 	sigma := dp.GaussianNoiseSigma(noiseMultiplier, clipNorm/float64(max(n, 1)), dim)
 	if bound := clipNorm + dp.GaussianBound(sigma); !(bound <= math.MaxFloat32) {
 		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",

@@ -76,8 +76,7 @@ func TestDPMeanRejects(t *testing.T) {
 	// FuzzAggregate: the noise used to fail after the mean was in dst).
 	_, err = aggregate.DPMean(dst, us[:1], 2, 1e308, dp.SecureSource())
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, "noise_multiplier", e.Field)
-	assert.Contains(t, e.Message, "does not fit in float32")
+	assert.Equal(t, "noise_multiplier·clip_norm must be finite, got 1e+308·2", e.Message)
 	assert.Equal(t, []float32{7, 7}, dst)
 	// Finite noise whose result cannot be a float32: clip_norm 1e38 with
 	// noise_multiplier 10 over 10 updates (σ = 1e38) used to return infinities.
@@ -88,9 +87,12 @@ func TestDPMeanRejects(t *testing.T) {
 	_, err = aggregate.DPMean(dst, ten, 1e38, 10, dp.SecureSource())
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, "noise_multiplier", e.Field)
+	assert.Contains(t, e.Message, "does not fit in float32")
 	assert.Equal(t, []float32{7, 7}, dst)
-	err = aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 1e38, NoiseMultiplier: 10, MinClients: 10}.Validate()
-	assert.ErrorIs(t, err, secagg.ErrValidation)
+	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 1e38, NoiseMultiplier: 10, MinClients: 10})
+	assert.ErrorIs(t, err, secagg.ErrValidation, "an engine whose smallest round overflows")
+	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyDPMean, ClipNorm: 1e38, NoiseMultiplier: 10, MinClients: 100})
+	assert.NoError(t, err, "σ = 1e37 fits")
 	// Just inside the range it works, and every output is finite.
 	_, err = aggregate.DPMean(dst, ten, 1e37, 10, dp.SecureSource())
 	require.NoError(t, err)

@@ -126,7 +126,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	case StrategyDPMean:
-		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier, c.MinClients, 1); err != nil {
+		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier); err != nil {
 			return err
 		}
 		if c.Epsilon != 0 {
@@ -201,6 +201,13 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, noise: dp.SecureSource()}
+	if cfg.Strategy == StrategyDPMean {
+		// A round of min_devices_per_round updates has the most noise: refuse an engine
+		// whose noisy mean could not be a float32 then.
+		if err := validateNoiseRange(cfg.ClipNorm, cfg.NoiseMultiplier, cfg.MinClients, 1); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Strategy == StrategyDPMean && cfg.Epsilon > 0 {
 		l, err := dp.NewLedger(cfg.Epsilon, cfg.Delta, dp.Improved, nil)
 		if err != nil {
@@ -521,7 +528,7 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 	if r.cfg.Strategy == StrategyDPMean {
 		// Check that the noisy mean fits and charge the ledger before anything is
 		// written or drawn; a refused round stays open.
-		if err := validateNoise(r.cfg.ClipNorm, r.cfg.NoiseMultiplier, n, r.dim); err != nil {
+		if err := validateNoiseRange(r.cfg.ClipNorm, r.cfg.NoiseMultiplier, n, r.dim); err != nil {
 			return Result{}, err
 		}
 		if l := r.engine.ledger; l != nil {

@@ -139,6 +139,24 @@ func TestPrivacy(t *testing.T) {
 	code, _, errs = runCmd("privacy", "--noise-multiplier", "1", "--sample-rate", "2", "--rounds", "10")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, errs, `"error":"validation_error"`)
+
+	// Small ε: the default orders reach far enough (dp_accounting's stop at 1024: 3.70);
+	// orders that stop at 63 cannot, and say so in the noise they need.
+	code, out, _ = runCmd("privacy", "--target-epsilon", "0.1", "--sample-rate", "0.01", "--rounds", "1", "--json")
+	require.Equal(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.InDelta(t, 2.93, got["noise_multiplier"], 0.01)
+	assert.Equal(t, 80.0, got["order"])
+	code, out, _ = runCmd("privacy", "--target-epsilon", "0.1", "--sample-rate", "0.01", "--rounds", "1", "--json",
+		"--orders", "2, 4, 8, 16, 32, 63")
+	require.Equal(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Greater(t, got["noise_multiplier"], 500.0)
+	for _, bad := range []string{"1.5,x", "0.5", "2,,3"} {
+		code, _, errs = runCmd("privacy", "--noise-multiplier", "3", "--sample-rate", "0.01", "--rounds", "1", "--orders", bad)
+		assert.Equal(t, 3, code, bad)
+		assert.Contains(t, errs, `"message":"orders[`, bad)
+	}
 }
 
 func TestCPUListsEveryPrimitive(t *testing.T) {

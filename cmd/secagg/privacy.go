@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
@@ -21,9 +23,10 @@ func privacy(args []string, stdout, stderr io.Writer) error {
 	delta := fs.Float64("delta", 1e-5, "the δ of (ε, δ)")
 	target := fs.Float64("target-epsilon", 0, "if set, print the noise multiplier that spends this ε instead")
 	conversion := fs.String("conversion", "improved", "RDP to (ε, δ) conversion: improved (Opacus, dp_accounting today) or classic (published tutorials)")
+	orderList := fs.String("orders", "", "comma-separated RDP orders (> 1) to convert over, instead of the library's default 1.01..4096")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E] [--conversion improved|classic] [--json]")
+		fmt.Fprintln(stderr, "Usage: secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E] [--conversion improved|classic] [--orders A,B,...] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -41,14 +44,17 @@ func privacy(args []string, stdout, stderr io.Writer) error {
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "conversion", "conversion must be improved or classic, got %q", *conversion)
 	}
+	orders, err := parseOrders(*orderList)
+	if err != nil {
+		return err
+	}
 	var eps, order float64
-	var err error
 	if *target > 0 {
-		if *z, err = dp.NoiseMultiplierFor(*target, *delta, *q, *rounds, nil, conv); err != nil {
+		if *z, err = dp.NoiseMultiplierFor(*target, *delta, *q, *rounds, orders, conv); err != nil {
 			return err
 		}
 	}
-	if eps, order, err = dp.EpsilonAfter(*q, *z, *rounds, *delta, nil, conv); err != nil {
+	if eps, order, err = dp.EpsilonAfter(*q, *z, *rounds, *delta, orders, conv); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -65,4 +71,21 @@ func privacy(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "epsilon %.4f at delta %g (noise multiplier %.6g, sample rate %g, %d rounds; RDP order %g, %s conversion)\n",
 		eps, *delta, *z, *q, *rounds, order, conv)
 	return nil
+}
+
+// parseOrders reads --orders: nil (the default orders) when empty, else every entry a
+// number, which dp checks for > 1.
+func parseOrders(list string) ([]float64, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var orders []float64
+	for i, f := range strings.Split(list, ",") {
+		a, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, secagg.Errorf(secagg.CodeValidation, "orders", "orders[%d] must be a number, got %q", i, f)
+		}
+		orders = append(orders, a)
+	}
+	return orders, nil
 }
