@@ -153,19 +153,63 @@ func BenchmarkTrimmedMeanStream(b *testing.B) {
 }
 
 // BenchmarkGaussianNoise adds Gaussian noise to a 10^7-coordinate model: the secure
-// default and the seeded source, reported as samples/s beside the bytes.
+// default and the seeded source, reported as samples/s beside the bytes; then the
+// secure source over zeros, subnormals and huge values, whose times must not differ
+// (the noise does not depend on x, and x goes through the same float64 steps).
 func BenchmarkGaussianNoise(b *testing.B) {
 	const d = 10_000_000
-	for _, src := range []struct {
+	for _, c := range []struct {
 		name string
 		new  func() *dp.Source
-	}{{"d10m/secure", dp.SecureSource}, {"d10m/seeded", func() *dp.Source { return dp.InsecureSeededSource(1) }}} {
-		b.Run(src.name, func(b *testing.B) {
+		x    float32
+	}{
+		{"d10m/secure", dp.SecureSource, 0.25},
+		{"d10m/seeded", func() *dp.Source { return dp.InsecureSeededSource(1) }, 0.25},
+		{"d10m/secure/x=zero", dp.SecureSource, 0},
+		{"d10m/secure/x=subnormal", dp.SecureSource, 1e-40},
+		{"d10m/secure/x=huge", dp.SecureSource, 3e38},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			x := make([]float32, d)
-			s := src.new()
+			s := c.new()
 			b.SetBytes(d * 4)
 			for b.Loop() {
+				b.StopTimer()
+				for i := range x {
+					x[i] = c.x
+				}
+				b.StartTimer()
 				if err := dp.AddGaussian(x, 1.5, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(d)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkIntegerNoise draws 10^7 integers from each exact sampler with the secure
+// source: the discrete Gaussian at AddGaussian's scale (σ/g = 2^40·0.75) and at a small
+// one, the discrete Laplace, and Skellam (two Poisson draws each) for distributed DP.
+func BenchmarkIntegerNoise(b *testing.B) {
+	const d = 10_000_000
+	for _, c := range []struct {
+		name  string
+		draw  func([]int64, float64, *dp.Source) error
+		scale float64
+	}{
+		{"discrete_gaussian/s2^40", dp.DiscreteGaussian, 0x1p40 * 0.75},
+		{"discrete_gaussian/s10", dp.DiscreteGaussian, 10},
+		{"discrete_laplace/s2^40", dp.DiscreteLaplace, 0x1p40 * 0.75},
+		{"skellam/mu1e4", dp.Skellam, 1e4},
+		{"skellam/mu1e9", dp.Skellam, 1e9},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ks := make([]int64, d)
+			s := dp.SecureSource()
+			b.SetBytes(d * 8)
+			for b.Loop() {
+				if err := c.draw(ks, c.scale, s); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -203,7 +203,7 @@ func aliasTable(weights []uint64, c uint) (thresh []uint64, alias []uint16) {
 }
 
 // draw returns one value: a proposal from the alias table and a uniform offset in its
-// block, accepted against a third draw.
+// block, accepted against a uniform whose first bits share the offset's draw.
 func (t *sampler) draw(src *keystream) int64 {
 	for {
 		u := src.uint64()
@@ -215,12 +215,23 @@ func (t *sampler) draw(src *keystream) int64 {
 		if b >= uint64(len(t.blocks)) {
 			continue // the rejection entry
 		}
-		k := t.lo + int64(b)<<t.w + int64(src.uint64()&(1<<t.w-1))
+		// One draw gives the offset in the block (its low w bits) and the first 64−w bits
+		// of the acceptance's uniform U; most draws are accepted on those alone.
+		r := src.uint64()
+		k := t.lo + int64(b)<<t.w + int64(r&(1<<t.w-1))
 		if k < t.minK || k > t.maxK {
 			continue // beyond the cut (or, for the symmetric shapes, −maxK−1)
 		}
 		blk := &t.blocks[b]
-		if u := src.uint64(); (u < blk.sq && !exactOnly) || t.accept(k, blk, u, src) {
+		head := r >> t.w
+		if head < blk.sq>>t.w && !exactOnly {
+			return k // U < (head+1)/2^(64−w) <= sq/2^64
+		}
+		u = r // U's first 64 bits: head, then w bits of a further draw
+		if t.w > 0 {
+			u = head<<t.w | src.uint64()>>(64-t.w)
+		}
+		if (u < blk.sq && !exactOnly) || t.accept(k, blk, u, src) {
 			return k
 		}
 	}

@@ -85,8 +85,8 @@ func AddLaplace(x []float32, b float64, src *Source) error {
 
 // addNoise puts every coordinate on the grid g and adds g·K, chunk by chunk on all
 // workers, each chunk with its own keystream. The draws do not depend on x, and x only
-// enters exact float64 arithmetic: the output is the float32 nearest round(x/g)·g + K·g,
-// a function of the integer round(x/g) + K alone (IEEE addition rounds the exact sum).
+// enters float64 arithmetic whose result is a function of the integer m + K alone,
+// m = round(x/g): IEEE addition rounds the exact sum, and the scaling by g is exact.
 func addNoise(x []float32, g float64, t *sampler, src *Source) error {
 	if i := simd.FirstNonFinite(x); i >= 0 {
 		return secagg.NonFiniteValue("x", i, x[i])
@@ -95,11 +95,14 @@ func addNoise(x []float32, g float64, t *sampler, src *Source) error {
 	if err != nil {
 		return err
 	}
+	inv := 1 / g // a power of two: x·inv is x/g exactly
 	parallel.Ranges(parallel.Workers(), len(x), noiseChunk, func(_, lo, hi int) {
 		b := newKeystream(key, lo/noiseChunk)
 		for i := lo; i < hi; i++ {
-			onGrid := math.RoundToEven(float64(x[i])/g) * g
-			x[i] = float32(onGrid + float64(t.draw(b))*g)
+			// (m + K) rounds as (m + K)·g would (scaling by a power of two commutes with
+			// rounding far from float64's limits), so the result is a function of m + K.
+			m := math.RoundToEven(float64(x[i]) * inv)
+			x[i] = float32((m + float64(t.draw(b))) * g)
 		}
 	})
 	return nil

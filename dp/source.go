@@ -52,13 +52,14 @@ func (s *Source) callKey() (cipher.Block, error) {
 	return aes.NewCipher(key[:])
 }
 
-// keystream is one chunk's keystream, read 64 bits at a time: AES-256-CTR under the call's
-// key with the chunk's number in the counter block's high half, so no two chunks of a
-// call share a block of keystream (a chunk uses far fewer than 2^64 blocks).
+// keystream is one chunk's keystream, read 64 bits at a time: AES-256-CTR under the
+// call's key with the chunk's number in the counter block's high half, so no two chunks
+// of a call share a block of keystream (a chunk uses far fewer than 2^64 blocks).
 type keystream struct {
-	ctr cipher.Stream
-	buf [4096]byte
-	i   int
+	ctr   cipher.Stream
+	buf   [4096]byte
+	words [len(zeros) / 8]uint64 // buf read as little-endian words
+	i     int
 }
 
 var zeros [4096]byte
@@ -71,17 +72,22 @@ func newKeystream(block cipher.Block, chunk int) *keystream {
 	return b
 }
 
+//go:noinline
 func (b *keystream) refill() {
 	b.ctr.XORKeyStream(b.buf[:], zeros[:])
+	for i := range b.words {
+		b.words[i] = binary.LittleEndian.Uint64(b.buf[8*i:])
+	}
 	b.i = 0
 }
 
-// uint64 returns the next 64 bits of the keystream, little-endian.
+// uint64 returns the next 64 bits of the keystream (small enough to be inlined;
+// refilling is the rare call).
 func (b *keystream) uint64() uint64 {
-	if b.i == len(b.buf) {
+	if b.i == len(b.words) {
 		b.refill()
 	}
-	v := binary.LittleEndian.Uint64(b.buf[b.i:])
-	b.i += 8
+	v := b.words[b.i]
+	b.i++
 	return v
 }
