@@ -2,6 +2,7 @@ package dp_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/octomil/secagg/dp"
 )
@@ -42,4 +43,40 @@ func ExampleGaussianSigma() {
 	classic, _ := dp.ClassicGaussianSigma(1, 1e-5, 1)
 	fmt.Printf("%.4f %.4f\n", analytic, classic)
 	// Output: 3.7306 4.8448
+}
+
+// Distributed DP's noise: each of ten clients adds Skellam noise of variance 2μ to its
+// integer update, and the sum carries Skellam noise of variance 20μ (sums of Skellam
+// draws are Skellam, so the accountant's figure is exact for the sum).
+func ExampleSkellam() {
+	const clients, mu, d = 10, 50.0, 100_000
+	sum := make([]int64, d)
+	noise := make([]int64, d)
+	for c := range clients {
+		_ = dp.Skellam(noise, mu, dp.InsecureSeededSource(uint64(c)))
+		for i, k := range noise {
+			sum[i] += k
+		}
+	}
+	var sq float64
+	for _, k := range sum {
+		sq += float64(k) * float64(k)
+	}
+	fmt.Printf("variance of the summed noise / (20μ): %.2f\n", sq/d/(20*mu))
+	// Output: variance of the summed noise / (20μ): 1.00
+}
+
+// The noise lies on the grid whatever x was: here every output is a multiple of g.
+func ExampleAddGaussian() {
+	x := []float32{0.1, 0.2, 0.3}
+	_ = dp.AddGaussian(x, 0.5, dp.InsecureSeededSource(7))
+	g := dp.Granularity(0.5)
+	for _, v := range x {
+		k := float64(v) / g
+		fmt.Println(k == math.Trunc(k))
+	}
+	// Output:
+	// true
+	// true
+	// true
 }

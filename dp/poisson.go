@@ -89,24 +89,21 @@ func poissonPhiBounds(k, mode int64, mu float64, prec uint) (lo, hi *big.Float) 
 
 // lnFactorialRatio bounds log(b!/a!) for 0 <= a <= b.
 func lnFactorialRatio(a, b int64, prec uint) (lo, hi *big.Float) {
-	if b-a <= 4096 || a < 4096 {
-		if a == b {
-			return new(big.Float), new(big.Float)
+	if a == b {
+		return new(big.Float), new(big.Float)
+	}
+	if b-a > 4096 && a >= 4096 {
+		aLo, aHi, okA := stirlingLnFactorial(a, prec)
+		bLo, bHi, okB := stirlingLnFactorial(b, prec)
+		if okA && okB {
+			return newFloat(prec, big.ToNegativeInf).Sub(bLo, aHi), newFloat(prec, big.ToPositiveInf).Sub(bHi, aLo)
 		}
-		r := new(big.Int).MulRange(a+1, b)
-		lo, _ = lnBounds(newFloat(prec, big.ToNegativeInf).SetInt(r), prec)
-		_, hi = lnBounds(newFloat(prec, big.ToPositiveInf).SetInt(r), prec)
-		return lo, hi
+		// Beyond what the tabled series terms reach: the product, slowly.
 	}
-	aLo, aHi, okA := stirlingLnFactorial(a, prec)
-	bLo, bHi, okB := stirlingLnFactorial(b, prec)
-	if !okA || !okB { // beyond what the tabled series terms reach: the product, slowly
-		r := new(big.Int).MulRange(a+1, b)
-		lo, _ = lnBounds(newFloat(prec, big.ToNegativeInf).SetInt(r), prec)
-		_, hi = lnBounds(newFloat(prec, big.ToPositiveInf).SetInt(r), prec)
-		return lo, hi
-	}
-	return newFloat(prec, big.ToNegativeInf).Sub(bLo, aHi), newFloat(prec, big.ToPositiveInf).Sub(bHi, aLo)
+	r := new(big.Int).MulRange(a+1, b)
+	lo, _ = lnBounds(newFloat(prec, big.ToNegativeInf).SetInt(r), prec)
+	_, hi = lnBounds(newFloat(prec, big.ToPositiveInf).SetInt(r), prec)
+	return lo, hi
 }
 
 // bernoulli holds B_2, B_4, ..., B_26 as numerator/denominator pairs.

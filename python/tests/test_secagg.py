@@ -234,6 +234,9 @@ class BadInput(unittest.TestCase):
             (lambda: secagg.dp_mean(x, 0.0, 1.0), secagg.ValidationError, 422),
             (lambda: secagg.dp_mean(x, 1.0, -1.0), secagg.ValidationError, 422),
             (lambda: secagg.dp_mean(x, 1.0, 1.0, seed=-3), secagg.ValidationError, 422),
+            # noise whose mean cannot be a float32 (sigma = 10 * 1e38 / 5): refused, not infinities
+            (lambda: secagg.dp_mean(x, 1e38, 10.0), secagg.ValidationError, 422),
+            (lambda: secagg.aggregate(x, "dp_mean", clip_norm=1e38, noise_multiplier=10.0), secagg.ValidationError, 422),
             (lambda: secagg.krum(x, 2), secagg.InsufficientClientsError, 400),
             (lambda: secagg.multi_krum(x, 1, 0), secagg.ValidationError, 422),
             (lambda: secagg.bulyan(x, 1), secagg.InsufficientClientsError, 400),
