@@ -6,28 +6,32 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
-	"github.com/octomil/secagg/trimmedmean"
 )
 
 // Aggregate applies cfg's strategy to a whole batch of updates at once, with the batch
-// kernels (Mean, WeightedMean, DPMean, NormBoundedMean, trimmedmean.TrimmedMean,
-// Median, MultiKrum, Bulyan, GeometricMedian, CenteredClipping from zeros), for callers
-// that hold every update already: the command line, the C ABI, a notebook. weights are read by weighted_mean and geometric_median
-// (nil: equal weights) and must otherwise be nil; noise is the dp_mean noise source
-// (nil: dp.SecureSource). cfg.MinClients 0 means 1, cfg.MaxClients is not used, and
-// Result.Selected holds the selected updates' indices in decimal. The ledger is not
-// charged: Epsilon, Delta and SampleRate are the round engine's. A rejected call writes
-// nothing into dst.
+// kernels of the table (Strategies), for callers that hold every update already: the
+// command line, the C ABI, a notebook. weights are read by the strategies that take
+// them: weighted_mean needs one per update, geometric_median takes them or nil (equal
+// weights), and others refuse them. noise is the dp_mean noise source (nil:
+// dp.SecureSource). cfg.MinClients 0 means 1 unless given explicitly, and
+// Result.Selected holds the selected updates' indices in decimal. The settings of the
+// round engine alone (max_clients, max_round_bytes, and the ledger's epsilon, delta and
+// sample_rate: a batch is not charged) are a bad_request here rather than ignored. A
+// rejected call writes nothing into dst.
 func Aggregate(dst []float32, updates [][]float32, weights []float64, cfg Config, noise *dp.Source) (Result, error) {
 	start := time.Now()
-	cfg.MinClients = max(cfg.MinClients, 1)
-	cfg.MaxClients = max(cfg.MaxClients, cfg.MinClients)
-	if err := cfg.Validate(); err != nil {
+	cfg, err := cfg.ForBatch(len(updates))
+	if err != nil {
 		return Result{}, err
 	}
-	if weights != nil && cfg.Strategy != StrategyWeightedMean && cfg.Strategy != StrategyGeoMedian {
+	info, _ := Lookup(cfg.Strategy)
+	switch {
+	case weights != nil && info.Weights == NoWeights:
 		return Result{}, secagg.Errorf(secagg.CodeBadRequest, "weights",
 			"strategy %s takes no weights; weighted_mean and geometric_median do", cfg.Strategy)
+	case weights == nil && info.Weights == RequiredWeights:
+		return Result{}, secagg.Errorf(secagg.CodeValidation, "weights",
+			"strategy %s needs weights, one per update (%d), such as example counts", cfg.Strategy, len(updates))
 	}
 	if n := len(updates); n < cfg.MinClients {
 		return Result{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
@@ -47,40 +51,37 @@ func Aggregate(dst []float32, updates [][]float32, weights []float64, cfg Config
 	return res, nil
 }
 
+// ForBatch returns the configuration as Aggregate runs it over n updates, or the error
+// Aggregate would return for it before looking at the updates: the round engine's own
+// settings refused, min_devices_per_round 1 unless given, and the strategy's parameters
+// validated. A command can check its settings this way before it reads any input.
+func (c Config) ForBatch(n int) (Config, error) {
+	for _, p := range AllParams() {
+		if p.RoundOnly && c.Given(p.Key) {
+			return c, secagg.Errorf(secagg.CodeBadRequest, p.Key,
+				"%s configures the round engine (aggregate.Engine), not a batch, which holds its updates already and charges no ledger", p.Key)
+		}
+	}
+	if !c.given["min_devices_per_round"] && c.MinClients == 0 {
+		c.MinClients = 1
+	}
+	if c.Strategy == StrategyTrimmedMean {
+		c.MaxClients = max(n, c.MinClients) // a batch's stream would take them all
+	}
+	return c, c.Validate()
+}
+
 // apply runs the strategy's batch kernel over updates, centered_clipping starting from
 // center (nil: zeros). It returns the Result (without Selected and Elapsed) and, for
 // krum and bulyan, the indices of the selected updates. Config, MinClients and the
 // updates' count are the caller's to have checked.
-func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noise *dp.Source, center []float32) (res Result, selected []int, err error) {
-	res = Result{Strategy: c.Strategy, Clients: len(updates)}
-	switch c.Strategy {
-	case StrategyMean:
-		err = Mean(dst, updates)
-	case StrategyWeightedMean:
-		err = WeightedMean(dst, updates, weights)
-	case StrategyDPMean:
-		res.Norms, err = DPMean(dst, updates, c.ClipNorm, c.NoiseMultiplier, noise)
-		res.NoiseSigma = c.noiseSigma(len(updates), len(dst))
-	case StrategyNormBoundedMean:
-		res.Norms, err = NormBoundedMean(dst, updates, c.ClipNorm)
-	case StrategyCenteredClipping:
-		err = CenteredClipping(dst, updates, CenteredClippingOptions{
-			Radius: c.CenteredClippingRadius, Iterations: c.CenteredClippingIterations, Center: center})
-	case StrategyTrimmedMean:
-		err = trimmedmean.TrimmedMean(dst, updates, c.TrimRatio)
-	case StrategyMedian:
-		err = trimmedmean.Median(dst, updates)
-	case StrategyKrum:
-		selected, err = MultiKrum(dst, updates, c.ByzantineClients, max(1, c.MultiKrumM))
-	case StrategyBulyan:
-		selected, err = Bulyan(dst, updates, c.ByzantineClients)
-	case StrategyGeoMedian:
-		res.Iterations, err = GeometricMedian(dst, updates, weights, GeometricMedianOptions{
-			MaxIterations: c.GeoMaxIterations, Tolerance: c.GeoTolerance})
-	}
+func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noise *dp.Source, center []float32) (Result, []int, error) {
+	info, _ := Lookup(c.Strategy)
+	res, selected, err := info.apply(c, dst, updates, weights, noise, center)
 	if err != nil {
 		return Result{}, nil, err
 	}
+	res.Strategy, res.Clients = c.Strategy, len(updates)
 	return res, selected, nil
 }
 

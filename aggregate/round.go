@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // Strategy names an aggregation rule of a round.
 type Strategy string
 
-// The strategies a Round supports so far: the streaming ones, which keep O(d) state.
+// The strategies; Strategies() is their table (kind, weights, parameters, kernel).
 const (
 	StrategyMean         Strategy = "mean"          // coordinate-wise mean
 	StrategyWeightedMean Strategy = "weighted_mean" // FedAvg: Σ w x / Σ w, weights such as example counts
@@ -36,15 +37,15 @@ const (
 
 // holds reports whether the strategy keeps every update until Finalize.
 func (s Strategy) holds() bool {
-	switch s {
-	case StrategyMedian, StrategyKrum, StrategyBulyan, StrategyGeoMedian, StrategyCenteredClipping:
-		return true
-	}
-	return false
+	info, _ := Lookup(s)
+	return info.Kind == Holds
 }
 
 // Config configures the rounds of an Engine. Its JSON uses the platform's snake_case keys;
-// "min_clients" is accepted as an alias of "min_devices_per_round".
+// "min_clients" is accepted as an alias of "min_devices_per_round". An unknown key, or one
+// that does not apply to the strategy, is a bad_request naming it; a parameter the
+// strategy requires and that is missing a validation_error. In a Config built in Go a
+// parameter is given when it is not zero; JSON and Set also tell an explicit 0.
 type Config struct {
 	Strategy Strategy `json:"strategy"`
 	// MinClients is the fewest updates a round may be finalised with (at least 1).
@@ -79,75 +80,62 @@ type Config struct {
 	Epsilon         float64 `json:"epsilon,omitempty"`
 	Delta           float64 `json:"delta,omitempty"`
 	SampleRate      float64 `json:"sample_rate,omitempty"`
+
+	given map[string]bool // the keys its JSON or Set gave, explicit zeros included
 }
 
-// UnmarshalJSON reads a Config, taking "min_clients" where "min_devices_per_round" is absent.
+// UnmarshalJSON reads a Config, taking "min_clients" where "min_devices_per_round" is
+// absent. A key that no strategy takes is a bad_request naming it.
 func (c *Config) UnmarshalJSON(b []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "config", "config is not a JSON object: %v", err)
+	}
+	given := map[string]bool{}
+	for k := range keys {
+		switch _, known := paramByKey(k); {
+		case k == "min_clients":
+			given["min_devices_per_round"] = true
+		case k == "strategy" || known:
+			given[k] = true
+		default:
+			return secagg.Errorf(secagg.CodeBadRequest, k, "unknown setting %q: the keys are strategy, min_clients and %s", k, paramKeys())
+		}
+	}
 	type plain Config
 	var v struct {
 		plain
 		MinClientsAlias *int `json:"min_clients"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "config", "config is not valid JSON: %v", err)
+		return secagg.Errorf(secagg.CodeBadRequest, "config", "config is not valid: %v", err)
 	}
 	*c = Config(v.plain)
-	if c.MinClients == 0 && v.MinClientsAlias != nil {
+	if _, both := keys["min_devices_per_round"]; !both && v.MinClientsAlias != nil {
 		c.MinClients = *v.MinClientsAlias
 	}
+	c.given = given
 	return nil
 }
 
-// Validate checks the configuration as a whole, naming the first bad field.
+// paramKeys lists every parameter key for messages.
+func paramKeys() string {
+	var keys []string
+	for _, p := range AllParams() {
+		keys = append(keys, p.Key)
+	}
+	return strings.Join(keys, ", ")
+}
+
+// Validate checks the configuration as a whole against the strategy's row of the
+// table, naming the first bad field.
 func (c Config) Validate() error {
-	switch c.Strategy {
-	case StrategyMean, StrategyWeightedMean, StrategyMedian, StrategyGeoMedian:
-	case StrategyKrum, StrategyBulyan:
-		if c.ByzantineClients < 0 {
-			return secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", c.ByzantineClients)
-		}
-		if c.MultiKrumM < 0 {
-			return secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be >= 0, got %d", c.MultiKrumM)
-		}
-	case StrategyTrimmedMean:
-		if err := secagg.ValidateTrimRatio(c.TrimRatio); err != nil {
-			return err
-		}
-		if c.MaxClients < c.MinClients {
-			return secagg.Errorf(secagg.CodeValidation, "max_clients",
-				"max_clients must be >= min_devices_per_round (%d), got %d", c.MinClients, c.MaxClients)
-		}
-	case StrategyNormBoundedMean:
-		if err := secagg.ValidateClipNorm(c.ClipNorm); err != nil {
-			return err
-		}
-	case StrategyCenteredClipping:
-		if err := validateCenteredClipping(c.CenteredClippingRadius, c.CenteredClippingIterations); err != nil {
-			return err
-		}
-	case StrategyDPMean:
-		if err := validateNoise(c.ClipNorm, c.NoiseMultiplier); err != nil {
-			return err
-		}
-		if c.Epsilon != 0 {
-			for _, err := range []error{secagg.ValidateEpsilon(c.Epsilon), secagg.ValidateDelta(c.Delta), secagg.ValidateSampleRate(c.SampleRate)} {
-				if err != nil {
-					return err
-				}
-			}
-		}
-	default:
+	info, ok := Lookup(c.Strategy)
+	if !ok {
 		return secagg.Errorf(secagg.CodeValidation, "strategy",
-			"strategy must be one of mean, weighted_mean, dp_mean, norm_bounded_mean, trimmed_mean, median, krum, bulyan, geometric_median, centered_clipping, got %q", string(c.Strategy))
+			"strategy must be one of %s, got %q", strategyNames(), string(c.Strategy))
 	}
-	if c.MinClients < 1 {
-		return secagg.Errorf(secagg.CodeValidation, "min_devices_per_round",
-			"min_devices_per_round must be >= 1, got %d", c.MinClients)
-	}
-	if c.MaxRoundBytes < 0 {
-		return secagg.Errorf(secagg.CodeValidation, "max_round_bytes", "max_round_bytes must be >= 0, got %d", c.MaxRoundBytes)
-	}
-	return nil
+	return c.validateParams(info)
 }
 
 // Engine makes rounds that share one configuration, and for dp_mean the privacy ledger

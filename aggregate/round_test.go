@@ -146,7 +146,10 @@ func TestRoundErrors(t *testing.T) {
 func TestConfig(t *testing.T) {
 	var c aggregate.Config
 	require.NoError(t, json.Unmarshal([]byte(`{"strategy":"weighted_mean","min_clients":3,"max_round_bytes":100}`), &c))
-	assert.Equal(t, aggregate.Config{Strategy: aggregate.StrategyWeightedMean, MinClients: 3, MaxRoundBytes: 100}, c)
+	assert.Equal(t, aggregate.StrategyWeightedMean, c.Strategy)
+	assert.Equal(t, 3, c.MinClients)
+	assert.Equal(t, int64(100), c.MaxRoundBytes)
+	assert.True(t, c.Given("max_round_bytes"))
 	require.NoError(t, json.Unmarshal([]byte(`{"strategy":"mean","min_devices_per_round":5,"min_clients":3}`), &c))
 	assert.Equal(t, 5, c.MinClients, "the platform's key wins over the alias")
 	assert.ErrorIs(t, json.Unmarshal([]byte(`{"strategy":5}`), &c), secagg.ErrBadRequest)
@@ -410,7 +413,14 @@ func TestRoundOwnedEqualsBatch(t *testing.T) {
 	}
 	for s, want := range batch {
 		for pattern := range 4 { // 0: all owned; 1: all borrowed; 2, 3: mixed
-			e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 3, NoiseMultiplier: 0.5})
+			cfg := aggregate.Config{Strategy: s, MinClients: 1}
+			switch s {
+			case aggregate.StrategyDPMean:
+				cfg.ClipNorm, cfg.NoiseMultiplier = 3, 0.5
+			case aggregate.StrategyNormBoundedMean:
+				cfg.ClipNorm = 3
+			}
+			e, err := aggregate.New(cfg)
 			require.NoError(t, err)
 			e.SetNoiseSource(dp.InsecureSeededSource(9))
 			r, err := e.NewRound(d)
@@ -438,7 +448,11 @@ func TestRoundOwnedEqualsBatch(t *testing.T) {
 // still the validation_error naming the first one, and the round does not change.
 func TestClippingRoundsRejectNonFinite(t *testing.T) {
 	for _, s := range []aggregate.Strategy{aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean} {
-		r := newRound(t, aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 0}, 40)
+		cfg := aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1}
+		if s == aggregate.StrategyDPMean {
+			require.NoError(t, cfg.Set("noise_multiplier", "0")) // given: no noise
+		}
+		r := newRound(t, cfg, 40)
 		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
 			u := make([]float32, 40)
 			u[7], u[30] = bad, float32(math.NaN())

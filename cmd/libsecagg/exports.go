@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"unsafe"
 
 	"github.com/octomil/secagg"
@@ -163,7 +164,14 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		}
 		var cfg aggregate.Config
 		if e := json.Unmarshal([]byte(C.GoString((*C.char)(unsafe.Pointer(configJSON)))), &cfg); e != nil {
+			var se *secagg.Error
+			if errors.As(e, &se) {
+				return se // names the key: an unknown or misspelt setting
+			}
 			return badRequest("config", "config_json is not a round configuration: %v", e)
+		}
+		if seed >= 0 && cfg.Strategy != aggregate.StrategyDPMean {
+			return badRequest("seed", "a seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
 		}
 		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, true)
 		if e != nil {

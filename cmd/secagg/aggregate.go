@@ -2,12 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/octomil/secagg"
@@ -20,85 +19,104 @@ const aggregateUsage = `Usage: secagg aggregate --strategy S [strategy flags] --
 
 Aggregates one round read from NumPy .npy files: one (N, d) array, or one (d,) array per
 client (float32, or float64 rounded to float32), and writes the (d,) float32 result. A
-failed run leaves no output file behind. Flags may come before or after the files.
---config round.json takes the settings in the platform's JSON (the keys of the round
-engine: strategy, trim_ratio, byzantine_clients, clip_norm, min_devices_per_round, ...);
-flags given beside it override it.
-
-Strategies and their flags:
-  mean
-  weighted_mean      --weights w.npy (N example counts or other weights)
-  trimmed_mean       --trim-ratio r (in [0, 0.5); floor(r*N) trimmed from each end)
-  median
-  krum               --byzantine-clients f [--multi-krum-m m]
-  bulyan             --byzantine-clients f
-  geometric_median   [--weights w.npy] [--max-iterations k] [--tolerance t]
-  centered_clipping  --centered-clipping-radius tau [--centered-clipping-iterations L] (from zeros)
-  norm_bounded_mean  --clip-norm C (each update clipped to C, then the mean)
-  dp_mean            --clip-norm C --noise-multiplier z [--seed s] (no seed: a secure generator)
+failed run leaves no output file behind. Flags may come before or after the files; each
+strategy flag is the kebab-case form of the engine's JSON key. --config round.json takes
+the settings in the platform's JSON (strategy, trim_ratio, byzantine_clients, clip_norm,
+min_devices_per_round, ...); flags given beside it override it. A flag or key that does
+not apply to the strategy is refused, and so is a strategy's required one left out.
 `
 
-// strategyFlags names, for each flag that configures a strategy, the strategies it
-// applies to; giving it to another strategy is a bad_request rather than silently ignored.
-var strategyFlags = map[string][]aggregate.Strategy{
-	"weights":                      {aggregate.StrategyWeightedMean, aggregate.StrategyGeoMedian},
-	"trim-ratio":                   {aggregate.StrategyTrimmedMean},
-	"byzantine-clients":            {aggregate.StrategyKrum, aggregate.StrategyBulyan},
-	"multi-krum-m":                 {aggregate.StrategyKrum},
-	"max-iterations":               {aggregate.StrategyGeoMedian},
-	"tolerance":                    {aggregate.StrategyGeoMedian},
-	"clip-norm":                    {aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean},
-	"centered-clipping-radius":     {aggregate.StrategyCenteredClipping},
-	"centered-clipping-iterations": {aggregate.StrategyCenteredClipping},
-	"noise-multiplier":             {aggregate.StrategyDPMean},
-	"seed":                         {aggregate.StrategyDPMean},
+// strategyUsage lists the strategies and their flags, from the engine's table.
+func strategyUsage() string {
+	var b strings.Builder
+	b.WriteString("Strategies and their flags ([optional]):\n")
+	for _, s := range aggregate.Strategies() {
+		var flags []string
+		switch s.Weights {
+		case aggregate.RequiredWeights:
+			flags = append(flags, "--weights w.npy")
+		case aggregate.OptionalWeights:
+			flags = append(flags, "[--weights w.npy]")
+		}
+		for _, p := range s.Params {
+			if p.RoundOnly {
+				continue
+			}
+			f := "--" + p.Flag() + " x"
+			if p.Integer {
+				f = "--" + p.Flag() + " n"
+			}
+			if !p.Required {
+				f = "[" + f + "]"
+			}
+			flags = append(flags, f)
+		}
+		if s.Name == aggregate.StrategyDPMean {
+			flags = append(flags, "[--seed s]")
+		}
+		fmt.Fprintf(&b, "  %-18s %s\n  %-18s   %s\n", s.Name, strings.Join(flags, " "), "", s.Summary)
+	}
+	return b.String()
 }
+
+// paramFlag sets one parameter of a Config from the command line, through Config.Set,
+// which records it as given.
+type paramFlag struct {
+	cfg *aggregate.Config
+	key string
+}
+
+func (f paramFlag) String() string     { return "" }
+func (f paramFlag) Set(v string) error { return f.cfg.Set(f.key, v) }
 
 // aggregateCmd runs `secagg aggregate`.
 func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("aggregate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	// A --config file gives the round's settings in the platform's JSON; flags given
-	// beside it override its values, so they are declared with its values as defaults.
+	// beside it override its values.
 	cfg, err := loadRoundConfig(configFlag(args))
+	if err != nil {
+		return err
+	}
+	fs.String("config", "", "a JSON file of the round's settings, the platform's keys (strategy, trim_ratio, ...)")
+	fs.Var(paramFlag{&cfg, "strategy"}, "strategy", "the aggregation rule (see above; default mean)")
+	out := fs.String("out", "", "the .npy file to write the result to (required)")
+	weightsPath := fs.String("weights", "", "a .npy file of N weights (float or integer, such as example counts)")
+	for _, p := range aggregate.AllParams() {
+		if !p.RoundOnly {
+			fs.Var(paramFlag{&cfg, p.Key}, p.Flag(), p.Usage)
+		}
+	}
+	fs.Var(paramFlag{&cfg, "min_clients"}, "min-clients", "alias of --min-devices-per-round")
+	seed := fs.Uint64("seed", 0, "seed a replayable, insecure noise generator (tests and notebooks only)")
+	asJSON := fs.Bool("json", false, "print the round's result as one JSON object")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), aggregateUsage, "\n", strategyUsage(), "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	files, err := parseArgs(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if cfg.Strategy == "" {
 		cfg.Strategy = aggregate.StrategyMean
 	}
-	fs.String("config", "", "a JSON file of the round's settings, the platform's keys (strategy, trim_ratio, ...)")
-	strategy := fs.String("strategy", string(cfg.Strategy), "the aggregation rule (see above)")
-	out := fs.String("out", "", "the .npy file to write the result to (required)")
-	weightsPath := fs.String("weights", "", "a .npy file of N weights")
-	fs.Float64Var(&cfg.TrimRatio, "trim-ratio", cfg.TrimRatio, "fraction trimmed from each end per coordinate")
-	fs.IntVar(&cfg.ByzantineClients, "byzantine-clients", cfg.ByzantineClients, "f, the Byzantine clients to tolerate")
-	fs.IntVar(&cfg.MultiKrumM, "multi-krum-m", cfg.MultiKrumM, "how many updates Multi-Krum averages (0 or 1: Krum)")
-	fs.IntVar(&cfg.GeoMaxIterations, "max-iterations", cfg.GeoMaxIterations, "cap on Weiszfeld steps (0: 100)")
-	fs.Float64Var(&cfg.GeoTolerance, "tolerance", cfg.GeoTolerance, "relative improvement at which Weiszfeld stops (0: 1e-6)")
-	fs.Float64Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "L2 norm each update is clipped to")
-	fs.Float64Var(&cfg.CenteredClippingRadius, "centered-clipping-radius", cfg.CenteredClippingRadius, "τ, how far one update can pull the center per pass")
-	fs.IntVar(&cfg.CenteredClippingIterations, "centered-clipping-iterations", cfg.CenteredClippingIterations, "clipping passes (0: 1)")
-	fs.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", cfg.NoiseMultiplier, "Gaussian noise σ over the clip norm")
-	seed := fs.Uint64("seed", 0, "seed a replayable, insecure noise generator (tests and notebooks only)")
-	fs.IntVar(&cfg.MinClients, "min-clients", max(cfg.MinClients, 1), "fewest updates to aggregate (min_devices_per_round)")
-	asJSON := fs.Bool("json", false, "print the round's result as one JSON object")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, aggregateUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	files, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg.Strategy = aggregate.Strategy(*strategy)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, strategies := range strategyFlags {
-		if set[name] && !slices.Contains(strategies, cfg.Strategy) {
-			return secagg.Errorf(secagg.CodeBadRequest, strings.ReplaceAll(name, "-", "_"),
-				"--%s does not apply to strategy %q", name, *strategy)
+	info, known := aggregate.Lookup(cfg.Strategy)
+	for _, p := range aggregate.AllParams() {
+		if known && set[p.Flag()] && !info.Takes(p.Key) {
+			return secagg.Errorf(secagg.CodeBadRequest, p.Key, "--%s does not apply to strategy %s", p.Flag(), cfg.Strategy)
 		}
+	}
+	if known && set["weights"] && info.Weights == aggregate.NoWeights {
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "--weights does not apply to strategy %s", cfg.Strategy)
+	}
+	if known && set["seed"] && cfg.Strategy != aggregate.StrategyDPMean {
+		return secagg.Errorf(secagg.CodeBadRequest, "seed", "--seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
+	}
+	if _, err := cfg.ForBatch(0); err != nil {
+		return err // the settings' errors before any file is read
 	}
 	if *out == "" {
 		return secagg.Errorf(secagg.CodeBadRequest, "out", "--out is required: the .npy file the result goes to")
@@ -176,7 +194,8 @@ func configFlag(args []string) string {
 }
 
 // loadRoundConfig reads an aggregate.Config from a JSON file; "" is the zero Config.
-// Unknown keys are a bad_request, so a misspelt setting is not silently dropped.
+// Unknown keys are a bad_request (Config's own JSON reading), so a misspelt setting is
+// not silently dropped.
 func loadRoundConfig(path string) (aggregate.Config, error) {
 	var cfg aggregate.Config
 	if path == "" {
@@ -186,43 +205,15 @@ func loadRoundConfig(path string) (aggregate.Config, error) {
 	if err != nil {
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "cannot read %s: %v", path, unwrapPath(err))
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(data, &keys); err != nil {
-		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s is not a JSON object: %v", path, err)
-	}
-	known := map[string]bool{"min_clients": true} // the alias Config.UnmarshalJSON takes
-	t := reflect.TypeFor[aggregate.Config]()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		known[name] = true
-	}
-	for k := range keys {
-		if !known[k] {
-			return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s: unknown setting %q", path, k)
-		}
-	}
 	if err := json.Unmarshal(data, &cfg); err != nil {
+		var e *secagg.Error
+		if errors.As(err, &e) {
+			e.Message = path + ": " + e.Message
+			return cfg, e
+		}
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "config", "%s is not a round configuration: %v", path, err)
 	}
 	return cfg, nil
-}
-
-// parseInterleaved parses flags that may come before, between or after the positional
-// arguments, which it returns.
-func parseInterleaved(fs *flag.FlagSet, args []string) (positional []string, err error) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return nil, errHelp
-			}
-			return nil, errUsage
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // readUpdates reads one (N, d) file or several (d,) files of the same length.

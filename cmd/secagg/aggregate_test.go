@@ -118,7 +118,7 @@ func TestAggregateCommand(t *testing.T) {
 		{[]string{"--strategy", "median"}, aggregate.Config{Strategy: "median"}, nil},
 		{[]string{"--strategy", "krum", "--byzantine-clients", "2", "--multi-krum-m", "3"}, aggregate.Config{Strategy: "krum", ByzantineClients: 2, MultiKrumM: 3}, nil},
 		{[]string{"--strategy", "bulyan", "--byzantine-clients", "2"}, aggregate.Config{Strategy: "bulyan", ByzantineClients: 2}, nil},
-		{[]string{"--strategy", "geometric_median", "--max-iterations", "5"}, aggregate.Config{Strategy: "geometric_median", GeoMaxIterations: 5}, nil},
+		{[]string{"--strategy", "geometric_median", "--geometric-median-max-iterations", "5"}, aggregate.Config{Strategy: "geometric_median", GeoMaxIterations: 5}, nil},
 		{[]string{"--strategy", "norm_bounded_mean", "--clip-norm", "3"}, aggregate.Config{Strategy: "norm_bounded_mean", ClipNorm: 3}, nil},
 		{[]string{"--strategy", "centered_clipping", "--centered-clipping-radius", "2", "--centered-clipping-iterations", "3"},
 			aggregate.Config{Strategy: "centered_clipping", CenteredClippingRadius: 2, CenteredClippingIterations: 3}, nil},

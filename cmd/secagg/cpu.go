@@ -17,11 +17,14 @@ import (
 // primitive runs on it.
 func cpu(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cpu", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: secagg cpu\n\nPrints the CPU's features, the SIMD path chosen and why, and the kernel each\nprimitive runs. Force a path with %s=generic|avx2|avx512.\n", simd.EnvVar)
+		fmt.Fprintf(fs.Output(), "Usage: secagg cpu\n\nPrints the CPU's features, the SIMD path chosen and why, and the kernel each\nprimitive runs. Force a path with %s=generic|avx2|avx512.\n", simd.EnvVar)
 	}
-	if _, err := parseInterleaved(fs, args); err != nil {
+	positional, err := parseArgs(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := noArguments("cpu", positional); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "cpu:        %s (%s/%s)\n", cpuid.CPU.BrandName, runtime.GOOS, runtime.GOARCH)

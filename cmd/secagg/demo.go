@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/octomil/secagg"
@@ -59,61 +61,74 @@ func (c roundConfig) validate() error {
 }
 
 // demoStrategies are the configurations the demo compares, for f Byzantine clients
-// among n: every strategy of the engine, the robust ones told f.
+// among n: every strategy of the engine's table, each parameter it takes set from
+// demoValues where the demo has a value for it, and Multi-Krum beside Krum.
 func demoStrategies(n, d, f int) []aggregate.Config {
-	// centered_clipping's τ: about an honest update's distance from the honest mean.
-	radius := math.Sqrt(float64(d))
-	return []aggregate.Config{
-		{Strategy: aggregate.StrategyMean},
-		{Strategy: aggregate.StrategyWeightedMean},
-		{Strategy: aggregate.StrategyTrimmedMean, TrimRatio: math.Max(0.1, float64(f)/float64(n))},
-		{Strategy: aggregate.StrategyMedian},
-		{Strategy: aggregate.StrategyKrum, ByzantineClients: f},
-		{Strategy: aggregate.StrategyKrum, ByzantineClients: f, MultiKrumM: n - f},
-		{Strategy: aggregate.StrategyBulyan, ByzantineClients: f},
-		{Strategy: aggregate.StrategyGeoMedian},
-		{Strategy: aggregate.StrategyCenteredClipping, CenteredClippingRadius: radius, CenteredClippingIterations: 3},
-		{Strategy: aggregate.StrategyNormBoundedMean, ClipNorm: demoClipNorm},
-		{Strategy: aggregate.StrategyDPMean, ClipNorm: demoClipNorm, NoiseMultiplier: 1},
+	values := map[string]float64{
+		"trim_ratio":        math.Max(0.1, float64(f)/float64(n)),
+		"byzantine_clients": float64(f),
+		// centered_clipping's τ: about an honest update's distance from the honest mean.
+		"centered_clipping_radius":     math.Sqrt(float64(d)),
+		"centered_clipping_iterations": 3,
+		"clip_norm":                    demoClipNorm,
+		"noise_multiplier":             1,
 	}
+	configure := func(info aggregate.StrategyInfo, extra map[string]float64) aggregate.Config {
+		c := aggregate.Config{Strategy: info.Name}
+		for _, p := range info.Params {
+			v, ok := extra[p.Key]
+			if !ok {
+				v, ok = values[p.Key]
+			}
+			if ok && !p.RoundOnly {
+				_ = c.Set(p.Key, strconv.FormatFloat(v, 'g', -1, 64)) // the demo's own values: numbers
+			}
+		}
+		return c
+	}
+	var out []aggregate.Config
+	for _, info := range aggregate.Strategies() {
+		out = append(out, configure(info, nil))
+		if info.Name == aggregate.StrategyKrum {
+			out = append(out, configure(info, map[string]float64{"multi_krum_m": float64(n - f)}))
+		}
+	}
+	return out
 }
 
 // demoClipNorm is the dp_mean and norm_bounded_mean rows' clip norm; an honest update's norm is about
 // sqrt(2d), so at d = 10^6 this clips the honest updates too, by 30%.
 const demoClipNorm = 1000
 
-// label names a configuration with the parameters that set it apart.
+// label names a configuration by its strategy and the parameters given, by their
+// symbols, short enough for the table's column: trimmed_mean r=0.1.
 func label(c aggregate.Config) string {
-	switch {
-	case c.Strategy == aggregate.StrategyTrimmedMean:
-		return fmt.Sprintf("trimmed_mean r=%g", c.TrimRatio)
-	case c.Strategy == aggregate.StrategyKrum && c.MultiKrumM > 1:
-		return fmt.Sprintf("multi_krum f=%d m=%d", c.ByzantineClients, c.MultiKrumM)
-	case c.Strategy == aggregate.StrategyKrum || c.Strategy == aggregate.StrategyBulyan:
-		return fmt.Sprintf("%s f=%d", c.Strategy, c.ByzantineClients)
-	case c.Strategy == aggregate.StrategyDPMean:
-		return fmt.Sprintf("dp_mean C=%g z=%g", c.ClipNorm, c.NoiseMultiplier)
-	case c.Strategy == aggregate.StrategyNormBoundedMean:
-		return fmt.Sprintf("norm_bounded_mean C=%g", c.ClipNorm)
-	case c.Strategy == aggregate.StrategyCenteredClipping:
-		return fmt.Sprintf("centered_clipping tau=%.4g L=%d", c.CenteredClippingRadius, c.CenteredClippingIterations)
+	info, _ := aggregate.Lookup(c.Strategy)
+	parts := []string{string(c.Strategy)}
+	if c.Strategy == aggregate.StrategyKrum && c.MultiKrumM > 1 {
+		parts[0] = "multi_krum"
 	}
-	return string(c.Strategy)
+	for _, p := range info.Params {
+		if c.Given(p.Key) {
+			parts = append(parts, fmt.Sprintf("%s=%.4g", p.Symbol, c.Value(p.Key)))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func demo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "JSON file describing the round (default: the embedded one)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: secagg demo [-config round.json]\n\nAggregates a synthetic poisoned round with every strategy and prints each one's distance\nto the mean of the honest updates, its time and its effective GB/s. The embedded round:\n"+string(defaultRound))
+		fmt.Fprintln(fs.Output(), "Usage: secagg demo [-config round.json]\n\nAggregates a synthetic poisoned round with every strategy and prints each one's distance\nto the mean of the honest updates, its time and its effective GB/s. The embedded round:\n"+string(defaultRound))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return errUsage
+	positional, err := parseArgs(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := noArguments("demo", positional); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -133,7 +148,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	honestNorm := math.Sqrt(simd.SumSquares(honestMean))
 
 	bar.clear()
-	fmt.Fprintf(stdout, "%-32s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
+	fmt.Fprintf(stdout, "%-34s %14s %10s %10s\n", "strategy", "dist/|honest|", "ms", "GB/s")
 	dst := make([]float32, w.D)
 	for _, c := range strategies {
 		var ws []float64
@@ -153,15 +168,18 @@ func demo(args []string, stdout, stderr io.Writer) error {
 		}
 		bar.clear()
 		if runErr != nil {
-			fmt.Fprintf(stdout, "%-32s skipped: %v\n", label(c), runErr)
+			fmt.Fprintf(stdout, "%-34s skipped: %v\n", label(c), runErr)
 			continue
 		}
 		dist := math.Sqrt(simd.SqDist(dst, honestMean)) / honestNorm
-		fmt.Fprintf(stdout, "%-32s %14.4f %10.2f %10.1f\n", label(c), dist,
+		fmt.Fprintf(stdout, "%-34s %14.4f %10.2f %10.1f\n", label(c), dist,
 			float64(best.Microseconds())/1e3, float64(w.Bytes())/best.Seconds()/1e9)
 	}
 	fmt.Fprintf(stdout, "\ndist/|honest| is the L2 distance to the mean of the honest updates over that mean's norm\n"+
 		"(what an undefended mean gives up to the attack); GB/s is N*d*4 bytes over the best of %d runs.\n"+
+		"weighted_mean weighs each client by an example count drawn uniformly from [1, 100), the\n"+
+		"Byzantine ones too. multi_krum with m = N - f averages the m best-scored updates: when Krum's\n"+
+		"scores single out every honest client, that is their mean exactly, hence 0.0000.\n"+
 		"Compare it with the memory bus: make peers prints ../shared/peers/bandwidth.c and numpy beside it.\n", cfg.Repeats)
 	return nil
 }

@@ -12,8 +12,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,8 +72,46 @@ var exitCodes = map[secagg.Code]int{
 	secagg.CodePayloadTooLarge:     7,
 }
 
-// errUsage marks a command line that could not be parsed; flag has printed why.
-var errUsage = errors.New("usage")
+// usageError is a command line that could not be parsed: its JSON error, exit status 2.
+type usageError struct{ e *secagg.Error }
+
+func (u usageError) Error() string { return u.e.Error() }
+
+// parseArgs parses flags that may come before, between or after the positional
+// arguments, which it returns. A flag that does not exist or a value it refuses is a
+// usageError naming it; -h prints the command's help on stdout and returns errHelp.
+func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (positional []string, err error) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				fs.SetOutput(stdout)
+				if usage != nil {
+					usage()
+				} else {
+					fs.PrintDefaults()
+				}
+				return nil, errHelp
+			}
+			return nil, usageError{secagg.Errorf(secagg.CodeBadRequest, "arguments", "%s %v", fs.Name(), err)}
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// noArguments refuses positional arguments to a command that takes none.
+func noArguments(cmd string, positional []string) error {
+	if len(positional) > 0 {
+		return usageError{secagg.Errorf(secagg.CodeBadRequest, "arguments", "%s takes no arguments, got %q", cmd, positional[0])}
+	}
+	return nil
+}
 
 // errHelp marks a command that printed its help and has nothing more to do.
 var errHelp = errors.New("help")
@@ -83,15 +121,19 @@ func report(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return 0
 	}
-	if errors.Is(err, errUsage) {
-		return 2
-	}
+	var u usageError
 	var e *secagg.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &u):
+		e = u.e
+	case !errors.As(err, &e):
 		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
 	}
-	b, _ := json.Marshal(e)
+	b, _ := e.MarshalJSON() // '<' and '>' as they are: json.Marshal would \u-escape them
 	fmt.Fprintln(stderr, string(b))
+	if u.e != nil {
+		return 2
+	}
 	if code, ok := exitCodes[e.Code]; ok {
 		return code
 	}

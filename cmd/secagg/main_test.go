@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
 )
 
 func runCmd(args ...string) (code int, stdout, stderr string) {
@@ -58,7 +62,7 @@ func TestDemoSmallRound(t *testing.T) {
 func TestDemoSkipsWhatCannotRun(t *testing.T) {
 	code, out, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":5,"dimension":100,"byzantine_clients":2,"seed":1,"repeats":1}`))
 	require.Equal(t, 0, code, errs)
-	assert.Contains(t, out, "bulyan f=2                       skipped: insufficient_clients")
+	assert.Contains(t, out, "bulyan f=2                         skipped: insufficient_clients")
 	assert.Contains(t, out, "median")
 }
 
@@ -167,4 +171,77 @@ func TestCPUListsEveryPrimitive(t *testing.T) {
 	}
 	code, _, _ = runCmd("cpu", "-h")
 	assert.Equal(t, 0, code)
+}
+
+// No setting is silently ignored at the shell: each case as a user typed it, with the
+// exit status and the error's class and field.
+func TestCommandLineSettings(t *testing.T) {
+	dir := t.TempDir()
+	files := saveClients(t, dir, testRound(6, 4, 0))
+	out := filepath.Join(dir, "r.npy")
+	run := func(args ...string) (int, map[string]any) {
+		code, _, errs := runCmd(append([]string{"aggregate", "--out", out}, append(args, files...)...)...)
+		var wire map[string]any
+		if code != 0 {
+			require.NoError(t, json.Unmarshal([]byte(errs), &wire), "one JSON line: %q", errs)
+		}
+		return code, wire
+	}
+	cfgFile := func(js string) string {
+		p := filepath.Join(dir, fmt.Sprintf("cfg%d.json", len(js)))
+		require.NoError(t, os.WriteFile(p, []byte(js), 0o644))
+		return p
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		err  string
+		msg  string
+	}{
+		{[]string{"--strategy", "trimmed_mean"}, 3, "validation_error", "needs trim_ratio"},
+		{[]string{"--strategy", "krum"}, 3, "validation_error", "needs byzantine_clients"},
+		{[]string{"--strategy", "bulyan"}, 3, "validation_error", "needs byzantine_clients"},
+		{[]string{"--strategy", "dp_mean", "--clip-norm", "1"}, 3, "validation_error", "needs noise_multiplier"},
+		{[]string{"--strategy", "mean", "--min-clients", "0"}, 3, "validation_error", "min_devices_per_round must be >= 1"},
+		{[]string{"--strategy", "mean", "--min-devices-per-round", "-1"}, 3, "validation_error", "min_devices_per_round"},
+		{[]string{"--strategy", "krum", "--trim-ratio", "0.1", "--byzantine-clients", "1"}, 4, "bad_request", "--trim-ratio does not apply to strategy krum"},
+		{[]string{"--config", cfgFile(`{"strategy":"krum","byzantine_clients":1,"trim_ratio":0.1}`)}, 4, "bad_request", "trim_ratio does not apply to strategy krum"},
+		{[]string{"--config", cfgFile(`{"strategy":"trimmed_mean","trim_raito":0.1}`)}, 4, "bad_request", `unknown setting "trim_raito"`},
+		{[]string{"--strategy", "trimmed_mean", "--trim-ratio", "abc"}, 2, "bad_request", "trim_ratio must be a number"},
+		{[]string{"--strategy", "trimmed_mean", "--trim-raito", "0.1"}, 2, "bad_request", "-trim-raito"},
+		{[]string{"--strategy", "mean", "--seed", "3"}, 4, "bad_request", "--seed does not apply"},
+		{[]string{"--strategy", "dp_mean", "--clip-norm", "1", "--noise-multiplier", "1", "--epsilon", "1"}, 2, "bad_request", "-epsilon"},
+	} {
+		code, wire := run(c.args...)
+		assert.Equal(t, c.code, code, "%v", c.args)
+		assert.Equal(t, c.err, wire["error"], "%v", c.args)
+		assert.Contains(t, wire["message"], c.msg, "%v", c.args)
+		_, err := os.Stat(out)
+		assert.True(t, os.IsNotExist(err), "no output after %v", c.args)
+	}
+	// An explicit 0 is a setting: Krum with f = 0, a trimmed mean trimming nothing.
+	code, _ := run("--strategy", "krum", "--byzantine-clients", "0")
+	assert.Equal(t, 0, code)
+	code, _ = run("--strategy", "trimmed_mean", "--trim-ratio", "0")
+	assert.Equal(t, 0, code)
+
+	// Help goes to stdout and lists every strategy of the engine's table.
+	code, stdout, _ := runCmd("aggregate", "-h")
+	assert.Equal(t, 0, code)
+	for _, s := range aggregate.Strategies() {
+		assert.Contains(t, stdout, string(s.Name))
+	}
+	assert.Contains(t, stdout, "--geometric-median-max-iterations")
+	// Flags after a positional argument are not dropped: privacy takes none.
+	code, _, errs := runCmd("privacy", "extra", "--noise-multiplier", "1", "--sample-rate", "0.1", "--rounds", "1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `privacy takes no arguments`)
+}
+
+// Messages keep '<' and '>' as they are on the terminal (numpy's dtype strings).
+func TestErrorsPrintPlainly(t *testing.T) {
+	var b strings.Builder
+	code := report(secagg.Errorf(secagg.CodeBadRequest, "updates", "x.npy holds dtype <i4"), &b)
+	assert.Equal(t, 4, code)
+	assert.Equal(t, `{"error":"bad_request","message":"x.npy holds dtype <i4","status_code":400}`+"\n", b.String())
 }

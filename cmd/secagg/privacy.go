@@ -16,7 +16,6 @@ import (
 // --target-epsilon the noise multiplier that meets it.
 func privacy(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("privacy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	z := fs.Float64("noise-multiplier", 0, "noise standard deviation over the clip norm (z)")
 	q := fs.Float64("sample-rate", 0, "probability that a client takes part in a round (q)")
 	rounds := fs.Int("rounds", 0, "rounds (steps) of the mechanism")
@@ -26,14 +25,15 @@ func privacy(args []string, stdout, stderr io.Writer) error {
 	orderList := fs.String("orders", "", "comma-separated RDP orders (> 1) to convert over, instead of the library's default 1.01..4096")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E] [--conversion improved|classic] [--orders A,B,...] [--json]")
+		fmt.Fprintln(fs.Output(), "Usage: secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E] [--conversion improved|classic] [--orders A,B,...] [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return errUsage
+	positional, err := parseArgs(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := noArguments("privacy", positional); err != nil {
+		return err
 	}
 	var conv dp.Conversion
 	switch *conversion {

@@ -110,7 +110,8 @@ def aggregate(updates, strategy, weights=None, seed=None, return_result=False, *
     x, rows, n, d, keep = _as_row_block(updates)
     w = None if weights is None else _as_f64(weights, n, "weights")
     out = np.empty(d, dtype=np.float32)
-    result = ctypes.create_string_buffer(64 + 32 * n)  # room for every norm and index
+    # Room for the result's fields and every norm (up to 24 characters and a comma) or index.
+    result = ctypes.create_string_buffer(512 + 32 * n)
     _call(lib.secagg_aggregate, cfg, x, rows, n, d, None if w is None else w.ctypes.data,
           _seed(seed), out.ctypes.data, result, len(result))
     del keep

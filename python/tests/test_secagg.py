@@ -174,6 +174,14 @@ class AgainstNumpy(unittest.TestCase):
         self.assertFalse(np.array_equal(secagg.dp_mean(x, 3.0, 1.0), secagg.dp_mean(x, 3.0, 1.0)))
         self.assertAlmostEqual(float(np.std(a - 0.3)), 0.75, delta=0.2)  # sigma = z*C/N
 
+    def test_one_update_dp_mean_result(self):
+        # The round's result (norms, noise sigma) fits the wrapper's buffer even for one update.
+        x = np.ones((1, 8), dtype=np.float32)
+        out, info = secagg.aggregate(x, "dp_mean", clip_norm=1.0, noise_multiplier=1.0, seed=1, return_result=True)
+        self.assertEqual(info["clients"], 1)
+        self.assertEqual(len(info["norms"]), 1)
+        self.assertEqual(out.shape, (8,))
+
     def test_privacy(self):
         # TF Privacy's tutorial: z 1.1, q 256/60000, 60 epochs -> epsilon 3.01 (classic).
         eps = secagg.epsilon(1.1, 256 / 60000, 14062, 1e-5, conversion="classic")
@@ -234,6 +242,16 @@ class BadInput(unittest.TestCase):
             (lambda: secagg.dp_mean(x, 0.0, 1.0), secagg.ValidationError, 422),
             (lambda: secagg.dp_mean(x, 1.0, -1.0), secagg.ValidationError, 422),
             (lambda: secagg.dp_mean(x, 1.0, 1.0, seed=-3), secagg.ValidationError, 422),
+            # no setting is silently ignored: a misspelt key, a missing required one, one
+            # that does not apply, a seed without noise, an explicit 0 minimum
+            (lambda: secagg.aggregate(x, "trimmed_mean", trim_raito=0.1), secagg.BadRequestError, 400),
+            (lambda: secagg.aggregate(x, "trimmed_mean"), secagg.ValidationError, 422),
+            (lambda: secagg.aggregate(x, "krum", byzantine_client=1), secagg.BadRequestError, 400),
+            (lambda: secagg.aggregate(x, "krum"), secagg.ValidationError, 422),
+            (lambda: secagg.aggregate(x, "median", trim_ratio=0.1), secagg.BadRequestError, 400),
+            (lambda: secagg.aggregate(x, "mean", seed=3), secagg.BadRequestError, 400),
+            (lambda: secagg.aggregate(x, "mean", min_clients=0), secagg.ValidationError, 422),
+            (lambda: secagg.aggregate(x, "dp_mean", clip_norm=1.0, noise_multiplier=1.0, epsilon=1.0), secagg.BadRequestError, 400),
             # noise whose mean cannot be a float32 (sigma = 10 * 1e38 / 5): refused, not infinities
             (lambda: secagg.dp_mean(x, 1e38, 10.0), secagg.ValidationError, 422),
             (lambda: secagg.aggregate(x, "dp_mean", clip_norm=1e38, noise_multiplier=10.0), secagg.ValidationError, 422),
