@@ -50,7 +50,8 @@ type Config struct {
 	Strategy Strategy `json:"strategy"`
 	// MinClients is the fewest updates a round may be finalised with (at least 1).
 	MinClients int `json:"min_devices_per_round"`
-	// MaxRoundBytes bounds the memory a round holds (0: no bound).
+	// MaxRoundBytes bounds the memory a round holds: its sums or stream, or the updates
+	// it holds (0: DefaultMaxRoundBytes, which a coordinator with more memory raises).
 	MaxRoundBytes int64 `json:"max_round_bytes,omitempty"`
 
 	// For trimmed_mean: the fraction trimmed from each end, and the most clients a round
@@ -136,6 +137,27 @@ func (c Config) Validate() error {
 			"strategy must be one of %s, got %q", strategyNames(), string(c.Strategy))
 	}
 	return c.validateParams(info)
+}
+
+// DefaultMaxRoundBytes is the memory a round may hold when max_round_bytes is 0: 16 GiB,
+// so that a dimension no machine here could hold is payload_too_large at NewRound instead
+// of an out-of-memory crash. A coordinator with more memory sets max_round_bytes higher.
+const DefaultMaxRoundBytes = 16 << 30
+
+// roundBytes is the bound in force.
+func (c Config) roundBytes() int64 {
+	if c.MaxRoundBytes > 0 {
+		return c.MaxRoundBytes
+	}
+	return DefaultMaxRoundBytes
+}
+
+// bytesText is a size for messages: "34359738368 bytes", or "more than 2^63 bytes".
+func bytesText(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than 2^63 bytes"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // Engine makes rounds that share one configuration, and for dp_mean the privacy ledger
@@ -235,15 +257,24 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 	if dim < 1 {
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
 	}
-	state := int64(dim) * 8
-	kMax := 0
-	if e.cfg.Strategy == StrategyTrimmedMean {
+	limit := e.cfg.roundBytes()
+	state, kMax := int64(0), 0
+	switch {
+	case e.cfg.Strategy.holds(): // grows at Add, checked there
+	case e.cfg.Strategy == StrategyTrimmedMean:
 		kMax, _ = trimmedmean.K(e.cfg.TrimRatio, e.cfg.MaxClients)
-		state += int64((dim+15)/16*16) * int64(2*kMax) * 4
+		var ok bool
+		if state, ok = trimmedmean.StreamBytes(dim, kMax); !ok {
+			state = math.MaxInt64
+		}
+	case int64(dim) > math.MaxInt64/8:
+		state = math.MaxInt64 // d·8 bytes of sums would overflow
+	default:
+		state = int64(dim) * 8
 	}
-	if e.cfg.MaxRoundBytes > 0 && state > e.cfg.MaxRoundBytes {
+	if state > limit {
 		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
-			"a round of dimension %d holds %d bytes, over max_round_bytes %d", dim, state, e.cfg.MaxRoundBytes)
+			"a round of dimension %d would hold %s, over max_round_bytes %d", dim, bytesText(state), limit)
 	}
 	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
 	spareStream, spareSum := e.takeState(dim, kMax)
@@ -361,11 +392,10 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
 	}
 	if r.cfg.Strategy.holds() {
-		held := int64(len(r.held)+1) * int64(r.dim) * 4
-		if r.cfg.MaxRoundBytes > 0 && held > r.cfg.MaxRoundBytes {
+		if limit := r.cfg.roundBytes(); int64(len(r.held)+1) > limit/(int64(r.dim)*4) {
 			return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
 				"holding the update of client %q would take the round to %d bytes, over max_round_bytes %d",
-				clientID, held, r.cfg.MaxRoundBytes)
+				clientID, int64(len(r.held)+1)*int64(r.dim)*4, limit)
 		}
 		if !owned {
 			update = append([]float32(nil), update...)

@@ -138,7 +138,19 @@ func TestRoundErrors(t *testing.T) {
 	e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1, MaxRoundBytes: 1 << 20})
 	require.NoError(t, err)
 	_, err = e.NewRound(1 << 20)
-	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 1048576 holds 8388608 bytes, over max_round_bytes 1048576")
+	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 1048576 would hold 8388608 bytes, over max_round_bytes 1048576")
+	// Dimensions no machine here holds are refused before anything is allocated: the
+	// size overflowing int64 even with a bound set, and past the default bound without.
+	_, err = e.NewRound(1 << 62)
+	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 4611686018427387904 would hold more than 2^63 bytes, over max_round_bytes 1048576")
+	big, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1})
+	require.NoError(t, err)
+	_, err = big.NewRound(4_000_000_000)
+	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 4000000000 would hold 32000000000 bytes, over max_round_bytes 17179869184")
+	tm, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, TrimRatio: 0.1, MinClients: 1, MaxClients: 1000})
+	require.NoError(t, err)
+	_, err = tm.NewRound(1 << 62)
+	expect(err, secagg.CodePayloadTooLarge, "a round of dimension 4611686018427387904 would hold more than 2^63 bytes, over max_round_bytes 17179869184")
 	_, err = e.NewRound(0)
 	expect(err, secagg.CodeBadRequest, "dim must be >= 1, got 0")
 }

@@ -72,7 +72,7 @@ func (s *Stream) UnmarshalBinary(b []byte) error {
 	if binary.LittleEndian.Uint32(b[12:]) != 0 {
 		return bad("reserved header bytes are not zero")
 	}
-	if k64 > maxK || dim64 < 1 || dim64 > 1<<40 || count64 > 1<<62 {
+	if k64 > maxK || dim64 < 1 || dim64 > 1<<40 || count64 > maxCount {
 		return bad("k %d, dim %d or count %d out of range", k64, dim64, count64)
 	}
 	k, dim := int(k64), int(dim64)
@@ -98,6 +98,9 @@ func (s *Stream) UnmarshalBinary(b []byte) error {
 		}
 	}
 	if err := n.checkExtremes(); err != nil {
+		return bad("%v", err)
+	}
+	if err := n.checkSums(); err != nil { // a recomputed checksum does not make a forged sum valid
 		return bad("%v", err)
 	}
 	*s = *n
@@ -131,6 +134,33 @@ func (s *Stream) checkExtremes() error {
 			if filled != want && side == 0 || filled != min(max(s.count-k, 0), k) && side == 1 {
 				return errorf("coordinate %d holds %d extremes on one side, the count %d implies otherwise", j, filled, s.count)
 			}
+		}
+	}
+	return nil
+}
+
+// maxCount bounds a decoded stream's count: 2^40 updates, beyond any round, and small
+// enough for checkSums' rounding bound to mean something.
+const maxCount = 1 << 40
+
+// checkSums verifies that every coordinate's sum is one that the values pushed out
+// between its kept extremes can add up to: the m = count − 2k of them (none while the
+// lists fill) lie between the largest kept small value and the smallest kept large one
+// (any finite float32 when k = 0), so m·lo <= sum <= m·hi, give or take the float64
+// rounding of a sum of m terms (at most m·2^-53 of m·max|x|).
+func (s *Stream) checkSums() error {
+	k := s.k
+	m := max(s.count-2*k, 0)
+	lo, hi := -math.MaxFloat32, math.MaxFloat32
+	for j := range s.dim {
+		if k > 0 && m > 0 {
+			base := j/lanes*2*k*lanes + j%lanes
+			lo, hi = float64(s.ext[base+(k-1)*lanes]), float64(s.ext[base+(2*k-1)*lanes])
+		}
+		n := float64(m)
+		slack := n * math.Max(math.Abs(lo), math.Abs(hi)) * (n*0x1p-53 + 0x1p-52)
+		if sum := s.sum[j]; m == 0 && sum != 0 || sum < n*lo-slack || sum > n*hi+slack {
+			return errorf("coordinate %d: sum %v is not what %d values in [%v, %v] add up to", j, sum, m, lo, hi)
 		}
 	}
 	return nil

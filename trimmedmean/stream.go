@@ -41,6 +41,10 @@ func NewStream(dim, k int) (*Stream, error) {
 	if k < 0 || k > maxK {
 		return nil, secagg.Errorf(secagg.CodeValidation, "k", "k must be in [0, %d], got %d", maxK, k)
 	}
+	if _, ok := StreamBytes(dim, k); !ok {
+		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "dim",
+			"a stream of dimension %d keeping %d extremes a side cannot be held: it needs more than %d bytes", dim, k, int64(maxStreamBytes))
+	}
 	blocks := (dim + lanes - 1) / lanes
 	s := &Stream{dim: dim, k: k, ext: make([]float32, blocks*2*k*lanes), sum: make([]float64, dim)}
 	s.clearExtremes()
@@ -54,6 +58,25 @@ func (s *Stream) Reset() {
 	s.count = 0
 	s.clearExtremes()
 	clear(s.sum)
+}
+
+// maxStreamBytes bounds what a stream may ask for, so that a dimension or k beyond any
+// machine is refused instead of overflowing a size or failing the allocation: 2^46 bytes.
+const maxStreamBytes = 1 << 46
+
+// StreamBytes returns what NewStream(dim, k) holds, (2k·⌈d/16⌉·16)·4 + d·8 bytes, and
+// false when that exceeds 2^46 bytes (or dim or k is negative), computed without
+// overflow.
+func StreamBytes(dim, k int) (int64, bool) {
+	if dim < 0 || k < 0 || dim > maxStreamBytes/8 || k > maxK {
+		return 0, false
+	}
+	padded := int64((dim + lanes - 1) / lanes * lanes)
+	ext := padded * int64(2*k) // <= 2^43 · 2^17: fits
+	if ext > (maxStreamBytes-int64(dim)*8)/4 {
+		return 0, false
+	}
+	return ext*4 + int64(dim)*8, true
 }
 
 // maxK bounds k so that the extremes of one block stay addressable and a serialised
@@ -160,6 +183,9 @@ func (s *Stream) push(xs ...[]float32) {
 // Merge adds everything o has taken into s. o must have the same dimension and k
 // (else bad_request, and s is unchanged); o itself is not modified.
 func (s *Stream) Merge(o *Stream) error {
+	if o == nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "stream", "cannot merge a nil stream")
+	}
 	if o == s {
 		return secagg.Errorf(secagg.CodeBadRequest, "stream", "cannot merge a stream into itself")
 	}

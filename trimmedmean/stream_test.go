@@ -1,7 +1,9 @@
 package trimmedmean_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -205,6 +207,39 @@ func TestUnmarshalRejectsCorruption(t *testing.T) {
 		require.ErrorIs(t, x.UnmarshalBinary(flipped), secagg.ErrBadRequest, "bit flipped in byte %d", i)
 	}
 	require.ErrorIs(t, ok.UnmarshalBinary(append(blob, 0)), secagg.ErrBadRequest, "trailing byte")
+
+	// Forged state under a recomputed checksum: a sum of 1e300 with a count of 2^62 (it
+	// gave +Inf), a count no round reaches, a sum beyond what the values between the
+	// kept extremes can add up to, and one just inside.
+	forge := func(count uint64, sum0 float64) []byte {
+		b := append([]byte(nil), blob...)
+		binary.LittleEndian.PutUint64(b[24:], count)
+		sumAt := len(b) - 4 - 33*8
+		binary.LittleEndian.PutUint64(b[sumAt:], math.Float64bits(sum0))
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli)))
+		return b
+	}
+	var x trimmedmean.Stream
+	assert.ErrorIs(t, x.UnmarshalBinary(forge(1<<62, 1e300)), secagg.ErrBadRequest)
+	assert.ErrorIs(t, x.UnmarshalBinary(forge(1<<41, 0)), secagg.ErrBadRequest)
+	assert.ErrorIs(t, x.UnmarshalBinary(forge(9, 1e300)), secagg.ErrBadRequest)
+	assert.ErrorIs(t, x.UnmarshalBinary(forge(9, 1e3)), secagg.ErrBadRequest, "3 values between the extremes of N(0,1) data cannot sum to 1000")
+	require.NoError(t, x.UnmarshalBinary(forge(9, math.Float64frombits(binary.LittleEndian.Uint64(blob[len(blob)-4-33*8:])))), "the blob as it was")
+}
+
+// Sizes no machine holds are payload_too_large before any allocation; merging nil is a
+// bad_request.
+func TestStreamSizes(t *testing.T) {
+	_, err := trimmedmean.NewStream(1<<62, 1000)
+	assert.ErrorIs(t, err, secagg.ErrPayloadTooLarge)
+	_, err = trimmedmean.NewStream(1<<40, 100)
+	assert.ErrorIs(t, err, secagg.ErrPayloadTooLarge)
+	n, ok := trimmedmean.StreamBytes(100_000, 100)
+	assert.True(t, ok)
+	assert.Equal(t, int64(100_000*200*4+100_000*8), n)
+	s, err := trimmedmean.NewStream(10, 1)
+	require.NoError(t, err)
+	assert.ErrorIs(t, s.Merge(nil), secagg.ErrBadRequest)
 }
 
 // A stream holding a maximum k gives the batch result for any smaller k, on data whose
