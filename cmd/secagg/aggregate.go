@@ -124,6 +124,9 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {
 		return secagg.Errorf(secagg.CodeBadRequest, "updates", "no update files given; see secagg aggregate -h")
 	}
+	if err := checkOut(*out, append(files, *weightsPath)); err != nil {
+		return err
+	}
 	updates, err := readUpdates(files)
 	if err != nil {
 		return err

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"unsafe"
 
@@ -54,32 +54,48 @@ func readNpy(path string) (npyArray, error) {
 		if s < 1 {
 			return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s has an empty shape %v", path, h.Shape)
 		}
-		if n *= int64(s); n > maxElements {
+		if int64(s) > maxElements/n { // checked before multiplying: (2^32, 2^32) wrapped to 0
 			return npyArray{}, secagg.Errorf(secagg.CodePayloadTooLarge, "file",
 				"%s declares shape %v, over the %d elements one file may hold", path, h.Shape, int64(maxElements))
 		}
+		n *= int64(s)
 	}
 	size := map[string]int64{"<f4": 4, "<f8": 8}[dtype]
 	if size == 0 {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
 			"%s holds dtype %s; want float32 ('<f4') or float64 ('<f8')", path, dtype)
 	}
-	// The data must be exactly what the header declares: checked before allocating it.
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+	// The data must be exactly what the header declares. A regular file's size says so
+	// before anything is allocated; a pipe's data is read as it comes, so what it may
+	// allocate is what it sends, not what its header declares.
+	st, err := f.Stat()
+	regular := err == nil && st.Mode().IsRegular()
+	if regular {
 		pos, err := f.Seek(0, io.SeekCurrent)
 		if rest := st.Size() - (pos - int64(r.Buffered())); err == nil && rest != n*size {
 			return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file",
 				"%s holds %d bytes of data, its header declares shape %v of %s (%d bytes)", path, rest, h.Shape, dtype, n*size)
 		}
 	}
+	var src io.Reader = r
+	if !regular {
+		raw, err := io.ReadAll(io.LimitReader(r, n*size))
+		if err != nil {
+			return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "cannot read %s: %v", path, unwrapPath(err))
+		}
+		if int64(len(raw)) != n*size {
+			return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s is truncated: its header declares shape %v", path, h.Shape)
+		}
+		src = io.MultiReader(bytes.NewReader(raw), r)
+	}
 	a := npyArray{shape: h.Shape, data: make([]float32, n)}
 	switch {
 	case dtype == "<f4" && littleEndianHost:
-		_, err = io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(&a.data[0])), 4*n))
+		_, err = io.ReadFull(src, unsafe.Slice((*byte)(unsafe.Pointer(&a.data[0])), 4*n))
 	case dtype == "<f4":
-		err = decode(r, a.data, 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
+		err = decode(src, a.data, 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
 	case dtype == "<f8":
-		err = decode(r, a.data, 8, func(b []byte) float32 { return float32(math.Float64frombits(binary.LittleEndian.Uint64(b))) })
+		err = decode(src, a.data, 8, func(b []byte) float32 { return float32(math.Float64frombits(binary.LittleEndian.Uint64(b))) })
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s is truncated: its header declares shape %v", path, h.Shape)
@@ -87,7 +103,7 @@ func readNpy(path string) (npyArray, error) {
 	if err != nil {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "cannot read %s: %v", path, unwrapPath(err))
 	}
-	if _, err := r.ReadByte(); err != io.EOF {
+	if _, err := src.Read(make([]byte, 1)); err != io.EOF {
 		return npyArray{}, secagg.Errorf(secagg.CodeBadRequest, "file", "%s has bytes after the %v array its header declares", path, h.Shape)
 	}
 	if h.Fortran && len(h.Shape) == 2 { // column-major, as np.save writes a transposed array
@@ -164,36 +180,6 @@ func (a npyArray) rows() [][]float32 {
 		out = append(out, a.data[lo:lo+d:lo+d])
 	}
 	return out
-}
-
-// writeNpyAtomic writes v as a one-dimensional float32 .npy file at path. It writes a
-// temporary file beside path and renames it at the end, so a failure leaves no file
-// behind and never a half-written one under path.
-func writeNpyAtomic(path string, v []float32) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", path, unwrapPath(err))
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = npyio.Write(w, v); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = w.Flush(); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", path, unwrapPath(err))
-	}
-	if err = tmp.Close(); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", path, unwrapPath(err))
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", path, unwrapPath(err))
-	}
-	return nil
 }
 
 // unwrapPath drops the operation and path that os errors repeat, since the messages

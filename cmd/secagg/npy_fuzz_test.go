@@ -9,6 +9,15 @@ import (
 	"github.com/octomil/secagg"
 )
 
+// rawNpy is a version 1.0 .npy file with the header dictionary dict and the data bytes.
+func rawNpy(dict string, data []byte) []byte {
+	for (10+len(dict)+1)%64 != 0 {
+		dict += " "
+	}
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)+1), byte((len(dict)+1)>>8))
+	return append(append(append(b, dict...), '\n'), data...)
+}
+
 // FuzzReadNpy: whatever the bytes, readNpy returns an array whose shape matches its data,
 // or a typed error; it never panics, whatever npyio makes of a damaged header.
 func FuzzReadNpy(f *testing.F) {
@@ -18,6 +27,10 @@ func FuzzReadNpy(f *testing.F) {
 	f.Add([]byte("\x93NUMPY\x02\x00\x05\x00\x00\x00shape"))
 	f.Add([]byte("\x93NUMPY\x01\x00\x3a\x00{'descr': '<f4', 'fortran_order': True, 'shape': (), }\n"))
 	f.Add([]byte("not a numpy file"))
+	// A shape whose element count wrapped to 0 in int64 (it panicked), and one that
+	// declares 64 GiB.
+	f.Add(rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", nil))
+	f.Add(rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (131072, 131072), }", make([]byte, 64)))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(dir, "x.npy")
