@@ -133,17 +133,15 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var weights []float64
 	if *weightsPath != "" {
-		w, err := readNpy(*weightsPath)
+		shape, w, err := readWeights(*weightsPath)
 		if err != nil {
 			return err
 		}
-		if len(w.shape) != 1 || w.shape[0] != len(updates) {
+		if len(shape) != 1 || shape[0] != len(updates) {
 			return secagg.Errorf(secagg.CodeBadRequest, "weights",
-				"%s has shape %v; want (%d,), one weight per update", *weightsPath, w.shape, len(updates))
+				"%s has shape %v; want (%d,), one weight per update", *weightsPath, shape, len(updates))
 		}
-		for _, v := range w.data {
-			weights = append(weights, float64(v))
-		}
+		weights = w
 	}
 	var noise *dp.Source
 	if set["seed"] {

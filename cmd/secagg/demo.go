@@ -53,12 +53,19 @@ func (c roundConfig) validate() error {
 	if c.Repeats < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "repeats", "repeats must be >= 1, got %d", c.Repeats)
 	}
-	if int64(c.Clients)*int64(c.Dimension) > 1<<31 {
+	// Each client costs its d float32 and the bookkeeping around its buffer (a slice
+	// header, an allocation, a weight, a held pointer: about 64 bytes), which is what a
+	// round of two billion one-float clients ran out of memory on.
+	if perClient := 4*int64(c.Dimension) + 64; int64(c.Clients) > demoBudget/perClient {
 		return secagg.Errorf(secagg.CodePayloadTooLarge, "dimension",
-			"a demo round of %d x %d float32 exceeds the demo's 8 GiB budget", c.Clients, c.Dimension)
+			"a demo round of %d clients x %d float32 (%d bytes each with its bookkeeping) exceeds the demo's 8 GiB budget",
+			c.Clients, c.Dimension, perClient)
 	}
 	return nil
 }
+
+// demoBudget is the memory a demo round may take.
+const demoBudget = 8 << 30
 
 // demoStrategies are the configurations the demo compares, for f Byzantine clients
 // among n: every strategy of the engine's table, each parameter it takes set from

@@ -66,6 +66,14 @@ func TestDemoSkipsWhatCannotRun(t *testing.T) {
 	assert.Contains(t, out, "median")
 }
 
+// Two billion one-float clients fit 8 GiB of floats but not of bookkeeping: refused,
+// where the demo used to run out of memory.
+func TestDemoBudgetCountsEachClient(t *testing.T) {
+	code, _, errs := runCmd("demo", "-config", writeConfig(t, `{"clients":2000000000,"dimension":1,"byzantine_clients":0,"seed":1,"repeats":1}`))
+	assert.Equal(t, 7, code)
+	assert.Contains(t, errs, "payload_too_large")
+}
+
 func TestEmbeddedDefaultIsValid(t *testing.T) {
 	cfg, err := loadConfig("")
 	require.NoError(t, err)
@@ -156,6 +164,22 @@ func TestPrivacy(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	assert.Greater(t, got["noise_multiplier"], 500.0)
+	// Bad values are errors, not "epsilon +Inf, order NaN" with exit 0 or an internal_error.
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--target-epsilon", "-3", "--sample-rate", "0.01", "--rounds", "10"}, 3},
+		{[]string{"--target-epsilon", "nan", "--sample-rate", "0.01", "--rounds", "10"}, 3},
+		{[]string{"--noise-multiplier", "0", "--sample-rate", "0.01", "--rounds", "10", "--json"}, 3},
+		{[]string{"--noise-multiplier", "1", "--sample-rate", "0.01"}, 3},
+		{[]string{"--noise-multiplier", "1", "--target-epsilon", "1", "--sample-rate", "0.01", "--rounds", "3"}, 4},
+	} {
+		code, out, errs := runCmd(append([]string{"privacy"}, c.args...)...)
+		assert.Equal(t, c.code, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.Contains(t, errs, `"status_code"`, "%v", c.args)
+	}
 	for _, bad := range []string{"1.5,x", "0.5", "2,,3"} {
 		code, _, errs = runCmd("privacy", "--noise-multiplier", "3", "--sample-rate", "0.01", "--rounds", "1", "--orders", bad)
 		assert.Equal(t, 3, code, bad)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -44,18 +45,38 @@ func privacy(args []string, stdout, stderr io.Writer) error {
 	default:
 		return secagg.Errorf(secagg.CodeValidation, "conversion", "conversion must be improved or classic, got %q", *conversion)
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range []string{"sample-rate", "rounds"} {
+		if !set[name] {
+			return secagg.Errorf(secagg.CodeValidation, strings.ReplaceAll(name, "-", "_"), "--%s is required", name)
+		}
+	}
+	switch {
+	case set["target-epsilon"] && set["noise-multiplier"]:
+		return secagg.Errorf(secagg.CodeBadRequest, "target_epsilon",
+			"--target-epsilon asks for the noise multiplier; give it or --noise-multiplier, not both")
+	case !set["target-epsilon"] && !(*z > 0):
+		// Without noise every round spends infinite ε, which is no answer to print.
+		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",
+			"--noise-multiplier must be positive and finite (or give --target-epsilon), got %v", *z)
+	}
 	orders, err := parseOrders(*orderList)
 	if err != nil {
 		return err
 	}
 	var eps, order float64
-	if *target > 0 {
+	if set["target-epsilon"] {
 		if *z, err = dp.NoiseMultiplierFor(*target, *delta, *q, *rounds, orders, conv); err != nil {
 			return err
 		}
 	}
 	if eps, order, err = dp.EpsilonAfter(*q, *z, *rounds, *delta, orders, conv); err != nil {
 		return err
+	}
+	if math.IsInf(eps, 0) || math.IsNaN(order) {
+		return secagg.Errorf(secagg.CodeValidation, "noise_multiplier",
+			"noise multiplier %v spends infinite epsilon at every order given", *z)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(struct {
