@@ -93,7 +93,10 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		return secagg.Errorf(secagg.CodeBadRequest, "config", "config is not a JSON object: %v", err)
 	}
 	given := map[string]bool{}
-	for k := range keys {
+	for k, raw := range keys {
+		if string(raw) == "null" {
+			return secagg.Errorf(secagg.CodeBadRequest, k, "%s is null: leave it out or give a value", k)
+		}
 		switch _, known := paramByKey(k); {
 		case k == "min_clients":
 			given["min_devices_per_round"] = true

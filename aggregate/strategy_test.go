@@ -34,6 +34,10 @@ func TestConfigKeys(t *testing.T) {
 	code, field := fieldOf(t, err)
 	assert.Equal(t, secagg.CodeBadRequest, code)
 	assert.Equal(t, "trim_raito", field)
+	_, err = parse(t, `{"strategy":"trimmed_mean","trim_ratio":null}`)
+	code, field = fieldOf(t, err)
+	assert.Equal(t, secagg.CodeBadRequest, code, "null is no value, not 0")
+	assert.Equal(t, "trim_ratio", field)
 
 	for _, c := range []struct {
 		js    string

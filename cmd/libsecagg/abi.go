@@ -4,7 +4,6 @@ package main
 import "C"
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -42,11 +41,36 @@ func report(buf *C.char, n C.int64_t, err error) C.int {
 		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
 	}
 	if buf != nil && n > 0 {
-		b, _ := json.Marshal(e)
+		b := fitJSON(e, int(n)-1)
 		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
 		dst[copy(dst[:len(dst)-1], b)] = 0
 	}
 	return C.int(e.Status)
+}
+
+// fitJSON returns e's JSON in at most max bytes, still valid JSON of the same shape:
+// a message too long for the caller's buffer is cut (at a rune) and ends in "…", so a
+// caller parsing it gets the error's class and status rather than a broken string.
+func fitJSON(e *secagg.Error, max int) []byte {
+	b, _ := e.MarshalJSON()
+	if len(b) <= max {
+		return b
+	}
+	short := *e
+	msg := []rune(e.Message)
+	for cut := len(msg); cut > 0; {
+		cut -= (len(b) - max + 3) / 3 // at most 3 bytes a rune: close in on the fit
+		if cut < 0 {
+			cut = 0
+		}
+		short.Message = string(msg[:cut]) + "…"
+		if b, _ = short.MarshalJSON(); len(b) <= max {
+			return b
+		}
+	}
+	short.Message = ""
+	b, _ = short.MarshalJSON()
+	return b
 }
 
 // badRequest is the error of a malformed call.

@@ -29,7 +29,40 @@ __all__ = [
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
 ]
 
-_ERR_LEN = 1024
+_ERR_LEN = 16384  # the C ABI shortens a longer message, keeping its JSON whole
+
+
+def _int(name, v, lo=-2**63, hi=2**63 - 1):
+    """v as an int64 for the C ABI: an integral number (numpy's too) in [lo, hi], else a
+    typed error naming the parameter (ctypes would wrap 2**64 to 0)."""
+    if v is None:
+        raise ValidationError(f"{name} is required, got None")
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise BadRequestError(f"{name} must be an integer, got {v!r}") from None
+    if i != v:
+        raise BadRequestError(f"{name} must be an integer, got {v!r}")
+    if not lo <= i <= hi:
+        raise ValidationError(f"{name} must be in [{lo}, {hi}], got {i}")
+    return i
+
+
+def _float(name, v):
+    """v as a float for the C ABI, or a typed error naming the parameter."""
+    if v is None:
+        raise ValidationError(f"{name} is required, got None")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise BadRequestError(f"{name} must be a number, got {v!r}") from None
+
+
+def _json_value(v):
+    """A numpy scalar or array in a configuration, as JSON takes it."""
+    if isinstance(v, (np.generic, np.ndarray)):
+        return v.tolist()
+    raise BadRequestError(f"a configuration value must be a number or a string, got {type(v).__name__}")
 
 
 def _as_row_block(updates):
@@ -73,9 +106,7 @@ def _seed(seed):
     """The C ABI's seed: -1 (a secure generator) for None, else a seed in [0, 2**63)."""
     if seed is None:
         return -1
-    if int(seed) < 0 or int(seed) >= 2**63:
-        raise ValidationError(f"seed must be in [0, 2**63), got {seed}")
-    return int(seed)
+    return _int("seed", seed, 0)
 
 
 def _call(fn, *args):
@@ -106,7 +137,7 @@ def aggregate(updates, strategy, weights=None, seed=None, return_result=False, *
     replayable (insecure). With return_result, returns (result, the round's result as a
     dict: clients, elapsed_ns, and where they apply selected, iterations, norms,
     noise_sigma)."""
-    cfg = json.dumps(dict(config, strategy=strategy)).encode()
+    cfg = json.dumps(dict(config, strategy=strategy), default=_json_value).encode()
     x, rows, n, d, keep = _as_row_block(updates)
     w = None if weights is None else _as_f64(weights, n, "weights")
     out = np.empty(d, dtype=np.float32)
@@ -137,7 +168,7 @@ def weighted_mean(updates, weights, out=None):
 def trimmed_mean(updates, trim_ratio, out=None):
     """The coordinate-wise trimmed mean: floor(trim_ratio * N) values trimmed from each end
     of every coordinate, as scipy.stats.trim_mean(updates, trim_ratio, axis=0)."""
-    return _aggregate(lib.secagg_trimmed_mean, updates, float(trim_ratio), out=out)
+    return _aggregate(lib.secagg_trimmed_mean, updates, _float("trim_ratio", trim_ratio), out=out)
 
 
 def median(updates, out=None):
@@ -156,8 +187,9 @@ def krum(updates, byzantine_clients, return_selected=False):
 def multi_krum(updates, byzantine_clients, m, return_selected=False):
     """The mean of the m updates with the best Krum scores. With return_selected, returns
     (result, indices), best first."""
-    sel = np.zeros(max(int(m), 0), dtype=np.int64)
-    out = _aggregate(lib.secagg_krum, updates, int(byzantine_clients), int(m),
+    f, m = _int("byzantine_clients", byzantine_clients), _int("multi_krum_m", m)
+    sel = np.zeros(max(min(m, len(updates)), 0), dtype=np.int64)
+    out = _aggregate(lib.secagg_krum, updates, f, m,
                      extra=(sel.ctypes.data if sel.size else None,))
     return (out, sel) if return_selected else out
 
@@ -165,7 +197,7 @@ def multi_krum(updates, byzantine_clients, m, return_selected=False):
 def bulyan(updates, byzantine_clients, return_selected=False):
     """Bulyan (El Mhamdi et al. 2018) as Flower computes it; needs N >= 4f + 3. With
     return_selected, returns (result, the N - 2f indices Krum chose, in order)."""
-    n, f = len(updates), int(byzantine_clients)
+    n, f = len(updates), _int("byzantine_clients", byzantine_clients)
     sel = np.zeros(max(n - 2 * f, 0), dtype=np.int64)
     out = _aggregate(lib.secagg_bulyan, updates, f, extra=(sel.ctypes.data if sel.size else None,))
     return (out, sel) if return_selected else out
@@ -178,7 +210,8 @@ def geometric_median(updates, weights=None, max_iterations=0, tolerance=0.0, ret
     w = None if weights is None else _as_f64(weights, len(updates), "weights")
     steps = ctypes.c_int64(0)
     out = _aggregate(lib.secagg_geometric_median, updates, None if w is None else w.ctypes.data,
-                     int(max_iterations), float(tolerance), extra=(ctypes.byref(steps),))
+                     _int("max_iterations", max_iterations), _float("tolerance", tolerance),
+                     extra=(ctypes.byref(steps),))
     return (out, steps.value) if return_iterations else out
 
 
@@ -194,7 +227,7 @@ def centered_clipping(updates, radius, iterations=1, center=None):
         if c.shape != (d,):
             raise BadRequestError(f"center has shape {c.shape}; want ({d},)")
     out = np.empty(d, dtype=np.float32)
-    _call(lib.secagg_centered_clipping, x, rows, n, d, float(radius), int(iterations),
+    _call(lib.secagg_centered_clipping, x, rows, n, d, _float("radius", radius), _int("iterations", iterations),
           None if c is None else c.ctypes.data, out.ctypes.data)
     del keep
     return out
@@ -204,7 +237,7 @@ def norm_bounded_mean(updates, clip_norm, return_norms=False):
     """The mean of the updates each clipped to L2 norm clip_norm (norm bounding against
     model replacement), without noise. With return_norms, returns (result, norms)."""
     norms = np.zeros(len(updates), dtype=np.float64)
-    out = _aggregate(lib.secagg_norm_bounded_mean, updates, float(clip_norm),
+    out = _aggregate(lib.secagg_norm_bounded_mean, updates, _float("clip_norm", clip_norm),
                      extra=(norms.ctypes.data if norms.size else None,))
     return (out, norms) if return_norms else out
 
@@ -215,7 +248,8 @@ def dp_mean(updates, clip_norm, noise_multiplier, seed=None, return_norms=False)
     generator. A seed (an int >= 0) makes the noise replayable and insecure: for tests and
     notebooks only. With return_norms, returns (result, the norms before clipping)."""
     norms = np.zeros(len(updates), dtype=np.float64)
-    out = _aggregate(lib.secagg_dp_mean, updates, float(clip_norm), float(noise_multiplier),
+    out = _aggregate(lib.secagg_dp_mean, updates, _float("clip_norm", clip_norm),
+                     _float("noise_multiplier", noise_multiplier),
                      _seed(seed),
                      extra=(norms.ctypes.data if norms.size else None,))
     return (out, norms) if return_norms else out
@@ -232,7 +266,8 @@ def epsilon(noise_multiplier, sample_rate, rounds, delta=1e-5, conversion="impro
     (RDP accounting). conversion "improved" matches Opacus and dp_accounting today,
     "classic" the published tutorials. With return_order, returns (epsilon, RDP order)."""
     eps, order = ctypes.c_double(), ctypes.c_double()
-    _call(lib.secagg_epsilon, float(noise_multiplier), float(sample_rate), int(rounds), float(delta),
+    _call(lib.secagg_epsilon, _float("noise_multiplier", noise_multiplier), _float("sample_rate", sample_rate),
+          _int("rounds", rounds), _float("delta", delta),
           _conversion(conversion), ctypes.byref(eps), ctypes.byref(order))
     return (eps.value, order.value) if return_order else eps.value
 
@@ -240,8 +275,8 @@ def epsilon(noise_multiplier, sample_rate, rounds, delta=1e-5, conversion="impro
 def noise_multiplier(target_epsilon, sample_rate, rounds, delta=1e-5, conversion="improved"):
     """The smallest noise multiplier whose `rounds` rounds spend at most target_epsilon."""
     z = ctypes.c_double()
-    _call(lib.secagg_noise_multiplier, float(target_epsilon), float(sample_rate), int(rounds),
-          float(delta), _conversion(conversion), ctypes.byref(z))
+    _call(lib.secagg_noise_multiplier, _float("target_epsilon", target_epsilon), _float("sample_rate", sample_rate),
+          _int("rounds", rounds), _float("delta", delta), _conversion(conversion), ctypes.byref(z))
     return z.value
 
 
@@ -266,7 +301,7 @@ def set_threads(n):
     """Bounds the threads one call uses (n <= 0: every core, the default) so the engine
     does not oversubscribe beside numpy's or torch's thread pools; returns the previous
     bound (0: none)."""
-    return int(lib.secagg_set_threads(int(n)))
+    return int(lib.secagg_set_threads(_int("threads", n)))
 
 
 __version__ = version()

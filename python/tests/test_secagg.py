@@ -174,6 +174,30 @@ class AgainstNumpy(unittest.TestCase):
         self.assertFalse(np.array_equal(secagg.dp_mean(x, 3.0, 1.0), secagg.dp_mean(x, 3.0, 1.0)))
         self.assertAlmostEqual(float(np.std(a - 0.3)), 0.75, delta=0.2)  # sigma = z*C/N
 
+    def test_arguments_are_checked_not_wrapped(self):
+        x = np.ones((5, 4), dtype=np.float32)
+        for call, exc in [
+            (lambda: secagg.krum(x, 2**64), secagg.ValidationError),     # ctypes wrapped it to 0
+            (lambda: secagg.set_threads(2**70), secagg.ValidationError),
+            (lambda: secagg.dp_mean(x, None, 1.0), secagg.ValidationError),  # a bare TypeError before
+            (lambda: secagg.dp_mean(x, 1.0, None), secagg.ValidationError),
+            (lambda: secagg.krum(x, 1.5), secagg.BadRequestError),
+            (lambda: secagg.trimmed_mean(x, "a lot"), secagg.BadRequestError),
+            (lambda: secagg.aggregate(x, "trimmed_mean", trim_ratio=None), secagg.BadRequestError),
+            (lambda: secagg.aggregate(x, "trimmed_mean", trim_ratio=object()), secagg.BadRequestError),
+        ]:
+            with self.assertRaises(exc):
+                call()
+        # numpy scalars in a configuration are numbers
+        np.testing.assert_array_equal(secagg.aggregate(x, "trimmed_mean", trim_ratio=np.float32(0.2)),
+                                      secagg.trimmed_mean(x, 0.2))
+        self.assertEqual(secagg.krum(x, np.int64(1)).shape, (4,))
+        # an error message longer than any buffer still arrives typed, shortened
+        with self.assertRaises(secagg.ValidationError) as ctx:
+            secagg.aggregate(x, "s" * 40000)
+        self.assertEqual(ctx.exception.status_code, 422)
+        self.assertTrue(ctx.exception.message.endswith("…"))
+
     def test_one_update_dp_mean_result(self):
         # The round's result (norms, noise sigma) fits the wrapper's buffer even for one update.
         x = np.ones((1, 8), dtype=np.float32)
