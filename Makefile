@@ -7,13 +7,13 @@ PATHS   ?= generic avx2 avx512
 # FUZZTIME=30s (or 1000000x) overrides every target's budget.
 FUZZTIME ?=
 PY      ?= /usr/bin/python3
-PEERS   ?= ../shared/peers
+PEERS   ?= bench/peers
 # The library and, in its own module (go.work joins them), the mains under cmd/.
 PKGS    := ./... ./cmd/...
 
-.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers lib cli cabi python pydeps pybench
+.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers lib cli cabi python pydeps pybench wheel wheel-test
 
-test: fmt vet race purego paths fuzz check-generate cabi python
+test: fmt vet race purego paths fuzz check-generate cabi python wheel-test
 
 # The C ABI (cmd/libsecagg/secagg.h is its header) built where the Python package looks.
 LIB := python/secagg/libsecagg.so
@@ -41,11 +41,33 @@ pybench: lib pydeps
 	$(GO) test -run '^$$' -bench '^BenchmarkBlock$$' -benchtime 20x -count 3 ./bench/
 	PYTHONPATH=python $(PY) python/benchmarks.py 20
 
-# Debian's numpy and scipy (PyPI is not reachable here): installed when missing and root.
+# Debian's numpy and scipy, and what building and installing the package takes (PyPI is
+# not reachable here): installed when missing and root.
+PYPKGS := python3-numpy python3-scipy python3-setuptools python3-wheel python3-venv python3-pip
 pydeps:
-	@$(PY) -c 'import numpy, scipy' 2>/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-numpy python3-scipy; \
-		else echo "the Python tests need Debian's python3-numpy and python3-scipy: sudo apt-get install -y python3-numpy python3-scipy"; exit 1; fi; }
+	@$(PY) -c 'import numpy, scipy, setuptools, wheel, venv, ensurepip, pip' 2>/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(PYPKGS); \
+		else echo "the Python tests need Debian's $(PYPKGS): sudo apt-get install -y $(PYPKGS)"; exit 1; fi; }
+
+# A wheel with the library inside (dist/secagg-*.whl), built offline with Debian's
+# setuptools and wheel.
+wheel: pydeps
+	rm -f dist/secagg-*.whl
+	cd python && $(PY) -m pip wheel --no-build-isolation --no-deps -w ../dist .
+
+# The wheel installed into a fresh virtual environment, and `pip install ./python` into
+# another (numpy from the system's site packages, no index), each running the package's
+# tests from outside the tree, so they import what was installed.
+wheel-test: wheel cli
+	@venv=$$(mktemp -d) && trap 'rm -rf '$$venv EXIT && \
+	$(PY) -m venv --system-site-packages $$venv/wheel && \
+	$$venv/wheel/bin/pip install -q --no-index --no-deps dist/secagg-*.whl && \
+	$(PY) -m venv --system-site-packages $$venv/src && \
+	$$venv/src/bin/pip install -q --no-index --no-deps --no-build-isolation ./python && \
+	for v in wheel src; do \
+		(cd $$venv && $$venv/$$v/bin/python -c 'import secagg, sys; assert "site-packages" in secagg.__file__, secagg.__file__; print(sys.argv[1], "installed:", secagg.__file__, secagg.version())' $$v && \
+		SECAGG_CLI=$(CURDIR)/bin/secagg $$venv/$$v/bin/python -m unittest discover -q -s $(CURDIR)/python/tests -t $(CURDIR)/python/tests) || exit 1; \
+	done
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
@@ -92,10 +114,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 3 ./bench/ | tee bench.txt
 
 # The same sitting's memory bus and numpy/scipy figures, to read bench.txt against.
-peers:
+peers: pydeps
 	gcc -O3 -march=native -ffast-math -fopenmp $(PEERS)/bandwidth.c -o /tmp/secagg-bandwidth
 	/tmp/secagg-bandwidth
 	gcc -O3 -march=native -fopenmp bench/peak/fma_peak.c -o /tmp/secagg-fma-peak
 	/tmp/secagg-fma-peak
-	@$(PY) -c 'import numpy, scipy' 2>/dev/null || { echo "peers need Debian's python3-numpy and python3-scipy: apt-get install -y python3-numpy python3-scipy"; exit 1; }
 	$(PY) $(PEERS)/peers.py
+	$(PY) $(PEERS)/noise_peers.py

@@ -1,7 +1,7 @@
 // Package bench holds the standard benchmark workloads and the benchmark suite of the
 // engine (go test -bench . ./bench). Every benchmark calls b.SetBytes(N*d*4), so the MB/s
 // that go test prints is the effective input bandwidth, the figure to set beside the
-// memory bus (../shared/peers/bandwidth.c) and the numpy/scipy peers (peers.py).
+// memory bus (bench/peers/bandwidth.c) and the numpy/scipy peers (bench/peers/peers.py).
 package bench
 
 import (
@@ -16,7 +16,7 @@ type Workload struct {
 	N, D int
 }
 
-// Workloads are the standard rounds, named as in ../shared/peers/peers.py.
+// Workloads are the standard rounds, named as in bench/peers/peers.py.
 var Workloads = []Workload{
 	{"n10_d1m", 10, 1_000_000},
 	{"n100_d1m", 100, 1_000_000},

@@ -187,7 +187,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 		"weighted_mean weighs each client by an example count drawn uniformly from [1, 100), the\n"+
 		"Byzantine ones too. multi_krum with m = N - f averages the m best-scored updates: when Krum's\n"+
 		"scores single out every honest client, that is their mean exactly, hence 0.0000.\n"+
-		"Compare it with the memory bus: make peers prints ../shared/peers/bandwidth.c and numpy beside it.\n", cfg.Repeats)
+		"Compare it with the memory bus: make peers prints the bandwidth probe (bench/peers) and numpy beside it.\n", cfg.Repeats)
 	return nil
 }
 

@@ -2,7 +2,7 @@
 
 numpy draws from PCG64 (Generator) or MT19937 (the legacy np.random), neither a
 cryptographic generator, in float64 by a ziggurat: what users of Flower's and Opacus's
-DP add today. Run with Debian's python3: /usr/bin/python3 bench/noise_peers.py [repeats]
+DP add today. Run with Debian's python3: /usr/bin/python3 bench/peers/noise_peers.py [repeats]
 """
 import sys
 import time
