@@ -39,11 +39,54 @@ func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, er
 	if m < 1 || m > n {
 		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
 	}
+	if selected, err = krumSelect(updates, n-f-2, m); err != nil {
+		return nil, err
+	}
+	chosen := make([][]float32, m)
+	for i, s := range selected {
+		chosen[i] = updates[s]
+	}
+	if err := Mean(dst, chosen); err != nil {
+		return nil, err
+	}
+	return selected, nil
+}
+
+// KrumSelect returns the indices of the m updates with the lowest Krum scores, lowest
+// first (ties to the lower index), each score the sum of the update's `nearest` smallest
+// squared distances to the others. Krum is nearest = n−f−2; Flower's Krum and
+// Multi-Krum take max(1, n−f−2), which also runs where n <= 2f+2 and Krum's guarantee
+// does not hold: this is the selection its adapter uses. nearest must be in [1, n−1].
+func KrumSelect(updates [][]float32, nearest, m int) ([]int, error) {
+	if len(updates) == 0 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates is empty")
+	}
+	if err := secagg.ValidateUpdateLength("updates[0]", updates[0], len(updates[0])); err != nil {
+		return nil, err
+	}
+	for i, u := range updates {
+		if len(u) != len(updates[0]) {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates[%d] has length %d, updates[0] has %d", i, len(u), len(updates[0]))
+		}
+	}
+	n := len(updates)
+	if nearest < 1 || nearest > n-1 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "nearest", "nearest must be in [1, %d], got %d", n-1, nearest)
+	}
+	if m < 1 || m > n {
+		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
+	}
+	return krumSelect(updates, nearest, m)
+}
+
+// krumSelect is KrumSelect on checked arguments.
+func krumSelect(updates [][]float32, nearest, m int) ([]int, error) {
+	n := len(updates)
 	dist, finite := pairwiseSqDist(updates)
 	if !finite {
 		return nil, check.NonFinite(updates)
 	}
-	scores := krumScores(dist, n, n-f-2)
+	scores := krumScores(dist, n, nearest)
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -57,15 +100,7 @@ func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, er
 		}
 		return 0
 	})
-	selected = order[:m]
-	chosen := make([][]float32, m)
-	for i, s := range selected {
-		chosen[i] = updates[s]
-	}
-	if err := Mean(dst, chosen); err != nil {
-		return nil, err
-	}
-	return selected, nil
+	return order[:m], nil
 }
 
 // krumScores returns, for each update, the sum of its `nearest` smallest squared

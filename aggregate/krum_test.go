@@ -165,3 +165,28 @@ func TestKrumAgainstReference(t *testing.T) {
 		assert.Equal(t, krumReference(us, f, m), sel, "trial %d: n %d d %d f %d m %d", trial, n, d, f, m)
 	}
 }
+
+// KrumSelect is MultiKrum's selection for nearest = n−f−2, and also runs with fewer
+// updates than Krum needs, as Flower's Krum does (krum_test.py: three clients, f = 1).
+func TestKrumSelect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	us := normal(rng, 12, 40)
+	for _, f := range []int{0, 2, 4} {
+		dst := make([]float32, 40)
+		want, err := aggregate.MultiKrum(dst, us, f, 3)
+		require.NoError(t, err)
+		got, err := aggregate.KrumSelect(us, len(us)-f-2, 3)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "f=%d", f)
+	}
+	three := [][]float32{{0.2, 0.2}, {0.7, 0.7}, {1.0, 1.0}}
+	sel, err := aggregate.KrumSelect(three, 1, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, sel, "0.7 and 1.0 tie on one neighbour: the lower index")
+	_, err = aggregate.Krum(make([]float32, 2), three, 1)
+	assert.ErrorIs(t, err, secagg.ErrInsufficientClients, "Krum itself needs n > 2f+2")
+	for _, bad := range [][2]int{{0, 1}, {3, 1}, {1, 0}, {1, 4}} {
+		_, err := aggregate.KrumSelect(three, bad[0], bad[1])
+		assert.ErrorIs(t, err, secagg.ErrValidation, "nearest %d, m %d", bad[0], bad[1])
+	}
+}

@@ -78,6 +78,30 @@ func secagg_krum(x *C.secagg_cfloat, rows *C.secagg_row, n, d, f, m C.int64_t, o
 	})
 }
 
+//export secagg_krum_select
+func secagg_krum_select(x *C.secagg_cfloat, rows *C.secagg_row, n, d, nearest, m C.int64_t, selected *C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		if selected == nil {
+			return badRequest("selected", "selected is NULL")
+		}
+		if n < 1 || d < 1 || int64(d) > maxElements/int64(n) {
+			return badRequest("updates", "n must be >= 1 and d >= 1 with n x d in range, got n %d, d %d", n, d)
+		}
+		// round's out, as large as one of the caller's rows: only indices are written.
+		scratch := make([]float32, d)
+		updates, _, e := round(x, rows, n, d, (*C.float)(unsafe.Pointer(&scratch[0])))
+		if e != nil {
+			return e
+		}
+		sel, e := aggregate.KrumSelect(updates, int(nearest), int(m))
+		if e != nil {
+			return e
+		}
+		setInt64s(selected, sel)
+		return nil
+	})
+}
+
 //export secagg_bulyan
 func secagg_bulyan(x *C.secagg_cfloat, rows *C.secagg_row, n, d, f C.int64_t, out *C.float, selected *C.int64_t, err *C.char, errLen C.int64_t) C.int {
 	return call(err, errLen, func() error {

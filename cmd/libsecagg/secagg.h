@@ -62,6 +62,14 @@ int secagg_krum(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
                 int64_t f, int64_t m, float *out, int64_t *selected,
                 char *err, int64_t err_len);
 
+/* Krum's selection alone: the m indices with the lowest scores, best first (ties to the
+ * lower index), each score the sum of an update's `nearest` smallest squared distances
+ * to the others (Krum: nearest = N - f - 2; Flower's: max(1, N - f - 2)). selected
+ * receives m indices. */
+int secagg_krum_select(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
+                       int64_t nearest, int64_t m, int64_t *selected,
+                       char *err, int64_t err_len);
+
 /* Bulyan tolerating f Byzantine clients; needs N >= 4f + 3. If selected is not NULL it
  * receives the N - 2f indices Krum selected, in selection order. */
 int secagg_bulyan(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d, int64_t f,

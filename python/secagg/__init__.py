@@ -178,15 +178,17 @@ def median(updates, out=None):
 
 def krum(updates, byzantine_clients, return_selected=False):
     """Krum (Blanchard et al. 2017) tolerating f = byzantine_clients: the update whose
-    squared distances to its N - f - 2 nearest others sum lowest. Needs N > 2f + 2.
-    With return_selected, returns (result, index)."""
+    squared distances to its N - f - 2 nearest others sum lowest, ties to the lower
+    index. Needs N > 2f + 2 (Flower's clamps the neighbours at 1 instead: see
+    secagg.flower). With return_selected, returns (result, index)."""
     out, sel = multi_krum(updates, byzantine_clients, 1, return_selected=True)
     return (out, int(sel[0])) if return_selected else out
 
 
 def multi_krum(updates, byzantine_clients, m, return_selected=False):
-    """The mean of the m updates with the best Krum scores. With return_selected, returns
-    (result, indices), best first."""
+    """The unweighted mean of the m updates with the best Krum scores (ties to the lower
+    index; Flower's Multi-Krum weights them by example counts: secagg.flower). With
+    return_selected, returns (result, indices), best first."""
     f, m = _int("byzantine_clients", byzantine_clients), _int("multi_krum_m", m)
     sel = np.zeros(max(min(m, len(updates)), 0), dtype=np.int64)
     out = _aggregate(lib.secagg_krum, updates, f, m,
@@ -195,8 +197,10 @@ def multi_krum(updates, byzantine_clients, m, return_selected=False):
 
 
 def bulyan(updates, byzantine_clients, return_selected=False):
-    """Bulyan (El Mhamdi et al. 2018) as Flower computes it; needs N >= 4f + 3. With
-    return_selected, returns (result, the N - 2f indices Krum chose, in order)."""
+    """Bulyan (El Mhamdi et al. 2018) as Flower computes it: N - 2f picks of Krum, each
+    among the updates not yet picked, then per coordinate the mean of the N - 4f picked
+    values closest to their median; needs N >= 4f + 3. With return_selected, returns
+    (result, the N - 2f indices Krum chose, in order)."""
     n, f = len(updates), _int("byzantine_clients", byzantine_clients)
     sel = np.zeros(max(n - 2 * f, 0), dtype=np.int64)
     out = _aggregate(lib.secagg_bulyan, updates, f, extra=(sel.ctypes.data if sel.size else None,))
@@ -235,7 +239,9 @@ def centered_clipping(updates, radius, iterations=1, center=None):
 
 def norm_bounded_mean(updates, clip_norm, return_norms=False):
     """The mean of the updates each clipped to L2 norm clip_norm (norm bounding against
-    model replacement), without noise. With return_norms, returns (result, norms)."""
+    model replacement), without noise. An update whose exact norm is within clip_norm is
+    left as it is; one above is scaled to clip_norm less 2^-22 relative, so that float32
+    rounding never leaves it above. With return_norms, returns (result, norms)."""
     norms = np.zeros(len(updates), dtype=np.float64)
     out = _aggregate(lib.secagg_norm_bounded_mean, updates, _float("clip_norm", clip_norm),
                      extra=(norms.ctypes.data if norms.size else None,))
@@ -243,8 +249,10 @@ def norm_bounded_mean(updates, clip_norm, return_norms=False):
 
 
 def dp_mean(updates, clip_norm, noise_multiplier, seed=None, return_norms=False):
-    """DP-FedAvg: every update clipped to L2 norm clip_norm, the mean, then Gaussian noise
-    of standard deviation noise_multiplier * clip_norm / N from a cryptographically secure
+    """DP-FedAvg: every update clipped to L2 norm clip_norm (as norm_bounded_mean clips),
+    the mean, then Gaussian noise of standard deviation noise_multiplier * clip_norm / N,
+    exact on a power-of-two grid (the discrete Gaussian, so no output reveals the input
+    through the noise's floating-point support), from a cryptographically secure
     generator. A seed (an int >= 0) makes the noise replayable and insecure: for tests and
     notebooks only. With return_norms, returns (result, the norms before clipping)."""
     norms = np.zeros(len(updates), dtype=np.float64)

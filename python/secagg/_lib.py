@@ -32,6 +32,7 @@ _SIGNATURES = {
     "secagg_trimmed_mean": _round + [c_double, c_void_p] + _err,
     "secagg_median": _round + [c_void_p] + _err,
     "secagg_krum": _round + [c_int64, c_int64, c_void_p, c_void_p] + _err,
+    "secagg_krum_select": _round + [c_int64, c_int64, c_void_p] + _err,
     "secagg_bulyan": _round + [c_int64, c_void_p, c_void_p] + _err,
     "secagg_geometric_median": _round + [c_void_p, c_int64, c_double, c_void_p, _I64P] + _err,
     "secagg_centered_clipping": _round + [c_double, c_int64, c_void_p, c_void_p] + _err,
