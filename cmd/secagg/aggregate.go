@@ -66,8 +66,16 @@ type paramFlag struct {
 	key string
 }
 
-func (f paramFlag) String() string     { return "" }
-func (f paramFlag) Set(v string) error { return f.cfg.Set(f.key, v) }
+func (f paramFlag) String() string { return "" }
+func (f paramFlag) Set(v string) error {
+	var e *secagg.Error
+	if err := f.cfg.Set(f.key, v); errors.As(err, &e) {
+		return errors.New(e.Message) // the flag package names the flag and the value
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
 
 // aggregateCmd runs `secagg aggregate`.
 func aggregateCmd(args []string, stdout, stderr io.Writer) error {
