@@ -10,7 +10,6 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
-	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 	"github.com/octomil/secagg/trimmedmean"
 )
@@ -72,10 +71,10 @@ type Config struct {
 	CenteredClippingRadius     float64 `json:"centered_clipping_radius,omitempty"`
 	CenteredClippingIterations int     `json:"centered_clipping_iterations,omitempty"`
 
-	// For dp_mean and norm_bounded_mean: the L2 clip norm C; for dp_mean and the noise multiplier z (noise σ = z·C/N on the
-	// mean). With Epsilon > 0 the engine keeps a privacy ledger with budget (Epsilon,
-	// Delta), charged once per finalised round at SampleRate (the probability that a
-	// client takes part), and refuses a round that would exceed it.
+	// For dp_mean and norm_bounded_mean: the L2 clip norm C. For dp_mean: the noise
+	// multiplier z (noise σ = z·C/N on the mean) and, with Epsilon > 0, a privacy ledger
+	// with budget (Epsilon, Delta), charged once per finalised round at SampleRate (the
+	// probability that a client takes part), which refuses a round that would exceed it.
 	ClipNorm        float64 `json:"clip_norm,omitempty"`
 	NoiseMultiplier float64 `json:"noise_multiplier,omitempty"`
 	Epsilon         float64 `json:"epsilon,omitempty"`
@@ -195,17 +194,16 @@ func (e *Engine) takeState(dim, k int) (*trimmedmean.Stream, []float64) {
 	return s, sum
 }
 
-// recycle keeps a finalised round's state for the next round; the round lets go of it.
-func (e *Engine) recycle(r *Round) {
+// keepState keeps a finalised round's stream or sums for the next round.
+func (e *Engine) keepState(stream *trimmedmean.Stream, sum []float64) {
 	e.mu.Lock()
-	if r.stream != nil {
-		e.spareStream = r.stream
+	defer e.mu.Unlock()
+	if stream != nil {
+		e.spareStream = stream
 	}
-	if r.sum != nil {
-		e.spareSum = r.sum
+	if sum != nil {
+		e.spareSum = sum
 	}
-	e.mu.Unlock()
-	r.stream, r.sum = nil, nil
 }
 
 // New returns an engine for a valid configuration. Noise comes from dp.SecureSource.
@@ -260,46 +258,11 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 	if dim < 1 {
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
 	}
-	limit := e.cfg.roundBytes()
-	state, kMax := int64(0), 0
-	switch {
-	case e.cfg.Strategy.holds(): // grows at Add, checked there
-	case e.cfg.Strategy == StrategyTrimmedMean:
-		kMax, _ = trimmedmean.K(e.cfg.TrimRatio, e.cfg.MaxClients)
-		var ok bool
-		if state, ok = trimmedmean.StreamBytes(dim, kMax); !ok {
-			state = math.MaxInt64
-		}
-	case int64(dim) > math.MaxInt64/8:
-		state = math.MaxInt64 // d·8 bytes of sums would overflow
-	default:
-		state = int64(dim) * 8
+	state, err := newRoundState(e, dim)
+	if err != nil {
+		return nil, err
 	}
-	if state > limit {
-		return nil, secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
-			"a round of dimension %d would hold %s, over max_round_bytes %d", dim, bytesText(state), limit)
-	}
-	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}}
-	spareStream, spareSum := e.takeState(dim, kMax)
-	switch {
-	case e.cfg.Strategy.holds(): // holds the updates themselves
-	case e.cfg.Strategy == StrategyTrimmedMean:
-		if r.stream = spareStream; r.stream != nil {
-			r.stream.Reset()
-		} else {
-			var err error
-			if r.stream, err = trimmedmean.NewStream(dim, kMax); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		if r.sum = spareSum; r.sum != nil {
-			clear(r.sum)
-		} else {
-			r.sum = make([]float64, dim)
-		}
-	}
-	return r, nil
+	return &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}, state: state}, nil
 }
 
 // maxWeight bounds a weight so that weight·x summed over any realistic round stays finite
@@ -308,24 +271,19 @@ const maxWeight = 0x1p850
 
 // Round collects the updates of one training round and turns them into one vector. Add
 // is safe to call from many goroutines at once; a rejected call leaves the round as it
-// was. Mean, weighted mean and dp_mean rounds keep only a float64 running sum (d·8
+// was. What a round keeps depends on its strategy's Kind (roundstate.go): mean,
+// weighted_mean, norm_bounded_mean and dp_mean rounds keep a float64 running sum (d·8
 // bytes) and the client ids (and norms), and their result is bit-identical to Mean,
-// WeightedMean or DPMean over the updates in the order they were added; trimmed_mean
-// rounds keep a trimmedmean.Stream and equal TrimmedMean where its sums are exact.
+// WeightedMean, NormBoundedMean or DPMean over the updates in the order they were added;
+// trimmed_mean rounds keep a trimmedmean.Stream and equal TrimmedMean where its sums are
+// exact; the other strategies hold the updates and run their batch kernel at Finalize.
 type Round struct {
 	engine    *Engine
 	cfg       Config
 	dim       int
 	mu        sync.Mutex
-	sum       []float64
-	weights   float64 // Σ w so far (weighted mean)
 	clients   map[string]struct{}
-	norms     []float64           // dp_mean: each client's norm before clipping, in arrival order
-	stream    *trimmedmean.Stream // trimmed_mean: extremes and sums instead of sum
-	held      [][]float32         // holding strategies: the updates, owned by the round
-	pending   [][]float32         // summing strategies: owned updates not yet added (at most pendingMax)
-	pendingW  []float64           // and their weights
-	heldIDs   []string            // and their clients, in arrival order
+	state     roundState
 	finalized bool
 }
 
@@ -394,64 +352,10 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 	if _, dup := r.clients[clientID]; dup {
 		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
 	}
-	if r.cfg.Strategy.holds() {
-		if limit := r.cfg.roundBytes(); int64(len(r.held)+1) > limit/(int64(r.dim)*4) {
-			return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
-				"holding the update of client %q would take the round to %d bytes, over max_round_bytes %d",
-				clientID, int64(len(r.held)+1)*int64(r.dim)*4, limit)
-		}
-		if !owned {
-			update = append([]float32(nil), update...)
-		}
-		r.held = append(r.held, update)
-		r.heldIDs = append(r.heldIDs, clientID)
-		r.clients[clientID] = struct{}{}
-		return nil
-	}
-	if r.stream != nil {
-		if len(r.clients) >= r.cfg.MaxClients {
-			return secagg.Errorf(secagg.CodeConflict, "max_clients", "the round is full: max_clients is %d", r.cfg.MaxClients)
-		}
-		// Owned updates wait in fours and pass through the stream's state together (it
-		// is 2k+1 numbers per coordinate, the update one); a borrowed one goes now, after
-		// those waiting. The stream checks each update again: a read from cache for a
-		// borrowed one.
-		if owned {
-			r.pending = append(r.pending, update)
-			if len(r.pending) == pendingStream {
-				if err := r.flush(); err != nil {
-					r.pending = r.pending[:len(r.pending)-1] // this client is not taken
-					return err
-				}
-			}
-		} else {
-			if err := r.flush(); err != nil {
-				return err
-			}
-			if err := r.stream.Add(update); err != nil {
-				return err
-			}
-		}
-		r.clients[clientID] = struct{}{}
-		return nil
+	if err := r.state.add(clientID, update, weight, norm, owned); err != nil {
+		return err
 	}
 	r.clients[clientID] = struct{}{}
-	w := 1.0
-	switch r.cfg.Strategy {
-	case StrategyWeightedMean:
-		w = weight
-		r.weights += weight
-	case StrategyDPMean, StrategyNormBoundedMean:
-		w = dp.ClipFactor(update, norm, r.cfg.ClipNorm)
-		r.norms = append(r.norms, norm)
-	}
-	// An owned update may wait for the next ones, so that the float64 sums cross memory
-	// once per pendingMax updates; a borrowed one is added now, after those waiting.
-	r.pending = append(r.pending, update)
-	r.pendingW = append(r.pendingW, w)
-	if !owned || len(r.pending) == pendingMax {
-		return r.flush()
-	}
 	return nil
 }
 
@@ -465,34 +369,6 @@ const pendingMax = 3
 // pendingStream is how many owned updates a trimmed_mean round keeps before passing them
 // through its stream together.
 const pendingStream = 4
-
-// flush adds the pending updates to the sums (or passes them through the stream), in
-// arrival order, and lets them go. The row kernels add row by row into each sum, exactly
-// as one Add or AddScaled per update would, and coordinates are independent, so
-// spreading them over the cores changes no bit. The stream checks the updates again; it
-// can only refuse one whose owner changed it after handing it over, and then it takes
-// none of them.
-func (r *Round) flush() error {
-	if len(r.pending) == 0 {
-		return nil
-	}
-	if r.stream != nil {
-		if err := r.stream.AddRows(r.pending); err != nil {
-			return err
-		}
-	} else {
-		parallel.Ranges(parallel.Workers(), r.dim, addChunk, func(_, lo, hi int) {
-			if r.cfg.Strategy == StrategyMean {
-				simd.AddRows(r.sum[lo:hi], r.pending, lo)
-			} else {
-				simd.AddScaledRows(r.sum[lo:hi], r.pendingW, r.pending, lo)
-			}
-		})
-	}
-	clear(r.pending) // the buffers go back to their owners
-	r.pending, r.pendingW = r.pending[:0], r.pendingW[:0]
-	return nil
-}
 
 // Clients returns how many updates the round holds.
 func (r *Round) Clients() int {
@@ -509,14 +385,10 @@ func (r *Round) Clients() int {
 func (r *Round) StateBytes() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.Strategy.holds() {
-		return int64(len(r.held)) * int64(r.dim) * 4
+	if r.finalized {
+		return 0
 	}
-	held := int64(len(r.pending)) * int64(r.dim) * 4
-	if r.stream != nil {
-		return int64(r.stream.MemoryBytes()) + held
-	}
-	return int64(len(r.sum))*8 + held
+	return r.state.bytes()
 }
 
 // Finalize writes the round's result into dst (of the round's dimension) and closes the
@@ -537,73 +409,12 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 		return Result{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
 			"the round has %d updates, min_devices_per_round is %d", n, r.cfg.MinClients)
 	}
-	scale := 1 / float64(n)
-	if r.cfg.Strategy == StrategyWeightedMean {
-		if !(r.weights > 0) || math.IsInf(r.weights, 0) {
-			return Result{}, secagg.Errorf(secagg.CodeValidation, "weights",
-				"the sum of weights must be positive and finite, got %v", r.weights)
-		}
-		scale = 1 / r.weights
-	}
 	res := Result{Strategy: r.cfg.Strategy, Clients: n}
-	if r.cfg.Strategy == StrategyDPMean {
-		// Check that the noisy mean fits and charge the ledger before anything is
-		// written or drawn; a refused round stays open.
-		if err := validateNoiseRange(r.cfg.ClipNorm, r.cfg.NoiseMultiplier, n, r.dim); err != nil {
-			return Result{}, err
-		}
-		if l := r.engine.ledger; l != nil {
-			spent, err := l.Charge(r.cfg.SampleRate, r.cfg.NoiseMultiplier, r.dim)
-			if err != nil {
-				return Result{}, err
-			}
-			res.EpsilonSpent = spent
-		}
-		res.Norms = append([]float64(nil), r.norms...)
-		res.NoiseSigma = r.cfg.noiseSigma(n, r.dim)
-	}
-	if r.cfg.Strategy == StrategyNormBoundedMean {
-		res.Norms = append([]float64(nil), r.norms...)
-	}
-	switch {
-	case r.cfg.Strategy.holds():
-		var center []float32
-		if r.cfg.Strategy == StrategyCenteredClipping {
-			center = r.engine.Center()
-		}
-		held, sel, err := r.cfg.apply(dst, r.held, nil, nil, center)
-		if err != nil {
-			return Result{}, err
-		}
-		if r.cfg.Strategy == StrategyCenteredClipping {
-			r.engine.SetCenter(dst)
-		}
-		res.Iterations = held.Iterations
-		for _, i := range sel {
-			res.Selected = append(res.Selected, r.heldIDs[i])
-		}
-	case r.stream != nil:
-		if err := r.flush(); err != nil {
-			return Result{}, err
-		}
-		k, _ := trimmedmean.K(r.cfg.TrimRatio, n)
-		if err := r.stream.ResultK(dst, k); err != nil {
-			return Result{}, err
-		}
-	default:
-		if err := r.flush(); err != nil {
-			return Result{}, err
-		}
-		simd.Finish(dst, r.sum, scale)
-	}
-	if res.NoiseSigma > 0 {
-		if err := dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise); err != nil {
-			return Result{}, err
-		}
+	if err := r.state.finalize(r, dst, n, &res); err != nil {
+		return Result{}, err
 	}
 	r.finalized = true
-	r.held, r.heldIDs = nil, nil // the round no longer needs them; owned buffers go back to the caller
-	r.engine.recycle(r)
+	r.state.release(r.engine) // the state goes to the engine for the next round; owned buffers back to the caller
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

@@ -245,29 +245,59 @@ func BenchmarkClip(b *testing.B) {
 	})
 }
 
-// BenchmarkRound times a whole round through the engine for every round strategy: every
-// update added, then Finalize. For dp_mean the clipping norm is taken at Add, while the
-// update is in cache (norm_bounded_mean likewise); trimmed_mean (r = 0.1, max_clients =
-// N) streams through a trimmedmean.Stream; median, centered_clipping (τ = 10, one pass),
-// geometric_median, krum and bulyan (f = 10, or fewer where N is small) hold the updates
-// they are handed. The quadratic ones (krum, bulyan) run on n100_d1m and n32_d4m only.
+// roundConfigs is BenchmarkRound's configuration of every strategy of the engine's table
+// for a workload, and Multi-Krum beside Krum: each parameter a strategy takes set from
+// the values here (clip_norm 1, noise_multiplier 1.1, trim_ratio 0.1 with max_clients
+// N, τ = 10 for one pass, f = 10 or fewer where N is small, m = N − f).
+func roundConfigs(w bench.Workload) (names []string, cfgs []aggregate.Config) {
+	f := min(10, (w.N-3)/2)
+	values := map[string]string{"clip_norm": "1", "noise_multiplier": "1.1", "trim_ratio": "0.1",
+		"max_clients": fmt.Sprint(w.N), "centered_clipping_radius": "10"}
+	for _, info := range aggregate.Strategies() {
+		byz := f
+		if info.Name == aggregate.StrategyBulyan {
+			byz = min(10, (w.N-3)/4)
+		}
+		values["byzantine_clients"] = fmt.Sprint(byz)
+		for _, m := range []int{0, w.N - byz} {
+			if m > 0 && info.Name != aggregate.StrategyKrum {
+				continue
+			}
+			cfg := aggregate.Config{Strategy: info.Name, MinClients: 1}
+			for _, p := range info.Params {
+				if v, ok := values[p.Key]; ok {
+					if err := cfg.Set(p.Key, v); err != nil {
+						panic(err)
+					}
+				}
+			}
+			name := string(info.Name)
+			if m > 0 {
+				_ = cfg.Set("multi_krum_m", fmt.Sprint(m))
+				name = "multi_krum"
+			}
+			names, cfgs = append(names, name), append(cfgs, cfg)
+		}
+	}
+	return names, cfgs
+}
+
+// BenchmarkRound times a whole round through the engine for every strategy of the table
+// (roundConfigs): every update added, then Finalize. For dp_mean the clipping norm is
+// taken at Add, while the update is in cache (norm_bounded_mean likewise); trimmed_mean
+// streams through a trimmedmean.Stream; the others hold the updates they are handed. The
+// quadratic ones (krum, multi_krum, bulyan) run on n100_d1m and n32_d4m only.
 func BenchmarkRound(b *testing.B) {
-	for _, s := range []aggregate.Strategy{aggregate.StrategyMean, aggregate.StrategyWeightedMean,
-		aggregate.StrategyDPMean, aggregate.StrategyNormBoundedMean, aggregate.StrategyTrimmedMean,
-		aggregate.StrategyMedian, aggregate.StrategyCenteredClipping, aggregate.StrategyGeoMedian,
-		aggregate.StrategyKrum, aggregate.StrategyBulyan} {
+	names, _ := roundConfigs(bench.Workloads[0])
+	for k, name := range names {
 		workloads := bench.Workloads
-		if s == aggregate.StrategyKrum || s == aggregate.StrategyBulyan {
+		if name == "krum" || name == "multi_krum" || name == "bulyan" {
 			workloads = quadratic()
 		}
-		b.Run(string(s), func(b *testing.B) {
+		b.Run(name, func(b *testing.B) {
 			forEachWorkload(b, workloads, func(b *testing.B, w bench.Workload, us [][]float32) {
-				f := min(10, (w.N-3)/2)
-				if s == aggregate.StrategyBulyan {
-					f = min(10, (w.N-3)/4)
-				}
-				e, err := aggregate.New(aggregate.Config{Strategy: s, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1.1,
-					TrimRatio: 0.1, MaxClients: w.N, CenteredClippingRadius: 10, ByzantineClients: f})
+				_, cfgs := roundConfigs(w)
+				e, err := aggregate.New(cfgs[k])
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -293,6 +323,22 @@ func BenchmarkRound(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// Every configuration BenchmarkRound runs is one the engine takes, on every workload
+// (a benchmark is not run by make test, so this is what keeps it running).
+func TestRoundConfigs(t *testing.T) {
+	for _, w := range bench.Workloads {
+		names, cfgs := roundConfigs(w)
+		if len(names) != len(aggregate.Strategies())+1 {
+			t.Fatalf("%d configurations for %d strategies and multi_krum", len(names), len(aggregate.Strategies()))
+		}
+		for i, cfg := range cfgs {
+			if _, err := aggregate.New(cfg); err != nil {
+				t.Errorf("%s on %s: %v", names[i], w.Name, err)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,286 @@
+package aggregate
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
+	"github.com/octomil/secagg/trimmedmean"
+)
+
+// roundState is what a round keeps between its updates, one type for each Kind of the
+// strategy table. The round calls it with its lock held, after refusing duplicates and
+// late updates; a rejected add changes nothing.
+type roundState interface {
+	// add takes one update of a client; weight is the caller's (weighted strategies)
+	// and norm the update's L2 norm where the strategy clips (taken before the lock).
+	add(clientID string, update []float32, weight, norm float64, owned bool) error
+	// finalize writes the result of n updates into dst and fills res's fields of the
+	// strategy; on an error nothing is written and the round stays open.
+	finalize(r *Round, dst []float32, n int, res *Result) error
+	// bytes is the memory the state holds (StateBytes).
+	bytes() int64
+	// release hands what the next round of the same shape can reuse to the engine and
+	// lets go of everything.
+	release(e *Engine)
+}
+
+// newRoundState makes the state of a new round of dimension dim for the engine's
+// strategy, refusing one whose state could never fit max_round_bytes.
+func newRoundState(e *Engine, dim int) (roundState, error) {
+	info, _ := Lookup(e.cfg.Strategy)
+	limit := e.cfg.roundBytes()
+	tooLarge := func(state int64) error {
+		return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
+			"a round of dimension %d would hold %s, over max_round_bytes %d", dim, bytesText(state), limit)
+	}
+	switch info.Kind {
+	case Holds:
+		return &holding{cfg: e.cfg, dim: dim, limit: limit}, nil // grows at Add, checked there
+	case Streams:
+		k, _ := trimmedmean.K(e.cfg.TrimRatio, e.cfg.MaxClients)
+		state, ok := trimmedmean.StreamBytes(dim, k)
+		if !ok {
+			state = math.MaxInt64
+		}
+		if state > limit {
+			return nil, tooLarge(state)
+		}
+		s, _ := e.takeState(dim, k)
+		if s != nil {
+			s.Reset()
+		} else {
+			var err error
+			if s, err = trimmedmean.NewStream(dim, k); err != nil {
+				return nil, err
+			}
+		}
+		return &streaming{cfg: e.cfg, stream: s}, nil
+	}
+	if int64(dim) > limit/8 {
+		state := int64(math.MaxInt64) // d·8 bytes of sums would overflow
+		if int64(dim) <= math.MaxInt64/8 {
+			state = int64(dim) * 8
+		}
+		return nil, tooLarge(state)
+	}
+	_, sum := e.takeState(dim, 0)
+	if sum != nil {
+		clear(sum)
+	} else {
+		sum = make([]float64, dim)
+	}
+	return &summing{cfg: e.cfg, sum: sum}, nil
+}
+
+// summing is the state of mean, weighted_mean, norm_bounded_mean and dp_mean: float64
+// sums of d values, each update added with its weight or clip factor, and up to
+// pendingMax owned updates waiting to be added together.
+type summing struct {
+	cfg      Config
+	sum      []float64
+	weights  float64   // Σ w so far (weighted_mean)
+	norms    []float64 // the clipping strategies: each client's norm, in arrival order
+	pending  [][]float32
+	pendingW []float64
+}
+
+func (s *summing) add(_ string, update []float32, weight, norm float64, owned bool) error {
+	w := 1.0
+	switch s.cfg.Strategy {
+	case StrategyWeightedMean:
+		w = weight
+		s.weights += weight
+	case StrategyDPMean, StrategyNormBoundedMean:
+		w = dp.ClipFactor(update, norm, s.cfg.ClipNorm)
+		s.norms = append(s.norms, norm)
+	}
+	// An owned update may wait for the next ones, so that the float64 sums cross memory
+	// once per pendingMax updates; a borrowed one is added now, after those waiting.
+	s.pending = append(s.pending, update)
+	s.pendingW = append(s.pendingW, w)
+	if !owned || len(s.pending) == pendingMax {
+		s.flush()
+	}
+	return nil
+}
+
+// flush adds the pending updates to the sums in arrival order and lets them go. The row
+// kernels add row by row into each sum, exactly as one Add or AddScaled per update
+// would, and coordinates are independent, so spreading them over the cores changes no
+// bit.
+func (s *summing) flush() {
+	if len(s.pending) == 0 {
+		return
+	}
+	parallel.Ranges(parallel.Workers(), len(s.sum), addChunk, func(_, lo, hi int) {
+		if s.cfg.Strategy == StrategyMean {
+			simd.AddRows(s.sum[lo:hi], s.pending, lo)
+		} else {
+			simd.AddScaledRows(s.sum[lo:hi], s.pendingW, s.pending, lo)
+		}
+	})
+	clear(s.pending) // the buffers go back to their owners
+	s.pending, s.pendingW = s.pending[:0], s.pendingW[:0]
+}
+
+func (s *summing) finalize(r *Round, dst []float32, n int, res *Result) error {
+	scale := 1 / float64(n)
+	switch s.cfg.Strategy {
+	case StrategyWeightedMean:
+		if !(s.weights > 0) || math.IsInf(s.weights, 0) {
+			return secagg.Errorf(secagg.CodeValidation, "weights", "the sum of weights must be positive and finite, got %v", s.weights)
+		}
+		scale = 1 / s.weights
+	case StrategyDPMean:
+		// Check that the noisy mean fits and charge the ledger before anything is
+		// written or drawn; a refused round stays open.
+		if err := validateNoiseRange(s.cfg.ClipNorm, s.cfg.NoiseMultiplier, n, len(dst)); err != nil {
+			return err
+		}
+		if l := r.engine.ledger; l != nil {
+			spent, err := l.Charge(s.cfg.SampleRate, s.cfg.NoiseMultiplier, len(dst))
+			if err != nil {
+				return err
+			}
+			res.EpsilonSpent = spent
+		}
+		res.NoiseSigma = s.cfg.noiseSigma(n, len(dst))
+	}
+	if s.norms != nil {
+		res.Norms = append([]float64(nil), s.norms...)
+	}
+	s.flush()
+	simd.Finish(dst, s.sum, scale)
+	if res.NoiseSigma > 0 {
+		return dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise)
+	}
+	return nil
+}
+
+func (s *summing) bytes() int64 {
+	return int64(len(s.sum))*8 + int64(len(s.pending))*int64(len(s.sum))*4
+}
+
+func (s *summing) release(e *Engine) {
+	e.keepState(nil, s.sum)
+	*s = summing{}
+}
+
+// streaming is the state of trimmed_mean: a trimmedmean.Stream of the extremes and the
+// sum between them, and up to pendingStream owned updates waiting to pass through it
+// together (it is 2k+1 numbers per coordinate, an update one).
+type streaming struct {
+	cfg     Config
+	stream  *trimmedmean.Stream
+	count   int
+	pending [][]float32
+}
+
+func (s *streaming) add(_ string, update []float32, _, _ float64, owned bool) error {
+	if s.count >= s.cfg.MaxClients {
+		return secagg.Errorf(secagg.CodeConflict, "max_clients", "the round is full: max_clients is %d", s.cfg.MaxClients)
+	}
+	// The stream checks each update again: a read from cache for a borrowed one.
+	if owned {
+		s.pending = append(s.pending, update)
+		if len(s.pending) == pendingStream {
+			if err := s.flush(); err != nil {
+				s.pending = s.pending[:len(s.pending)-1] // this client is not taken
+				return err
+			}
+		}
+	} else {
+		if err := s.flush(); err != nil {
+			return err
+		}
+		if err := s.stream.Add(update); err != nil {
+			return err
+		}
+	}
+	s.count++
+	return nil
+}
+
+// flush passes the pending updates through the stream together, in arrival order. The
+// stream checks them again; it can only refuse one whose owner changed it after handing
+// it over, and then it takes none of them.
+func (s *streaming) flush() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	if err := s.stream.AddRows(s.pending); err != nil {
+		return err
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
+	return nil
+}
+
+func (s *streaming) finalize(_ *Round, dst []float32, n int, _ *Result) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	k, _ := trimmedmean.K(s.cfg.TrimRatio, n)
+	return s.stream.ResultK(dst, k)
+}
+
+func (s *streaming) bytes() int64 {
+	return int64(s.stream.MemoryBytes()) + int64(len(s.pending))*int64(s.stream.Dim())*4
+}
+
+func (s *streaming) release(e *Engine) {
+	e.keepState(s.stream, nil)
+	*s = streaming{}
+}
+
+// holding is the state of the strategies that need every update at once (median, krum,
+// bulyan, geometric_median, centered_clipping): the updates, owned by the round, and
+// their clients in arrival order.
+type holding struct {
+	cfg   Config
+	dim   int
+	limit int64
+	held  [][]float32
+	ids   []string
+}
+
+func (h *holding) add(clientID string, update []float32, _, _ float64, owned bool) error {
+	if int64(len(h.held)+1) > h.limit/(int64(h.dim)*4) {
+		return secagg.Errorf(secagg.CodePayloadTooLarge, "max_round_bytes",
+			"holding the update of client %q would take the round to %d bytes, over max_round_bytes %d",
+			clientID, int64(len(h.held)+1)*int64(h.dim)*4, h.limit)
+	}
+	if !owned {
+		update = append([]float32(nil), update...)
+	}
+	h.held = append(h.held, update)
+	h.ids = append(h.ids, clientID)
+	return nil
+}
+
+func (h *holding) finalize(r *Round, dst []float32, _ int, res *Result) error {
+	var center []float32
+	if h.cfg.Strategy == StrategyCenteredClipping {
+		center = r.engine.Center()
+	}
+	out, sel, err := h.cfg.apply(dst, h.held, nil, nil, center)
+	if err != nil {
+		return err
+	}
+	if h.cfg.Strategy == StrategyCenteredClipping {
+		r.engine.SetCenter(dst)
+	}
+	res.Iterations = out.Iterations
+	for _, i := range sel {
+		res.Selected = append(res.Selected, h.ids[i])
+	}
+	return nil
+}
+
+func (h *holding) bytes() int64 { return int64(len(h.held)) * int64(h.dim) * 4 }
+
+// release lets go of the updates: owned buffers go back to their callers.
+func (h *holding) release(*Engine) { *h = holding{} }
