@@ -10,6 +10,7 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 	"github.com/octomil/secagg/trimmedmean"
 )
@@ -262,7 +263,10 @@ func (e *Engine) NewRound(dim int) (*Round, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}, state: state}, nil
+	r := &Round{engine: e, cfg: e.cfg, dim: dim, clients: map[string]struct{}{}, state: state}
+	r.foldDone = sync.NewCond(&r.mu)
+	r.inFlight = make(chan struct{}, 2*parallel.Workers())
+	return r, nil
 }
 
 // maxWeight bounds a weight so that weight·x summed over any realistic round stays finite
@@ -285,6 +289,18 @@ type Round struct {
 	clients   map[string]struct{}
 	state     roundState
 	finalized bool
+	// Summing rounds fold updates into their sums outside the lock, one fold at a time:
+	// whoever needs its update added takes every update queued so far and folds them
+	// together, while later adders queue theirs and wait (a combining lock), so many
+	// concurrent adders share each pass over the sums. queued and folded count updates
+	// in the order accepted; folded signals the end of a fold.
+	folding        bool
+	queued, folded uint64
+	foldDone       *sync.Cond
+	// inFlight bounds the adds between their first read of an update and its fold to
+	// twice the workers, so that an update scanned at Add is still in cache when it is
+	// folded however many goroutines add at once.
+	inFlight chan struct{}
 }
 
 // Result describes a finalised round.
@@ -322,6 +338,8 @@ func (r *Round) AddOwned(clientID string, update []float32, weight float64) erro
 }
 
 func (r *Round) add(clientID string, update []float32, weight float64, owned bool) error {
+	r.inFlight <- struct{}{}
+	defer func() { <-r.inFlight }()
 	name := "update of client " + strconv.Quote(clientID)
 	if err := secagg.ValidateUpdateLength(name, update, r.dim); err != nil {
 		return err
@@ -344,6 +362,10 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 				"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
 		}
 	}
+	if _, holds := r.state.(*holding); holds && !owned {
+		update = append([]float32(nil), update...) // copied before the lock: adders copy in parallel
+		owned = true
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.finalized {
@@ -356,7 +378,34 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		return err
 	}
 	r.clients[clientID] = struct{}{}
+	if s, sums := r.state.(*summing); sums {
+		// A borrowed update is added before Add returns; owned ones wait for company.
+		r.queued++
+		if !owned || s.full() {
+			r.foldUntil(s, r.queued)
+		}
+	}
 	return nil
+}
+
+// foldUntil returns once the first target updates queued are in the sums, folding them
+// itself unless another adder's fold is under way (then it waits, and folds what is left
+// after). Called and returning with the round's lock held.
+func (r *Round) foldUntil(s *summing, target uint64) {
+	for r.folded < target {
+		if r.folding {
+			r.foldDone.Wait()
+			continue
+		}
+		r.folding = true
+		q := s.take()
+		r.mu.Unlock()
+		s.fold(q)
+		r.mu.Lock()
+		r.folded += uint64(len(q.rows))
+		r.folding = false
+		r.foldDone.Broadcast()
+	}
 }
 
 // addChunk is how many coordinates of an update one worker adds at a time.
@@ -408,6 +457,9 @@ func (r *Round) Finalize(dst []float32) (Result, error) {
 	if n < r.cfg.MinClients {
 		return Result{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
 			"the round has %d updates, min_devices_per_round is %d", n, r.cfg.MinClients)
+	}
+	if s, sums := r.state.(*summing); sums {
+		r.foldUntil(s, r.queued) // every accepted update in the sums, no fold under way
 	}
 	res := Result{Strategy: r.cfg.Strategy, Clients: n}
 	if err := r.state.finalize(r, dst, n, &res); err != nil {

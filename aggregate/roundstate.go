@@ -97,33 +97,46 @@ func (s *summing) add(_ string, update []float32, weight, norm float64, owned bo
 		w = dp.ClipFactor(update, norm, s.cfg.ClipNorm)
 		s.norms = append(s.norms, norm)
 	}
-	// An owned update may wait for the next ones, so that the float64 sums cross memory
-	// once per pendingMax updates; a borrowed one is added now, after those waiting.
+	// The round folds it into the sums (fold), with the other updates queued by then.
 	s.pending = append(s.pending, update)
 	s.pendingW = append(s.pendingW, w)
-	if !owned || len(s.pending) == pendingMax {
-		s.flush()
-	}
 	return nil
 }
 
-// flush adds the pending updates to the sums in arrival order and lets them go. The row
-// kernels add row by row into each sum, exactly as one Add or AddScaled per update
-// would, and coordinates are independent, so spreading them over the cores changes no
-// bit.
-func (s *summing) flush() {
-	if len(s.pending) == 0 {
+// queued is a summing round's updates taken for one fold, in the order accepted.
+type queued struct {
+	rows [][]float32
+	ws   []float64
+}
+
+// full reports whether owned updates have waited long enough: pendingMax of them, so
+// the float64 sums cross memory once per pendingMax updates.
+func (s *summing) full() bool { return len(s.pending) >= pendingMax }
+
+// take hands the queued updates to a fold and starts a new queue (called with the
+// round's lock held; the fold then runs without it).
+func (s *summing) take() queued {
+	q := queued{rows: s.pending, ws: s.pendingW}
+	s.pending, s.pendingW = nil, nil
+	return q
+}
+
+// fold adds updates taken from the queue to the sums, in their order: the row kernels
+// add row by row into each sum, exactly as one Add or AddScaled per update would, and
+// coordinates are independent, so spreading them over the cores changes no bit. Only one
+// fold runs at a time, and nothing else touches the sums meanwhile.
+func (s *summing) fold(q queued) {
+	if len(q.rows) == 0 {
 		return
 	}
 	parallel.Ranges(parallel.Workers(), len(s.sum), addChunk, func(_, lo, hi int) {
 		if s.cfg.Strategy == StrategyMean {
-			simd.AddRows(s.sum[lo:hi], s.pending, lo)
+			simd.AddRows(s.sum[lo:hi], q.rows, lo)
 		} else {
-			simd.AddScaledRows(s.sum[lo:hi], s.pendingW, s.pending, lo)
+			simd.AddScaledRows(s.sum[lo:hi], q.ws, q.rows, lo)
 		}
 	})
-	clear(s.pending) // the buffers go back to their owners
-	s.pending, s.pendingW = s.pending[:0], s.pendingW[:0]
+	clear(q.rows) // the buffers go back to their owners
 }
 
 func (s *summing) finalize(r *Round, dst []float32, n int, res *Result) error {
@@ -152,7 +165,7 @@ func (s *summing) finalize(r *Round, dst []float32, n int, res *Result) error {
 	if s.norms != nil {
 		res.Norms = append([]float64(nil), s.norms...)
 	}
-	s.flush()
+	s.fold(s.take()) // the round has waited for any fold in progress
 	simd.Finish(dst, s.sum, scale)
 	if res.NoiseSigma > 0 {
 		return dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise)
