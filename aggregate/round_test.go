@@ -283,26 +283,40 @@ func TestDPRoundLedger(t *testing.T) {
 func TestTrimmedRound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(106, 107))
 	const d = 300
-	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 30}
-	for _, n := range []int{1, 4, 5, 13, 30} {
-		us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<20)-1<<19) / 256 })
-		r := newRound(t, cfg, d)
-		for i, u := range us {
-			require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+	// A round whose max_clients updates fit max_round_bytes holds them (the default
+	// bound); a budget of 20000 bytes, under 30·300·4, makes it stream (k = 6:
+	// 12·304·4 + 300·8 = 16992 bytes). Both give TrimmedMean's bits on exact sums.
+	for _, budget := range []int64{0, 20_000} {
+		cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 30, MaxRoundBytes: budget}
+		for _, n := range []int{1, 4, 5, 13, 30} {
+			us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<20)-1<<19) / 256 })
+			r := newRound(t, cfg, d)
+			for i, u := range us {
+				require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+			}
+			if budget > 0 {
+				assert.Equal(t, int64(16992), r.StateBytes(), "a streaming round holds its stream")
+			} else {
+				assert.Equal(t, int64(n*d*4), r.StateBytes(), "a holding round holds the updates")
+			}
+			got := make([]float32, d)
+			_, err := r.Finalize(got)
+			require.NoError(t, err)
+			want := make([]float32, d)
+			require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.2))
+			bitsEqual(t, want, got, "trimmed round of %d clients, budget %d", n, budget)
 		}
-		got := make([]float32, d)
-		_, err := r.Finalize(got)
-		require.NoError(t, err)
-		want := make([]float32, d)
-		require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.2))
-		bitsEqual(t, want, got, "trimmed round of %d clients", n)
 	}
-	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: 2}, 1)
-	require.NoError(t, r.Add("a", []float32{1}, 1))
-	require.NoError(t, r.Add("b", []float32{2}, 1))
-	assert.ErrorIs(t, r.Add("c", []float32{3}, 1), secagg.ErrConflict)
-	assert.Equal(t, int64(8), r.StateBytes(), "k = floor(0.1·2) = 0: just the sums")
-
+	// max_clients holds either way: 3 updates of 1 float hold 12 bytes, a stream with
+	// k = floor(0.1·3) = 0 holds 8, so a budget of 10 streams.
+	for _, budget := range []int64{0, 10} {
+		r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: 3, MaxRoundBytes: budget}, 1)
+		for _, c := range []string{"a", "b", "c"} {
+			require.NoError(t, r.Add(c, []float32{1}, 1))
+		}
+		assert.ErrorIs(t, r.Add("d", []float32{3}, 1), secagg.ErrConflict, "max_clients, budget %d", budget)
+		assert.Equal(t, map[int64]int64{0: 12, 10: 8}[budget], r.StateBytes())
+	}
 	_, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 5, TrimRatio: 0.1, MaxClients: 3})
 	assert.ErrorIs(t, err, secagg.ErrValidation)
 	_, err = aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.5, MaxClients: 3})
@@ -489,7 +503,13 @@ func TestTrimmedRoundOwned(t *testing.T) {
 	rng := rand.New(rand.NewPCG(108, 109))
 	const n, d = 27, 3100
 	us := round(rng, n, d)
-	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: n}
+	for _, budget := range []int64{0, n * d * 3} { // holding, then streaming
+		trimmedRoundOwned(t, us, aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: n, MaxRoundBytes: budget})
+	}
+}
+
+func trimmedRoundOwned(t *testing.T, us [][]float32, cfg aggregate.Config) {
+	n, d := len(us), len(us[0])
 	want := make([]float32, d)
 	r := newRound(t, cfg, d)
 	for i, u := range us {
@@ -522,6 +542,8 @@ func TestEngineReusesRoundState(t *testing.T) {
 	rng := rand.New(rand.NewPCG(120, 121))
 	for _, cfg := range []aggregate.Config{
 		{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 12},
+		// streaming at d = 333 (8040 bytes of stream, 15984 of updates), holding at d = 50
+		{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 12, MaxRoundBytes: 10_000},
 		{Strategy: aggregate.StrategyMean, MinClients: 1},
 		{Strategy: aggregate.StrategyWeightedMean, MinClients: 1},
 	} {
