@@ -42,13 +42,13 @@ type kernels struct {
 
 	// boundsInsert[k] finds the bounds for that k by insertion through registers;
 	// Bounds falls back to another algorithm for larger k.
-	boundsInsert []func(lo, hi []float32, rows [][]float32, off int)
+	boundsInsert []insertKernel
 	// boundsChain[l-2] finds them with one chain of the l = len(rows)-k smallest, and
 	// reports 1 if every value was finite.
-	boundsChain []func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int
+	boundsChain []chainKernel
 	// middleNet[n-2] finds a median's middle values for n rows by a sorting network
 	// and reports 1 if every value was finite.
-	middleNet []func(lo, hi []float32, rows [][]float32, off int) int
+	middleNet []netKernel
 	// boundsBisect finds them for any k, with keys as scratch of 16 per row.
 	boundsBisect func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)
 	// boundsBisect16 does it in two 16-bit stages, for up to 32767 rows, with keys as
@@ -70,6 +70,19 @@ type kernels struct {
 	push         func(ext []float32, sum []float64, x []float32, k int)
 }
 
+// The kernels that come one per size.
+type (
+	insertKernel func(lo, hi []float32, rows [][]float32, off int)
+	chainKernel  func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int
+	netKernel    func(lo, hi []float32, rows [][]float32, off int) int
+)
+
+// What each path fills: the generic path every arithmetic kernel, the scans and copies,
+// keptSum and push (its order statistics are Go code of their own); every assembly path
+// every kernel of the struct but boundsBisect8 and selectRank8, which only AVX-512 has,
+// and the per-size lists from their first size on without a gap, as far as its
+// registers reach (the generator writes those tables from the kernels it emits, so none
+// is named by hand). TestKernelTables checks it.
 var genericKernels = kernels{
 	path:          Generic,
 	addRows:       addRowsGeneric,

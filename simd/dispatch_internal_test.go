@@ -2,6 +2,7 @@ package simd
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/octomil/secagg"
@@ -38,4 +39,35 @@ func TestEnvironmentHonoured(t *testing.T) {
 		}
 	}
 	assert.Contains(t, Reason(), "was ignored", "an unsupported request falls back and says so")
+}
+
+// Every path fills what dispatch.go says it must: the generic path its arithmetic,
+// scans, copies, keptSum and push; each assembly path every kernel (boundsBisect8 and
+// selectRank8 on AVX-512 only) and non-empty per-size lists; and the chain scratch
+// holds the longest chain of any path at the widest lanes.
+func TestKernelTables(t *testing.T) {
+	genericHas := map[string]bool{"addRows": true, "addScaledRows": true, "finish": true, "dot": true,
+		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "min": true, "max": true,
+		"nonFiniteBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "push": true}
+	for _, k := range implementations {
+		v := reflect.ValueOf(*k)
+		for i := range v.NumField() {
+			name, f := v.Type().Field(i).Name, v.Field(i)
+			switch {
+			case name == "path":
+			case k.path == Generic:
+				assert.Equal(t, genericHas[name], !f.IsNil() && (f.Kind() != reflect.Slice || f.Len() > 0), "generic %s", name)
+			case name == "boundsBisect8" || name == "selectRank8":
+				assert.Equal(t, k.path == AVX512, !f.IsNil(), "%s %s", k.path, name)
+			case f.Kind() == reflect.Slice:
+				assert.Positive(t, f.Len(), "%s %s", k.path, name)
+				for j := range f.Len() {
+					assert.False(t, f.Index(j).IsNil(), "%s %s[%d]", k.path, name, j)
+				}
+			default:
+				assert.False(t, f.IsNil(), "%s %s", k.path, name)
+			}
+		}
+		assert.GreaterOrEqual(t, maxChainScratch, (len(k.boundsChain)+1)*16, "%s: the longest chain's scratch", k.path)
+	}
 }

@@ -19,7 +19,7 @@ func genAddRows(s isaSpec, scaled bool) {
 		name, sig = "addScaledRows"+s.suffix, "func(sum []float64, w []float64, rows [][]float32, off int)"
 		spec = "for i, r := range rows { for j := range sum { sum[j] = math.FMA(w[i], float64(r[off+j]), sum[j]) } }"
 	}
-	TEXT(name, NOSPLIT, sig)
+	text(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" is  "+spec,
 		"for len(sum) a multiple of 32, len(w) >= len(rows) and every len(r) >= off+len(sum).")
@@ -87,7 +87,7 @@ func genAddRows(s isaSpec, scaled bool) {
 }
 
 func genFinish(s isaSpec) {
-	TEXT("finish"+s.suffix, NOSPLIT, "func(dst []float32, sum []float64, scale float64)")
+	text("finish"+s.suffix, NOSPLIT, "func(dst []float32, sum []float64, scale float64)")
 	Pragma("noescape")
 	Doc("finish" + s.suffix + " is  for i := range dst { dst[i] = float32(sum[i] * scale) }  for len(dst) a multiple of 32 and len(sum) >= len(dst).")
 	dst := Load(Param("dst").Base(), GP64())

@@ -19,7 +19,7 @@ import (
 // order is the float order (with -0 before +0); the map is its own inverse.
 func genBoundsBisect(s isaSpec) {
 	name := "boundsBisect" + s.suffix
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+	text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
 	Pragma("noescape")
 	Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows),",
 		fmt.Sprintf("len(keys) >= %d·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.", s.f32Lanes()))

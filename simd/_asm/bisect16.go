@@ -28,7 +28,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 	lanesPerGroup := s.f32Lanes()
 	if pair {
 		name := "selectRank16" + s.suffix
-		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32) int")
+		text(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32) int")
 		Pragma("noescape")
 		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
 			fmt.Sprintf("len(out) a multiple of 32, k < len(rows) <= 32767, len(keys) >= %d·len(rows) and every", 2*s.f32Lanes()),
@@ -38,7 +38,7 @@ func genBoundsBisect16(s isaSpec, pair bool) {
 		lanesPerGroup *= 2
 	} else {
 		name := "boundsBisect16" + s.suffix
-		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
+		text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32)")
 		Pragma("noescape")
 		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
 			fmt.Sprintf("len(keys) >= %d·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.", 2*s.f32Lanes()))

@@ -30,7 +30,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 	if pair {
 		coords = 64
 		name := "selectRank8" + s.suffix
-		TEXT(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int) int")
+		text(name, NOSPLIT, "func(out []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int) int")
 		Pragma("noescape")
 		Doc(name+" writes into out the (k+1)-th smallest value of each coordinate (boundsGeneric's lo), for",
 			"len(out) a multiple of 64, k < len(rows) <= 32767, len(keys) >= 81·len(rows) and every row's",
@@ -38,7 +38,7 @@ func genBoundsBisect8(s isaSpec, pair bool) {
 			"out is then unspecified). Unless panel is empty, it copies row i's window to panel[i*stride:].")
 	} else {
 		name := "boundsBisect8" + s.suffix
-		TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int)")
+		text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, keys []int32, panel []float32, stride int)")
 		Pragma("noescape")
 		Doc(name+" is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows) <= 32767,",
 			"len(keys) >= 65·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.",

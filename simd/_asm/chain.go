@@ -25,7 +25,7 @@ func (s isaSpec) maxChain() int {
 // large against n, as for medians of up to 2l-1 rows.
 func genBoundsChain(s isaSpec, l int) {
 	name := fmt.Sprintf("boundsChain%d%s", l, s.suffix)
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int")
+	text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off, k int, scratch []float32) int")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, len(rows)-k == %d,", name, l),
 		fmt.Sprintf("2k < len(rows), len(scratch) >= %d and every row's window in bounds. It returns 1 if every", l*s.f32Lanes()),

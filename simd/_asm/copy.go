@@ -12,7 +12,7 @@ import (
 // written now and read only if something goes wrong, it saves the read-for-ownership
 // of every destination line. The stores need dst aligned to the vector size.
 func genCopyStream(s isaSpec) {
-	TEXT("copyStream"+s.suffix, NOSPLIT, "func(dst, src []float32)")
+	text("copyStream"+s.suffix, NOSPLIT, "func(dst, src []float32)")
 	Pragma("noescape")
 	Doc("copyStream"+s.suffix+" is  copy(dst, src)  with non-temporal stores, for len(src) a multiple of 32,",
 		"len(dst) >= len(src) and dst aligned to the vector size.")
@@ -38,7 +38,7 @@ func genCopyStream(s isaSpec) {
 // lines prefetchAhead further on (the next tiles) as it goes.
 func genCopyWindows(s isaSpec) {
 	name := "copyWindows" + s.suffix
-	TEXT(name, NOSPLIT, "func(panel []float32, stride int, rows [][]float32, off, width int)")
+	text(name, NOSPLIT, "func(panel []float32, stride int, rows [][]float32, off, width int)")
 	Pragma("noescape")
 	Doc(name+" is  for i, r := range rows { copy(panel[i*stride:i*stride+width], r[off:off+width]) }",
 		"for width a multiple of 32, stride >= width, len(panel) >= (len(rows)-1)·stride+width and every",

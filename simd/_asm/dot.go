@@ -12,11 +12,11 @@ import (
 // over the 32 partial sums of the fixed blocking.
 func genDot(s isaSpec, square bool) {
 	if square {
-		TEXT("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
+		text("sumSquares"+s.suffix, NOSPLIT, "func(acc *[32]float64, x []float32)")
 		Pragma("noescape")
 		Doc("sumSquares" + s.suffix + " is  for i := range x { acc[i%32] += float64(x[i]) * float64(x[i]) }  for len(x) a multiple of 32.")
 	} else {
-		TEXT("dot"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
+		text("dot"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
 		Pragma("noescape")
 		Doc("dot"+s.suffix+" is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).",
 			"The products of two float32 are exact in float64, so the fused and the plain forms agree.")
@@ -53,7 +53,7 @@ func genDot(s isaSpec, square bool) {
 // genSqDist emits the squared Euclidean distance with Dot's blocking: the difference of
 // each pair is taken in float64, then squared and added with one rounding.
 func genSqDist(s isaSpec) {
-	TEXT("sqDist"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
+	text("sqDist"+s.suffix, NOSPLIT, "func(acc *[32]float64, x, y []float32)")
 	Pragma("noescape")
 	Doc("sqDist"+s.suffix+" is  for i := range x { d := float64(x[i]) - float64(y[i]); acc[i%32] = math.FMA(d, d, acc[i%32]) }",
 		"for len(x) a multiple of 32 and len(y) >= len(x).")

@@ -24,7 +24,7 @@ func (s isaSpec) maxInsertK() int {
 // chains by min/max, and reports the last of each chain with zeros made +0.
 func genBoundsInsert(s isaSpec, k int) {
 	name := fmt.Sprintf("boundsInsert%d%s", k, s.suffix)
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off int)")
+	text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, %d) for len(lo) a multiple of 32, len(rows) > %d,", name, k, 2*k),
 		"every row's window [off, off+len(lo)) in bounds and finite values.")

@@ -13,7 +13,7 @@ import (
 // k·lo and k·hi come off, lo first.
 func genKeptSum(s isaSpec) {
 	name := "keptSum" + s.suffix
-	TEXT(name, NOSPLIT, "func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int")
+	text(name, NOSPLIT, "func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int")
 	Pragma("noescape")
 	Doc(name+" is keptSumGeneric(sum, rows, off, k, lo, hi), returning 1 for finite and 0 otherwise,",
 		"for len(sum) a multiple of 32 and every row's window [off, off+len(sum)) in bounds.")

@@ -1,10 +1,11 @@
 // Command _asm generates the amd64 assembly of package simd with avo, one file per
 // instruction set:
 //
-//	go run . -isa avx2   -out ../kernels_avx2_amd64.s   -stubs ../kernels_avx2_amd64.go   -pkg simd
-//	go run . -isa avx512 -out ../kernels_avx512_amd64.s -stubs ../kernels_avx512_amd64.go -pkg simd
+//	go run . -isa avx2   -out ../kernels_avx2_amd64.s   -stubs ../kernels_avx2_amd64.go   -table ../kernels_avx2_table_amd64.go   -pkg simd
+//	go run . -isa avx512 -out ../kernels_avx512_amd64.s -stubs ../kernels_avx512_amd64.go -table ../kernels_avx512_table_amd64.go -pkg simd
 //
-// (the go:generate lines in ../dispatch_amd64.go). Every kernel works on whole blocks of
+// (the go:generate lines in ../dispatch_amd64.go). The table is the kernels value of the
+// path, filled from the kernels written, so no kernel is named by hand. Every kernel works on whole blocks of
 // Block = 32 elements; the Go side slices the operands to the block multiple and finishes
 // the tail with the pure-Go kernel, which is the specification of each one.
 package main
@@ -24,16 +25,20 @@ const block = 32
 // prefetchAhead is how many bytes ahead of its loads addRows asks for each row's lines.
 const prefetchAhead = 1024
 
-var isa = flag.String("isa", "avx2", "instruction set to generate: avx2 or avx512")
+var (
+	isa   = flag.String("isa", "avx2", "instruction set to generate: avx2 or avx512")
+	table = flag.String("table", "", "where to write the dispatch table of the kernels (a Go file of package simd)")
+)
 
 func main() {
 	flag.Parse()
 	var s isaSpec
+	var path string
 	switch *isa {
 	case "avx2":
-		s = isaSpec{suffix: "AVX2", vecSize: 32, vec: YMM}
+		s, path = isaSpec{suffix: "AVX2", vecSize: 32, vec: YMM}, "AVX2"
 	case "avx512":
-		s = isaSpec{suffix: "AVX512", vecSize: 64, vec: ZMM}
+		s, path = isaSpec{suffix: "AVX512", vecSize: 64, vec: ZMM}, "AVX512"
 	default:
 		fmt.Fprintf(os.Stderr, "unknown -isa %q\n", *isa)
 		os.Exit(2)
@@ -73,4 +78,10 @@ func main() {
 	genMinMax(s, "min", "if x[i] < dst[i] { dst[i] = x[i] }", VMINPS)
 	genMinMax(s, "max", "if x[i] > dst[i] { dst[i] = x[i] }", VMAXPS)
 	Generate()
+	if *table != "" {
+		if err := writeTable(*table, s, path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 // source (Intel order) unless the first is strictly smaller/larger, which is exactly
 // the Go rule "if x[i] < dst[i] { dst[i] = x[i] }": Intel's first source is x, the second dst.
 func genMinMax(s isaSpec, name, rule string, op func(...Op)) {
-	TEXT(name+s.suffix, NOSPLIT, "func(dst, x []float32)")
+	text(name+s.suffix, NOSPLIT, "func(dst, x []float32)")
 	Pragma("noescape")
 	Doc(name + s.suffix + " is  for i := range x { " + rule + " }  for len(x) a multiple of 32 and len(dst) >= len(x).")
 	dst := Load(Param("dst").Base(), GP64())

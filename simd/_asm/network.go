@@ -63,7 +63,7 @@ func (s isaSpec) maxNet() int { return s.vecSize/2 - 4 } // 32 or 16 registers
 // on are applied (for 10 rows 50 min/max against the chain's 120).
 func genMiddleNet(s isaSpec, n int) {
 	name := fmt.Sprintf("middleNet%d%s", n, s.suffix)
-	TEXT(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off int) int")
+	text(name, NOSPLIT, "func(lo, hi []float32, rows [][]float32, off int) int")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is boundsGeneric(lo, hi, rows, off, (len(rows)-1)/2) for len(rows) == %d, len(lo) a", name, n),
 		"multiple of 32 and every row's window in bounds. It returns 1 if every value read was finite,",

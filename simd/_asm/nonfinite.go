@@ -11,7 +11,7 @@ import (
 // genNonFinite emits the search for NaN and ±Inf: a float32 is one of them exactly when
 // its exponent bits are all ones, (bits & 0x7f800000) == 0x7f800000.
 func genNonFinite(s isaSpec) {
-	TEXT("nonFiniteBlock"+s.suffix, NOSPLIT, "func(x []float32) int")
+	text("nonFiniteBlock"+s.suffix, NOSPLIT, "func(x []float32) int")
 	Pragma("noescape")
 	Doc("nonFiniteBlock"+s.suffix+" returns the index of the first 32-element block of x holding a NaN or ±Inf,",
 		"or len(x)/32 if there is none, for len(x) a multiple of 32.")

@@ -18,7 +18,7 @@ import (
 // float64 sums every 256 coordinates and after the last.
 func genSqDistPairs(s isaSpec) {
 	name := "sqDistPairs" + s.suffix
-	TEXT(name, NOSPLIT, "func(acc *[256]float64, a, b [][]float32, off, n int)")
+	text(name, NOSPLIT, "func(acc *[256]float64, a, b [][]float32, off, n int)")
 	Pragma("noescape")
 	Doc(name+" is sqDistPairsGeneric(acc, a, b, off, n) for n a multiple of 32, len(a) = len(b) = 4",
 		"and every row's window [off, off+n) in bounds.")

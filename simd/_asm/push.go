@@ -18,7 +18,7 @@ import (
 // The comparisons are the generic ones, strict, so ties keep the stored value.
 func genPush(s isaSpec) {
 	name := "push" + s.suffix
-	TEXT(name, NOSPLIT, "func(ext []float32, sum []float64, x []float32, k int)")
+	text(name, NOSPLIT, "func(ext []float32, sum []float64, x []float32, k int)")
 	Pragma("noescape")
 	Doc(name+" is pushGeneric(ext, sum, x, k) for len(x) a multiple of 32 and k >= 1, with ext laid",
 		"out as in Push.")

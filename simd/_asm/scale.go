@@ -8,7 +8,7 @@ import (
 )
 
 func genScale(s isaSpec) {
-	TEXT("scale"+s.suffix, NOSPLIT, "func(x []float32, a float32)")
+	text("scale"+s.suffix, NOSPLIT, "func(x []float32, a float32)")
 	Pragma("noescape")
 	Doc("scale" + s.suffix + " is  for i := range x { x[i] *= a }  for len(x) a multiple of 32.")
 	x := Load(Param("x").Base(), GP64())

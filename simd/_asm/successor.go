@@ -13,7 +13,7 @@ import (
 // more than k+1 values are at or below it, and otherwise the smallest value above it.
 func genSuccessor(s isaSpec) {
 	name := "successor" + s.suffix
-	TEXT(name, NOSPLIT, "func(hi, lo []float32, rows [][]float32, off, k int)")
+	text(name, NOSPLIT, "func(hi, lo []float32, rows [][]float32, off, k int)")
 	Pragma("noescape")
 	Doc(name+" writes into hi the (k+2)-th smallest value of each coordinate, lo holding the (k+1)-th, for",
 		"len(hi) a multiple of 32, k+2 <= len(rows), every row's window in bounds and finite values.")
