@@ -357,7 +357,7 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		norm = dp.Norm(update)
 	}
 	if !clipped || math.IsNaN(norm) || math.IsInf(norm, 0) {
-		if i := simd.FirstNonFinite(update); i >= 0 {
+		if i := firstNonFinite(update); i >= 0 {
 			return secagg.Errorf(secagg.CodeValidation, "update",
 				"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
 		}
@@ -386,6 +386,32 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 		}
 	}
 	return nil
+}
+
+// scanChunk is how many values one worker checks at a time in firstNonFinite.
+const scanChunk = 1 << 17
+
+// firstNonFinite is simd.FirstNonFinite over all workers for a large update: a round's
+// check at Add is a whole read of the update, which one core alone does at half the
+// bus. It returns the first index, as the sequential scan does.
+func firstNonFinite(x []float32) int {
+	workers := parallel.Workers()
+	if len(x) < 2*scanChunk || workers == 1 {
+		return simd.FirstNonFinite(x)
+	}
+	first := make([]int, (len(x)+scanChunk-1)/scanChunk)
+	parallel.Ranges(workers, len(x), scanChunk, func(_, lo, hi int) {
+		first[lo/scanChunk] = simd.FirstNonFinite(x[lo:hi])
+		if first[lo/scanChunk] >= 0 {
+			first[lo/scanChunk] += lo
+		}
+	})
+	for _, i := range first {
+		if i >= 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // foldUntil returns once the first target updates queued are in the sums, folding them

@@ -624,3 +624,18 @@ func TestRoundConcurrentFoldsAreExact(t *testing.T) {
 		bitsEqual(t, want, got, "%s with 16 concurrent adders", s)
 	}
 }
+
+// A large update is checked on every worker; the error still names its first non-finite
+// value, whichever chunk holds it.
+func TestRoundNamesFirstNonFiniteOfALargeUpdate(t *testing.T) {
+	const d = 3<<17 + 5
+	r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: 1}, d)
+	u := make([]float32, d)
+	u[d-1] = float32(math.Inf(1))
+	u[2<<17+3] = float32(math.NaN())
+	u[1<<17+9] = float32(math.Inf(-1))
+	err := r.Add("big", u, 1)
+	require.ErrorIs(t, err, secagg.ErrValidation)
+	assert.Contains(t, err.Error(), fmt.Sprintf("update[%d] of client \"big\"", 1<<17+9))
+	assert.Zero(t, r.Clients())
+}
