@@ -639,3 +639,28 @@ func TestRoundNamesFirstNonFiniteOfALargeUpdate(t *testing.T) {
 	assert.Contains(t, err.Error(), fmt.Sprintf("update[%d] of client \"big\"", 1<<17+9))
 	assert.Zero(t, r.Clients())
 }
+
+// A trimmed_mean round over its budget streams in (2k+1)·d numbers: n1000_d100k at
+// r = 0.1 (k = 100) under a 100 MB bound holds the stream's 80.8 MB, not the 400 MB
+// of the updates, and adding updates allocates nothing that grows with them.
+func TestTrimmedRoundStreamMemory(t *testing.T) {
+	const n, d = 1000, 100_000
+	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: n, MaxRoundBytes: 100_000_000}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := newRound(t, cfg, d)
+	runtime.ReadMemStats(&after)
+	const stream = 200*d*4 + d*8
+	assert.Equal(t, int64(stream), r.StateBytes())
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(stream+1<<20))
+	u := make([]float32, d)
+	runtime.ReadMemStats(&before)
+	for i := range 40 {
+		u[i] = float32(i)
+		require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+	}
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "adds allocate no state")
+	assert.Equal(t, int64(stream), r.StateBytes())
+}
