@@ -59,14 +59,11 @@ func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, er
 // does not hold: this is the selection its adapter uses. nearest must be in [1, n−1].
 func KrumSelect(updates [][]float32, nearest, m int) ([]int, error) {
 	if len(updates) == 0 {
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates is empty")
-	}
-	if err := secagg.ValidateUpdateLength("updates[0]", updates[0], len(updates[0])); err != nil {
-		return nil, err
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates must hold at least one update")
 	}
 	for i, u := range updates {
-		if len(u) != len(updates[0]) {
-			return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates[%d] has length %d, updates[0] has %d", i, len(u), len(updates[0]))
+		if err := secagg.ValidateUpdateLength(check.UpdateName(i), u, len(updates[0])); err != nil {
+			return nil, err
 		}
 	}
 	n := len(updates)

@@ -280,6 +280,22 @@ func paramByKey(key string) (Param, bool) {
 	return Param{}, false
 }
 
+// ConfigFor returns a Config of the strategy with each of its parameters that values
+// holds set from it (by Set, so an explicit 0 counts as given); the round engine's own
+// settings are left out unless roundOnly. Demos and benchmarks configure every
+// strategy of the table from one set of values this way.
+func ConfigFor(info StrategyInfo, values map[string]string, roundOnly bool) (Config, error) {
+	c := Config{Strategy: info.Name}
+	for _, p := range info.Params {
+		if v, ok := values[p.Key]; ok && (roundOnly || !p.RoundOnly) {
+			if err := c.Set(p.Key, v); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	return c, nil
+}
+
 // Set sets the parameter key from its text (a number; an integer for integer
 // parameters) and records it as given, so that a required parameter set to 0 counts as
 // given. An unknown key or text that is not a number is a bad_request; ranges are

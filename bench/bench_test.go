@@ -264,19 +264,16 @@ func roundConfigs(w bench.Workload) (names []string, cfgs []aggregate.Config) {
 			if m > 0 && info.Name != aggregate.StrategyKrum {
 				continue
 			}
-			cfg := aggregate.Config{Strategy: info.Name, MinClients: 1}
-			for _, p := range info.Params {
-				if v, ok := values[p.Key]; ok {
-					if err := cfg.Set(p.Key, v); err != nil {
-						panic(err)
-					}
-				}
-			}
 			name := string(info.Name)
 			if m > 0 {
-				_ = cfg.Set("multi_krum_m", fmt.Sprint(m))
-				name = "multi_krum"
+				values["multi_krum_m"], name = fmt.Sprint(m), "multi_krum"
 			}
+			cfg, err := aggregate.ConfigFor(info, values, true)
+			if err != nil {
+				panic(err)
+			}
+			delete(values, "multi_krum_m")
+			cfg.MinClients = 1
 			names, cfgs = append(names, name), append(cfgs, cfg)
 		}
 	}

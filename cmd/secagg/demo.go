@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -71,33 +70,24 @@ const demoBudget = 8 << 30
 // among n: every strategy of the engine's table, each parameter it takes set from
 // demoValues where the demo has a value for it, and Multi-Krum beside Krum.
 func demoStrategies(n, d, f int) []aggregate.Config {
-	values := map[string]float64{
-		"trim_ratio":        math.Max(0.1, float64(f)/float64(n)),
-		"byzantine_clients": float64(f),
+	values := map[string]string{
+		"trim_ratio":        fmt.Sprint(math.Max(0.1, float64(f)/float64(n))),
+		"byzantine_clients": fmt.Sprint(f),
 		// centered_clipping's τ: about an honest update's distance from the honest mean.
-		"centered_clipping_radius":     math.Sqrt(float64(d)),
-		"centered_clipping_iterations": 3,
-		"clip_norm":                    demoClipNorm,
-		"noise_multiplier":             1,
-	}
-	configure := func(info aggregate.StrategyInfo, extra map[string]float64) aggregate.Config {
-		c := aggregate.Config{Strategy: info.Name}
-		for _, p := range info.Params {
-			v, ok := extra[p.Key]
-			if !ok {
-				v, ok = values[p.Key]
-			}
-			if ok && !p.RoundOnly {
-				_ = c.Set(p.Key, strconv.FormatFloat(v, 'g', -1, 64)) // the demo's own values: numbers
-			}
-		}
-		return c
+		"centered_clipping_radius":     fmt.Sprint(math.Sqrt(float64(d))),
+		"centered_clipping_iterations": "3",
+		"clip_norm":                    fmt.Sprint(demoClipNorm),
+		"noise_multiplier":             "1",
 	}
 	var out []aggregate.Config
 	for _, info := range aggregate.Strategies() {
-		out = append(out, configure(info, nil))
+		c, _ := aggregate.ConfigFor(info, values, false) // the demo's own values: numbers
+		out = append(out, c)
 		if info.Name == aggregate.StrategyKrum {
-			out = append(out, configure(info, map[string]float64{"multi_krum_m": float64(n - f)}))
+			values["multi_krum_m"] = fmt.Sprint(n - f)
+			c, _ = aggregate.ConfigFor(info, values, false)
+			delete(values, "multi_krum_m")
+			out = append(out, c)
 		}
 	}
 	return out
