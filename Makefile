@@ -100,6 +100,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKernels$$' -fuzztime $(or $(FUZZTIME),200000x) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(or $(FUZZTIME),50000x) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNpy$$' -fuzztime $(or $(FUZZTIME),25000x) ./cmd/secagg/
+	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/shamir/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadRound$$' -fuzztime $(or $(FUZZTIME),3000x) ./secure/flower/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNpy$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/flower/
 
 # The assembly in the tree must be exactly what the generator writes.
 check-generate:

@@ -4,6 +4,7 @@
 //	secagg aggregate --strategy S --out r.npy updates.npy   aggregate a round of .npy files
 //	secagg cpu                         show the SIMD path chosen and why
 //	secagg privacy --noise-multiplier Z --sample-rate Q --rounds T   the ε spent
+//	secagg unmask --suite flower --out r.npz round.json   unmask a Flower SecAgg+ round
 //
 // Errors are printed on stderr as the platform's JSON error, one line, and the exit
 // status gives their class: 2 for a bad command line, 3 for validation_error, 4 for
@@ -41,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cpu(args, stdout, stderr)
 	case "privacy":
 		err = privacy(args, stdout, stderr)
+	case "unmask":
+		err = unmaskCmd(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -59,6 +62,8 @@ Usage:
   secagg cpu                         show the SIMD path chosen and why
   secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E]
                                      the ε those rounds spend (or the z that meets E)
+  secagg unmask --suite flower --out result.npy|result.npz round.json
+                                     unmask a Flower SecAgg+ round (interop only, insecure)
   secagg help                        this text
 
 Run "secagg <command> -h" for a command's flags.`

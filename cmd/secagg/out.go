@@ -40,11 +40,20 @@ func checkOut(path string, inputs []string) error {
 	return nil
 }
 
-// npyHeader is the .npy version 1.0 header of a one-dimensional little-endian float32
-// array of n elements, padded with spaces and a newline to a multiple of 64 bytes, as
-// numpy writes it.
-func npyHeader(n int) []byte {
-	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", n)
+// npyHeader is the .npy version 1.0 header of a C-order array of dtype descr (such as
+// '<f4') and the given shape, padded with spaces and a newline to a multiple of 64
+// bytes, as numpy writes it.
+func npyHeader(descr string, shape ...int) []byte {
+	dims := ""
+	for _, d := range shape {
+		dims += fmt.Sprintf("%d, ", d)
+	}
+	if len(shape) > 1 {
+		dims = dims[:len(dims)-2] // numpy writes (3,) but (2, 3)
+	} else {
+		dims = dims[:len(dims)-1]
+	}
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims)
 	total := (10 + len(dict) + 1 + 63) / 64 * 64
 	h := make([]byte, 0, total)
 	h = append(h, "\x93NUMPY\x01\x00"...)
@@ -57,11 +66,23 @@ func npyHeader(n int) []byte {
 }
 
 // writeNpyAtomic writes v as a one-dimensional float32 .npy file at path: the header,
-// then the data in one write (numpy's own layout, as fast as np.save), into a temporary
-// file beside path that is renamed over it at the end, so a failure, or SIGINT or
-// SIGTERM, leaves no file behind and never a half-written one under path. The file gets
-// the mode np.save would give it: an existing file's, else 0666 less the umask.
-func writeNpyAtomic(path string, v []float32) (err error) {
+// then the data in one write (numpy's own layout, as fast as np.save), by writeAtomic.
+func writeNpyAtomic(path string, v []float32) error {
+	data := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	if !littleEndianHost {
+		data = make([]byte, 4*len(v))
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+		}
+	}
+	return writeAtomic(path, npyHeader("<f4", len(v)), data)
+}
+
+// writeAtomic writes parts, one after the other, into a temporary file beside path that
+// is renamed over it at the end, so a failure, or SIGINT or SIGTERM, leaves no file
+// behind and never a half-written one under path. The file gets the mode np.save would
+// give it: an existing file's, else 0666 less the umask.
+func writeAtomic(path string, parts ...[]byte) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", path, unwrapPath(err))
@@ -92,18 +113,14 @@ func writeNpyAtomic(path string, v []float32) (err error) {
 	if err = tmp.Chmod(mode); err != nil {
 		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", path, unwrapPath(err))
 	}
-	data := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
-	if !littleEndianHost {
-		data = make([]byte, 4*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
-		}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
 	}
-	header := npyHeader(len(v))
 	// Reserve the file's blocks first, as numpy's tofile does: the write then only
 	// copies (a third faster here). Where the file system cannot, it is skipped.
-	_ = syscall.Fallocate(int(tmp.Fd()), 1 /* FALLOC_FL_KEEP_SIZE */, 0, int64(len(header)+len(data)))
-	if err = writeAll(tmp, header, data); err != nil {
+	_ = syscall.Fallocate(int(tmp.Fd()), 1 /* FALLOC_FL_KEEP_SIZE */, 0, int64(size))
+	if err = writeAll(tmp, parts...); err != nil {
 		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", path, unwrapPath(err))
 	}
 	if err = tmp.Close(); err != nil {

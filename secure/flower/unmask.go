@@ -1,0 +1,281 @@
+package flower
+
+import (
+	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/secure/shamir"
+)
+
+// Result is an unmasked round: Flower's weighted average of the active clients' arrays,
+// computed as Flower's server computes it, and what it took.
+type Result struct {
+	Arrays       [][]float64 `json:"-"`             // one per model array, C order, of Round.Shapes
+	Active       []uint64    `json:"active"`        // the nodes whose vectors are in the sum, ascending
+	Dropped      []uint64    `json:"dropped"`       // the nodes whose pairwise masks were removed, ascending
+	WeightFactor int64       `json:"weight_factor"` // the quantised sum of the active clients' weight factors
+	// Rejected names the nodes whose shares were off the polynomial of a secret that
+	// the others recovered; their shares were not used.
+	Rejected []uint64      `json:"rejected,omitempty"`
+	Masks    int           `json:"masks"`      // PRG expansions: one per active node, one per (dropped, active neighbour)
+	Elapsed  time.Duration `json:"elapsed_ns"` // the whole unmask
+}
+
+// Unmask recovers the round's secrets from the replies (each active node's self-mask
+// seed, each dropped node's sk1, checked against its pk1), removes the masks from the
+// sum of the masked vectors and dequantises it as Flower does, bit for bit. A secret
+// with fewer than threshold shares, or with shares too inconsistent to decide, is
+// insufficient_clients naming its node.
+func Unmask(rd *Round) (*Result, error) {
+	start := time.Now()
+	res := &Result{Dropped: append([]uint64{}, slices.Sorted(slices.Values(rd.Dropped))...)}
+	for id := range rd.Masked {
+		res.Active = append(res.Active, id)
+	}
+	slices.Sort(res.Active)
+	if len(res.Active) == 0 {
+		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "masked_vectors", "no node sent a masked vector")
+	}
+	secrets, rejected, err := rd.recoverSecrets(res.Active, res.Dropped)
+	if err != nil {
+		return nil, err
+	}
+	res.Rejected = rejected
+
+	// The expansions: every active node's self mask (subtracted), and the pairwise mask of
+	// each dropped node with each active neighbour, with the sign that neighbour gave it.
+	type expansion struct {
+		seed     []byte
+		subtract bool
+	}
+	var jobs []expansion
+	for _, id := range res.Active {
+		jobs = append(jobs, expansion{secrets[id], true})
+	}
+	for _, dead := range res.Dropped {
+		sk, _ := parsePrivateKey(secrets[dead]) // checked when recovered
+		for _, nb := range rd.Neighbours[dead] {
+			if _, active := rd.Masked[nb]; !active {
+				continue // two dropped nodes' masks are in no vector
+			}
+			shared, err := sk.ECDH(rd.publicKey1[nb])
+			if err != nil {
+				return nil, secagg.Errorf(secagg.CodeBadRequest, "public_keys", "key agreement of dropped node %d with %d: %v", dead, nb, err)
+			}
+			key, err := hkdf.Key(sha256.New, shared, nil, "", 32)
+			if err != nil {
+				return nil, err
+			}
+			// nb added the mask if nb > dead, subtracted it otherwise.
+			jobs = append(jobs, expansion{[]byte(base64.URLEncoding.EncodeToString(key)), nb > dead})
+		}
+	}
+	res.Masks = len(jobs)
+
+	total := 1
+	for _, s := range rd.Shapes {
+		total += elements(s)
+	}
+	m := uint64(rd.ModulusRange)
+	workers := min(parallel.Workers(), len(jobs)+len(res.Active))
+	acc := make([][]uint64, workers)
+	parallel.Ranges(workers, workers, 1, func(_, w, _ int) {
+		a := make([]uint64, total)
+		// Worker w takes every workers-th masked vector and expansion; sums mod m
+		// commute, so the split changes no bit of the result.
+		for i := w; i < len(res.Active); i += workers {
+			off := 0
+			for _, arr := range rd.Masked[res.Active[i]] {
+				for k, v := range arr {
+					a[off+k] += uint64(v)
+				}
+				off += len(arr)
+			}
+		}
+		for i := w; i < len(jobs); i += workers {
+			expand(a, jobs[i].seed, m, jobs[i].subtract)
+		}
+		acc[w] = a
+	})
+	sum := acc[0]
+	for _, a := range acc[1:] {
+		for i, v := range a {
+			sum[i] += v
+		}
+	}
+	for i := range sum {
+		sum[i] %= m
+	}
+	res.WeightFactor = int64(sum[0])
+	if sum[0] == 0 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "masked_vectors", "the active nodes' weight factors sum to 0 (mod %d): nothing to divide by", m)
+	}
+	res.Arrays = rd.dequantize(sum[0], sum[1:], len(res.Active))
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func elements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// expand adds Flower's mask from seed into a (mod m, lazily: every addition is below
+// 2^33, so a uint64 holds 2^31 of them), or subtracts it as m - mask. The PRG: the seed
+// read as little-endian uint32 words XOR-folded into one, seeding MT19937, each value
+// randint(0, m - 1), i.e. in [0, m - 2].
+func expand(a []uint64, seed []byte, m uint64, subtract bool) {
+	var s32 uint32
+	for i := 0; i+4 <= len(seed); i += 4 {
+		s32 ^= binary.LittleEndian.Uint32(seed[i:])
+	}
+	g := newMT19937(s32)
+	rng := uint32(m - 2)
+	mask := coverMask(rng)
+	if subtract {
+		for i := range a {
+			a[i] += m - uint64(g.bounded(rng, mask))
+		}
+		return
+	}
+	for i := range a {
+		a[i] += uint64(g.bounded(rng, mask))
+	}
+}
+
+// dequantize is Flower's: x·(2c/T) - c per value, plus -(active-1)·c, times T/q where q
+// is the weight factors' sum, each step rounded in float64 as numpy rounds it
+// (the conversions keep Go from fusing a multiply and an add).
+func (rd *Round) dequantize(q uint64, sum []uint64, active int) [][]float64 {
+	c, T := rd.ClippingRange, float64(rd.QuantizationRange)
+	quantizer := (2 * c) / T
+	shift := -c
+	offset := float64(-(active - 1)) * c
+	scale := T / float64(int64(q))
+	out := make([][]float64, len(rd.Shapes))
+	off := 0
+	for i, s := range rd.Shapes {
+		a := make([]float64, elements(s))
+		for k := range a {
+			x := float64(float64(sum[off+k])*quantizer) + shift
+			x += offset
+			a[k] = x * scale
+		}
+		out[i] = a
+		off += len(a)
+	}
+	return out
+}
+
+// recoverSecrets combines each active node's self-mask seed and each dropped node's sk1
+// from the replies. It never combines both secrets of one node: a node is active or
+// dropped, and what is combined follows from that alone.
+func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []uint64, error) {
+	type share struct {
+		from uint64
+		x    uint32
+		y    []byte
+	}
+	byOwner := map[uint64][]share{}
+	senders := slices.Sorted(func(yield func(uint64) bool) {
+		for id := range rd.Replies {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	for _, from := range senders {
+		rep := rd.Replies[from]
+		for i, owner := range rep.NodeIDs {
+			b := rep.Shares[i]
+			if len(b) < 4+shamir.BlockSize || (len(b)-4)%shamir.BlockSize != 0 {
+				return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
+					"node %d's share of node %d is %d bytes, not a point and whole 16-byte blocks", from, owner, len(b))
+			}
+			byOwner[owner] = append(byOwner[owner], share{from, binary.LittleEndian.Uint32(b), b[4:]})
+		}
+	}
+	secrets := map[uint64][]byte{}
+	var rejected []uint64
+	var short []string
+	for _, owner := range slices.Concat(active, dropped) {
+		shares := byOwner[owner]
+		if len(shares) < rd.Threshold {
+			short = append(short, fmt.Sprintf("%d (%d of %d shares)", owner, len(shares), rd.Threshold))
+			continue
+		}
+		xs := make([]uint32, len(shares))
+		ys := make([][]byte, len(shares))
+		for i, s := range shares {
+			xs[i], ys[i] = s.x, s.y
+			if len(s.y) != len(shares[0].y) {
+				return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
+					"the shares of node %d differ in length (node %d's and node %d's)", owner, shares[0].from, s.from)
+			}
+		}
+		basis, err := shamir.NewBasis(rd.Threshold, xs)
+		if err != nil {
+			return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
+		}
+		_, isActive := rd.Masked[owner]
+		verify := func(padded []byte) bool {
+			secret, ok := unpad(padded)
+			if !ok {
+				return false
+			}
+			if isActive {
+				return len(secret) == 32 // Flower's rd_seed
+			}
+			sk, err := parsePrivateKey(secret)
+			return err == nil && bytes.Equal(sk.PublicKey().Bytes(), rd.publicKey1[owner].Bytes())
+		}
+		padded, bad, err := basis.Recover(ys, verify)
+		if errors.Is(err, shamir.ErrTooFew) {
+			short = append(short, fmt.Sprintf("%d (its %d shares do not agree on a secret)", owner, len(shares)))
+			continue
+		}
+		if err != nil {
+			return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
+		}
+		for _, i := range bad {
+			rejected = append(rejected, shares[i].from)
+		}
+		secrets[owner], _ = unpad(padded)
+	}
+	if short != nil {
+		return nil, nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask_replies",
+			"too few shares to recover the secrets of node %s", strings.Join(short, ", node "))
+	}
+	slices.Sort(rejected)
+	return secrets, slices.Compact(rejected), nil
+}
+
+// unpad removes PKCS#7 padding to 16-byte blocks.
+func unpad(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	p := int(b[len(b)-1])
+	if p < 1 || p > 16 || p > len(b) {
+		return nil, false
+	}
+	for _, v := range b[len(b)-p:] {
+		if int(v) != p {
+			return nil, false
+		}
+	}
+	return b[:len(b)-p], true
+}
