@@ -35,6 +35,7 @@ cabi: lib
 python: lib cli pydeps
 	cd python && SECAGG_CLI=$(CURDIR)/bin/secagg $(PY) -m unittest discover -s tests -v
 	PYTHONPATH=python $(PY) examples/notebook.py --small
+	$(PY) secure/testdata/check_vectors.py
 
 # The Python path's cost over a direct Go call: both in one sitting, on n100_d1m.
 pybench: lib pydeps
@@ -43,9 +44,9 @@ pybench: lib pydeps
 
 # Debian's numpy and scipy, and what building and installing the package takes (PyPI is
 # not reachable here): installed when missing and root.
-PYPKGS := python3-numpy python3-scipy python3-setuptools python3-wheel python3-venv python3-pip
+PYPKGS := python3-numpy python3-scipy python3-setuptools python3-wheel python3-venv python3-pip python3-cryptography
 pydeps:
-	@$(PY) -c 'import numpy, scipy, setuptools, wheel, venv, ensurepip, pip' 2>/dev/null || { \
+	@$(PY) -c 'import numpy, scipy, setuptools, wheel, venv, ensurepip, pip, cryptography' 2>/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(PYPKGS); \
 		else echo "the Python tests need Debian's $(PYPKGS): sudo apt-get install -y $(PYPKGS)"; exit 1; fi; }
 

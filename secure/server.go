@@ -1,0 +1,505 @@
+package secure
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/secure/shamir"
+)
+
+// Server is the coordinator's side of one round: a state machine over the four stages.
+// Each Add call takes one client's message of the current stage, checked whole before
+// any state changes (a duplicate or a message of another stage is a conflict, a
+// malformed one a bad_request); each stage method closes the stage before it and
+// returns the next stage's messages, one per client still in the round. Add calls are
+// safe from many goroutines.
+type Server struct {
+	mu      sync.Mutex
+	setup   Setup
+	cfg     Config
+	dim     int
+	stage   int
+	hoods   map[uint64][]uint64 // the ring drawn at setup
+	keys    map[uint64]Keys
+	live    map[uint64][]ClientKeys // neighbourhoods at share_keys (those that sent keys)
+	commits map[uint64][32]byte
+	boxes   map[uint64][]Box // recipient -> boxes for it (Peer = sender)
+	masked  map[uint64]bool
+	sum     []uint32
+	clipped int
+	request map[uint64]UnmaskRequest
+	replies map[uint64]UnmaskReply
+	start   time.Time
+	timings map[string]time.Duration
+}
+
+// Result is an unmasked round.
+type Result struct {
+	Clients int      `json:"clients"` // masked vectors in the sum
+	Active  []uint64 `json:"active"`
+	// Dropped are the clients that shared keys but sent no masked vector: their pairwise
+	// masks were rebuilt from shares of their sk1. Excluded left before share_keys.
+	Dropped  []uint64 `json:"dropped"`
+	Excluded []uint64 `json:"excluded"`
+	// Rejected names the clients whose unmask shares were off the polynomial of a secret
+	// the others recovered.
+	Rejected []uint64 `json:"rejected,omitempty"`
+	Clipped  int      `json:"clipped"` // values clipped to ±c, over all clients
+	// Sum is the unmasked sum mod 2^b of the active clients' quantised vectors: the
+	// weight ratios' sum, then one word per coordinate.
+	Sum     []uint32                 `json:"-"`
+	Timings map[string]time.Duration `json:"timings_ns"`
+}
+
+// NewServer starts a round of the clients for updates of dimension dim, after checking
+// the settings for that many clients. It draws the session id and the ring from
+// crypto/rand, and returns the Setup every client gets.
+func NewServer(cfg Config, round uint64, clients []uint64, dim int) (*Server, Setup, error) {
+	if err := cfg.Validate(len(clients)); err != nil {
+		return nil, Setup{}, err
+	}
+	if dim < 1 {
+		return nil, Setup{}, secagg.Errorf(secagg.CodeBadRequest, "dim", "dim must be >= 1, got %d", dim)
+	}
+	sorted := slices.Sorted(slices.Values(clients))
+	if len(slices.Compact(slices.Clone(sorted))) != len(sorted) {
+		return nil, Setup{}, secagg.Errorf(secagg.CodeBadRequest, "clients", "a client is listed twice")
+	}
+	s := &Server{cfg: cfg.withDefaults(), dim: dim, keys: map[uint64]Keys{}, start: time.Now(), timings: map[string]time.Duration{}}
+	s.setup = Setup{Round: round, Clients: len(clients), Config: cfg}
+	rand.Read(s.setup.Session[:])
+	s.hoods = ring(sorted, s.cfg.neighbourhood(len(sorted)))
+	return s, s.setup, nil
+}
+
+func (s *Server) check(stage int, from uint64, name string) error {
+	if s.stage != stage {
+		return secagg.Errorf(secagg.CodeConflict, "stage", "%s from client %d out of stage", name, from)
+	}
+	if _, ok := s.hoods[from]; !ok {
+		return secagg.Errorf(secagg.CodeBadRequest, "client", "client %d is not in the round", from)
+	}
+	return nil
+}
+
+// AddKeys takes a client's Setup answer.
+func (s *Server) AddKeys(from uint64, k Keys) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(stageSetup, from, "keys"); err != nil {
+		return err
+	}
+	if _, dup := s.keys[from]; dup {
+		return secagg.Errorf(secagg.CodeConflict, "keys", "client %d already sent its keys", from)
+	}
+	for _, pk := range [][32]byte{k.PK1, k.PK2} {
+		if _, err := ecdh.X25519().NewPublicKey(pk[:]); err != nil || pk == ([32]byte{}) {
+			return secagg.Errorf(secagg.CodeBadRequest, "keys", "client %d: not an X25519 public key", from)
+		}
+	}
+	s.keys[from] = k
+	return nil
+}
+
+// ShareKeys closes setup: clients that sent no keys are excluded, and any client left
+// with fewer than threshold neighbours (itself included) is excluded too, until every
+// one left has enough. It returns each remaining client's neighbourhood keys.
+func (s *Server) ShareKeys() (map[uint64]ShareKeysRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage != stageSetup {
+		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "share_keys has begun already")
+	}
+	in, err := s.remaining(maps.Keys(s.keys), func(id uint64) []uint64 { return s.hoods[id] }, "sent keys")
+	if err != nil {
+		return nil, err
+	}
+	s.live = map[uint64][]ClientKeys{}
+	out := map[uint64]ShareKeysRequest{}
+	for id := range in {
+		var hood []ClientKeys
+		for _, nb := range s.hoods[id] {
+			if in[nb] {
+				hood = append(hood, ClientKeys{nb, s.keys[nb]})
+			}
+		}
+		s.live[id] = hood
+		out[id] = ShareKeysRequest{Neighbours: hood}
+	}
+	s.commits, s.boxes = map[uint64][32]byte{}, map[uint64][]Box{}
+	s.stage = stageShareKeys
+	s.lap("setup")
+	return out, nil
+}
+
+// remaining is the clients that answered a stage, less any left with fewer than
+// threshold neighbours among them (again and again, as each removal costs its
+// neighbours one), or insufficient_clients when fewer than min_devices_per_round remain.
+func (s *Server) remaining(answered iter.Seq[uint64], hood func(uint64) []uint64, what string) (map[uint64]bool, error) {
+	in := map[uint64]bool{}
+	for id := range answered {
+		in[id] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for id := range in {
+			n := 0
+			for _, nb := range hood(id) {
+				if in[nb] {
+					n++
+				}
+			}
+			if n < s.cfg.Threshold {
+				delete(in, id)
+				changed = true
+			}
+		}
+	}
+	if len(in) < s.cfg.MinClients {
+		return nil, s.tooFew(what, in)
+	}
+	return in, nil
+}
+
+func (s *Server) tooFew(what string, in map[uint64]bool) error {
+	return secagg.Errorf(secagg.CodeInsufficientClients, "clients",
+		"%d clients %s with enough neighbours, fewer than min_devices_per_round %d", len(in), what, s.cfg.MinClients)
+}
+
+func (s *Server) lap(stage string) {
+	now := time.Now()
+	s.timings[stage] = now.Sub(s.start)
+	s.start = now
+}
+
+// AddShares takes a client's share_keys answer: one box for each neighbour but itself.
+func (s *Server) AddShares(from uint64, r SharesReply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(stageShareKeys, from, "shares"); err != nil {
+		return err
+	}
+	hood, ok := s.live[from]
+	if !ok {
+		return secagg.Errorf(secagg.CodeConflict, "shares", "client %d was excluded at setup", from)
+	}
+	if _, dup := s.commits[from]; dup {
+		return secagg.Errorf(secagg.CodeConflict, "shares", "client %d already sent its shares", from)
+	}
+	if len(r.Boxes) != len(hood)-1 {
+		return secagg.Errorf(secagg.CodeBadRequest, "shares", "client %d sent %d boxes for %d neighbours", from, len(r.Boxes), len(hood)-1)
+	}
+	to := map[uint64]bool{}
+	for _, b := range r.Boxes {
+		if b.Peer == from || to[b.Peer] || !slices.ContainsFunc(hood, func(k ClientKeys) bool { return k.ID == b.Peer }) ||
+			len(b.Data) != nonceSize+16+2*keySize+tagSize {
+			return secagg.Errorf(secagg.CodeBadRequest, "shares", "client %d: a box for %d that is not one per neighbour of the right length", from, b.Peer)
+		}
+		to[b.Peer] = true
+	}
+	s.commits[from] = r.Commitment
+	for _, b := range r.Boxes {
+		s.boxes[b.Peer] = append(s.boxes[b.Peer], Box{Peer: from, Data: b.Data})
+	}
+	return nil
+}
+
+// CollectMasked closes share_keys: clients that sent no shares leave the round before
+// any mask involves them, and the threshold is checked again. Each remaining client
+// gets the boxes of its neighbours that remain.
+func (s *Server) CollectMasked() (map[uint64]MaskRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage != stageShareKeys {
+		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "collect_masked_vectors is not next")
+	}
+	in, err := s.remaining(maps.Keys(s.commits), func(id uint64) []uint64 { return ids(s.live[id]) }, "sent shares")
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]MaskRequest{}
+	for id := range s.live {
+		if !in[id] {
+			delete(s.live, id)
+			delete(s.commits, id)
+		}
+	}
+	for id := range in {
+		var boxes []Box
+		for _, b := range s.boxes[id] {
+			if in[b.Peer] {
+				boxes = append(boxes, b)
+			}
+		}
+		slices.SortFunc(boxes, func(a, b Box) int { return cmpID(a.Peer, b.Peer) })
+		s.boxes[id] = boxes
+		out[id] = MaskRequest{Boxes: boxes}
+	}
+	s.masked = map[uint64]bool{}
+	s.sum = make([]uint32, s.dim+1)
+	s.stage = stageMask
+	s.lap("share_keys")
+	return out, nil
+}
+
+func ids(hood []ClientKeys) []uint64 {
+	out := make([]uint64, len(hood))
+	for i, k := range hood {
+		out[i] = k.ID
+	}
+	return out
+}
+
+// AddMasked takes a client's masked vector into the sum.
+func (s *Server) AddMasked(from uint64, m MaskedVector) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(stageMask, from, "masked vector"); err != nil {
+		return err
+	}
+	if _, ok := s.commits[from]; !ok {
+		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d left the round at share_keys", from)
+	}
+	if s.masked[from] {
+		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d already sent its masked vector", from)
+	}
+	if len(m.Words) != s.dim+1 || m.Clipped < 0 || m.Clipped > s.dim {
+		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d sent %d words, want %d (the weight and %d values)", from, len(m.Words), s.dim+1, s.dim)
+	}
+	limit := uint32(1<<s.cfg.ModulusBits - 1)
+	for i, w := range m.Words {
+		if w > limit {
+			return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, w, s.cfg.ModulusBits)
+		}
+	}
+	for i, w := range m.Words {
+		s.sum[i] += w
+	}
+	s.clipped += m.Clipped
+	s.masked[from] = true
+	return nil
+}
+
+// Unmask closes collection: the clients that sent masked vectors are the round's
+// (at least min_devices_per_round of them), the others that shared keys are dropped.
+// Each active client is asked for its shares of its active neighbours' seeds and of its
+// dropped neighbours' sk1, and never both for one client.
+func (s *Server) Unmask() (map[uint64]UnmaskRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage != stageMask {
+		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "unmask is not next")
+	}
+	if len(s.masked) < s.cfg.MinClients {
+		return nil, s.tooFew("sent masked vectors", s.masked)
+	}
+	request := map[uint64]UnmaskRequest{}
+	var short []string
+	for id := range s.masked {
+		var req UnmaskRequest
+		for _, nb := range ids(s.live[id]) {
+			switch {
+			case s.masked[nb]:
+				req.Active = append(req.Active, nb)
+			case s.live[nb] != nil: // shared keys, so its masks are in id's vector
+				req.Dead = append(req.Dead, nb)
+			}
+		}
+		if len(req.Active) < s.cfg.Threshold {
+			// Its seed has fewer than t holders left to return shares, and so has its sk1.
+			short = append(short, fmt.Sprintf("%d (%d active neighbours)", id, len(req.Active)))
+		}
+		request[id] = req
+	}
+	if short != nil {
+		slices.Sort(short)
+		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask",
+			"fewer than threshold %d active neighbours to recover the seed of client %s", s.cfg.Threshold, strings.Join(short, ", client "))
+	}
+	s.request, s.replies = request, map[uint64]UnmaskReply{}
+	s.stage = stageUnmask
+	s.lap("collect_masked_vectors")
+	return s.request, nil
+}
+
+// AddUnmask takes an active client's shares. A share of a secret the server did not ask
+// that client for (in particular a seed share of a dropped client or an sk1 share of an
+// active one) is a conflict: the server never holds both secrets of a client.
+func (s *Server) AddUnmask(from uint64, r UnmaskReply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(stageUnmask, from, "unmask reply"); err != nil {
+		return err
+	}
+	req, ok := s.request[from]
+	if !ok {
+		return secagg.Errorf(secagg.CodeConflict, "unmask", "client %d was not asked to unmask", from)
+	}
+	if _, dup := s.replies[from]; dup {
+		return secagg.Errorf(secagg.CodeConflict, "unmask", "client %d already sent its shares", from)
+	}
+	if !sameOwners(r.Seeds, req.Active) || !sameOwners(r.Keys, req.Dead) {
+		return secagg.Errorf(secagg.CodeConflict, "unmask",
+			"client %d sent shares of other secrets than asked (seeds of %v, sk1 of %v)", from, req.Active, req.Dead)
+	}
+	s.replies[from] = r
+	return nil
+}
+
+func sameOwners(shares []Share, want []uint64) bool {
+	if len(shares) != len(want) {
+		return false
+	}
+	for i, sh := range shares {
+		if sh.Owner != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Finalize recovers every active client's seed (checked against its commitment) and
+// every dropped client's sk1 (checked against its pk1), removes the masks and writes the
+// weighted mean into dst (len dim). A secret with fewer than threshold consistent shares
+// is insufficient_clients naming its client; the round stays open for more replies.
+func (s *Server) Finalize(dst []float32) (*Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage != stageUnmask {
+		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "the round is not at unmask")
+	}
+	if len(dst) != s.dim {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has %d values, want %d", len(dst), s.dim)
+	}
+	res := &Result{Clients: len(s.masked), Clipped: s.clipped, Timings: s.timings}
+	for id := range s.hoods {
+		switch {
+		case s.masked[id]:
+			res.Active = append(res.Active, id)
+		case s.live[id] != nil:
+			res.Dropped = append(res.Dropped, id)
+		default:
+			res.Excluded = append(res.Excluded, id)
+		}
+	}
+	slices.Sort(res.Active)
+	slices.Sort(res.Dropped)
+	slices.Sort(res.Excluded)
+	seeds, keys, rejected, err := s.recover(res.Active, res.Dropped)
+	if err != nil {
+		return nil, err
+	}
+	res.Rejected = rejected
+	sum := slices.Clone(s.sum)
+	for _, id := range res.Active {
+		addMask(sum, selfMaskKey(seeds[id], s.setup.Session, s.setup.Round, id), true)
+	}
+	for _, dead := range res.Dropped {
+		sk, _ := ecdh.X25519().NewPrivateKey(keys[dead])
+		for _, nb := range ids(s.live[dead]) {
+			if !s.masked[nb] {
+				continue
+			}
+			pk := s.keys[nb].PK1
+			shared, err := agree(sk, pk[:])
+			if err != nil {
+				return nil, secagg.Errorf(secagg.CodeBadRequest, "keys", "pk1 of client %d: %v", nb, err)
+			}
+			// nb added the mask if nb > dead: take it out the other way.
+			addMask(sum, pairwiseMaskKey(shared, s.setup.Session, s.setup.Round, nb, dead), nb > dead)
+		}
+	}
+	modMask := uint32(1<<s.cfg.ModulusBits - 1)
+	for i := range sum {
+		sum[i] &= modMask
+	}
+	if sum[0] == 0 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "weight", "the active clients' weights sum to 0")
+	}
+	res.Sum = sum
+	dequantize(dst, sum, len(res.Active), s.cfg)
+	s.stage = stageDone
+	s.lap("unmask")
+	return res, nil
+}
+
+// recover combines the shares the replies hold. A holder's share of owner o is at the
+// point of its position in o's neighbourhood at share_keys, plus one.
+func (s *Server) recover(active, dropped []uint64) (seeds, keys map[uint64][]byte, rejected []uint64, err error) {
+	seeds, keys = map[uint64][]byte{}, map[uint64][]byte{}
+	type held struct {
+		from uint64
+		y    []byte
+	}
+	byOwner := map[uint64][]held{}
+	for _, from := range slices.Sorted(func(yield func(uint64) bool) {
+		for id := range s.replies {
+			if !yield(id) {
+				return
+			}
+		}
+	}) {
+		r := s.replies[from]
+		for _, sh := range slices.Concat(r.Seeds, r.Keys) {
+			byOwner[sh.Owner] = append(byOwner[sh.Owner], held{from, sh.Y[:]})
+		}
+	}
+	bases := map[string]*shamir.Basis{}
+	var short []string
+	for _, owner := range slices.Concat(active, dropped) {
+		shares := byOwner[owner]
+		if len(shares) < s.cfg.Threshold {
+			short = append(short, fmt.Sprintf("%d (%d of %d shares)", owner, len(shares), s.cfg.Threshold))
+			continue
+		}
+		hood := ids(s.live[owner])
+		xs := make([]uint32, len(shares))
+		ys := make([][]byte, len(shares))
+		for i, h := range shares {
+			xs[i], ys[i] = uint32(slices.Index(hood, h.from)+1), h.y
+		}
+		key := fmt.Sprint(xs)
+		basis := bases[key]
+		if basis == nil {
+			if basis, err = shamir.NewBasis(s.cfg.Threshold, xs); err != nil {
+				return nil, nil, nil, err
+			}
+			bases[key] = basis
+		}
+		isActive := s.masked[owner]
+		verify := func(secret []byte) bool {
+			if isActive {
+				return commitment(secret, s.setup.Session, s.setup.Round, owner) == s.commits[owner]
+			}
+			sk, err := ecdh.X25519().NewPrivateKey(secret)
+			return err == nil && [32]byte(sk.PublicKey().Bytes()) == s.keys[owner].PK1
+		}
+		secret, bad, err := basis.Recover(ys, verify)
+		if err != nil {
+			short = append(short, fmt.Sprintf("%d (its %d shares do not agree on a secret)", owner, len(shares)))
+			continue
+		}
+		for _, i := range bad {
+			rejected = append(rejected, shares[i].from)
+		}
+		if isActive {
+			seeds[owner] = secret
+		} else {
+			keys[owner] = secret
+		}
+	}
+	if short != nil {
+		return nil, nil, nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask",
+			"too few shares to recover the secrets of client %s", strings.Join(short, ", client "))
+	}
+	slices.Sort(rejected)
+	return seeds, keys, slices.Compact(rejected), nil
+}
