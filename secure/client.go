@@ -4,7 +4,6 @@ import (
 	"crypto/ecdh"
 	"encoding/binary"
 	"io"
-	"math"
 	mrand "math/rand/v2"
 	"slices"
 
@@ -157,11 +156,6 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 	if !(weight >= 0) || weight > c.cfg.MaxWeight {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "weight", "weight must be in [0, max_weight %v], got %v", c.cfg.MaxWeight, weight)
 	}
-	for i, v := range update {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] must be finite, got %v", i, v)
-		}
-	}
 	held := map[uint64][2][]byte{c.id: c.shares[c.id]}
 	for _, b := range req.Boxes {
 		p := slices.IndexFunc(c.hood, func(k ClientKeys) bool { return k.ID == b.Peer })
@@ -184,9 +178,12 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 		return MaskedVector{}, err
 	}
 	words := make([]uint32, len(update)+1)
-	clipped := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(seed))
+	clipped, bad := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(seed))
+	if bad >= 0 {
+		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] must be finite, got %v", bad, update[bad])
+	}
 	modMask := uint32(1<<c.cfg.ModulusBits - 1)
-	addMask(words, selfMaskKey(c.seed, c.setup.Session, c.setup.Round, c.id), false)
+	masks := []mask{{selfMaskKey(c.seed, c.setup.Session, c.setup.Round, c.id), false}}
 	for _, nb := range c.hood {
 		if _, ok := held[nb.ID]; nb.ID == c.id || !ok {
 			continue
@@ -195,37 +192,12 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 		if err != nil {
 			return MaskedVector{}, secagg.Errorf(secagg.CodeBadRequest, "neighbours", "client %d: pk1 of client %d: %v", c.id, nb.ID, err)
 		}
-		addMask(words, pairwiseMaskKey(shared, c.setup.Session, c.setup.Round, c.id, nb.ID), c.id < nb.ID)
+		masks = append(masks, mask{pairwiseMaskKey(shared, c.setup.Session, c.setup.Round, c.id, nb.ID), c.id < nb.ID})
 	}
-	for i := range words {
-		words[i] &= modMask
-	}
+	applyMasks(words, masks, modMask)
 	c.shares = held
 	c.stage = stageUnmask
 	return MaskedVector{Words: words, Clipped: clipped}, nil
-}
-
-// maskChunk is how many words of a mask are made at a time: the keystream stays in cache.
-const maskChunk = 1 << 12
-
-// addMask adds the mask of key to words mod 2^32 (or subtracts it); reducing mod 2^b
-// afterwards gives the sum mod 2^b.
-func addMask(words []uint32, key []byte, subtract bool) {
-	buf := make([]uint32, maskChunk)
-	for off := 0; off < len(words); off += maskChunk {
-		w := words[off:min(off+maskChunk, len(words))]
-		m := buf[:len(w)]
-		keystream(key, uint64(off), m)
-		if subtract {
-			for i := range w {
-				w[i] -= m[i]
-			}
-		} else {
-			for i := range w {
-				w[i] += m[i]
-			}
-		}
-	}
 }
 
 // Unmask answers unmask: its shares of the active neighbours' seeds and of the dropped

@@ -43,22 +43,31 @@ const (
 	DefaultModulusBits       = 32
 )
 
-// UnmarshalJSON reads the platform's keys, refusing unknown ones (min_clients is an
-// alias of min_devices_per_round).
+// UnmarshalJSON reads the platform's keys, refusing unknown ones and nulls, as
+// aggregate.Config does: min_clients is an alias of min_devices_per_round, which wins
+// when both are given.
 func (c *Config) UnmarshalJSON(b []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "config", "secure round settings are not a JSON object: %v", err)
+	}
+	for k, raw := range keys {
+		if string(raw) == "null" {
+			return secagg.Errorf(secagg.CodeBadRequest, k, "%s is null: leave it out or give a value", k)
+		}
+	}
 	type plain Config
 	var aux struct {
 		plain
 		MinClients *int `json:"min_clients"`
 	}
-	aux.plain = plain(*c)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&aux); err != nil {
 		return secagg.Errorf(secagg.CodeBadRequest, "config", "secure round settings: %v", err)
 	}
 	*c = Config(aux.plain)
-	if aux.MinClients != nil {
+	if _, both := keys["min_devices_per_round"]; !both && aux.MinClients != nil {
 		c.MinClients = *aux.MinClients
 	}
 	return nil

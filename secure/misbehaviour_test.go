@@ -3,6 +3,7 @@ package secure
 import (
 	"crypto/rand"
 	"errors"
+	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -37,10 +38,14 @@ func wantCode(t *testing.T, err error, code secagg.Code, what string) {
 	}
 }
 
-// newStaged runs setup and share_keys with every client, then opens collection.
-func newStaged(t *testing.T, n, k int) *staged {
+// newStaged runs setup and share_keys with every client, then opens collection. The
+// clients' ids and updates depend on n and k only; edit changes the settings.
+func newStaged(t *testing.T, n, k int, edit ...func(*Config)) *staged {
 	r := mrand.New(mrand.NewPCG(uint64(n), uint64(k)))
 	st := &staged{t: t, sim: newSimulation(r, n, k, 50), clients: map[uint64]*Client{}}
+	for _, e := range edit {
+		e(&st.sim.cfg)
+	}
 	var setup Setup
 	var err error
 	st.srv, setup, err = NewServer(st.sim.cfg, 1, st.sim.ids, st.sim.dim)
@@ -261,5 +266,77 @@ func TestConfigValidation(t *testing.T) {
 	var cfg Config
 	if err := cfg.UnmarshalJSON([]byte(`{"shares": 5, "clip": 1}`)); !errors.Is(err, secagg.ErrBadRequest) {
 		t.Errorf("an unknown key: %v", err)
+	}
+	if err := cfg.UnmarshalJSON([]byte(`{"shares": null}`)); !errors.Is(err, secagg.ErrBadRequest) {
+		t.Errorf("a null setting: %v", err)
+	}
+	mustOK(t, cfg.UnmarshalJSON([]byte(`{"min_devices_per_round": 5, "min_clients": 3}`)))
+	if cfg.MinClients != 5 {
+		t.Errorf("min_clients beside min_devices_per_round: %d, want the platform's key, 5", cfg.MinClients)
+	}
+	mustOK(t, cfg.UnmarshalJSON([]byte(`{"min_clients": 3}`)))
+	if cfg.MinClients != 3 {
+		t.Errorf("the alias alone: %d, want 3", cfg.MinClients)
+	}
+}
+
+// TestRefusedVectorChangesNothing: a masked vector with a word at or above 2^b is a
+// bad_request, and the sum afterwards is exactly as if it had never arrived; a client
+// whose update holds a NaN is refused and can mask a good update after.
+func TestRefusedVectorChangesNothing(t *testing.T) {
+	st := newStaged(t, 7, 5, func(c *Config) { c.ModulusBits, c.QuantizationRange = 20, 1<<12 })
+	id := st.sim.ids[0]
+	bad := slices.Clone(st.sim.updates[id])
+	bad[7] = float32(math.NaN())
+	_, err := st.clients[id].Mask(st.masks[id], bad, st.sim.weights[id])
+	wantCode(t, err, secagg.CodeValidation, "a NaN in the update")
+	mv, err := st.clients[id].Mask(st.masks[id], st.sim.updates[id], st.sim.weights[id])
+	mustOK(t, err)
+	wide := MaskedVector{Words: slices.Clone(mv.Words)}
+	wide.Words[len(wide.Words)-1] |= 1 << 20
+	before := slices.Clone(st.srv.sum)
+	wantCode(t, st.srv.AddMasked(id, wide), secagg.CodeBadRequest, "a word of 2^20 for modulus 2^20")
+	if !slices.Equal(st.srv.sum, before) {
+		t.Fatal("a refused masked vector changed the sum")
+	}
+	mustOK(t, st.srv.AddMasked(id, mv))
+	st.mask(id)
+	for id, rep := range st.replies {
+		mustOK(t, st.srv.AddUnmask(id, rep))
+	}
+	_, err = st.finalize()
+	mustOK(t, err)
+}
+
+// TestBoxFromAnotherRound plays a server replaying a box from an earlier round of the
+// same clients: keys are fresh each round and the salt and the box's additional data
+// bind session and round, so it fails authentication.
+func TestBoxFromAnotherRound(t *testing.T) {
+	old, st := newStaged(t, 7, 5), newStaged(t, 7, 5) // the same clients, two sessions
+	id := st.sim.ids[0]
+	req := st.masks[id]
+	req.Boxes = slices.Clone(req.Boxes)
+	req.Boxes[0] = old.masks[id].Boxes[0]
+	_, err := st.clients[id].Mask(req, st.sim.updates[id], st.sim.weights[id])
+	wantCode(t, err, secagg.CodeBadRequest, "a box replayed from another round")
+}
+
+// TestLowOrderKey plays a client (or a server) that hands out a low-order X25519 point
+// as pk2, whose shared secret would be all zeros whatever the other key: the client
+// that would seal shares under it refuses, naming the key's owner.
+func TestLowOrderKey(t *testing.T) {
+	srv, setup, err := NewServer(Config{Shares: 3, Threshold: 2}, 1, []uint64{1, 2, 3}, 4)
+	mustOK(t, err)
+	_ = srv
+	c, keys, err := NewClient(1, setup, rand.Reader)
+	mustOK(t, err)
+	var order4 [32]byte
+	order4[0] = 1 // u = 1, a point of order 4
+	_, other, _ := NewClient(2, setup, rand.Reader)
+	hood := []ClientKeys{{1, keys}, {2, Keys{PK1: other.PK1, PK2: order4}}}
+	_, err = c.ShareKeys(ShareKeysRequest{Neighbours: hood})
+	wantCode(t, err, secagg.CodeBadRequest, "a low-order pk2")
+	if !strings.Contains(err.Error(), "pk2 of client 2") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -9,9 +9,10 @@ import (
 // W = round(weight/max_weight · T), then each value x as r·x (r = W/T) clipped to
 // [-c, c] and mapped to [0, T] by stochastic rounding: v = (r·x + c)·T/(2c), rounded up
 // with probability v - floor(v), so that the rounding is unbiased. It returns how many
-// values were clipped. rng is a ChaCha8 stream (a CSPRNG) seeded from the client's
-// randomness.
-func quantize(dst []uint32, x []float32, weight float64, cfg Config, rng *rand.ChaCha8) (clipped int) {
+// values were clipped, or, at the first NaN or ±Inf, its index as bad (-1 when every
+// value is finite: the check and the quantisation are one pass). rng is a ChaCha8
+// stream (a CSPRNG) seeded from the client's randomness.
+func quantize(dst []uint32, x []float32, weight float64, cfg Config, rng *rand.ChaCha8) (clipped, bad int) {
 	T := float64(cfg.QuantizationRange)
 	w := math.Round(weight / cfg.MaxWeight * T)
 	dst[0] = uint32(w)
@@ -19,6 +20,9 @@ func quantize(dst []uint32, x []float32, weight float64, cfg Config, rng *rand.C
 	c := cfg.ClippingRange
 	scale := T / (2 * c)
 	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return clipped, i
+		}
 		y := r * float64(v)
 		if y > c {
 			y, clipped = c, clipped+1
@@ -32,7 +36,7 @@ func quantize(dst []uint32, x []float32, weight float64, cfg Config, rng *rand.C
 		}
 		dst[i+1] = uint32(min(f, T))
 	}
-	return clipped
+	return clipped, -1
 }
 
 // dequantize turns the unmasked sums of n clients into their weighted mean: the values'

@@ -274,14 +274,20 @@ func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 	if len(m.Words) != s.dim+1 || m.Clipped < 0 || m.Clipped > s.dim {
 		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d sent %d words, want %d (the weight and %d values)", from, len(m.Words), s.dim+1, s.dim)
 	}
+	// One pass: add, and note whether any word was out of range; sums mod 2^32 undo
+	// exactly, so a refused vector is taken out again and changes nothing.
 	limit := uint32(1<<s.cfg.ModulusBits - 1)
-	for i, w := range m.Words {
-		if w > limit {
-			return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, w, s.cfg.ModulusBits)
-		}
-	}
+	var high uint32
 	for i, w := range m.Words {
 		s.sum[i] += w
+		high |= w &^ limit
+	}
+	if high != 0 {
+		for i, w := range m.Words {
+			s.sum[i] -= w
+		}
+		i := slices.IndexFunc(m.Words, func(w uint32) bool { return w > limit })
+		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, m.Words[i], s.cfg.ModulusBits)
 	}
 	s.clipped += m.Clipped
 	s.masked[from] = true
@@ -398,9 +404,9 @@ func (s *Server) Finalize(dst []float32) (*Result, error) {
 		return nil, err
 	}
 	res.Rejected = rejected
-	sum := slices.Clone(s.sum)
+	var masks []mask
 	for _, id := range res.Active {
-		addMask(sum, selfMaskKey(seeds[id], s.setup.Session, s.setup.Round, id), true)
+		masks = append(masks, mask{selfMaskKey(seeds[id], s.setup.Session, s.setup.Round, id), true})
 	}
 	for _, dead := range res.Dropped {
 		sk, _ := ecdh.X25519().NewPrivateKey(keys[dead])
@@ -414,13 +420,11 @@ func (s *Server) Finalize(dst []float32) (*Result, error) {
 				return nil, secagg.Errorf(secagg.CodeBadRequest, "keys", "pk1 of client %d: %v", nb, err)
 			}
 			// nb added the mask if nb > dead: take it out the other way.
-			addMask(sum, pairwiseMaskKey(shared, s.setup.Session, s.setup.Round, nb, dead), nb > dead)
+			masks = append(masks, mask{pairwiseMaskKey(shared, s.setup.Session, s.setup.Round, nb, dead), nb > dead})
 		}
 	}
-	modMask := uint32(1<<s.cfg.ModulusBits - 1)
-	for i := range sum {
-		sum[i] &= modMask
-	}
+	sum := slices.Clone(s.sum) // a refused Finalize leaves the round as it was
+	applyMasks(sum, masks, uint32(1<<s.cfg.ModulusBits-1))
 	if sum[0] == 0 {
 		return nil, secagg.Errorf(secagg.CodeValidation, "weight", "the active clients' weights sum to 0")
 	}

@@ -131,20 +131,3 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
-
-// keystream is the mask of one AES-128 key: AES-CTR from a zero counter block, read as
-// little-endian uint32 words. It writes words [off, off+len(dst)) of the stream into
-// dst, so a mask can be made in cache-sized chunks from any word.
-func keystream(key []byte, off uint64, dst []uint32) {
-	block, _ := aes.NewCipher(key) // 16 bytes: cannot fail
-	var iv [16]byte
-	// The block holding word off: 4 words a block; the counter is big-endian.
-	binary.BigEndian.PutUint64(iv[8:], off/4)
-	ctr := cipher.NewCTR(block, iv[:])
-	skip := int(off % 4)
-	buf := make([]byte, 4*(len(dst)+skip))
-	ctr.XORKeyStream(buf, buf)
-	for i := range dst {
-		dst[i] = binary.LittleEndian.Uint32(buf[4*(i+skip):])
-	}
-}

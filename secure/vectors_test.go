@@ -82,9 +82,9 @@ func computeVectors(t *testing.T) vectors {
 	pk := pairwiseMaskKey(shared, session, v.Round, v.I, v.J)
 	v.PairwiseMaskKey = h(pk)
 	v.PairwiseWords = make([]uint32, 8)
-	keystream(pk, 0, v.PairwiseWords)
+	newKeystream(pk, 0).read(v.PairwiseWords)
 	v.PairwiseWordsAt1001 = make([]uint32, 4)
-	keystream(pk, 1001, v.PairwiseWordsAt1001)
+	newKeystream(pk, 1001).read(v.PairwiseWordsAt1001)
 
 	seed := scalar(0x33)
 	v.SelfSeed = h(seed)
@@ -93,7 +93,7 @@ func computeVectors(t *testing.T) vectors {
 	c := commitment(seed, session, v.Round, v.I)
 	v.Commitment = h(c[:])
 	v.SelfWords = make([]uint32, 8)
-	keystream(sk, 0, v.SelfWords)
+	newKeystream(sk, 0).read(v.SelfWords)
 
 	s2i, s2j := key(scalar(0x44)), key(scalar(0x55))
 	v.SK2I, v.SK2J = h(s2i.Bytes()), h(s2j.Bytes())
@@ -148,10 +148,12 @@ func TestVectors(t *testing.T) {
 func TestKeystreamAtAnyOffset(t *testing.T) {
 	key := bytes.Repeat([]byte{9}, 16)
 	whole := make([]uint32, 5000)
-	keystream(key, 0, whole)
+	newKeystream(key, 0).read(whole)
 	for _, off := range []int{0, 1, 3, 4, 5, 1001, 4095, 4096, 4097} {
 		part := make([]uint32, 7)
-		keystream(key, uint64(off), part)
+		s := newKeystream(key, uint64(off))
+		s.read(part[:3]) // in two reads, as applyMasks reads chunk after chunk
+		s.read(part[3:])
 		for i, w := range part {
 			if w != whole[off+i] {
 				t.Fatalf("word %d from offset %d differs", off+i, off)

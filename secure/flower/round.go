@@ -374,13 +374,22 @@ func (rd *Round) check() error {
 	return nil
 }
 
+// onePEM is the DER of p, which must be exactly one PEM block of the type.
+func onePEM(p []byte, typ string) ([]byte, error) {
+	block, rest := pem.Decode(p)
+	if block == nil || block.Type != typ || len(rest) != 0 {
+		return nil, fmt.Errorf("not one PEM %s block", typ)
+	}
+	return block.Bytes, nil
+}
+
 // parsePublicKey reads a PEM SubjectPublicKeyInfo SECP384R1 key.
 func parsePublicKey(p []byte) (*ecdh.PublicKey, error) {
-	block, rest := pem.Decode(p)
-	if block == nil || block.Type != "PUBLIC KEY" || len(rest) != 0 {
-		return nil, errors.New("not one PEM PUBLIC KEY block")
+	der, err := onePEM(p, "PUBLIC KEY")
+	if err != nil {
+		return nil, err
 	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
 		return nil, err
 	}
@@ -398,11 +407,11 @@ func parsePublicKey(p []byte) (*ecdh.PublicKey, error) {
 // parsePrivateKey reads the unencrypted PKCS#8 PEM SECP384R1 key a dropped node's sk1
 // shares recover.
 func parsePrivateKey(p []byte) (*ecdh.PrivateKey, error) {
-	block, rest := pem.Decode(p)
-	if block == nil || block.Type != "PRIVATE KEY" || len(rest) != 0 {
-		return nil, errors.New("not one PEM PRIVATE KEY block")
+	der, err := onePEM(p, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
 	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package flower
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base64"
@@ -46,7 +47,7 @@ func Unmask(rd *Round) (*Result, error) {
 	if len(res.Active) == 0 {
 		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "masked_vectors", "no node sent a masked vector")
 	}
-	secrets, rejected, err := rd.recoverSecrets(res.Active, res.Dropped)
+	secrets, sk1, rejected, err := rd.recoverSecrets(res.Active, res.Dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func Unmask(rd *Round) (*Result, error) {
 		jobs = append(jobs, expansion{secrets[id], true})
 	}
 	for _, dead := range res.Dropped {
-		sk, _ := parsePrivateKey(secrets[dead]) // checked when recovered
+		sk := sk1[dead]
 		for _, nb := range rd.Neighbours[dead] {
 			if _, active := rd.Masked[nb]; !active {
 				continue // two dropped nodes' masks are in no vector
@@ -181,9 +182,10 @@ func (rd *Round) dequantize(q uint64, sum []uint64, active int) [][]float64 {
 }
 
 // recoverSecrets combines each active node's self-mask seed and each dropped node's sk1
-// from the replies. It never combines both secrets of one node: a node is active or
-// dropped, and what is combined follows from that alone.
-func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []uint64, error) {
+// (returned parsed, as its check against pk1 parsed it) from the replies. It never
+// combines both secrets of one node: a node is active or dropped, and what is combined
+// follows from that alone.
+func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, map[uint64]*ecdh.PrivateKey, []uint64, error) {
 	type share struct {
 		from uint64
 		x    uint32
@@ -202,13 +204,13 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []
 		for i, owner := range rep.NodeIDs {
 			b := rep.Shares[i]
 			if len(b) < 4+shamir.BlockSize || (len(b)-4)%shamir.BlockSize != 0 {
-				return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
+				return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
 					"node %d's share of node %d is %d bytes, not a point and whole 16-byte blocks", from, owner, len(b))
 			}
 			byOwner[owner] = append(byOwner[owner], share{from, binary.LittleEndian.Uint32(b), b[4:]})
 		}
 	}
-	secrets := map[uint64][]byte{}
+	secrets, sk1 := map[uint64][]byte{}, map[uint64]*ecdh.PrivateKey{}
 	var rejected []uint64
 	var short []string
 	for _, owner := range slices.Concat(active, dropped) {
@@ -222,13 +224,13 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []
 		for i, s := range shares {
 			xs[i], ys[i] = s.x, s.y
 			if len(s.y) != len(shares[0].y) {
-				return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
+				return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
 					"the shares of node %d differ in length (node %d's and node %d's)", owner, shares[0].from, s.from)
 			}
 		}
 		basis, err := shamir.NewBasis(rd.Threshold, xs)
 		if err != nil {
-			return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
+			return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
 		}
 		_, isActive := rd.Masked[owner]
 		verify := func(padded []byte) bool {
@@ -240,7 +242,11 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []
 				return len(secret) == 32 // Flower's rd_seed
 			}
 			sk, err := parsePrivateKey(secret)
-			return err == nil && bytes.Equal(sk.PublicKey().Bytes(), rd.publicKey1[owner].Bytes())
+			if err != nil || !bytes.Equal(sk.PublicKey().Bytes(), rd.publicKey1[owner].Bytes()) {
+				return false
+			}
+			sk1[owner] = sk
+			return true
 		}
 		padded, bad, err := basis.Recover(ys, verify)
 		if errors.Is(err, shamir.ErrTooFew) {
@@ -248,7 +254,7 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []
 			continue
 		}
 		if err != nil {
-			return nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
+			return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
 		}
 		for _, i := range bad {
 			rejected = append(rejected, shares[i].from)
@@ -256,11 +262,11 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, []
 		secrets[owner], _ = unpad(padded)
 	}
 	if short != nil {
-		return nil, nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask_replies",
+		return nil, nil, nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask_replies",
 			"too few shares to recover the secrets of node %s", strings.Join(short, ", node "))
 	}
 	slices.Sort(rejected)
-	return secrets, slices.Compact(rejected), nil
+	return secrets, sk1, slices.Compact(rejected), nil
 }
 
 // unpad removes PKCS#7 padding to 16-byte blocks.
