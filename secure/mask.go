@@ -4,14 +4,17 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
+	"unsafe"
+
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
 )
 
 // keystream reads the mask of one AES-128 key: AES-CTR from a zero counter block, as
 // little-endian uint32 words, from any word on.
 type keystream struct {
 	ctr  cipher.Stream
-	skip int    // words to drop before the first read: off mod 4
-	buf  []byte // scratch, kept between reads
+	skip int // words to drop before the first read: off mod 4
 }
 
 func newKeystream(key []byte, off uint64) *keystream {
@@ -22,21 +25,36 @@ func newKeystream(key []byte, off uint64) *keystream {
 	return &keystream{ctr: cipher.NewCTR(block, iv[:]), skip: int(off % 4)}
 }
 
-// read writes the next len(dst) words of the stream into dst.
+// zeros is the plaintext a keystream is read through: CTR encryption of zeros is the
+// keystream itself. Never written.
+var zeros [4 * maskChunk]byte
+
+// read writes the next len(dst) words of the stream into dst. On a little-endian
+// machine the keystream is written straight into dst's bytes.
 func (k *keystream) read(dst []uint32) {
-	n := 4 * (len(dst) + k.skip)
-	if cap(k.buf) < n {
-		k.buf = make([]byte, n)
+	if k.skip > 0 {
+		var drop [16]byte
+		k.ctr.XORKeyStream(drop[:4*k.skip], zeros[:4*k.skip])
+		k.skip = 0
 	}
-	b := k.buf[:n]
-	clear(b)
-	k.ctr.XORKeyStream(b, b)
-	b = b[4*k.skip:]
-	k.skip = 0
-	for i := range dst {
-		dst[i] = binary.LittleEndian.Uint32(b[4*i:])
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst))
+	for p := b; len(p) > 0; {
+		n := min(len(p), len(zeros))
+		k.ctr.XORKeyStream(p[:n], zeros[:n])
+		p = p[n:]
+	}
+	if !littleEndian {
+		for i := range dst {
+			dst[i] = binary.LittleEndian.Uint32(b[4*i:])
+		}
 	}
 }
+
+// littleEndian reports whether a uint32's bytes in memory are its little-endian encoding.
+var littleEndian = func() bool {
+	x := uint32(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // mask is one term of a masked vector: the key of its keystream, and whether it is
 // subtracted.
@@ -49,31 +67,66 @@ type mask struct {
 // chunk and its keystream stay in cache while all the masks pass over it.
 const maskChunk = 1 << 12
 
+// maskPiece is the words one core takes at a time: each piece starts every mask's
+// keystream at its own offset, so the pieces need nothing of each other.
+const maskPiece = 1 << 16
+
+// maskGroup is how many keystream chunks are added to the vector's chunk in one pass
+// (simd.AddWords over that many rows), so the chunk is read and written once a group.
+const maskGroup = 8
+
 // applyMasks adds (or subtracts) every mask to words mod 2^32 and reduces the result
-// mod 2^b (modMask = 2^b - 1), chunk by chunk, so the vector crosses memory once.
+// mod 2^b (modMask = 2^b - 1), across the cores by pieces and chunk by chunk within a
+// piece, so the vector crosses memory once and each keystream is made once.
 func applyMasks(words []uint32, masks []mask, modMask uint32) {
-	streams := make([]*keystream, len(masks))
-	for i, m := range masks {
-		streams[i] = newKeystream(m.key, 0)
+	// The added masks first, then the subtracted, so that groups share a sign.
+	order := make([]mask, 0, len(masks))
+	for _, sub := range []bool{false, true} {
+		for _, m := range masks {
+			if m.subtract == sub {
+				order = append(order, m)
+			}
+		}
 	}
-	buf := make([]uint32, min(maskChunk, len(words)))
-	for off := 0; off < len(words); off += maskChunk {
-		w := words[off:min(off+maskChunk, len(words))]
-		ks := buf[:len(w)]
-		for i, s := range streams {
-			s.read(ks)
-			if masks[i].subtract {
-				for j := range w {
-					w[j] -= ks[j]
+	parallel.Ranges(parallel.Workers(), len(words), maskPiece, func(_, lo, hi int) {
+		streams := make([]*keystream, len(order))
+		for i, m := range order {
+			streams[i] = newKeystream(m.key, uint64(lo))
+		}
+		size := min(maskChunk, hi-lo)
+		bufs := make([][]uint32, maskGroup)
+		for i := range bufs {
+			bufs[i] = make([]uint32, size)
+		}
+		rows := make([][]uint32, 0, maskGroup)
+		for off := lo; off < hi; off += maskChunk {
+			w := words[off:min(off+maskChunk, hi)]
+			for g := 0; g < len(order); {
+				rows = rows[:0]
+				sub := order[g].subtract
+				for ; g < len(order) && len(rows) < maskGroup && order[g].subtract == sub; g++ {
+					r := bufs[len(rows)][:len(w)]
+					streams[g].read(r)
+					rows = append(rows, r)
 				}
-			} else {
+				if sub {
+					simd.SubWords(w, rows, 0)
+				} else {
+					simd.AddWords(w, rows, 0)
+				}
+			}
+			if modMask != 1<<32-1 {
 				for j := range w {
-					w[j] += ks[j]
+					w[j] &= modMask
 				}
 			}
 		}
-		for j := range w {
-			w[j] &= modMask
-		}
-	}
+	})
+}
+
+// addWords adds the rows into sum mod 2^32 across the cores.
+func addWords(sum []uint32, rows [][]uint32) {
+	parallel.Ranges(parallel.Workers(), len(sum), maskPiece, func(_, lo, hi int) {
+		simd.AddWords(sum[lo:hi], rows, lo)
+	})
 }

@@ -3,6 +3,7 @@ package secure
 import (
 	"crypto/ecdh"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/secure/shamir"
 )
 
@@ -34,6 +36,7 @@ type Server struct {
 	boxes   map[uint64][]Box // recipient -> boxes for it (Peer = sender)
 	masked  map[uint64]bool
 	sum     []uint32
+	pending [][]uint32 // masked vectors accepted and not yet in sum (at most maskGroup)
 	clipped int
 	request map[uint64]UnmaskRequest
 	replies map[uint64]UnmaskReply
@@ -53,6 +56,7 @@ type Result struct {
 	// the others recovered.
 	Rejected []uint64 `json:"rejected,omitempty"`
 	Clipped  int      `json:"clipped"` // values clipped to ±c, over all clients
+	Masks    int      `json:"masks"`   // keystreams expanded to unmask: a self mask per active client, a pairwise one per (dropped, active neighbour)
 	// Sum is the unmasked sum mod 2^b of the active clients' quantised vectors: the
 	// weight ratios' sum, then one word per coordinate.
 	Sum     []uint32                 `json:"-"`
@@ -258,7 +262,10 @@ func ids(hood []ClientKeys) []uint64 {
 	return out
 }
 
-// AddMasked takes a client's masked vector into the sum.
+// AddMasked takes a client's masked vector into the sum. The server keeps m.Words until
+// it has added them, which it does eight vectors at a time (so the sum crosses memory
+// once per eight) and for all of them by Unmask: the caller must not change them after
+// AddMasked returns.
 func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -274,20 +281,16 @@ func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 	if len(m.Words) != s.dim+1 || m.Clipped < 0 || m.Clipped > s.dim {
 		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d sent %d words, want %d (the weight and %d values)", from, len(m.Words), s.dim+1, s.dim)
 	}
-	// One pass: add, and note whether any word was out of range; sums mod 2^32 undo
-	// exactly, so a refused vector is taken out again and changes nothing.
-	limit := uint32(1<<s.cfg.ModulusBits - 1)
-	var high uint32
-	for i, w := range m.Words {
-		s.sum[i] += w
-		high |= w &^ limit
-	}
-	if high != 0 {
-		for i, w := range m.Words {
-			s.sum[i] -= w
+	// Below 2^32 every word is in range; below that one pass checks them all, before
+	// any is added.
+	if limit := uint32(1<<s.cfg.ModulusBits - 1); s.cfg.ModulusBits < 32 {
+		if i := slices.IndexFunc(m.Words, func(w uint32) bool { return w > limit }); i >= 0 {
+			return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, m.Words[i], s.cfg.ModulusBits)
 		}
-		i := slices.IndexFunc(m.Words, func(w uint32) bool { return w > limit })
-		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, m.Words[i], s.cfg.ModulusBits)
+	}
+	s.pending = append(s.pending, m.Words)
+	if len(s.pending) == maskGroup {
+		s.fold()
 	}
 	s.clipped += m.Clipped
 	s.masked[from] = true
@@ -331,6 +334,7 @@ func (s *Server) Unmask() (map[uint64]UnmaskRequest, error) {
 			"fewer than threshold %d active neighbours to recover the seed of client %s", s.cfg.Threshold, strings.Join(short, ", client "))
 	}
 	s.request, s.replies = request, map[uint64]UnmaskReply{}
+	s.fold()
 	s.stage = stageUnmask
 	s.lap("collect_masked_vectors")
 	return s.request, nil
@@ -408,26 +412,47 @@ func (s *Server) Finalize(dst []float32) (*Result, error) {
 	for _, id := range res.Active {
 		masks = append(masks, mask{selfMaskKey(seeds[id], s.setup.Session, s.setup.Round, id), true})
 	}
+	type pair struct{ dead, nb uint64 }
+	var pairs []pair
 	for _, dead := range res.Dropped {
-		sk, _ := ecdh.X25519().NewPrivateKey(keys[dead])
 		for _, nb := range ids(s.live[dead]) {
-			if !s.masked[nb] {
-				continue
+			if s.masked[nb] {
+				pairs = append(pairs, pair{dead, nb})
 			}
-			pk := s.keys[nb].PK1
-			shared, err := agree(sk, pk[:])
-			if err != nil {
-				return nil, secagg.Errorf(secagg.CodeBadRequest, "keys", "pk1 of client %d: %v", nb, err)
-			}
-			// nb added the mask if nb > dead: take it out the other way.
-			masks = append(masks, mask{pairwiseMaskKey(shared, s.setup.Session, s.setup.Round, nb, dead), nb > dead})
 		}
 	}
-	sum := slices.Clone(s.sum) // a refused Finalize leaves the round as it was
-	applyMasks(sum, masks, uint32(1<<s.cfg.ModulusBits-1))
-	if sum[0] == 0 {
+	pairMasks := make([]mask, len(pairs))
+	errs := make([]error, len(pairs))
+	parallel.Ranges(parallel.Workers(), len(pairs), 16, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p := pairs[i]
+			sk, _ := ecdh.X25519().NewPrivateKey(keys[p.dead]) // checked against pk1 when recovered
+			pk := s.keys[p.nb].PK1
+			shared, err := agree(sk, pk[:])
+			if err != nil {
+				errs[i] = secagg.Errorf(secagg.CodeBadRequest, "keys", "pk1 of client %d: %v", p.nb, err)
+				continue
+			}
+			// nb added the mask if nb > dead: take it out the other way.
+			pairMasks[i] = mask{pairwiseMaskKey(shared, s.setup.Session, s.setup.Round, p.nb, p.dead), p.nb > p.dead}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	masks = append(masks, pairMasks...)
+	res.Masks = len(masks)
+	// The weights' word first, on its own: a refused Finalize leaves the round as it
+	// was, and the sum is then unmasked in place (a copy would cost a fresh buffer's
+	// page faults, as much as the unmasking of a small round).
+	modMask := uint32(1<<s.cfg.ModulusBits - 1)
+	weight := []uint32{s.sum[0]}
+	applyMasks(weight, masks, modMask)
+	if weight[0] == 0 {
 		return nil, secagg.Errorf(secagg.CodeValidation, "weight", "the active clients' weights sum to 0")
 	}
+	sum := s.sum
+	applyMasks(sum, masks, modMask)
 	res.Sum = sum
 	dequantize(dst, sum, len(res.Active), s.cfg)
 	s.stage = stageDone
@@ -456,8 +481,22 @@ func (s *Server) recover(active, dropped []uint64) (seeds, keys map[uint64][]byt
 			byOwner[sh.Owner] = append(byOwner[sh.Owner], held{from, sh.Y[:]})
 		}
 	}
-	bases := map[string]*shamir.Basis{}
+	// One job per secret; the bases (one per set of points, most secrets share one) and
+	// then the secrets are found on every core.
+	type job struct {
+		owner  uint64
+		shares []held
+		xs     []uint32
+		ys     [][]byte
+		basis  int
+		secret []byte
+		bad    []int
+		err    error
+	}
+	var jobs []*job
 	var short []string
+	basisOf := map[string]int{}
+	var points [][]uint32
 	for _, owner := range slices.Concat(active, dropped) {
 		shares := byOwner[owner]
 		if len(shares) < s.cfg.Threshold {
@@ -465,39 +504,52 @@ func (s *Server) recover(active, dropped []uint64) (seeds, keys map[uint64][]byt
 			continue
 		}
 		hood := ids(s.live[owner])
-		xs := make([]uint32, len(shares))
-		ys := make([][]byte, len(shares))
+		j := &job{owner: owner, shares: shares, xs: make([]uint32, len(shares)), ys: make([][]byte, len(shares))}
 		for i, h := range shares {
-			xs[i], ys[i] = uint32(slices.Index(hood, h.from)+1), h.y
+			j.xs[i], j.ys[i] = uint32(slices.Index(hood, h.from)+1), h.y
 		}
-		key := fmt.Sprint(xs)
-		basis := bases[key]
-		if basis == nil {
-			if basis, err = shamir.NewBasis(s.cfg.Threshold, xs); err != nil {
-				return nil, nil, nil, err
-			}
-			bases[key] = basis
+		key := fmt.Sprint(j.xs)
+		b, ok := basisOf[key]
+		if !ok {
+			b = len(points)
+			basisOf[key] = b
+			points = append(points, j.xs)
 		}
-		isActive := s.masked[owner]
+		j.basis = b
+		jobs = append(jobs, j)
+	}
+	bases := make([]*shamir.Basis, len(points))
+	errs := make([]error, len(points))
+	parallel.Ranges(parallel.Workers(), len(points), 1, func(_, i, _ int) {
+		bases[i], errs[i] = shamir.NewBasis(s.cfg.Threshold, points[i])
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, nil, err
+	}
+	parallel.Ranges(parallel.Workers(), len(jobs), 1, func(_, i, _ int) {
+		j := jobs[i]
+		isActive := s.masked[j.owner]
 		verify := func(secret []byte) bool {
 			if isActive {
-				return commitment(secret, s.setup.Session, s.setup.Round, owner) == s.commits[owner]
+				return commitment(secret, s.setup.Session, s.setup.Round, j.owner) == s.commits[j.owner]
 			}
 			sk, err := ecdh.X25519().NewPrivateKey(secret)
-			return err == nil && [32]byte(sk.PublicKey().Bytes()) == s.keys[owner].PK1
+			return err == nil && [32]byte(sk.PublicKey().Bytes()) == s.keys[j.owner].PK1
 		}
-		secret, bad, err := basis.Recover(ys, verify)
-		if err != nil {
-			short = append(short, fmt.Sprintf("%d (its %d shares do not agree on a secret)", owner, len(shares)))
+		j.secret, j.bad, j.err = bases[j.basis].Recover(j.ys, verify)
+	})
+	for _, j := range jobs {
+		if j.err != nil {
+			short = append(short, fmt.Sprintf("%d (its %d shares do not agree on a secret)", j.owner, len(j.shares)))
 			continue
 		}
-		for _, i := range bad {
-			rejected = append(rejected, shares[i].from)
+		for _, i := range j.bad {
+			rejected = append(rejected, j.shares[i].from)
 		}
-		if isActive {
-			seeds[owner] = secret
+		if s.masked[j.owner] {
+			seeds[j.owner] = j.secret
 		} else {
-			keys[owner] = secret
+			keys[j.owner] = j.secret
 		}
 	}
 	if short != nil {
@@ -506,4 +558,11 @@ func (s *Server) recover(active, dropped []uint64) (seeds, keys map[uint64][]byt
 	}
 	slices.Sort(rejected)
 	return seeds, keys, slices.Compact(rejected), nil
+}
+
+// fold adds the pending masked vectors into the sum and lets go of them.
+func (s *Server) fold() {
+	addWords(s.sum, s.pending)
+	clear(s.pending)
+	s.pending = s.pending[:0]
 }

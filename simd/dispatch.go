@@ -29,6 +29,8 @@ type kernels struct {
 	addRows       func(sum []float64, rows [][]float32, off int)
 	addScaledRows func(sum []float64, w []float64, rows [][]float32, off int)
 	finish        func(dst []float32, sum []float64, scale float64)
+	addWordRows   func(sum []uint32, rows [][]uint32, off int)
+	subWordRows   func(sum []uint32, rows [][]uint32, off int)
 	dot           func(acc *[Block]float64, x, y []float32)
 	sumSquares    func(acc *[Block]float64, x []float32)
 	sqDist        func(acc *[Block]float64, x, y []float32)
@@ -88,6 +90,8 @@ var genericKernels = kernels{
 	addRows:       addRowsGeneric,
 	addScaledRows: addScaledRowsGeneric,
 	finish:        finishGeneric,
+	addWordRows:   addWordRowsGeneric,
+	subWordRows:   subWordRowsGeneric,
 	dot:           dotGeneric,
 	sumSquares:    sumSquaresGeneric,
 	sqDist:        sqDistGeneric,

@@ -4,7 +4,8 @@
 // order, scaling, min/max across vectors, finding NaN and ±Inf, streaming copies, and
 // the coordinate-wise order statistics of trimmed means and medians: the bounds of
 // what trimming keeps (Bounds), the kept sum (KeptSum) and the streaming insertion of
-// one update (Push).
+// one update (Push); and, for secure aggregation, sums of uint32 words mod 2^32
+// (AddWords, SubWords).
 //
 // The vectors of N clients at the same offset hold neighbouring coordinates in their
 // lanes, so the order-statistics kernels compare across clients lane by lane, with no

@@ -188,6 +188,102 @@ done:
 	VZEROUPPER
 	RET
 
+// func addWordRowsAVX2(sum []uint32, rows [][]uint32, off int)
+// Requires: AVX, AVX2, MMX+
+TEXT ·addWordRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ SI, SI
+	JZ    done
+
+block:
+	VMOVDQU (AX), Y0
+	VMOVDQU 32(AX), Y1
+	VMOVDQU 64(AX), Y2
+	VMOVDQU 96(AX), Y3
+	MOVQ    CX, DI
+	MOVQ    DX, R8
+
+row:
+	MOVQ       (DI), R9
+	ADDQ       BX, R9
+	PREFETCHT0 1024(R9)
+	PREFETCHT0 1088(R9)
+	VPADDD     (R9), Y0, Y0
+	VPADDD     32(R9), Y1, Y1
+	VPADDD     64(R9), Y2, Y2
+	VPADDD     96(R9), Y3, Y3
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVDQU    Y0, (AX)
+	VMOVDQU    Y1, 32(AX)
+	VMOVDQU    Y2, 64(AX)
+	VMOVDQU    Y3, 96(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET
+
+// func subWordRowsAVX2(sum []uint32, rows [][]uint32, off int)
+// Requires: AVX, AVX2, MMX+
+TEXT ·subWordRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ SI, SI
+	JZ    done
+
+block:
+	VMOVDQU (AX), Y0
+	VMOVDQU 32(AX), Y1
+	VMOVDQU 64(AX), Y2
+	VMOVDQU 96(AX), Y3
+	MOVQ    CX, DI
+	MOVQ    DX, R8
+
+row:
+	MOVQ       (DI), R9
+	ADDQ       BX, R9
+	PREFETCHT0 1024(R9)
+	PREFETCHT0 1088(R9)
+	VPSUBD     (R9), Y0, Y0
+	VPSUBD     32(R9), Y1, Y1
+	VPSUBD     64(R9), Y2, Y2
+	VPSUBD     96(R9), Y3, Y3
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVDQU    Y0, (AX)
+	VMOVDQU    Y1, 32(AX)
+	VMOVDQU    Y2, 64(AX)
+	VMOVDQU    Y3, 96(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET
+
 // func dotAVX2(acc *[32]float64, x []float32, y []float32)
 // Requires: AVX, FMA3
 TEXT ·dotAVX2(SB), NOSPLIT, $0-56

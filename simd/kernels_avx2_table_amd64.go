@@ -10,6 +10,8 @@ var avx2Kernels = kernels{
 	addRows:        addRowsAVX2,
 	addScaledRows:  addScaledRowsAVX2,
 	finish:         finishAVX2,
+	addWordRows:    addWordRowsAVX2,
+	subWordRows:    subWordRowsAVX2,
 	dot:            dotAVX2,
 	sumSquares:     sumSquaresAVX2,
 	sqDist:         sqDistAVX2,

@@ -21,6 +21,18 @@ func addScaledRowsAVX512(sum []float64, w []float64, rows [][]float32, off int)
 //go:noescape
 func finishAVX512(dst []float32, sum []float64, scale float64)
 
+// addWordRowsAVX512 is  for _, r := range rows { for j := range sum { sum[j] += r[off+j] } }
+// for len(sum) a multiple of 32 and every len(r) >= off+len(sum).
+//
+//go:noescape
+func addWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
+
+// subWordRowsAVX512 is  for _, r := range rows { for j := range sum { sum[j] -= r[off+j] } }
+// for len(sum) a multiple of 32 and every len(r) >= off+len(sum).
+//
+//go:noescape
+func subWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
+
 // dotAVX512 is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).
 // The products of two float32 are exact in float64, so the fused and the plain forms agree.
 //

@@ -144,6 +144,90 @@ done:
 	VZEROUPPER
 	RET
 
+// func addWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·addWordRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ SI, SI
+	JZ    done
+
+block:
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	MOVQ      CX, DI
+	MOVQ      DX, R8
+
+row:
+	MOVQ       (DI), R9
+	ADDQ       BX, R9
+	PREFETCHT0 1024(R9)
+	PREFETCHT0 1088(R9)
+	VPADDD     (R9), Z0, Z0
+	VPADDD     64(R9), Z1, Z1
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVDQU32  Z0, (AX)
+	VMOVDQU32  Z1, 64(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET
+
+// func subWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·subWordRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ  sum_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  sum_len+8(FP), SI
+	SHRQ  $0x05, SI
+	TESTQ DX, DX
+	JZ    done
+	TESTQ SI, SI
+	JZ    done
+
+block:
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	MOVQ      CX, DI
+	MOVQ      DX, R8
+
+row:
+	MOVQ       (DI), R9
+	ADDQ       BX, R9
+	PREFETCHT0 1024(R9)
+	PREFETCHT0 1088(R9)
+	VPSUBD     (R9), Z0, Z0
+	VPSUBD     64(R9), Z1, Z1
+	ADDQ       $0x18, DI
+	DECQ       R8
+	JNZ        row
+	VMOVDQU32  Z0, (AX)
+	VMOVDQU32  Z1, 64(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000080, BX
+	DECQ       SI
+	JNZ        block
+
+done:
+	VZEROUPPER
+	RET
+
 // func dotAVX512(acc *[32]float64, x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·dotAVX512(SB), NOSPLIT, $0-56

@@ -10,6 +10,8 @@ var avx512Kernels = kernels{
 	addRows:        addRowsAVX512,
 	addScaledRows:  addScaledRowsAVX512,
 	finish:         finishAVX512,
+	addWordRows:    addWordRowsAVX512,
+	subWordRows:    subWordRowsAVX512,
 	dot:            dotAVX512,
 	sumSquares:     sumSquaresAVX512,
 	sqDist:         sqDistAVX512,

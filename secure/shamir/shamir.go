@@ -108,19 +108,26 @@ func NewBasis(t int, xs []uint32) (*Basis, error) {
 	for i, x := range xs {
 		b.xs[i] = fromUint(x)
 	}
-	b.zero = lagrange(b.xs[:t], element{})
+	first := newInterpolator(b.xs[:t])
+	b.zero = first.at(element{})
 	for _, z := range b.xs[t:] {
-		b.check = append(b.check, lagrange(b.xs[:t], z))
+		b.check = append(b.check, first.at(z))
 	}
 	return b, nil
 }
 
-// lagrange returns the weights w with P(z) = Σ w[i]·P(xs[i]) for every polynomial of
-// degree < len(xs): w[i] = Π_{j≠i} (z - x_j) / (x_i - x_j), with one field inversion
-// for all the denominators (Montgomery's trick).
-func lagrange(xs []element, z element) []element {
-	n := len(xs)
-	den := make([]element, n)
+// interpolator finds Lagrange weights: those at z give P(z) = Σ w[i]·P(xs[i]) for every
+// polynomial of degree < len(xs), w[i] = Π_{j≠i} (z - x_j) / (x_i - x_j). It holds what
+// the weights at every z share: the inverses of the
+// denominators Π_{j≠i} (x_i - x_j), found with one field inversion for all of them
+// (Montgomery's trick), so that the weights at each further point cost 3·len(xs)
+// products.
+type interpolator struct {
+	xs, invDen []element
+}
+
+func newInterpolator(xs []element) interpolator {
+	den := make([]element, len(xs))
 	for i := range xs {
 		d := element{lo: 1}
 		for j := range xs {
@@ -130,16 +137,23 @@ func lagrange(xs []element, z element) []element {
 		}
 		den[i] = d
 	}
-	inv := invertAll(den)
+	return interpolator{xs, invertAll(den)}
+}
+
+// at is the weights at z: the numerators Π_{j≠i} (z - x_j) from prefix and suffix
+// products of the factors (z - x_j).
+func (p interpolator) at(z element) []element {
+	n := len(p.xs)
 	w := make([]element, n)
-	for i := range xs {
-		num := inv[i]
-		for j := range xs {
-			if j != i {
-				num = num.mul(z.add(xs[j]))
-			}
-		}
-		w[i] = num
+	acc := element{lo: 1}
+	for i, x := range p.xs { // w[i] = Π_{j<i} (z - x_j) for now
+		w[i] = acc
+		acc = acc.mul(z.add(x))
+	}
+	acc = element{lo: 1}
+	for i := n - 1; i >= 0; i-- {
+		w[i] = w[i].mul(acc).mul(p.invDen[i])
+		acc = acc.mul(z.add(p.xs[i]))
 	}
 	return w
 }
@@ -428,7 +442,8 @@ func (b *Basis) tryWithout(ys [][]byte, out []int, verify func([]byte) bool) ([]
 	}
 	blocks := make([][]element, len(ys[0])/BlockSize)
 	secret := make([]byte, len(ys[0]))
-	zero := lagrange(xs, element{})
+	interp := newInterpolator(xs)
+	zero := interp.at(element{})
 	for k := range blocks {
 		y := make([]element, len(left))
 		for i, j := range left {
@@ -442,7 +457,7 @@ func (b *Basis) tryWithout(ys [][]byte, out []int, verify func([]byte) bool) ([]
 	}
 	wrong := make([]bool, len(ys))
 	for j, x := range b.xs {
-		w := lagrange(xs, x)
+		w := interp.at(x)
 		for k, y := range blocks {
 			if dot(w, y) != decode(ys[j][k*BlockSize:]) {
 				wrong[j] = true

@@ -47,13 +47,22 @@ func TestFieldAgainstDefinition(t *testing.T) {
 	if p != (element{lo: 0x87}) {
 		t.Fatalf("x^128 = %x %x, want 0x87", p.hi, p.lo)
 	}
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 20000; i++ {
 		a, b := randElement(r), randElement(r)
 		if i%7 == 0 {
 			a.hi = 0 // small operands too
 		}
 		if got, want := a.mul(b), refMul(a, b); got != want {
 			t.Fatalf("%x·%x = %x, want %x", a, b, got, want)
+		}
+		if got, want := a.mulHorner(b), refMul(a, b); got != want {
+			t.Fatalf("Horner: %x·%x = %x, want %x", a, b, got, want)
+		}
+	}
+	ones, top := element{^uint64(0), ^uint64(0)}, element{hi: 1 << 63}
+	for _, p := range [][2]element{{ones, ones}, {top, top}, {ones, top}, {{lo: 1 << 63}, {hi: 1 << 63}}} {
+		if got, want := p[0].mul(p[1]), refMul(p[0], p[1]); got != want {
+			t.Fatalf("%x·%x = %x, want %x", p[0], p[1], got, want)
 		}
 	}
 	for i := 0; i < 50; i++ {
@@ -211,8 +220,8 @@ func TestRecoverFindsLiars(t *testing.T) {
 	}
 }
 
-// BenchmarkMul is one field product: the bit-serial loop is constant-time (no table
-// indexed by secret bits), and recovery needs a few hundred of them per secret.
+// BenchmarkMul is one field product (constant-time, no table indexed by secret bits);
+// recovery needs a few hundred of them per secret.
 func BenchmarkMul(b *testing.B) {
 	x, y := element{0x0123456789abcdef, 0xfedcba9876543210}, element{0x1111, 0x2222}
 	for b.Loop() {

@@ -47,6 +47,8 @@ func main() {
 	genAddRows(s, false)
 	genAddRows(s, true)
 	genFinish(s)
+	genWordRows(s, false)
+	genWordRows(s, true)
 	genDot(s, false)
 	genDot(s, true)
 	genSqDist(s)
