@@ -24,13 +24,22 @@ func newMT19937(seed uint32) *mt19937 {
 	return g
 }
 
-// twist makes the next 624 words of state.
+// twist makes the next 624 words of state: s[i] from s[i], s[i+1] and s[i+397], indices
+// mod 624, in three loops so that none needs the modulo.
 func (g *mt19937) twist() {
 	s := &g.state
-	for i := 0; i < mtN; i++ {
-		y := s[i]&upperMask | s[(i+1)%mtN]&lowerMask
-		s[i] = s[(i+mtM)%mtN] ^ y>>1 ^ -(y&1)&matrixA
+	mix := func(i, j, k int) {
+		y := s[i]&upperMask | s[j]&lowerMask
+		s[i] = s[k] ^ y>>1 ^ -(y&1)&matrixA
 	}
+	i := 0
+	for ; i < mtN-mtM; i++ {
+		mix(i, i+1, i+mtM)
+	}
+	for ; i < mtN-1; i++ {
+		mix(i, i+1, i+mtM-mtN)
+	}
+	mix(mtN-1, 0, mtM-1)
 	g.pos = 0
 }
 
@@ -57,6 +66,32 @@ func (g *mt19937) bounded(rng, mask uint32) uint32 {
 	for {
 		if v := g.next() & mask; v <= rng {
 			return v
+		}
+	}
+}
+
+// fillBounded is bounded for every word of dst, in order.
+func (g *mt19937) fillBounded(dst []uint32, rng, mask uint32) {
+	if rng == 0 {
+		clear(dst)
+		return
+	}
+	for i := 0; i < len(dst); {
+		if g.pos == mtN {
+			g.twist()
+		}
+		for _, y := range g.state[g.pos:] {
+			g.pos++
+			y ^= y >> 11
+			y ^= y << 7 & 0x9d2c5680
+			y ^= y << 15 & 0xefc60000
+			y ^= y >> 18
+			if v := y & mask; v <= rng {
+				dst[i] = v
+				if i++; i == len(dst) {
+					return
+				}
+			}
 		}
 	}
 }

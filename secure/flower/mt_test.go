@@ -14,3 +14,44 @@ func TestMT19937AgainstNumpy(t *testing.T) {
 		}
 	}
 }
+
+// TestFillBoundedIsBounded: the bulk draw gives bounded's values in bounded's order for
+// ranges with many rejections, none, and rng = 0 (no draw at all), across twists.
+func TestFillBoundedIsBounded(t *testing.T) {
+	for _, m := range []uint64{2, 3, 10, 1000, 1 << 20, 1<<31 + 5, 1 << 32} {
+		rng := uint32(m - 2)
+		a, b := newMT19937(99), newMT19937(99)
+		got := make([]uint32, 3000)
+		a.fillBounded(got[:1], rng, coverMask(rng))
+		a.fillBounded(got[1:1500], rng, coverMask(rng))
+		a.fillBounded(got[1500:], rng, coverMask(rng))
+		for i, v := range got {
+			if w := b.bounded(rng, coverMask(rng)); v != w {
+				t.Fatalf("m=%d: draw %d = %d, bounded %d", m, i, v, w)
+			}
+		}
+	}
+}
+
+// TestWideAndWordSumsAgree: for m = 2^32 the uint32 sums (simd word kernels) and the
+// uint64 ones every other m uses give the same result.
+func TestWideAndWordSumsAgree(t *testing.T) {
+	n := 10_000
+	words := newSums(n, 1<<32)
+	wide := &sums{m: 1 << 32, wide: make([]uint64, n), buf: make([]uint32, maskChunk)}
+	vals := make([]int64, n)
+	for i := range vals {
+		vals[i] = int64(uint32(i * 2654435761))
+	}
+	for _, s := range []*sums{words, wide} {
+		s.addValues(0, vals)
+		s.expand([]byte("0123456789abcdef0123456789abcdef"), true)
+		s.expand([]byte("another seed of 32 bytes, padded"), false)
+	}
+	a, b := words.reduce(), wide.reduce()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("word %d: %d against %d", i, a[i], b[i])
+		}
+	}
+}

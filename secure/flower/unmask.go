@@ -16,6 +16,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/secure/shamir"
+	"github.com/octomil/secagg/simd"
 )
 
 // Result is an unmasked round: Flower's weighted average of the active clients' arrays,
@@ -89,34 +90,27 @@ func Unmask(rd *Round) (*Result, error) {
 	}
 	m := uint64(rd.ModulusRange)
 	workers := min(parallel.Workers(), len(jobs)+len(res.Active))
-	acc := make([][]uint64, workers)
+	acc := make([]*sums, workers)
 	parallel.Ranges(workers, workers, 1, func(_, w, _ int) {
-		a := make([]uint64, total)
+		a := newSums(total, m)
 		// Worker w takes every workers-th masked vector and expansion; sums mod m
 		// commute, so the split changes no bit of the result.
 		for i := w; i < len(res.Active); i += workers {
 			off := 0
 			for _, arr := range rd.Masked[res.Active[i]] {
-				for k, v := range arr {
-					a[off+k] += uint64(v)
-				}
+				a.addValues(off, arr)
 				off += len(arr)
 			}
 		}
 		for i := w; i < len(jobs); i += workers {
-			expand(a, jobs[i].seed, m, jobs[i].subtract)
+			a.expand(jobs[i].seed, jobs[i].subtract)
 		}
 		acc[w] = a
 	})
-	sum := acc[0]
 	for _, a := range acc[1:] {
-		for i, v := range a {
-			sum[i] += v
-		}
+		acc[0].merge(a)
 	}
-	for i := range sum {
-		sum[i] %= m
-	}
+	sum := acc[0].reduce()
 	res.WeightFactor = int64(sum[0])
 	if sum[0] == 0 {
 		return nil, secagg.Errorf(secagg.CodeValidation, "masked_vectors", "the active nodes' weight factors sum to 0 (mod %d): nothing to divide by", m)
@@ -134,27 +128,99 @@ func elements(shape []int) int {
 	return n
 }
 
-// expand adds Flower's mask from seed into a (mod m, lazily: every addition is below
-// 2^33, so a uint64 holds 2^31 of them), or subtracts it as m - mask. The PRG: the seed
+// sums are a worker's sums mod m of masked vectors and masks: uint32 words wrapping at
+// 2^32 (simd's word kernels) when m = 2^32, Flower's default; otherwise uint64s reduced
+// at the end, every addition below 2^33, so that 2^31 of them fit.
+type sums struct {
+	m     uint64
+	words []uint32 // m = 2^32
+	wide  []uint64 // any other m
+	buf   []uint32 // one chunk of a mask
+}
+
+// maskChunk is how many mask words are drawn at a time, then added while in cache.
+const maskChunk = 1 << 12
+
+func newSums(n int, m uint64) *sums {
+	s := &sums{m: m, buf: make([]uint32, min(maskChunk, n))}
+	if m == 1<<32 {
+		s.words = make([]uint32, n)
+	} else {
+		s.wide = make([]uint64, n)
+	}
+	return s
+}
+
+// addValues adds a masked array (values in [0, m)) from position off.
+func (s *sums) addValues(off int, v []int64) {
+	if s.words != nil {
+		for k, x := range v {
+			s.words[off+k] += uint32(x)
+		}
+		return
+	}
+	for k, x := range v {
+		s.wide[off+k] += uint64(x)
+	}
+}
+
+// expand adds Flower's mask from seed, or subtracts it (as m - mask). The PRG: the seed
 // read as little-endian uint32 words XOR-folded into one, seeding MT19937, each value
 // randint(0, m - 1), i.e. in [0, m - 2].
-func expand(a []uint64, seed []byte, m uint64, subtract bool) {
+func (s *sums) expand(seed []byte, subtract bool) {
 	var s32 uint32
 	for i := 0; i+4 <= len(seed); i += 4 {
 		s32 ^= binary.LittleEndian.Uint32(seed[i:])
 	}
 	g := newMT19937(s32)
-	rng := uint32(m - 2)
+	rng := uint32(s.m - 2)
 	mask := coverMask(rng)
-	if subtract {
-		for i := range a {
-			a[i] += m - uint64(g.bounded(rng, mask))
+	n := max(len(s.words), len(s.wide))
+	row := [][]uint32{nil}
+	for off := 0; off < n; off += maskChunk {
+		b := s.buf[:min(maskChunk, n-off)]
+		g.fillBounded(b, rng, mask)
+		switch {
+		case s.words != nil && subtract:
+			row[0] = b
+			simd.SubWords(s.words[off:off+len(b)], row, 0)
+		case s.words != nil:
+			row[0] = b
+			simd.AddWords(s.words[off:off+len(b)], row, 0)
+		case subtract:
+			for k, v := range b {
+				s.wide[off+k] += s.m - uint64(v)
+			}
+		default:
+			for k, v := range b {
+				s.wide[off+k] += uint64(v)
+			}
 		}
+	}
+}
+
+// merge adds another worker's sums.
+func (s *sums) merge(o *sums) {
+	if s.words != nil {
+		simd.AddWords(s.words, [][]uint32{o.words}, 0)
 		return
 	}
-	for i := range a {
-		a[i] += uint64(g.bounded(rng, mask))
+	for i, v := range o.wide {
+		s.wide[i] += v
 	}
+}
+
+// reduce returns the sums mod m.
+func (s *sums) reduce() []uint64 {
+	out := make([]uint64, max(len(s.words), len(s.wide)))
+	for i := range out {
+		if s.words != nil {
+			out[i] = uint64(s.words[i])
+		} else {
+			out[i] = s.wide[i] % s.m
+		}
+	}
+	return out
 }
 
 // dequantize is Flower's: x·(2c/T) - c per value, plus -(active-1)·c, times T/q where q
