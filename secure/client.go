@@ -19,6 +19,7 @@ type Client struct {
 	rand     io.Reader
 	sk1, sk2 *ecdh.PrivateKey
 	seed     []byte
+	rounding [32]byte             // the ChaCha8 key of Mask's stochastic rounding
 	hood     []ClientKeys         // from ShareKeysRequest
 	shares   map[uint64][2][]byte // owner -> (its seed share, its sk1 share) held here
 	stage    int
@@ -39,6 +40,11 @@ func NewClient(id uint64, setup Setup, rand io.Reader) (*Client, Keys, error) {
 		return nil, Keys{}, err
 	}
 	c := &Client{id: id, setup: setup, cfg: setup.Config.withDefaults(), rand: rand, stage: stageShareKeys}
+	// The rounding key first: crypto/ecdh reads its randomness unpredictably (a byte
+	// more or less), so a seeded reader replays the rounding only if it comes first.
+	if _, err := io.ReadFull(rand, c.rounding[:]); err != nil {
+		return nil, Keys{}, err
+	}
 	var err error
 	if c.sk1, err = ecdh.X25519().GenerateKey(rand); err != nil {
 		return nil, Keys{}, err
@@ -173,12 +179,8 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 	if len(held) < c.cfg.Threshold {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeInsufficientClients, "boxes", "client %d: shares from %d clients, fewer than the threshold %d", c.id, len(held), c.cfg.Threshold)
 	}
-	var seed [32]byte
-	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
-		return MaskedVector{}, err
-	}
 	words := make([]uint32, len(update)+1)
-	clipped, bad := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(seed))
+	clipped, bad := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(c.rounding))
 	if bad >= 0 {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] must be finite, got %v", bad, update[bad])
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/dp"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/secure"
 	"github.com/octomil/secagg/simd"
 	"github.com/octomil/secagg/trimmedmean"
 )
@@ -180,22 +181,15 @@ func secagg_dp_mean(x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, clip
 //export secagg_aggregate
 func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, seed C.int64_t, out *C.float, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
 	return call(err, errLen, func() error {
-		if configJSON == nil {
-			return badRequest("config", "config_json is NULL")
-		}
-		if resultLen < 0 || result == nil && resultLen != 0 {
-			return badRequest("result", "result is NULL or result_len is negative")
-		}
 		var cfg aggregate.Config
-		if e := json.Unmarshal([]byte(C.GoString((*C.char)(unsafe.Pointer(configJSON)))), &cfg); e != nil {
-			var se *secagg.Error
-			if errors.As(e, &se) {
-				return se // names the key: an unknown or misspelt setting
-			}
-			return badRequest("config", "config_json is not a round configuration: %v", e)
+		if e := readConfig(configJSON, &cfg, "a round configuration"); e != nil {
+			return e
 		}
 		if seed >= 0 && cfg.Strategy != aggregate.StrategyDPMean {
 			return badRequest("seed", "a seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
+		}
+		if e := checkResult(result, resultLen); e != nil {
+			return e
 		}
 		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, true)
 		if e != nil {
@@ -207,17 +201,85 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		if e != nil {
 			return e
 		}
-		if result != nil {
-			b, _ := json.Marshal(res)
-			if int64(len(b)) >= int64(resultLen) {
-				return badRequest("result", "result needs %d bytes, got %d", len(b)+1, resultLen)
-			}
-			buf := unsafe.Slice((*byte)(unsafe.Pointer(result)), int(resultLen))
-			buf[copy(buf, b)] = 0
+		if e := writeResult(result, resultLen, res); e != nil {
+			return e
 		}
 		copy(dst, tmp)
 		return nil
 	})
+}
+
+//export secagg_secure_simulate
+func secagg_secure_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, w *C.secagg_cdouble, drops *C.secagg_cint64, seed C.int64_t, out *C.float, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		var cfg secure.Config
+		if e := readConfig(configJSON, &cfg, "a secure round configuration"); e != nil {
+			return e
+		}
+		if e := checkResult(result, resultLen); e != nil {
+			return e
+		}
+		updates, dst, ws, e := weightedRound(x, rows, n, d, out, w, true)
+		if e != nil {
+			return e
+		}
+		var stages []secure.Stage
+		if drops != nil {
+			for _, s := range unsafe.Slice((*int64)(unsafe.Pointer(drops)), int(n)) {
+				stages = append(stages, secure.Stage(s))
+			}
+		}
+		tmp := make([]float32, len(dst))
+		res, e := secure.Simulate(tmp, cfg, updates, ws, stages, int64(seed))
+		if e != nil {
+			return e
+		}
+		if e := writeResult(result, resultLen, res); e != nil {
+			return e
+		}
+		copy(dst, tmp)
+		return nil
+	})
+}
+
+// readConfig reads the NUL-terminated JSON settings at p into cfg (a type whose
+// UnmarshalJSON names a bad key in a typed error).
+func readConfig(p *C.secagg_cchar, cfg any, what string) error {
+	if p == nil {
+		return badRequest("config", "config_json is NULL")
+	}
+	if e := json.Unmarshal([]byte(C.GoString((*C.char)(unsafe.Pointer(p)))), cfg); e != nil {
+		var se *secagg.Error
+		if errors.As(e, &se) {
+			return se // names the key: an unknown or misspelt setting
+		}
+		return badRequest("config", "config_json is not %s: %v", what, e)
+	}
+	return nil
+}
+
+// checkResult refuses a result buffer that cannot be one: NULL with a length, or a
+// negative length. NULL with length 0 asks for no result.
+func checkResult(result *C.char, n C.int64_t) error {
+	if n < 0 || result == nil && n != 0 {
+		return badRequest("result", "result is NULL or result_len is negative")
+	}
+	return nil
+}
+
+// writeResult writes v as NUL-terminated JSON into the caller's result buffer, if any;
+// one too small is a bad_request.
+func writeResult(result *C.char, n C.int64_t, v any) error {
+	if result == nil {
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	if int64(len(b)) >= int64(n) {
+		return badRequest("result", "result needs %d bytes, got %d", len(b)+1, n)
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(result)), int(n))
+	buf[copy(buf, b)] = 0
+	return nil
 }
 
 // noiseSource is the noise a C caller asks for: secure for a negative seed, else the

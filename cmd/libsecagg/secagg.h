@@ -37,6 +37,7 @@ typedef const float secagg_cfloat;               /* input elements */
 typedef const float *const secagg_row;           /* one client's update, in `rows` */
 typedef const double secagg_cdouble;             /* input weights */
 typedef const char secagg_cchar;                 /* input text */
+typedef const int64_t secagg_cint64;             /* input integers */
 
 /* Coordinate-wise mean of the N updates into out[d]. */
 int secagg_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
@@ -115,6 +116,24 @@ int secagg_dp_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
 int secagg_aggregate(secagg_cchar *config_json, secagg_cfloat *x, secagg_row *rows,
                      int64_t n, int64_t d, secagg_cdouble *weights, int64_t seed, float *out,
                      char *result, int64_t result_len, char *err, int64_t err_len);
+
+/* Plays one secure round in process, the server and n clients of the default suite
+ * (secagg-v1: SecAgg+, X25519, AES-CTR masks, Shamir shares), and writes the weighted mean
+ * the server unmasks into out: the cost of secure aggregation's quantisation next to the
+ * plain mean. config_json holds the secure round's settings in the platform's JSON
+ * ({"shares": 7, "threshold": 4, "clipping_range": 8, "quantization_range": 65536,
+ * "modulus_bits": 32, "max_weight": 100, "min_devices_per_round": 2}; every key optional).
+ * weights[n] may be NULL (1 each). drops[n] may be NULL (nobody drops), else the stage
+ * each client drops out before: 0 none, 1 setup (sends no keys), 2 share_keys, 3
+ * collect_masked_vectors (its masks are rebuilt from shares), 4 unmask. Client i is id
+ * i+1 in the result. seed >= 0 replays the clients' randomness (insecure: tests and
+ * notebooks), seed < 0 uses the operating system's. If result is not NULL it receives the
+ * round's result as NUL-terminated JSON ({"clients", "active", "dropped", "excluded",
+ * "rejected", "clipped", "masks", "timings_ns"}); out is untouched on any error. */
+int secagg_secure_simulate(secagg_cchar *config_json, secagg_cfloat *x, secagg_row *rows,
+                           int64_t n, int64_t d, secagg_cdouble *weights, secagg_cint64 *drops,
+                           int64_t seed, float *out, char *result, int64_t result_len,
+                           char *err, int64_t err_len);
 
 /* The epsilon that `rounds` rounds of the subsampled Gaussian mechanism (noise
  * multiplier z, sample rate q) spend at delta, by RDP accounting; classic != 0 uses the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,8 +35,9 @@ func TestDemoSmallRound(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "round: 20 clients x 5000 float32")
 	assert.Empty(t, errs, "no progress bar unless stderr is a terminal")
+	table, secureRound, _ := strings.Cut(out, "\nsecure round")
 	dist := map[string]float64{}
-	for _, line := range strings.Split(out, "\n") {
+	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 4 {
 			continue
@@ -45,6 +47,18 @@ func TestDemoSmallRound(t *testing.T) {
 		}
 	}
 	require.Len(t, dist, 11, out)
+	// The secure round: 100 clients, a tenth dropping (3 before keys, 3 before shares, 2
+	// before masking, 2 before unmask, who are still summed), every stage timed, and the
+	// unmasked mean within the quantisation error of the plaintext one.
+	assert.Contains(t, secureRound, "100 clients x 5000, weighted): 92 summed, 2 dropped after share_keys, 6 excluded before")
+	for _, stage := range []string{"setup", "share_keys", "collect_masked_vectors", "unmask"} {
+		assert.Regexp(t, `\n  `+stage+` +[0-9.]+ ms\n`, secureRound)
+	}
+	m := regexp.MustCompile(`plaintext weighted mean of those clients: ([0-9.e+-]+)`).FindStringSubmatch(secureRound)
+	require.Len(t, m, 2, secureRound)
+	q, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	assert.Less(t, q, 1e-3, "quantisation error of the secure mean")
 	// The attack drags the undefended means far off; every robust rule stays near the
 	// honest mean.
 	assert.Greater(t, dist["mean"], 10.0)

@@ -24,7 +24,8 @@ from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
 
 __all__ = [
     "aggregate", "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
-    "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "epsilon", "noise_multiplier", "version", "kernels",
+    "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "secure_simulate",
+    "SECURE_STAGES", "epsilon", "noise_multiplier", "version", "kernels",
     "set_threads", "SecaggError", "ValidationError", "BadRequestError",
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
 ]
@@ -152,6 +153,41 @@ def aggregate(updates, strategy, weights=None, seed=None, return_result=False, *
     if "selected" in info:
         info["selected"] = [int(i) for i in info["selected"]]
     return out, info
+
+
+# The stages a simulated client can drop out before (secure_simulate's drops).
+SECURE_STAGES = {"none": 0, "setup": 1, "share_keys": 2, "collect_masked_vectors": 3, "unmask": 4}
+
+
+def secure_simulate(updates, weights=None, drops=None, seed=None, return_result=False, **config):
+    """One secure round played in process (SecAgg+, the default suite secagg-v1): the
+    clients quantise and mask their updates, the server unmasks the weighted mean. Compare
+    it with ``weighted_mean`` to see what quantisation costs. config takes the secure
+    round's keys: shares, threshold, clipping_range, quantization_range, modulus_bits,
+    max_weight, min_devices_per_round. drops gives, per client, the stage it drops out
+    before (a name of SECURE_STAGES or its number; None: nobody drops). seed replays the
+    clients' randomness (insecure). With return_result, returns (mean, the round's result
+    as a dict: clients, active, dropped, excluded (client i is id i + 1), clipped, masks,
+    timings_ns)."""
+    cfg = json.dumps(config, default=_json_value).encode()
+    x, rows, n, d, keep = _as_row_block(updates)
+    w = None if weights is None else _as_f64(weights, n, "weights")
+    stages = None
+    if drops is not None:
+        try:
+            stages = np.array([SECURE_STAGES[s] if isinstance(s, str) else s for s in drops], dtype=np.int64)
+        except KeyError as e:
+            raise ValidationError(f"drops: unknown stage {e.args[0]!r}; the stages are {', '.join(SECURE_STAGES)}") from None
+        if stages.shape != (n,):
+            raise BadRequestError(f"drops has {stages.size} stages; want {n}, one per update")
+    out = np.empty(d, dtype=np.float32)
+    result = ctypes.create_string_buffer(1024 + 64 * n)
+    _call(lib.secagg_secure_simulate, cfg, x, rows, n, d, None if w is None else w.ctypes.data,
+          None if stages is None else stages.ctypes.data, _seed(seed), out.ctypes.data, result, len(result))
+    del keep
+    if not return_result:
+        return out
+    return out, json.loads(result.value)
 
 
 def mean(updates, out=None):

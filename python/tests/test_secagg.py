@@ -249,6 +249,38 @@ class AgainstNumpy(unittest.TestCase):
         np.testing.assert_array_equal(one, secagg.median(self.x))
 
 
+class SecureRound(unittest.TestCase):
+    """secure_simulate: a secure round's unmasked mean against numpy's weighted mean."""
+
+    def test_secure_mean_within_quantisation(self):
+        rng = np.random.default_rng(11)
+        x = rng.standard_normal((30, 2000)).astype(np.float32)
+        w = rng.uniform(1, 100, 30)
+        drops = ["none"] * 30
+        drops[3], drops[7], drops[11] = "setup", "collect_masked_vectors", "unmask"
+        got, info = secagg.secure_simulate(x, w, drops=drops, seed=4, return_result=True,
+                                           shares=9, max_weight=100)
+        active = [i - 1 for i in info["active"]]
+        self.assertEqual(len(active), 28)  # 3 excluded, 7 dropped; 11 is still summed
+        self.assertEqual(info["dropped"], [8])
+        want = np.average(x[active].astype(np.float64), axis=0, weights=w[active])
+        step = 2 * 8.0 / 65536
+        self.assertLess(np.max(np.abs(got - want)), 2 * step)
+        again = secagg.secure_simulate(x, w, drops=drops, seed=4, shares=9, max_weight=100)
+        np.testing.assert_array_equal(bits(got), bits(again))
+
+    def test_secure_refusals(self):
+        x = np.ones((5, 10), dtype=np.float32)
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.secure_simulate(x, shares=3, clip=1)  # no such setting
+        with self.assertRaises(secagg.ValidationError):
+            secagg.secure_simulate(x, shares=4)  # even k below n
+        with self.assertRaises(secagg.ValidationError):
+            secagg.secure_simulate(x, drops=["setup", "lunch", "none", "none", "none"])
+        with self.assertRaises(secagg.ValidationError):
+            secagg.secure_simulate(x, quantization_range=2**31)  # 5 clients overflow 2^32
+
+
 class BadInput(unittest.TestCase):
     """Every bad input is a typed error with the platform's fields, and never a crash."""
 

@@ -1,0 +1,176 @@
+package secure
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"sync"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/parallel"
+)
+
+// Stage is where a simulated client drops out of a round: before it answers that stage.
+type Stage int
+
+// The stages a client can vanish before, in order.
+const (
+	Stays         Stage = iota // answers every stage
+	BeforeKeys                 // sends no keys: excluded at setup
+	BeforeShares               // sends keys but no shares: excluded at share_keys
+	BeforeMasking              // shares keys but sends no masked vector: dropped, its masks rebuilt
+	BeforeUnmask               // sends its masked vector but no unmask reply
+)
+
+// Simulate plays one secure round in process, the server and len(updates) clients, and
+// writes the weighted mean the server unmasks into dst: the cost of secure aggregation
+// and of its quantisation next to the plain mean, for notebooks and the demo. Client i
+// has id i+1 (the Result's ids) and weight weights[i] (nil: 1 each, with max_weight 1 by
+// default); drops[i] says where it drops out (nil: nobody does). seed >= 0 seeds every
+// client's randomness (replayable, insecure: for tests and notebooks); seed < 0 uses
+// crypto/rand. The clients mask on every core at once.
+func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64, drops []Stage, seed int64) (*Result, error) {
+	n := len(updates)
+	switch {
+	case n == 0:
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
+	case weights != nil && len(weights) != n:
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for %d updates", len(weights), n)
+	case drops != nil && len(drops) != n:
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "drops", "%d drop stages for %d updates", len(drops), n)
+	}
+	for i, u := range updates {
+		if err := secagg.ValidateUpdateLength(fmt.Sprintf("update %d", i), u, len(dst)); err != nil {
+			return nil, err
+		}
+	}
+	for i, d := range drops {
+		if d < Stays || d > BeforeUnmask {
+			return nil, secagg.Errorf(secagg.CodeValidation, "drops", "drops[%d] = %d, not a stage in [0, 4]", i, d)
+		}
+	}
+	stage := func(i int) Stage {
+		if drops == nil {
+			return Stays
+		}
+		return drops[i]
+	}
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = uint64(i + 1)
+	}
+	srv, setup, err := NewServer(cfg, 1, ids, len(dst))
+	if err != nil {
+		return nil, err
+	}
+	clients := make([]*Client, n)
+	// Each stage: every client still in it answers, on every core; the first error wins.
+	each := func(at Stage, answer func(i int) error) error {
+		errs := make([]error, n)
+		parallel.Ranges(parallel.Workers(), n, 1, func(_, i, _ int) {
+			if clients[i] != nil || at == BeforeKeys {
+				if s := stage(i); s == Stays || s > at {
+					errs[i] = answer(i)
+				}
+			}
+		})
+		for _, e := range errs {
+			if e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+	err = each(BeforeKeys, func(i int) error {
+		c, keys, err := NewClient(ids[i], setup, clientRand(seed, i))
+		if err != nil {
+			return err
+		}
+		clients[i] = c
+		return srv.AddKeys(ids[i], keys)
+	})
+	if err != nil {
+		return nil, err
+	}
+	shareReqs, err := srv.ShareKeys()
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex // the request maps are read by many goroutines
+	get := func(f func()) { mu.Lock(); f(); mu.Unlock() }
+	err = each(BeforeShares, func(i int) error {
+		var req ShareKeysRequest
+		var ok bool
+		get(func() { req, ok = shareReqs[ids[i]] })
+		if !ok {
+			return nil // excluded for too few neighbours
+		}
+		reply, err := clients[i].ShareKeys(req)
+		if err != nil {
+			return err
+		}
+		return srv.AddShares(ids[i], reply)
+	})
+	if err != nil {
+		return nil, err
+	}
+	maskReqs, err := srv.CollectMasked()
+	if err != nil {
+		return nil, err
+	}
+	err = each(BeforeMasking, func(i int) error {
+		var req MaskRequest
+		var ok bool
+		get(func() { req, ok = maskReqs[ids[i]] })
+		if !ok {
+			return nil
+		}
+		w := 1.0
+		if weights != nil {
+			w = weights[i]
+		}
+		mv, err := clients[i].Mask(req, updates[i], w)
+		if err != nil {
+			return err
+		}
+		return srv.AddMasked(ids[i], mv)
+	})
+	if err != nil {
+		return nil, err
+	}
+	unmaskReqs, err := srv.Unmask()
+	if err != nil {
+		return nil, err
+	}
+	err = each(BeforeUnmask, func(i int) error {
+		var req UnmaskRequest
+		var ok bool
+		get(func() { req, ok = unmaskReqs[ids[i]] })
+		if !ok {
+			return nil
+		}
+		reply, err := clients[i].Unmask(req)
+		if err != nil {
+			return err
+		}
+		return srv.AddUnmask(ids[i], reply)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return srv.Finalize(dst)
+}
+
+// clientRand is client i's randomness in a simulation: crypto/rand, or for seed >= 0 a
+// ChaCha8 stream of its own, from the seed and i.
+func clientRand(seed int64, i int) io.Reader {
+	if seed < 0 {
+		return rand.Reader
+	}
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], uint64(seed))
+	binary.LittleEndian.PutUint64(key[8:], uint64(i))
+	return mrand.NewChaCha8(key)
+}
