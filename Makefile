@@ -102,6 +102,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(or $(FUZZTIME),50000x) ./trimmedmean/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNpy$$' -fuzztime $(or $(FUZZTIME),25000x) ./cmd/secagg/
 	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/shamir/
+	$(GO) test -run '^$$' -fuzz '^FuzzWire$$' -fuzztime $(or $(FUZZTIME),100000x) ./secure/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadRound$$' -fuzztime $(or $(FUZZTIME),3000x) ./secure/flower/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNpy$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/flower/
 
