@@ -36,6 +36,12 @@ const (
 // NewClient answers Setup: it makes the client's two key pairs. rand is its randomness
 // (crypto/rand.Reader; a seeded reader in tests only).
 func NewClient(id uint64, setup Setup, rand io.Reader) (*Client, Keys, error) {
+	return newClient(id, setup, rand, nil, nil)
+}
+
+// newClient is NewClient with the key pairs given (sk1 nil: made from rand), for the
+// whole-round test vector: crypto/ecdh does not replay keys from a seeded reader.
+func newClient(id uint64, setup Setup, rand io.Reader, sk1, sk2 *ecdh.PrivateKey) (*Client, Keys, error) {
 	if err := setup.Config.Validate(setup.Clients); err != nil {
 		return nil, Keys{}, err
 	}
@@ -45,12 +51,15 @@ func NewClient(id uint64, setup Setup, rand io.Reader) (*Client, Keys, error) {
 	if _, err := io.ReadFull(rand, c.rounding[:]); err != nil {
 		return nil, Keys{}, err
 	}
-	var err error
-	if c.sk1, err = ecdh.X25519().GenerateKey(rand); err != nil {
-		return nil, Keys{}, err
-	}
-	if c.sk2, err = ecdh.X25519().GenerateKey(rand); err != nil {
-		return nil, Keys{}, err
+	c.sk1, c.sk2 = sk1, sk2
+	if sk1 == nil {
+		var err error
+		if c.sk1, err = ecdh.X25519().GenerateKey(rand); err != nil {
+			return nil, Keys{}, err
+		}
+		if c.sk2, err = ecdh.X25519().GenerateKey(rand); err != nil {
+			return nil, Keys{}, err
+		}
 	}
 	return c, Keys{[32]byte(c.sk1.PublicKey().Bytes()), [32]byte(c.sk2.PublicKey().Bytes())}, nil
 }

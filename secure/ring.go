@@ -1,17 +1,15 @@
 package secure
 
 import (
-	"crypto/rand"
 	mrand "math/rand/v2"
 	"slices"
 )
 
-// ring draws the SecAgg+ graph: the clients in an order from crypto/rand, each the
-// neighbour of the (k-1)/2 on either side; k >= n is the complete graph (SecAgg). It
-// returns each client's neighbourhood, itself included, sorted by id.
-func ring(ids []uint64, k int) map[uint64][]uint64 {
-	var seed [32]byte
-	rand.Read(seed[:]) // crypto/rand.Read never fails
+// ring draws the SecAgg+ graph: the clients (sorted by id) in an order shuffled by
+// ChaCha8 from seed (from crypto/rand), each the neighbour of the (k-1)/2 on either
+// side; k >= n is the complete graph (SecAgg). It returns each client's neighbourhood,
+// itself included, sorted by id.
+func ring(ids []uint64, k int, seed [32]byte) map[uint64][]uint64 {
 	order := slices.Clone(ids)
 	mrand.New(mrand.NewChaCha8(seed)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	n := len(order)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"slices"
@@ -64,6 +65,12 @@ type Result struct {
 // the settings for that many clients. It draws the session id and the ring from
 // crypto/rand, and returns the Setup every client gets.
 func NewServer(cfg Config, round uint64, clients []uint64, dim int) (*Server, Setup, error) {
+	return newServer(cfg, round, clients, dim, rand.Reader)
+}
+
+// newServer is NewServer with its randomness from random: the session id, then the
+// ring's seed (a seeded reader in the whole-round test vector only).
+func newServer(cfg Config, round uint64, clients []uint64, dim int, random io.Reader) (*Server, Setup, error) {
 	if err := cfg.Validate(len(clients)); err != nil {
 		return nil, Setup{}, err
 	}
@@ -76,8 +83,14 @@ func NewServer(cfg Config, round uint64, clients []uint64, dim int) (*Server, Se
 	}
 	s := &Server{cfg: cfg.withDefaults(), dim: dim, keys: map[uint64]Keys{}, start: time.Now(), timings: map[string]time.Duration{}}
 	s.setup = Setup{Round: round, Clients: len(clients), Config: cfg}
-	rand.Read(s.setup.Session[:])
-	s.hoods = ring(sorted, s.cfg.neighbourhood(len(sorted)))
+	var seed [32]byte
+	if _, err := io.ReadFull(random, s.setup.Session[:]); err != nil {
+		return nil, Setup{}, err
+	}
+	if _, err := io.ReadFull(random, seed[:]); err != nil {
+		return nil, Setup{}, err
+	}
+	s.hoods = ring(sorted, s.cfg.neighbourhood(len(sorted)), seed)
 	return s, s.setup, nil
 }
 
