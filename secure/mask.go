@@ -79,6 +79,10 @@ const maskGroup = 8
 // mod 2^b (modMask = 2^b - 1), across the cores by pieces and chunk by chunk within a
 // piece, so the vector crosses memory once and each keystream is made once.
 func applyMasks(words []uint32, masks []mask, modMask uint32) {
+	if simd.AESCTR() {
+		applyMasksVAES(words, masks, modMask)
+		return
+	}
 	// The added masks first, then the subtracted, so that groups share a sign.
 	order := make([]mask, 0, len(masks))
 	for _, sub := range []bool{false, true} {
@@ -122,6 +126,51 @@ func applyMasks(words []uint32, masks []mask, modMask uint32) {
 			}
 		}
 	})
+}
+
+// applyMasksVAES is applyMasks with VAES: each mask's keystream is made in registers
+// and added to the chunk as it is made (simd.AddAESCTR), never stored; a chunk's last
+// words short of 16 AES blocks take the crypto/cipher path.
+func applyMasksVAES(words []uint32, masks []mask, modMask uint32) {
+	enc := make([][176]byte, len(masks))
+	for i, m := range masks {
+		simd.ExpandAESKey(&enc[i], (*[16]byte)(m.key))
+	}
+	parallel.Ranges(parallel.Workers(), len(words), maskPiece, func(_, lo, hi int) {
+		for off := lo; off < hi; off += maskChunk {
+			w := words[off:min(off+maskChunk, hi)]
+			bulk := len(w) &^ (simd.AESBlockWords - 1)
+			for i, m := range masks {
+				if m.subtract {
+					simd.SubAESCTR(w[:bulk], &enc[i], uint64(off/4))
+				} else {
+					simd.AddAESCTR(w[:bulk], &enc[i], uint64(off/4))
+				}
+			}
+			if bulk < len(w) {
+				applyMasksCTR(w[bulk:], uint64(off+bulk), masks)
+			}
+			if modMask != 1<<32-1 {
+				for j := range w {
+					w[j] &= modMask
+				}
+			}
+		}
+	})
+}
+
+// applyMasksCTR adds the masks' words [from, from+len(w)) to w, through crypto/cipher.
+func applyMasksCTR(w []uint32, from uint64, masks []mask) {
+	ks := make([]uint32, len(w))
+	row := [][]uint32{ks}
+	for _, m := range masks {
+		newKeystream(m.key, from).read(ks)
+		if m.subtract {
+			simd.SubWords(w, row, 0)
+		} else {
+			simd.AddWords(w, row, 0)
+		}
+	}
 }
 
 // addWords adds the rows into sum mod 2^32 across the cores.

@@ -33,6 +33,23 @@ func addWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
 //go:noescape
 func subWordRowsAVX512(sum []uint32, rows [][]uint32, off int)
 
+// expandAESKeyAVX512 is  the AES-128 key expansion of key into enc (FIPS-197, 5.2).
+//
+//go:noescape
+func expandAESKeyAVX512(key *[16]byte, enc *[176]byte)
+
+// addAESCTRAVX512 is  for i := range words { words[i] += keystream word i, from AES block `block` on }
+// for len(words) a multiple of 64 (16 blocks), enc the key schedule of expandAESKey.
+//
+//go:noescape
+func addAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
+
+// subAESCTRAVX512 is  for i := range words { words[i] -= keystream word i, from AES block `block` on }
+// for len(words) a multiple of 64 (16 blocks), enc the key schedule of expandAESKey.
+//
+//go:noescape
+func subAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
+
 // dotAVX512 is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).
 // The products of two float32 are exact in float64, so the fused and the plain forms agree.
 //

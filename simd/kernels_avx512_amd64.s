@@ -228,6 +228,433 @@ done:
 	VZEROUPPER
 	RET
 
+// func expandAESKeyAVX512(key *[16]byte, enc *[176]byte)
+// Requires: AES, AVX
+TEXT ·expandAESKeyAVX512(SB), NOSPLIT, $0-16
+	MOVQ             key+0(FP), AX
+	MOVQ             enc+8(FP), CX
+	VMOVDQU          (AX), X0
+	VMOVDQU          X0, (CX)
+	VAESKEYGENASSIST $0x01, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 16(CX)
+	VAESKEYGENASSIST $0x02, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 32(CX)
+	VAESKEYGENASSIST $0x04, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 48(CX)
+	VAESKEYGENASSIST $0x08, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 64(CX)
+	VAESKEYGENASSIST $0x10, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 80(CX)
+	VAESKEYGENASSIST $0x20, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 96(CX)
+	VAESKEYGENASSIST $0x40, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 112(CX)
+	VAESKEYGENASSIST $0x80, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 128(CX)
+	VAESKEYGENASSIST $0x1b, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 144(CX)
+	VAESKEYGENASSIST $0x36, X0, X2
+	VPSHUFD          $0xff, X2, X2
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPSLLDQ          $0x04, X0, X1
+	VPXOR            X1, X0, X0
+	VPXOR            X2, X0, X0
+	VMOVDQU          X0, 160(CX)
+	RET
+
+// func addAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
+// Requires: AVX, AVX512BW, AVX512F, VAES
+TEXT ·addAESCTRAVX512(SB), NOSPLIT, $0-40
+	MOVQ            words_base+0(FP), AX
+	MOVQ            words_len+8(FP), CX
+	SHRQ            $0x06, CX
+	MOVQ            enc+24(FP), DX
+	MOVQ            block+32(FP), BX
+	VBROADCASTI32X4 (DX), Z0
+	VBROADCASTI32X4 16(DX), Z1
+	VBROADCASTI32X4 32(DX), Z2
+	VBROADCASTI32X4 48(DX), Z3
+	VBROADCASTI32X4 64(DX), Z4
+	VBROADCASTI32X4 80(DX), Z5
+	VBROADCASTI32X4 96(DX), Z6
+	VBROADCASTI32X4 112(DX), Z7
+	VBROADCASTI32X4 128(DX), Z8
+	VBROADCASTI32X4 144(DX), Z9
+	VBROADCASTI32X4 160(DX), Z10
+	VMOVDQU64       aesctr<>+0(SB), Z11
+	MOVQ            $0x0000000000000010, DX
+	VPBROADCASTQ    DX, Z12
+	VPANDQ          aesctr<>+64(SB), Z12, Z12
+	VPBROADCASTQ    BX, Z13
+	VPADDQ          aesctr<>+128(SB), Z13, Z14
+	VPANDQ          aesctr<>+64(SB), Z14, Z14
+	VPADDQ          aesctr<>+192(SB), Z13, Z15
+	VPANDQ          aesctr<>+64(SB), Z15, Z15
+	VPADDQ          aesctr<>+256(SB), Z13, Z16
+	VPANDQ          aesctr<>+64(SB), Z16, Z16
+	VPADDQ          aesctr<>+320(SB), Z13, Z13
+	VPANDQ          aesctr<>+64(SB), Z13, Z13
+	TESTQ           CX, CX
+	JZ              done
+
+loop:
+	VPSHUFB     Z11, Z14, Z17
+	VPXORQ      Z0, Z17, Z17
+	VPSHUFB     Z11, Z15, Z18
+	VPXORQ      Z0, Z18, Z18
+	VPSHUFB     Z11, Z16, Z19
+	VPXORQ      Z0, Z19, Z19
+	VPSHUFB     Z11, Z13, Z20
+	VPXORQ      Z0, Z20, Z20
+	VAESENC     Z1, Z17, Z17
+	VAESENC     Z1, Z18, Z18
+	VAESENC     Z1, Z19, Z19
+	VAESENC     Z1, Z20, Z20
+	VAESENC     Z2, Z17, Z17
+	VAESENC     Z2, Z18, Z18
+	VAESENC     Z2, Z19, Z19
+	VAESENC     Z2, Z20, Z20
+	VAESENC     Z3, Z17, Z17
+	VAESENC     Z3, Z18, Z18
+	VAESENC     Z3, Z19, Z19
+	VAESENC     Z3, Z20, Z20
+	VAESENC     Z4, Z17, Z17
+	VAESENC     Z4, Z18, Z18
+	VAESENC     Z4, Z19, Z19
+	VAESENC     Z4, Z20, Z20
+	VAESENC     Z5, Z17, Z17
+	VAESENC     Z5, Z18, Z18
+	VAESENC     Z5, Z19, Z19
+	VAESENC     Z5, Z20, Z20
+	VAESENC     Z6, Z17, Z17
+	VAESENC     Z6, Z18, Z18
+	VAESENC     Z6, Z19, Z19
+	VAESENC     Z6, Z20, Z20
+	VAESENC     Z7, Z17, Z17
+	VAESENC     Z7, Z18, Z18
+	VAESENC     Z7, Z19, Z19
+	VAESENC     Z7, Z20, Z20
+	VAESENC     Z8, Z17, Z17
+	VAESENC     Z8, Z18, Z18
+	VAESENC     Z8, Z19, Z19
+	VAESENC     Z8, Z20, Z20
+	VAESENC     Z9, Z17, Z17
+	VAESENC     Z9, Z18, Z18
+	VAESENC     Z9, Z19, Z19
+	VAESENC     Z9, Z20, Z20
+	VAESENCLAST Z10, Z17, Z17
+	VPADDD      (AX), Z17, Z17
+	VMOVDQU32   Z17, (AX)
+	VPADDQ      Z12, Z14, Z14
+	VAESENCLAST Z10, Z18, Z18
+	VPADDD      64(AX), Z18, Z18
+	VMOVDQU32   Z18, 64(AX)
+	VPADDQ      Z12, Z15, Z15
+	VAESENCLAST Z10, Z19, Z19
+	VPADDD      128(AX), Z19, Z19
+	VMOVDQU32   Z19, 128(AX)
+	VPADDQ      Z12, Z16, Z16
+	VAESENCLAST Z10, Z20, Z20
+	VPADDD      192(AX), Z20, Z20
+	VMOVDQU32   Z20, 192(AX)
+	VPADDQ      Z12, Z13, Z13
+	ADDQ        $0x00000100, AX
+	DECQ        CX
+	JNZ         loop
+
+done:
+	VZEROUPPER
+	RET
+
+DATA aesctr<>+0(SB)/1, $0x00
+DATA aesctr<>+1(SB)/1, $0x01
+DATA aesctr<>+2(SB)/1, $0x02
+DATA aesctr<>+3(SB)/1, $0x03
+DATA aesctr<>+4(SB)/1, $0x04
+DATA aesctr<>+5(SB)/1, $0x05
+DATA aesctr<>+6(SB)/1, $0x06
+DATA aesctr<>+7(SB)/1, $0x07
+DATA aesctr<>+8(SB)/1, $0x0f
+DATA aesctr<>+9(SB)/1, $0x0e
+DATA aesctr<>+10(SB)/1, $0x0d
+DATA aesctr<>+11(SB)/1, $0x0c
+DATA aesctr<>+12(SB)/1, $0x0b
+DATA aesctr<>+13(SB)/1, $0x0a
+DATA aesctr<>+14(SB)/1, $0x09
+DATA aesctr<>+15(SB)/1, $0x08
+DATA aesctr<>+16(SB)/1, $0x00
+DATA aesctr<>+17(SB)/1, $0x01
+DATA aesctr<>+18(SB)/1, $0x02
+DATA aesctr<>+19(SB)/1, $0x03
+DATA aesctr<>+20(SB)/1, $0x04
+DATA aesctr<>+21(SB)/1, $0x05
+DATA aesctr<>+22(SB)/1, $0x06
+DATA aesctr<>+23(SB)/1, $0x07
+DATA aesctr<>+24(SB)/1, $0x0f
+DATA aesctr<>+25(SB)/1, $0x0e
+DATA aesctr<>+26(SB)/1, $0x0d
+DATA aesctr<>+27(SB)/1, $0x0c
+DATA aesctr<>+28(SB)/1, $0x0b
+DATA aesctr<>+29(SB)/1, $0x0a
+DATA aesctr<>+30(SB)/1, $0x09
+DATA aesctr<>+31(SB)/1, $0x08
+DATA aesctr<>+32(SB)/1, $0x00
+DATA aesctr<>+33(SB)/1, $0x01
+DATA aesctr<>+34(SB)/1, $0x02
+DATA aesctr<>+35(SB)/1, $0x03
+DATA aesctr<>+36(SB)/1, $0x04
+DATA aesctr<>+37(SB)/1, $0x05
+DATA aesctr<>+38(SB)/1, $0x06
+DATA aesctr<>+39(SB)/1, $0x07
+DATA aesctr<>+40(SB)/1, $0x0f
+DATA aesctr<>+41(SB)/1, $0x0e
+DATA aesctr<>+42(SB)/1, $0x0d
+DATA aesctr<>+43(SB)/1, $0x0c
+DATA aesctr<>+44(SB)/1, $0x0b
+DATA aesctr<>+45(SB)/1, $0x0a
+DATA aesctr<>+46(SB)/1, $0x09
+DATA aesctr<>+47(SB)/1, $0x08
+DATA aesctr<>+48(SB)/1, $0x00
+DATA aesctr<>+49(SB)/1, $0x01
+DATA aesctr<>+50(SB)/1, $0x02
+DATA aesctr<>+51(SB)/1, $0x03
+DATA aesctr<>+52(SB)/1, $0x04
+DATA aesctr<>+53(SB)/1, $0x05
+DATA aesctr<>+54(SB)/1, $0x06
+DATA aesctr<>+55(SB)/1, $0x07
+DATA aesctr<>+56(SB)/1, $0x0f
+DATA aesctr<>+57(SB)/1, $0x0e
+DATA aesctr<>+58(SB)/1, $0x0d
+DATA aesctr<>+59(SB)/1, $0x0c
+DATA aesctr<>+60(SB)/1, $0x0b
+DATA aesctr<>+61(SB)/1, $0x0a
+DATA aesctr<>+62(SB)/1, $0x09
+DATA aesctr<>+63(SB)/1, $0x08
+DATA aesctr<>+64(SB)/8, $0x0000000000000000
+DATA aesctr<>+72(SB)/8, $0xffffffffffffffff
+DATA aesctr<>+80(SB)/8, $0x0000000000000000
+DATA aesctr<>+88(SB)/8, $0xffffffffffffffff
+DATA aesctr<>+96(SB)/8, $0x0000000000000000
+DATA aesctr<>+104(SB)/8, $0xffffffffffffffff
+DATA aesctr<>+112(SB)/8, $0x0000000000000000
+DATA aesctr<>+120(SB)/8, $0xffffffffffffffff
+DATA aesctr<>+128(SB)/8, $0x0000000000000000
+DATA aesctr<>+136(SB)/8, $0x0000000000000000
+DATA aesctr<>+144(SB)/8, $0x0000000000000000
+DATA aesctr<>+152(SB)/8, $0x0000000000000001
+DATA aesctr<>+160(SB)/8, $0x0000000000000000
+DATA aesctr<>+168(SB)/8, $0x0000000000000002
+DATA aesctr<>+176(SB)/8, $0x0000000000000000
+DATA aesctr<>+184(SB)/8, $0x0000000000000003
+DATA aesctr<>+192(SB)/8, $0x0000000000000000
+DATA aesctr<>+200(SB)/8, $0x0000000000000004
+DATA aesctr<>+208(SB)/8, $0x0000000000000000
+DATA aesctr<>+216(SB)/8, $0x0000000000000005
+DATA aesctr<>+224(SB)/8, $0x0000000000000000
+DATA aesctr<>+232(SB)/8, $0x0000000000000006
+DATA aesctr<>+240(SB)/8, $0x0000000000000000
+DATA aesctr<>+248(SB)/8, $0x0000000000000007
+DATA aesctr<>+256(SB)/8, $0x0000000000000000
+DATA aesctr<>+264(SB)/8, $0x0000000000000008
+DATA aesctr<>+272(SB)/8, $0x0000000000000000
+DATA aesctr<>+280(SB)/8, $0x0000000000000009
+DATA aesctr<>+288(SB)/8, $0x0000000000000000
+DATA aesctr<>+296(SB)/8, $0x000000000000000a
+DATA aesctr<>+304(SB)/8, $0x0000000000000000
+DATA aesctr<>+312(SB)/8, $0x000000000000000b
+DATA aesctr<>+320(SB)/8, $0x0000000000000000
+DATA aesctr<>+328(SB)/8, $0x000000000000000c
+DATA aesctr<>+336(SB)/8, $0x0000000000000000
+DATA aesctr<>+344(SB)/8, $0x000000000000000d
+DATA aesctr<>+352(SB)/8, $0x0000000000000000
+DATA aesctr<>+360(SB)/8, $0x000000000000000e
+DATA aesctr<>+368(SB)/8, $0x0000000000000000
+DATA aesctr<>+376(SB)/8, $0x000000000000000f
+GLOBL aesctr<>(SB), RODATA|NOPTR, $384
+
+// func subAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
+// Requires: AVX, AVX512BW, AVX512F, VAES
+TEXT ·subAESCTRAVX512(SB), NOSPLIT, $0-40
+	MOVQ            words_base+0(FP), AX
+	MOVQ            words_len+8(FP), CX
+	SHRQ            $0x06, CX
+	MOVQ            enc+24(FP), DX
+	MOVQ            block+32(FP), BX
+	VBROADCASTI32X4 (DX), Z0
+	VBROADCASTI32X4 16(DX), Z1
+	VBROADCASTI32X4 32(DX), Z2
+	VBROADCASTI32X4 48(DX), Z3
+	VBROADCASTI32X4 64(DX), Z4
+	VBROADCASTI32X4 80(DX), Z5
+	VBROADCASTI32X4 96(DX), Z6
+	VBROADCASTI32X4 112(DX), Z7
+	VBROADCASTI32X4 128(DX), Z8
+	VBROADCASTI32X4 144(DX), Z9
+	VBROADCASTI32X4 160(DX), Z10
+	VMOVDQU64       aesctr<>+0(SB), Z11
+	MOVQ            $0x0000000000000010, DX
+	VPBROADCASTQ    DX, Z12
+	VPANDQ          aesctr<>+64(SB), Z12, Z12
+	VPBROADCASTQ    BX, Z13
+	VPADDQ          aesctr<>+128(SB), Z13, Z14
+	VPANDQ          aesctr<>+64(SB), Z14, Z14
+	VPADDQ          aesctr<>+192(SB), Z13, Z15
+	VPANDQ          aesctr<>+64(SB), Z15, Z15
+	VPADDQ          aesctr<>+256(SB), Z13, Z16
+	VPANDQ          aesctr<>+64(SB), Z16, Z16
+	VPADDQ          aesctr<>+320(SB), Z13, Z13
+	VPANDQ          aesctr<>+64(SB), Z13, Z13
+	TESTQ           CX, CX
+	JZ              done
+
+loop:
+	VPSHUFB     Z11, Z14, Z17
+	VPXORQ      Z0, Z17, Z17
+	VPSHUFB     Z11, Z15, Z18
+	VPXORQ      Z0, Z18, Z18
+	VPSHUFB     Z11, Z16, Z19
+	VPXORQ      Z0, Z19, Z19
+	VPSHUFB     Z11, Z13, Z20
+	VPXORQ      Z0, Z20, Z20
+	VAESENC     Z1, Z17, Z17
+	VAESENC     Z1, Z18, Z18
+	VAESENC     Z1, Z19, Z19
+	VAESENC     Z1, Z20, Z20
+	VAESENC     Z2, Z17, Z17
+	VAESENC     Z2, Z18, Z18
+	VAESENC     Z2, Z19, Z19
+	VAESENC     Z2, Z20, Z20
+	VAESENC     Z3, Z17, Z17
+	VAESENC     Z3, Z18, Z18
+	VAESENC     Z3, Z19, Z19
+	VAESENC     Z3, Z20, Z20
+	VAESENC     Z4, Z17, Z17
+	VAESENC     Z4, Z18, Z18
+	VAESENC     Z4, Z19, Z19
+	VAESENC     Z4, Z20, Z20
+	VAESENC     Z5, Z17, Z17
+	VAESENC     Z5, Z18, Z18
+	VAESENC     Z5, Z19, Z19
+	VAESENC     Z5, Z20, Z20
+	VAESENC     Z6, Z17, Z17
+	VAESENC     Z6, Z18, Z18
+	VAESENC     Z6, Z19, Z19
+	VAESENC     Z6, Z20, Z20
+	VAESENC     Z7, Z17, Z17
+	VAESENC     Z7, Z18, Z18
+	VAESENC     Z7, Z19, Z19
+	VAESENC     Z7, Z20, Z20
+	VAESENC     Z8, Z17, Z17
+	VAESENC     Z8, Z18, Z18
+	VAESENC     Z8, Z19, Z19
+	VAESENC     Z8, Z20, Z20
+	VAESENC     Z9, Z17, Z17
+	VAESENC     Z9, Z18, Z18
+	VAESENC     Z9, Z19, Z19
+	VAESENC     Z9, Z20, Z20
+	VAESENCLAST Z10, Z17, Z17
+	VMOVDQU32   (AX), Z21
+	VPSUBD      Z17, Z21, Z21
+	VMOVDQU32   Z21, (AX)
+	VPADDQ      Z12, Z14, Z14
+	VAESENCLAST Z10, Z18, Z18
+	VMOVDQU32   64(AX), Z17
+	VPSUBD      Z18, Z17, Z17
+	VMOVDQU32   Z17, 64(AX)
+	VPADDQ      Z12, Z15, Z15
+	VAESENCLAST Z10, Z19, Z19
+	VMOVDQU32   128(AX), Z17
+	VPSUBD      Z19, Z17, Z17
+	VMOVDQU32   Z17, 128(AX)
+	VPADDQ      Z12, Z16, Z16
+	VAESENCLAST Z10, Z20, Z20
+	VMOVDQU32   192(AX), Z17
+	VPSUBD      Z20, Z17, Z17
+	VMOVDQU32   Z17, 192(AX)
+	VPADDQ      Z12, Z13, Z13
+	ADDQ        $0x00000100, AX
+	DECQ        CX
+	JNZ         loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func dotAVX512(acc *[32]float64, x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·dotAVX512(SB), NOSPLIT, $0-56

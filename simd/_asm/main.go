@@ -49,6 +49,11 @@ func main() {
 	genFinish(s)
 	genWordRows(s, false)
 	genWordRows(s, true)
+	if s.vecSize == 64 { // VAES's 512-bit form: the AVX-512 path only
+		genExpandAESKey(s)
+		genAESCTR(s, false)
+		genAESCTR(s, true)
+	}
 	genDot(s, false)
 	genDot(s, true)
 	genSqDist(s)
