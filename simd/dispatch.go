@@ -36,12 +36,16 @@ type kernels struct {
 	expandAESKey func(key *[16]byte, enc *[176]byte)
 	addAESCTR    func(words []uint32, enc *[176]byte, block uint64)
 	subAESCTR    func(words []uint32, enc *[176]byte, block uint64)
-	dot          func(acc *[Block]float64, x, y []float32)
-	sumSquares   func(acc *[Block]float64, x []float32)
-	sqDist       func(acc *[Block]float64, x, y []float32)
-	sqDistPairs  func(acc *[PairBlock * PairBlock * pairLanes]float64, a, b [][]float32, off, n int)
-	scale        func(x []float32, a float32)
-	min, max     func(dst, x []float32)
+	// mtTwist and mtTemper, AVX-512's only, make MT19937's words 16 at a time; the
+	// other paths run the generic ones.
+	mtTwist     func(state *[640]uint32)
+	mtTemper    func(out *[624]uint32, state *[640]uint32, mask, rng uint32) int
+	dot         func(acc *[Block]float64, x, y []float32)
+	sumSquares  func(acc *[Block]float64, x []float32)
+	sqDist      func(acc *[Block]float64, x, y []float32)
+	sqDistPairs func(acc *[PairBlock * PairBlock * pairLanes]float64, a, b [][]float32, off, n int)
+	scale       func(x []float32, a float32)
+	min, max    func(dst, x []float32)
 
 	nonFiniteBlock func(x []float32) int
 	copyStream     func(dst, src []float32)
@@ -86,8 +90,8 @@ type (
 
 // What each path fills: the generic path every arithmetic kernel, the scans and copies,
 // keptSum and push (its order statistics are Go code of their own); every assembly path
-// every kernel of the struct but boundsBisect8, selectRank8 and the AES ones, which only
-// AVX-512 has,
+// every kernel of the struct but boundsBisect8, selectRank8, the AES and the MT19937
+// ones, which only AVX-512 has,
 // and the per-size lists from their first size on without a gap, as far as its
 // registers reach (the generator writes those tables from the kernels it emits, so none
 // is named by hand). TestKernelTables checks it.

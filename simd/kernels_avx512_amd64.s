@@ -655,6 +655,1227 @@ done:
 	VZEROUPPER
 	RET
 
+// func mtTwistAVX512(state *[640]uint32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·mtTwistAVX512(SB), NOSPLIT, $0-8
+	MOVQ         state+0(FP), AX
+	MOVL         $0x80000000, CX
+	VPBROADCASTD CX, Z0
+	MOVL         $0x7fffffff, CX
+	VPBROADCASTD CX, Z1
+	MOVL         $0x00000001, CX
+	VPBROADCASTD CX, Z2
+	MOVL         $0x9908b0df, CX
+	VPBROADCASTD CX, Z3
+	VXORPS       Z4, Z4, Z4
+	VMOVDQU32    (AX), Z5
+	VMOVDQU32    4(AX), Z6
+	VMOVDQU32    1588(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, (AX)
+	VMOVDQU32    64(AX), Z5
+	VMOVDQU32    68(AX), Z6
+	VMOVDQU32    1652(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 64(AX)
+	VMOVDQU32    128(AX), Z5
+	VMOVDQU32    132(AX), Z6
+	VMOVDQU32    1716(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 128(AX)
+	VMOVDQU32    192(AX), Z5
+	VMOVDQU32    196(AX), Z6
+	VMOVDQU32    1780(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 192(AX)
+	VMOVDQU32    256(AX), Z5
+	VMOVDQU32    260(AX), Z6
+	VMOVDQU32    1844(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 256(AX)
+	VMOVDQU32    320(AX), Z5
+	VMOVDQU32    324(AX), Z6
+	VMOVDQU32    1908(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 320(AX)
+	VMOVDQU32    384(AX), Z5
+	VMOVDQU32    388(AX), Z6
+	VMOVDQU32    1972(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 384(AX)
+	VMOVDQU32    448(AX), Z5
+	VMOVDQU32    452(AX), Z6
+	VMOVDQU32    2036(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 448(AX)
+	VMOVDQU32    512(AX), Z5
+	VMOVDQU32    516(AX), Z6
+	VMOVDQU32    2100(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 512(AX)
+	VMOVDQU32    576(AX), Z5
+	VMOVDQU32    580(AX), Z6
+	VMOVDQU32    2164(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 576(AX)
+	VMOVDQU32    640(AX), Z5
+	VMOVDQU32    644(AX), Z6
+	VMOVDQU32    2228(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 640(AX)
+	VMOVDQU32    704(AX), Z5
+	VMOVDQU32    708(AX), Z6
+	VMOVDQU32    2292(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 704(AX)
+	VMOVDQU32    768(AX), Z5
+	VMOVDQU32    772(AX), Z6
+	VMOVDQU32    2356(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 768(AX)
+	VMOVDQU32    832(AX), Z5
+	VMOVDQU32    836(AX), Z6
+	VMOVDQU32    2420(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 832(AX)
+	VMOVDQU32    896(AX), Z5
+	VMOVDQU32    900(AX), Z6
+	VMOVDQU32    2484(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	MOVL         $0x00000007, CX
+	KMOVW        CX, K1
+	VMOVDQU32    Z7, K1, 896(AX)
+	VMOVDQU32    908(AX), Z5
+	VMOVDQU32    912(AX), Z6
+	VMOVDQU32    (AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 908(AX)
+	VMOVDQU32    972(AX), Z5
+	VMOVDQU32    976(AX), Z6
+	VMOVDQU32    64(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 972(AX)
+	VMOVDQU32    1036(AX), Z5
+	VMOVDQU32    1040(AX), Z6
+	VMOVDQU32    128(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1036(AX)
+	VMOVDQU32    1100(AX), Z5
+	VMOVDQU32    1104(AX), Z6
+	VMOVDQU32    192(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1100(AX)
+	VMOVDQU32    1164(AX), Z5
+	VMOVDQU32    1168(AX), Z6
+	VMOVDQU32    256(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1164(AX)
+	VMOVDQU32    1228(AX), Z5
+	VMOVDQU32    1232(AX), Z6
+	VMOVDQU32    320(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1228(AX)
+	VMOVDQU32    1292(AX), Z5
+	VMOVDQU32    1296(AX), Z6
+	VMOVDQU32    384(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1292(AX)
+	VMOVDQU32    1356(AX), Z5
+	VMOVDQU32    1360(AX), Z6
+	VMOVDQU32    448(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1356(AX)
+	VMOVDQU32    1420(AX), Z5
+	VMOVDQU32    1424(AX), Z6
+	VMOVDQU32    512(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1420(AX)
+	VMOVDQU32    1484(AX), Z5
+	VMOVDQU32    1488(AX), Z6
+	VMOVDQU32    576(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1484(AX)
+	VMOVDQU32    1548(AX), Z5
+	VMOVDQU32    1552(AX), Z6
+	VMOVDQU32    640(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1548(AX)
+	VMOVDQU32    1612(AX), Z5
+	VMOVDQU32    1616(AX), Z6
+	VMOVDQU32    704(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1612(AX)
+	VMOVDQU32    1676(AX), Z5
+	VMOVDQU32    1680(AX), Z6
+	VMOVDQU32    768(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1676(AX)
+	VMOVDQU32    1740(AX), Z5
+	VMOVDQU32    1744(AX), Z6
+	VMOVDQU32    832(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1740(AX)
+	VMOVDQU32    1804(AX), Z5
+	VMOVDQU32    1808(AX), Z6
+	VMOVDQU32    896(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1804(AX)
+	VMOVDQU32    1868(AX), Z5
+	VMOVDQU32    1872(AX), Z6
+	VMOVDQU32    960(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1868(AX)
+	VMOVDQU32    1932(AX), Z5
+	VMOVDQU32    1936(AX), Z6
+	VMOVDQU32    1024(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1932(AX)
+	VMOVDQU32    1996(AX), Z5
+	VMOVDQU32    2000(AX), Z6
+	VMOVDQU32    1088(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 1996(AX)
+	VMOVDQU32    2060(AX), Z5
+	VMOVDQU32    2064(AX), Z6
+	VMOVDQU32    1152(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2060(AX)
+	VMOVDQU32    2124(AX), Z5
+	VMOVDQU32    2128(AX), Z6
+	VMOVDQU32    1216(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2124(AX)
+	VMOVDQU32    2188(AX), Z5
+	VMOVDQU32    2192(AX), Z6
+	VMOVDQU32    1280(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2188(AX)
+	VMOVDQU32    2252(AX), Z5
+	VMOVDQU32    2256(AX), Z6
+	VMOVDQU32    1344(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2252(AX)
+	VMOVDQU32    2316(AX), Z5
+	VMOVDQU32    2320(AX), Z6
+	VMOVDQU32    1408(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2316(AX)
+	VMOVDQU32    2380(AX), Z5
+	VMOVDQU32    2384(AX), Z6
+	VMOVDQU32    1472(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z6
+	VPSUBD       Z6, Z4, Z6
+	VPANDD       Z3, Z6, Z6
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z6, Z7, Z7
+	VMOVDQU32    Z7, 2380(AX)
+	VMOVDQU32    2444(AX), Z5
+	VMOVDQU32    2448(AX), Z6
+	VMOVDQU32    1536(AX), Z7
+	VPANDD       Z0, Z5, Z5
+	VPANDD       Z1, Z6, Z6
+	VPORD        Z6, Z5, Z5
+	VPANDD       Z2, Z5, Z0
+	VPSUBD       Z0, Z4, Z0
+	VPANDD       Z3, Z0, Z0
+	VPSRLD       $0x01, Z5, Z5
+	VPXORD       Z5, Z7, Z7
+	VPXORD       Z0, Z7, Z7
+	MOVL         $0x00000fff, CX
+	KMOVW        CX, K1
+	VMOVDQU32    Z7, K1, 2444(AX)
+	VZEROUPPER
+	RET
+
+// func mtTemperAVX512(out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+// Requires: AVX, AVX512F, POPCNT
+TEXT ·mtTemperAVX512(SB), NOSPLIT, $0-32
+	MOVQ         out+0(FP), AX
+	MOVQ         state+8(FP), CX
+	MOVL         mask+16(FP), DX
+	VPBROADCASTD DX, Z0
+	MOVL         rng+20(FP), DX
+	VPBROADCASTD DX, Z1
+	MOVL         $0x9d2c5680, DX
+	VPBROADCASTD DX, Z2
+	MOVL         $0xefc60000, DX
+	VPBROADCASTD DX, Z3
+	XORQ         DX, DX
+	VMOVDQU32    (CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, (AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    64(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 64(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    128(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 128(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    192(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 192(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    256(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 256(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    320(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 320(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    384(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 384(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    448(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 448(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    512(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 512(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    576(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 576(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    640(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 640(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    704(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 704(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    768(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 768(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    832(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 832(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    896(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 896(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    960(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 960(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1024(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1024(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1088(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1088(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1152(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1152(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1216(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1216(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1280(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1280(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1344(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1344(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1408(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1408(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1472(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1472(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1536(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1536(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1600(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1600(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1664(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1664(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1728(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1728(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1792(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1792(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1856(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1856(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1920(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1920(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    1984(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 1984(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2048(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2048(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2112(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2112(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2176(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2176(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2240(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2240(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2304(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2304(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2368(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2368(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	VMOVDQU32    2432(CX), Z4
+	VPSRLD       $0x0b, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x07, Z4, Z5
+	VPANDD       Z2, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSLLD       $0x0f, Z4, Z5
+	VPANDD       Z3, Z5, Z5
+	VPXORD       Z5, Z4, Z4
+	VPSRLD       $0x12, Z4, Z5
+	VPXORD       Z5, Z4, Z4
+	VPANDD       Z0, Z4, Z4
+	VMOVDQU32    Z4, 2432(AX)
+	VPCMPUD      $0x06, Z1, Z4, K1
+	KMOVW        K1, AX
+	POPCNTQ      AX, AX
+	ADDQ         AX, DX
+	MOVQ         DX, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func dotAVX512(acc *[32]float64, x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·dotAVX512(SB), NOSPLIT, $0-56

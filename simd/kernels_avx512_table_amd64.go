@@ -15,6 +15,8 @@ var avx512Kernels = kernels{
 	expandAESKey:   expandAESKeyAVX512,
 	addAESCTR:      addAESCTRAVX512,
 	subAESCTR:      subAESCTRAVX512,
+	mtTwist:        mtTwistAVX512,
+	mtTemper:       mtTemperAVX512,
 	dot:            dotAVX512,
 	sumSquares:     sumSquaresAVX512,
 	sqDist:         sqDistAVX512,

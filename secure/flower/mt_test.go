@@ -5,28 +5,29 @@ import "testing"
 // TestMT19937AgainstNumpy pins the generator and randint's mapping to numpy's legacy
 // RandomState(12345).randint(0, 2**32 - 1, 5) (numpy 1.24, Debian's).
 func TestMT19937AgainstNumpy(t *testing.T) {
-	g := newMT19937(12345)
-	rng := uint32(1<<32 - 2)
+	g := newMT19937(12345, 1<<32-2)
 	want := []uint32{3992670690, 3823185381, 1358822685, 561383553, 789925284}
 	for i, w := range want {
-		if got := g.bounded(rng, coverMask(rng)); got != w {
+		if got := g.bounded(); got != w {
 			t.Fatalf("draw %d = %d, numpy %d", i, got, w)
 		}
 	}
 }
 
-// TestFillBoundedIsBounded: the bulk draw gives bounded's values in bounded's order for
-// ranges with many rejections, none, and rng = 0 (no draw at all), across twists.
-func TestFillBoundedIsBounded(t *testing.T) {
+// TestDrawsAreBounded: the bulk draws give bounded's values in bounded's order for
+// ranges with many rejections, none, and rng = 0 (no draw at all), across blocks.
+func TestDrawsAreBounded(t *testing.T) {
 	for _, m := range []uint64{2, 3, 10, 1000, 1 << 20, 1<<31 + 5, 1 << 32} {
 		rng := uint32(m - 2)
-		a, b := newMT19937(99), newMT19937(99)
-		got := make([]uint32, 3000)
-		a.fillBounded(got[:1], rng, coverMask(rng))
-		a.fillBounded(got[1:1500], rng, coverMask(rng))
-		a.fillBounded(got[1500:], rng, coverMask(rng))
+		a, b := newMT19937(99, rng), newMT19937(99, rng)
+		var got []uint32
+		for _, n := range []int{1, 1499, 1500, 5000} {
+			for want := len(got) + n; len(got) < want; {
+				got = append(got, a.draws(want-len(got))...)
+			}
+		}
 		for i, v := range got {
-			if w := b.bounded(rng, coverMask(rng)); v != w {
+			if w := b.bounded(); v != w {
 				t.Fatalf("m=%d: draw %d = %d, bounded %d", m, i, v, w)
 			}
 		}
@@ -38,10 +39,10 @@ func TestFillBoundedIsBounded(t *testing.T) {
 func TestWideAndWordSumsAgree(t *testing.T) {
 	n := 10_000
 	words := newSums(n, 1<<32)
-	wide := &sums{m: 1 << 32, wide: make([]uint64, n), buf: make([]uint32, maskChunk)}
-	vals := make([]int64, n)
+	wide := &sums{m: 1 << 32, wide: make([]uint64, n)}
+	vals := make([]uint32, n)
 	for i := range vals {
-		vals[i] = int64(uint32(i * 2654435761))
+		vals[i] = uint32(i * 2654435761)
 	}
 	for _, s := range []*sums{words, wide} {
 		s.addValues(0, vals)

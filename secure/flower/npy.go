@@ -80,13 +80,18 @@ func parseHeader(h, dtype string) ([]int, error) {
 	return shape, nil
 }
 
-// int64s is the data of an '<i8' array.
-func int64s(data []byte) []int64 {
-	out := make([]int64, len(data)/8)
+// residues is the data of an '<i8' array of values mod m (m <= 2^32), as uint32, and the
+// index of the first value outside [0, m), or -1.
+func residues(data []byte, m int64) ([]uint32, int) {
+	out := make([]uint32, len(data)/8)
 	for i := range out {
-		out[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+		x := int64(binary.LittleEndian.Uint64(data[8*i:]))
+		if x < 0 || x >= m {
+			return nil, i
+		}
+		out[i] = uint32(x)
 	}
-	return out
+	return out, -1
 }
 
 // float64s is the data of an '<f8' array.

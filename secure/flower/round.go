@@ -15,6 +15,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -41,9 +42,9 @@ type Round struct {
 	NodeIDs           []uint64
 	Neighbours        map[uint64][]uint64 // node -> its neighbourhood, itself included
 	PublicKeys        map[uint64]PublicKeys
-	Masked            map[uint64][][]int64 // active node -> [weight factor] + arrays, flattened
-	Dropped           []uint64             // nodes that shared keys but sent no masked vector
-	Replies           map[uint64]Reply     // active node -> its shares of the others' secrets
+	Masked            map[uint64][][]uint32 // active node -> [weight factor] + arrays, flattened (each value < m <= 2^32)
+	Dropped           []uint64              // nodes that shared keys but sent no masked vector
+	Replies           map[uint64]Reply      // active node -> its shares of the others' secrets
 
 	// Reference values a fixture carries beside the round (not used to unmask).
 	FlowerResult [][]float64      // Flower's own unmasked result, one array per model array
@@ -212,21 +213,20 @@ func reply(_ uint64, r replyJSON) (Reply, error) {
 
 // maskedVector decodes an active node's arrays: the weight factor (shape (1,)) and then
 // one array per model array, of its shape, every value in [0, m).
-func (rd *Round) maskedVector(_ uint64, arrays []string) ([][]int64, error) {
+func (rd *Round) maskedVector(_ uint64, arrays []string) ([][]uint32, error) {
 	if len(arrays) != len(rd.Shapes)+1 {
 		return nil, fmt.Errorf("%d arrays, want the weight factor and %d model arrays", len(arrays), len(rd.Shapes))
 	}
-	out := make([][]int64, len(arrays))
+	out := make([][]uint32, len(arrays))
 	for i, s := range arrays {
 		data, err := rd.array(s, "<i8", i)
 		if err != nil {
 			return nil, fmt.Errorf("array %d: %v", i, err)
 		}
-		v := int64s(data)
-		for k, x := range v {
-			if x < 0 || x >= rd.ModulusRange {
-				return nil, fmt.Errorf("array %d[%d] = %d, outside [0, modulus_range %d)", i, k, x, rd.ModulusRange)
-			}
+		v, bad := residues(data, rd.ModulusRange)
+		if bad >= 0 {
+			x := int64(binary.LittleEndian.Uint64(data[8*bad:]))
+			return nil, fmt.Errorf("array %d[%d] = %d, outside [0, modulus_range %d)", i, bad, x, rd.ModulusRange)
 		}
 		out[i] = v
 	}

@@ -28,7 +28,7 @@ func syntheticRound(tb testing.TB, n, k, t, dead, d int) *Round {
 		ClippingRange: 8, QuantizationRange: 1 << 22, ModulusRange: 1 << 32, MaxWeight: 1000,
 		NumShares: k, Threshold: t, Shapes: [][]int{{d}},
 		Neighbours: map[uint64][]uint64{}, PublicKeys: map[uint64]PublicKeys{},
-		Masked: map[uint64][][]int64{}, Replies: map[uint64]Reply{},
+		Masked: map[uint64][][]uint32{}, Replies: map[uint64]Reply{},
 		publicKey1: map[uint64]*ecdh.PublicKey{},
 	}
 	for i := range n {
@@ -58,12 +58,12 @@ func syntheticRound(tb testing.TB, n, k, t, dead, d int) *Round {
 			rd.Dropped = append(rd.Dropped, id)
 			continue
 		}
-		w := make([]int64, 1)
-		v := make([]int64, d)
+		w := make([]uint32, 1)
+		v := make([]uint32, d)
 		for j := range v {
-			v[j] = int64(rng.Uint32())
+			v[j] = rng.Uint32()
 		}
-		rd.Masked[id] = [][]int64{w, v}
+		rd.Masked[id] = [][]uint32{w, v}
 	}
 	// share[owner][p] is the share of the owner's seed (active) or sk1 (dropped) for the
 	// neighbour at position p of its neighbourhood, in Flower's encoding.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octomil/secagg"
@@ -64,24 +65,33 @@ func Unmask(rd *Round) (*Result, error) {
 	for _, id := range res.Active {
 		jobs = append(jobs, expansion{secrets[id], true})
 	}
+	// The pairwise seeds: one P-384 agreement each, on every core.
+	type pair struct{ dead, nb uint64 }
+	var pairs []pair
 	for _, dead := range res.Dropped {
-		sk := sk1[dead]
 		for _, nb := range rd.Neighbours[dead] {
-			if _, active := rd.Masked[nb]; !active {
-				continue // two dropped nodes' masks are in no vector
+			if _, active := rd.Masked[nb]; active { // two dropped nodes' masks are in no vector
+				pairs = append(pairs, pair{dead, nb})
 			}
-			shared, err := sk.ECDH(rd.publicKey1[nb])
-			if err != nil {
-				return nil, secagg.Errorf(secagg.CodeBadRequest, "public_keys", "key agreement of dropped node %d with %d: %v", dead, nb, err)
-			}
-			key, err := hkdf.Key(sha256.New, shared, nil, "", 32)
-			if err != nil {
-				return nil, err
-			}
-			// nb added the mask if nb > dead, subtracted it otherwise.
-			jobs = append(jobs, expansion{[]byte(base64.URLEncoding.EncodeToString(key)), nb > dead})
 		}
 	}
+	pairJobs := make([]expansion, len(pairs))
+	errs := make([]error, len(pairs))
+	parallel.Ranges(parallel.Workers(), len(pairs), 1, func(_, i, _ int) {
+		p := pairs[i]
+		shared, err := sk1[p.dead].ECDH(rd.publicKey1[p.nb])
+		if err != nil {
+			errs[i] = secagg.Errorf(secagg.CodeBadRequest, "public_keys", "key agreement of dropped node %d with %d: %v", p.dead, p.nb, err)
+			return
+		}
+		key, _ := hkdf.Key(sha256.New, shared, nil, "", 32) // 32 bytes of SHA-256: cannot fail
+		// nb added the mask if nb > dead, subtracted it otherwise.
+		pairJobs[i] = expansion{[]byte(base64.URLEncoding.EncodeToString(key)), p.nb > p.dead}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, pairJobs...)
 	res.Masks = len(jobs)
 
 	total := 1
@@ -109,8 +119,10 @@ func Unmask(rd *Round) (*Result, error) {
 	})
 	for _, a := range acc[1:] {
 		acc[0].merge(a)
+		a.release()
 	}
 	sum := acc[0].reduce()
+	defer acc[0].release() // after the sums are dequantised
 	res.WeightFactor = int64(sum[0])
 	if sum[0] == 0 {
 		return nil, secagg.Errorf(secagg.CodeValidation, "masked_vectors", "the active nodes' weight factors sum to 0 (mod %d): nothing to divide by", m)
@@ -135,16 +147,22 @@ type sums struct {
 	m     uint64
 	words []uint32 // m = 2^32
 	wide  []uint64 // any other m
-	buf   []uint32 // one chunk of a mask
 }
 
-// maskChunk is how many mask words are drawn at a time, then added while in cache.
-const maskChunk = 1 << 12
+// wordBufs keeps the word sums of finished unmasks for the next: a fresh buffer's page
+// faults cost more than the sums themselves (BenchmarkFlowerUnmask: the first touch of
+// two 4 MB buffers took most of its 35 ms).
+var wordBufs sync.Pool
 
 func newSums(n int, m uint64) *sums {
-	s := &sums{m: m, buf: make([]uint32, min(maskChunk, n))}
+	s := &sums{m: m}
 	if m == 1<<32 {
-		s.words = make([]uint32, n)
+		if p, ok := wordBufs.Get().(*[]uint32); ok && cap(*p) >= n {
+			s.words = (*p)[:n]
+			clear(s.words)
+		} else {
+			s.words = make([]uint32, n)
+		}
 	} else {
 		s.wide = make([]uint64, n)
 	}
@@ -152,11 +170,9 @@ func newSums(n int, m uint64) *sums {
 }
 
 // addValues adds a masked array (values in [0, m)) from position off.
-func (s *sums) addValues(off int, v []int64) {
+func (s *sums) addValues(off int, v []uint32) {
 	if s.words != nil {
-		for k, x := range v {
-			s.words[off+k] += uint32(x)
-		}
+		simd.AddWords(s.words[off:off+len(v)], [][]uint32{v}, 0)
 		return
 	}
 	for k, x := range v {
@@ -172,14 +188,11 @@ func (s *sums) expand(seed []byte, subtract bool) {
 	for i := 0; i+4 <= len(seed); i += 4 {
 		s32 ^= binary.LittleEndian.Uint32(seed[i:])
 	}
-	g := newMT19937(s32)
-	rng := uint32(s.m - 2)
-	mask := coverMask(rng)
+	g := newMT19937(s32, uint32(s.m-2))
 	n := max(len(s.words), len(s.wide))
 	row := [][]uint32{nil}
-	for off := 0; off < n; off += maskChunk {
-		b := s.buf[:min(maskChunk, n-off)]
-		g.fillBounded(b, rng, mask)
+	for off := 0; off < n; {
+		b := g.draws(n - off)
 		switch {
 		case s.words != nil && subtract:
 			row[0] = b
@@ -196,6 +209,16 @@ func (s *sums) expand(seed []byte, subtract bool) {
 				s.wide[off+k] += uint64(v)
 			}
 		}
+		off += len(b)
+	}
+}
+
+// release hands the word sums back for the next unmask.
+func (s *sums) release() {
+	if s.words != nil {
+		words := s.words
+		wordBufs.Put(&words)
+		s.words = nil
 	}
 }
 
@@ -210,15 +233,14 @@ func (s *sums) merge(o *sums) {
 	}
 }
 
-// reduce returns the sums mod m.
-func (s *sums) reduce() []uint64 {
-	out := make([]uint64, max(len(s.words), len(s.wide)))
-	for i := range out {
-		if s.words != nil {
-			out[i] = uint64(s.words[i])
-		} else {
-			out[i] = s.wide[i] % s.m
-		}
+// reduce returns the sums mod m (below 2^32): the words themselves when m = 2^32.
+func (s *sums) reduce() []uint32 {
+	if s.words != nil {
+		return s.words
+	}
+	out := make([]uint32, len(s.wide))
+	for i, v := range s.wide {
+		out[i] = uint32(v % s.m)
 	}
 	return out
 }
@@ -226,21 +248,25 @@ func (s *sums) reduce() []uint64 {
 // dequantize is Flower's: x·(2c/T) - c per value, plus -(active-1)·c, times T/q where q
 // is the weight factors' sum, each step rounded in float64 as numpy rounds it
 // (the conversions keep Go from fusing a multiply and an add).
-func (rd *Round) dequantize(q uint64, sum []uint64, active int) [][]float64 {
+func (rd *Round) dequantize(q uint32, sum []uint32, active int) [][]float64 {
 	c, T := rd.ClippingRange, float64(rd.QuantizationRange)
 	quantizer := (2 * c) / T
 	shift := -c
 	offset := float64(-(active - 1)) * c
-	scale := T / float64(int64(q))
+	scale := T / float64(q)
 	out := make([][]float64, len(rd.Shapes))
 	off := 0
 	for i, s := range rd.Shapes {
 		a := make([]float64, elements(s))
-		for k := range a {
-			x := float64(float64(sum[off+k])*quantizer) + shift
-			x += offset
-			a[k] = x * scale
-		}
+		src := sum[off : off+len(a)]
+		// Value by value, so the split over the cores changes no bit.
+		parallel.Ranges(parallel.Workers(), len(a), 1<<16, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				x := float64(float64(src[k])*quantizer) + shift
+				x += offset
+				a[k] = x * scale
+			}
+		})
 		out[i] = a
 		off += len(a)
 	}

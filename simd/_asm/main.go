@@ -53,6 +53,8 @@ func main() {
 		genExpandAESKey(s)
 		genAESCTR(s, false)
 		genAESCTR(s, true)
+		genMTTwist(s)
+		genMTTemper(s)
 	}
 	genDot(s, false)
 	genDot(s, true)
