@@ -60,6 +60,19 @@ func newSecureRound(b *testing.B, n, k, dim int) *secureRound {
 	return r
 }
 
+// reply answers unmask with every client asked.
+func (r *secureRound) reply(b *testing.B, reqs map[uint64]secure.UnmaskRequest) {
+	for id, req := range reqs {
+		reply, err := r.clients[id].Unmask(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.srv.AddUnmask(id, reply); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // randomWords stands for a masked vector: uniform words are what the server sees.
 func randomWords(n int, seed uint64) []uint32 {
 	rng := mrand.New(mrand.NewPCG(1, seed))
@@ -115,15 +128,7 @@ func BenchmarkSecAggSum(b *testing.B) {
 
 // finish answers unmask with every client and finalises the round.
 func (r *secureRound) finish(b *testing.B, reqs map[uint64]secure.UnmaskRequest, dst []float32) *secure.Result {
-	for id, req := range reqs {
-		reply, err := r.clients[id].Unmask(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.srv.AddUnmask(id, reply); err != nil {
-			b.Fatal(err)
-		}
-	}
+	r.reply(b, reqs)
 	res, err := r.srv.Finalize(dst)
 	if err != nil {
 		b.Fatal(err)
@@ -169,15 +174,7 @@ func BenchmarkSecAggUnmask(b *testing.B) {
 					b.Fatal(err)
 				}
 				server += time.Since(t0).Seconds()
-				for id, req := range reqs {
-					reply, err := r.clients[id].Unmask(req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := r.srv.AddUnmask(id, reply); err != nil {
-						b.Fatal(err)
-					}
-				}
+				r.reply(b, reqs)
 				b.StartTimer()
 				t0 = time.Now()
 				res, err := r.srv.Finalize(dst)

@@ -128,18 +128,23 @@ func computeVectors(t *testing.T) vectors {
 
 // TestVectors pins the suite to testdata/vectors.json: a change to any derivation fails
 // here, and the same file is what other implementations test against.
-func TestVectors(t *testing.T) {
-	got, err := json.MarshalIndent(computeVectors(t), "", "  ")
+func TestVectors(t *testing.T) { pinned(t, "testdata/vectors.json", computeVectors(t)) }
+
+// pinned compares v, as indented JSON, with the file at path (rewriting it with
+// -update): a change to the suite fails here, and the file is what other
+// implementations test against.
+func pinned(t *testing.T, path string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
 	mustOK(t, err)
 	got = append(got, '\n')
-	const path = "testdata/vectors.json"
 	if *update {
 		mustOK(t, os.WriteFile(path, got, 0o644))
 	}
 	want, err := os.ReadFile(path)
 	mustOK(t, err)
 	if !bytes.Equal(got, want) {
-		t.Fatalf("the suite's derivations differ from %s (run with -update only for a new suite version)", path)
+		t.Fatalf("this implementation differs from %s (run with -update only for a new suite version)", path)
 	}
 }
 
