@@ -1,6 +1,11 @@
 package flower
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 // TestMT19937AgainstNumpy pins the generator and randint's mapping to numpy's legacy
 // RandomState(12345).randint(0, 2**32 - 1, 5) (numpy 1.24, Debian's).
@@ -34,25 +39,47 @@ func TestDrawsAreBounded(t *testing.T) {
 	}
 }
 
-// TestWideAndWordSumsAgree: for m = 2^32 the uint32 sums (simd word kernels) and the
-// uint64 ones every other m uses give the same result.
-func TestWideAndWordSumsAgree(t *testing.T) {
-	n := 10_000
-	words := newSums(n, 1<<32)
-	wide := &sums{m: 1 << 32, wide: make([]uint64, n)}
-	vals := make([]uint32, n)
-	for i := range vals {
-		vals[i] = uint32(i * 2654435761)
-	}
-	for _, s := range []*sums{words, wide} {
-		s.addValues(0, vals)
-		s.expand([]byte("0123456789abcdef0123456789abcdef"), true)
-		s.expand([]byte("another seed of 32 bytes, padded"), false)
-	}
-	a, b := words.reduce(), wide.reduce()
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("word %d: %d against %d", i, a[i], b[i])
+// TestWindowedSums: the uint32 sums (simd word kernels, m = 2^32) and the uint64 ones
+// every other m uses, taken window by window with windows that cross the arrays'
+// boundaries, both equal the sums taken value by value over whole vectors.
+func TestWindowedSums(t *testing.T) {
+	n, split := 10_000, 3_001
+	seeds := [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("another seed of 32 bytes, padded")}
+	var vectors [][][]uint32
+	for v := range 3 {
+		vals := make([]uint32, n)
+		for i := range vals {
+			vals[i] = uint32((i + v) * 2654435761)
 		}
+		vectors = append(vectors, [][]uint32{vals[:split], vals[split:]})
+	}
+	want := make([]uint32, n)
+	for _, v := range vectors {
+		for i, x := range slices.Concat(v...) {
+			want[i] += x
+		}
+	}
+	for k, seed := range seeds {
+		g := newMaskGen(seed, k == 0, 1<<32).g
+		for i := range want {
+			if k == 0 {
+				want[i] -= g.bounded()
+			} else {
+				want[i] += g.bounded()
+			}
+		}
+	}
+	for _, c := range []struct {
+		s   *sums
+		win int
+	}{{newSums(n, 1<<32), 777}, {&sums{m: 1 << 32, wide: make([]uint64, n)}, 1000}} {
+		gens := []*maskGen{newMaskGen(seeds[0], true, 1<<32), newMaskGen(seeds[1], false, 1<<32)}
+		for i := range c.s.words {
+			c.s.words[i] = 12345 // sum must not depend on what the buffer held
+		}
+		for lo := 0; lo < n; lo += c.win {
+			c.s.sum(lo, min(lo+c.win, n), vectors, gens)
+		}
+		assert.Equal(t, want, c.s.reduce(), "window %d", c.win)
 	}
 }

@@ -11,11 +11,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/secure/shamir"
 	"github.com/octomil/secagg/simd"
 )
@@ -57,41 +57,19 @@ func Unmask(rd *Round) (*Result, error) {
 
 	// The expansions: every active node's self mask (subtracted), and the pairwise mask of
 	// each dropped node with each active neighbour, with the sign that neighbour gave it.
-	type expansion struct {
-		seed     []byte
-		subtract bool
-	}
 	var jobs []expansion
 	for _, id := range res.Active {
-		jobs = append(jobs, expansion{secrets[id], true})
+		jobs = append(jobs, expansion{seed: secrets[id], subtract: true})
 	}
-	// The pairwise seeds: one P-384 agreement each, on every core.
-	type pair struct{ dead, nb uint64 }
-	var pairs []pair
 	for _, dead := range res.Dropped {
 		for _, nb := range rd.Neighbours[dead] {
 			if _, active := rd.Masked[nb]; active { // two dropped nodes' masks are in no vector
-				pairs = append(pairs, pair{dead, nb})
+				// nb added the mask if nb > dead (the server subtracts it), subtracted
+				// it otherwise.
+				jobs = append(jobs, expansion{pair: &[2]uint64{dead, nb}, subtract: nb > dead})
 			}
 		}
 	}
-	pairJobs := make([]expansion, len(pairs))
-	errs := make([]error, len(pairs))
-	parallel.Ranges(parallel.Workers(), len(pairs), 1, func(_, i, _ int) {
-		p := pairs[i]
-		shared, err := sk1[p.dead].ECDH(rd.publicKey1[p.nb])
-		if err != nil {
-			errs[i] = secagg.Errorf(secagg.CodeBadRequest, "public_keys", "key agreement of dropped node %d with %d: %v", p.dead, p.nb, err)
-			return
-		}
-		key, _ := hkdf.Key(sha256.New, shared, nil, "", 32) // 32 bytes of SHA-256: cannot fail
-		// nb added the mask if nb > dead, subtracted it otherwise.
-		pairJobs[i] = expansion{[]byte(base64.URLEncoding.EncodeToString(key)), p.nb > p.dead}
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, pairJobs...)
 	res.Masks = len(jobs)
 
 	total := 1
@@ -99,37 +77,93 @@ func Unmask(rd *Round) (*Result, error) {
 		total += elements(s)
 	}
 	m := uint64(rd.ModulusRange)
+	vectors := make([][][]uint32, len(res.Active))
+	for i, id := range res.Active {
+		vectors[i] = rd.Masked[id]
+	}
 	workers := min(parallel.Workers(), len(jobs)+len(res.Active))
 	acc := make([]*sums, workers)
+	errs := make([]error, workers)
 	parallel.Ranges(workers, workers, 1, func(_, w, _ int) {
-		a := newSums(total, m)
 		// Worker w takes every workers-th masked vector and expansion; sums mod m
-		// commute, so the split changes no bit of the result.
-		for i := w; i < len(res.Active); i += workers {
-			off := 0
-			for _, arr := range rd.Masked[res.Active[i]] {
-				a.addValues(off, arr)
-				off += len(arr)
-			}
+		// commute, so the split changes no bit of the result. It goes over the values a
+		// window at a time, adding every one of its vectors and masks into it, so that
+		// its sums cross memory once rather than once a mask: MT19937 cannot skip ahead,
+		// so each mask's generator keeps its state from one window to the next.
+		var mine [][][]uint32
+		for i := w; i < len(vectors); i += workers {
+			mine = append(mine, vectors[i])
 		}
+		var gens []*maskGen
 		for i := w; i < len(jobs); i += workers {
-			a.expand(jobs[i].seed, jobs[i].subtract)
+			seed, err := rd.seed(jobs[i], sk1)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			gens = append(gens, newMaskGen(seed, jobs[i].subtract, m))
+		}
+		a := newSums(total, m)
+		for lo := 0; lo < total; lo += window {
+			a.sum(lo, min(lo+window, total), mine, gens)
 		}
 		acc[w] = a
 	})
-	for _, a := range acc[1:] {
-		acc[0].merge(a)
-		a.release()
+	defer func() {
+		for _, a := range acc {
+			if a != nil {
+				a.release() // after the sums are dequantised
+			}
+		}
+	}()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	sum := acc[0].reduce()
-	defer acc[0].release() // after the sums are dequantised
-	res.WeightFactor = int64(sum[0])
-	if sum[0] == 0 {
+	parts := make([][]uint32, len(acc))
+	if acc[0].words != nil {
+		for i, a := range acc {
+			parts[i] = a.words // mod 2^32: dequantize adds them
+		}
+	} else {
+		for _, a := range acc[1:] {
+			acc[0].merge(a)
+		}
+		parts = [][]uint32{acc[0].reduce()}
+	}
+	var q uint32
+	for _, p := range parts {
+		q += p[0]
+	}
+	res.WeightFactor = int64(q)
+	if q == 0 {
 		return nil, secagg.Errorf(secagg.CodeValidation, "masked_vectors", "the active nodes' weight factors sum to 0 (mod %d): nothing to divide by", m)
 	}
-	res.Arrays = rd.dequantize(sum[0], sum[1:], len(res.Active))
+	res.Arrays = rd.dequantize(q, parts, len(res.Active))
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// expansion is one mask to expand: a self mask's seed, or the pair (dead, neighbour)
+// whose agreement is the seed of their pairwise mask.
+type expansion struct {
+	seed     []byte
+	pair     *[2]uint64
+	subtract bool
+}
+
+// seed is an expansion's PRG seed: for a pair, Flower's, the base64 of HKDF-SHA256 of the
+// P-384 agreement of the dead node's sk1 with its neighbour's pk1.
+func (rd *Round) seed(e expansion, sk1 map[uint64]*ecdh.PrivateKey) ([]byte, error) {
+	if e.pair == nil {
+		return e.seed, nil
+	}
+	dead, nb := e.pair[0], e.pair[1]
+	shared, err := sk1[dead].ECDH(rd.publicKey1[nb])
+	if err != nil {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "public_keys", "key agreement of dropped node %d with %d: %v", dead, nb, err)
+	}
+	key, _ := hkdf.Key(sha256.New, shared, nil, "", 32) // 32 bytes of SHA-256: cannot fail
+	return []byte(base64.URLEncoding.EncodeToString(key)), nil
 }
 
 func elements(shape []int) int {
@@ -149,58 +183,104 @@ type sums struct {
 	wide  []uint64 // any other m
 }
 
-// wordBufs keeps the word sums of finished unmasks for the next: a fresh buffer's page
+// wordSums keeps the word sums of finished unmasks for the next: a fresh buffer's page
 // faults cost more than the sums themselves (BenchmarkFlowerUnmask: the first touch of
 // two 4 MB buffers took most of its 35 ms).
-var wordBufs sync.Pool
+var wordSums pool.Slices[uint32]
 
+// newSums returns sums of n values mod m, to be set window by window by sum.
 func newSums(n int, m uint64) *sums {
 	s := &sums{m: m}
 	if m == 1<<32 {
-		if p, ok := wordBufs.Get().(*[]uint32); ok && cap(*p) >= n {
-			s.words = (*p)[:n]
-			clear(s.words)
-		} else {
-			s.words = make([]uint32, n)
-		}
+		s.words = *wordSums.Get(n) // cleared window by window
 	} else {
 		s.wide = make([]uint64, n)
 	}
 	return s
 }
 
-// addValues adds a masked array (values in [0, m)) from position off.
-func (s *sums) addValues(off int, v []uint32) {
+// window is how many values a worker sums at a time: with the states of its masks'
+// generators (5 KiB each), they stay in its core's L2.
+const window = 1 << 15
+
+// sum sets the sums [lo, hi) to those of masked vectors and masks: the vectors' values
+// there and the masks' next draws. The window is cleared first, in cache.
+func (s *sums) sum(lo, hi int, vectors [][][]uint32, masks []*maskGen) {
 	if s.words != nil {
-		simd.AddWords(s.words[off:off+len(v)], [][]uint32{v}, 0)
-		return
+		clear(s.words[lo:hi])
+	} else {
+		clear(s.wide[lo:hi])
 	}
-	for k, x := range v {
-		s.wide[off+k] += uint64(x)
+	s.addVectors(vectors, lo, hi)
+	for _, g := range masks {
+		s.expand(g, lo, hi)
 	}
 }
 
-// expand adds Flower's mask from seed, or subtracts it (as m - mask). The PRG: the seed
-// read as little-endian uint32 words XOR-folded into one, seeding MT19937, each value
-// randint(0, m - 1), i.e. in [0, m - 2].
-func (s *sums) expand(seed []byte, subtract bool) {
+// addVectors adds the values [lo, hi) of masked vectors (each an array list, every
+// vector's arrays of the same lengths, values in [0, m)).
+func (s *sums) addVectors(vectors [][][]uint32, lo, hi int) {
+	if len(vectors) == 0 {
+		return
+	}
+	rows := make([][]uint32, len(vectors))
+	start := 0 // of array k
+	for k := range vectors[0] {
+		n := len(vectors[0][k])
+		a, b := max(lo, start), min(hi, start+n)
+		if a < b {
+			for i, v := range vectors {
+				rows[i] = v[k][a-start : b-start]
+			}
+			s.add(a, rows)
+		}
+		start += n
+	}
+}
+
+// add adds rows of equal length into the sums from position off.
+func (s *sums) add(off int, rows [][]uint32) {
+	if s.words != nil {
+		simd.AddWords(s.words[off:off+len(rows[0])], rows, 0)
+		return
+	}
+	for _, r := range rows {
+		for k, x := range r {
+			s.wide[off+k] += uint64(x)
+		}
+	}
+}
+
+// maskGen is one of Flower's masks being expanded: its generator and its sign.
+type maskGen struct {
+	g        *mt19937
+	subtract bool
+}
+
+// newMaskGen starts the mask of seed. The PRG: the seed read as little-endian uint32
+// words XOR-folded into one, seeding MT19937, each value randint(0, m - 1), i.e. in
+// [0, m - 2]. A subtracted mask is added as m - mask.
+func newMaskGen(seed []byte, subtract bool, m uint64) *maskGen {
 	var s32 uint32
 	for i := 0; i+4 <= len(seed); i += 4 {
 		s32 ^= binary.LittleEndian.Uint32(seed[i:])
 	}
-	g := newMT19937(s32, uint32(s.m-2))
-	n := max(len(s.words), len(s.wide))
+	return &maskGen{newMT19937(s32, uint32(m-2)), subtract}
+}
+
+// expand adds (or subtracts) the mask's values [lo, hi), the generator's next draws.
+func (s *sums) expand(mg *maskGen, lo, hi int) {
 	row := [][]uint32{nil}
-	for off := 0; off < n; {
-		b := g.draws(n - off)
+	for off := lo; off < hi; {
+		b := mg.g.draws(hi - off)
 		switch {
-		case s.words != nil && subtract:
+		case s.words != nil && mg.subtract:
 			row[0] = b
 			simd.SubWords(s.words[off:off+len(b)], row, 0)
 		case s.words != nil:
 			row[0] = b
 			simd.AddWords(s.words[off:off+len(b)], row, 0)
-		case subtract:
+		case mg.subtract:
 			for k, v := range b {
 				s.wide[off+k] += s.m - uint64(v)
 			}
@@ -216,18 +296,15 @@ func (s *sums) expand(seed []byte, subtract bool) {
 // release hands the word sums back for the next unmask.
 func (s *sums) release() {
 	if s.words != nil {
-		words := s.words
-		wordBufs.Put(&words)
+		done := s.words
+		wordSums.Put(&done)
 		s.words = nil
 	}
 }
 
-// merge adds another worker's sums.
+// merge adds another worker's sums (uint64 ones: word sums are added as they are
+// dequantised).
 func (s *sums) merge(o *sums) {
-	if s.words != nil {
-		simd.AddWords(s.words, [][]uint32{o.words}, 0)
-		return
-	}
 	for i, v := range o.wide {
 		s.wide[i] += v
 	}
@@ -247,22 +324,26 @@ func (s *sums) reduce() []uint32 {
 
 // dequantize is Flower's: x·(2c/T) - c per value, plus -(active-1)·c, times T/q where q
 // is the weight factors' sum, each step rounded in float64 as numpy rounds it
-// (the conversions keep Go from fusing a multiply and an add).
-func (rd *Round) dequantize(q uint32, sum []uint32, active int) [][]float64 {
+// (the conversions keep Go from fusing a multiply and an add). The sums x come in parts
+// that add up mod 2^32, the weight factors' sum first.
+func (rd *Round) dequantize(q uint32, parts [][]uint32, active int) [][]float64 {
 	c, T := rd.ClippingRange, float64(rd.QuantizationRange)
 	quantizer := (2 * c) / T
 	shift := -c
 	offset := float64(-(active - 1)) * c
 	scale := T / float64(q)
 	out := make([][]float64, len(rd.Shapes))
-	off := 0
+	off := 1
 	for i, s := range rd.Shapes {
 		a := make([]float64, elements(s))
-		src := sum[off : off+len(a)]
 		// Value by value, so the split over the cores changes no bit.
 		parallel.Ranges(parallel.Workers(), len(a), 1<<16, func(_, lo, hi int) {
 			for k := lo; k < hi; k++ {
-				x := float64(float64(src[k])*quantizer) + shift
+				var sum uint32
+				for _, p := range parts {
+					sum += p[off+k]
+				}
+				x := float64(float64(sum)*quantizer) + shift
 				x += offset
 				a[k] = x * scale
 			}
