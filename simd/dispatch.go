@@ -45,6 +45,8 @@ type kernels struct {
 	sqDist      func(acc *[Block]float64, x, y []float32)
 	sqDistPairs func(acc *[PairBlock * PairBlock * pairLanes]float64, a, b [][]float32, off, n int)
 	scale       func(x []float32, a float32)
+	butterflies func(a, b []float32)
+	hadamard32  func(x []float32)
 	min, max    func(dst, x []float32)
 
 	nonFiniteBlock func(x []float32) int
@@ -88,7 +90,7 @@ type (
 	netKernel    func(lo, hi []float32, rows [][]float32, off int) int
 )
 
-// What each path fills: the generic path every arithmetic kernel, the scans and copies,
+// What each path fills: the generic path every arithmetic kernel (FWHT's too), the scans and copies,
 // keptSum and push (its order statistics are Go code of their own); every assembly path
 // every kernel of the struct but boundsBisect8, selectRank8, the AES and the MT19937
 // ones, which only AVX-512 has,
@@ -107,6 +109,8 @@ var genericKernels = kernels{
 	sqDist:        sqDistGeneric,
 	sqDistPairs:   sqDistPairsGeneric,
 	scale:         scaleGeneric,
+	butterflies:   butterfliesGeneric,
+	hadamard32:    hadamard32Generic,
 	min:           minGeneric,
 	max:           maxGeneric,
 

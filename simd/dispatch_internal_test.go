@@ -41,7 +41,7 @@ func TestEnvironmentHonoured(t *testing.T) {
 	assert.Contains(t, Reason(), "was ignored", "an unsupported request falls back and says so")
 }
 
-// Every path fills what dispatch.go says it must: the generic path its arithmetic (word sums included),
+// Every path fills what dispatch.go says it must: the generic path its arithmetic (word sums and FWHT's included),
 // scans, copies, keptSum and push; each assembly path every kernel (boundsBisect8,
 // selectRank8, the AES and the MT19937 ones on AVX-512 only) and non-empty per-size lists; and the chain scratch
 // holds the longest chain of any path at the widest lanes.
@@ -49,6 +49,7 @@ func TestKernelTables(t *testing.T) {
 	genericHas := map[string]bool{"addRows": true, "addScaledRows": true, "finish": true,
 		"addWordRows": true, "subWordRows": true, "dot": true,
 		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "min": true, "max": true,
+		"butterflies": true, "hadamard32": true,
 		"nonFiniteBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "push": true}
 	for _, k := range implementations {
 		v := reflect.ValueOf(*k)

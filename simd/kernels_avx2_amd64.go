@@ -61,6 +61,17 @@ func sqDistPairsAVX2(acc *[256]float64, a [][]float32, b [][]float32, off int, n
 //go:noescape
 func scaleAVX2(x []float32, a float32)
 
+// butterfliesAVX2 is  for j := range a { a[j], b[j] = a[j]+b[j], a[j]-b[j] }
+// for len(a) a multiple of 32 and len(b) >= len(a).
+//
+//go:noescape
+func butterfliesAVX2(a []float32, b []float32)
+
+// hadamard32AVX2 is  hadamard32Generic(x)  for len(x) a multiple of 32.
+//
+//go:noescape
+func hadamard32AVX2(x []float32)
+
 // nonFiniteBlockAVX2 returns the index of the first 32-element block of x holding a NaN or ±Inf,
 // or len(x)/32 if there is none, for len(x) a multiple of 32.
 //

@@ -952,6 +952,128 @@ done:
 	VZEROUPPER
 	RET
 
+// func butterfliesAVX2(a []float32, b []float32)
+// Requires: AVX
+TEXT ·butterfliesAVX2(SB), NOSPLIT, $0-48
+	MOVQ  a_base+0(FP), AX
+	MOVQ  b_base+24(FP), CX
+	MOVQ  a_len+8(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VMOVUPS (AX), Y0
+	VADDPS  (CX), Y0, Y1
+	VSUBPS  (CX), Y0, Y0
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y0, (CX)
+	VMOVUPS 32(AX), Y0
+	VADDPS  32(CX), Y0, Y1
+	VSUBPS  32(CX), Y0, Y0
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y0, 32(CX)
+	VMOVUPS 64(AX), Y0
+	VADDPS  64(CX), Y0, Y1
+	VSUBPS  64(CX), Y0, Y0
+	VMOVUPS Y1, 64(AX)
+	VMOVUPS Y0, 64(CX)
+	VMOVUPS 96(AX), Y0
+	VADDPS  96(CX), Y0, Y1
+	VSUBPS  96(CX), Y0, Y0
+	VMOVUPS Y1, 96(AX)
+	VMOVUPS Y0, 96(CX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func hadamard32AVX2(x []float32)
+// Requires: AVX
+TEXT ·hadamard32AVX2(SB), NOSPLIT, $0-24
+	MOVQ  x_base+0(FP), AX
+	MOVQ  x_len+8(FP), CX
+	SHRQ  $0x05, CX
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VMOVUPS    (AX), Y0
+	VMOVUPS    32(AX), Y1
+	VMOVUPS    64(AX), Y2
+	VMOVUPS    96(AX), Y3
+	VPERMILPS  $0xb1, Y0, Y4
+	VADDPS     Y4, Y0, Y5
+	VSUBPS     Y0, Y4, Y0
+	VBLENDPS   $0xaa, Y0, Y5, Y5
+	VPERMILPS  $0xb1, Y1, Y0
+	VADDPS     Y0, Y1, Y4
+	VSUBPS     Y1, Y0, Y0
+	VBLENDPS   $0xaa, Y0, Y4, Y4
+	VPERMILPS  $0xb1, Y2, Y0
+	VADDPS     Y0, Y2, Y1
+	VSUBPS     Y2, Y0, Y0
+	VBLENDPS   $0xaa, Y0, Y1, Y1
+	VPERMILPS  $0xb1, Y3, Y0
+	VADDPS     Y0, Y3, Y2
+	VSUBPS     Y3, Y0, Y0
+	VBLENDPS   $0xaa, Y0, Y2, Y2
+	VPERMILPS  $0x4e, Y5, Y0
+	VADDPS     Y0, Y5, Y3
+	VSUBPS     Y5, Y0, Y0
+	VBLENDPS   $0xcc, Y0, Y3, Y3
+	VPERMILPS  $0x4e, Y4, Y0
+	VADDPS     Y0, Y4, Y5
+	VSUBPS     Y4, Y0, Y0
+	VBLENDPS   $0xcc, Y0, Y5, Y5
+	VPERMILPS  $0x4e, Y1, Y0
+	VADDPS     Y0, Y1, Y4
+	VSUBPS     Y1, Y0, Y0
+	VBLENDPS   $0xcc, Y0, Y4, Y4
+	VPERMILPS  $0x4e, Y2, Y0
+	VADDPS     Y0, Y2, Y1
+	VSUBPS     Y2, Y0, Y0
+	VBLENDPS   $0xcc, Y0, Y1, Y1
+	VPERM2F128 $0x01, Y3, Y3, Y0
+	VADDPS     Y0, Y3, Y2
+	VSUBPS     Y3, Y0, Y0
+	VBLENDPS   $0xf0, Y0, Y2, Y2
+	VPERM2F128 $0x01, Y5, Y5, Y0
+	VADDPS     Y0, Y5, Y3
+	VSUBPS     Y5, Y0, Y0
+	VBLENDPS   $0xf0, Y0, Y3, Y3
+	VPERM2F128 $0x01, Y4, Y4, Y0
+	VADDPS     Y0, Y4, Y5
+	VSUBPS     Y4, Y0, Y0
+	VBLENDPS   $0xf0, Y0, Y5, Y5
+	VPERM2F128 $0x01, Y1, Y1, Y0
+	VADDPS     Y0, Y1, Y4
+	VSUBPS     Y1, Y0, Y0
+	VBLENDPS   $0xf0, Y0, Y4, Y4
+	VADDPS     Y3, Y2, Y0
+	VSUBPS     Y3, Y2, Y1
+	VADDPS     Y4, Y5, Y2
+	VSUBPS     Y4, Y5, Y3
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y2, Y0, Y0
+	VADDPS     Y3, Y1, Y2
+	VSUBPS     Y3, Y1, Y1
+	VMOVUPS    Y4, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y0, 64(AX)
+	VMOVUPS    Y1, 96(AX)
+	ADDQ       $0x00000080, AX
+	DECQ       CX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func nonFiniteBlockAVX2(x []float32) int
 // Requires: AVX, AVX2, SSE2
 TEXT ·nonFiniteBlockAVX2(SB), NOSPLIT, $0-32

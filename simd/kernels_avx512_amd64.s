@@ -2236,6 +2236,92 @@ done:
 	VZEROUPPER
 	RET
 
+// func butterfliesAVX512(a []float32, b []float32)
+// Requires: AVX, AVX512F
+TEXT ·butterfliesAVX512(SB), NOSPLIT, $0-48
+	MOVQ  a_base+0(FP), AX
+	MOVQ  b_base+24(FP), CX
+	MOVQ  a_len+8(FP), DX
+	SHRQ  $0x05, DX
+	TESTQ DX, DX
+	JZ    done
+
+loop:
+	VMOVUPS (AX), Z0
+	VADDPS  (CX), Z0, Z1
+	VSUBPS  (CX), Z0, Z0
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z0, (CX)
+	VMOVUPS 64(AX), Z0
+	VADDPS  64(CX), Z0, Z1
+	VSUBPS  64(CX), Z0, Z0
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z0, 64(CX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func hadamard32AVX512(x []float32)
+// Requires: AVX, AVX512F
+TEXT ·hadamard32AVX512(SB), NOSPLIT, $0-24
+	MOVQ  x_base+0(FP), AX
+	MOVQ  x_len+8(FP), CX
+	SHRQ  $0x05, CX
+	MOVL  $0x0000aaaa, DX
+	KMOVW DX, K1
+	MOVL  $0x0000cccc, DX
+	KMOVW DX, K2
+	MOVL  $0x0000f0f0, DX
+	KMOVW DX, K3
+	MOVL  $0x0000ff00, DX
+	KMOVW DX, K4
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VMOVUPS    (AX), Z0
+	VMOVUPS    64(AX), Z1
+	VPERMILPS  $0xb1, Z0, Z2
+	VADDPS     Z2, Z0, Z3
+	VSUBPS     Z0, Z2, K1, Z3
+	VPERMILPS  $0xb1, Z1, Z0
+	VADDPS     Z0, Z1, Z2
+	VSUBPS     Z1, Z0, K1, Z2
+	VPERMILPS  $0x4e, Z3, Z0
+	VADDPS     Z0, Z3, Z1
+	VSUBPS     Z3, Z0, K2, Z1
+	VPERMILPS  $0x4e, Z2, Z0
+	VADDPS     Z0, Z2, Z3
+	VSUBPS     Z2, Z0, K2, Z3
+	VSHUFF32X4 $0xb1, Z1, Z1, Z0
+	VADDPS     Z0, Z1, Z2
+	VSUBPS     Z1, Z0, K3, Z2
+	VSHUFF32X4 $0xb1, Z3, Z3, Z0
+	VADDPS     Z0, Z3, Z1
+	VSUBPS     Z3, Z0, K3, Z1
+	VSHUFF32X4 $0x4e, Z2, Z2, Z0
+	VADDPS     Z0, Z2, Z3
+	VSUBPS     Z2, Z0, K4, Z3
+	VSHUFF32X4 $0x4e, Z1, Z1, Z0
+	VADDPS     Z0, Z1, Z2
+	VSUBPS     Z1, Z0, K4, Z2
+	VADDPS     Z2, Z3, Z0
+	VSUBPS     Z2, Z3, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	ADDQ       $0x00000080, AX
+	DECQ       CX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func nonFiniteBlockAVX512(x []float32) int
 // Requires: AVX, AVX512F
 TEXT ·nonFiniteBlockAVX512(SB), NOSPLIT, $0-32

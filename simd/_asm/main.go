@@ -61,6 +61,8 @@ func main() {
 	genSqDist(s)
 	genSqDistPairs(s)
 	genScale(s)
+	genButterflies(s)
+	genHadamard32(s)
 	genNonFinite(s)
 	genCopyStream(s)
 	genCopyWindows(s)

@@ -1,0 +1,83 @@
+package simd
+
+// hadamardBlock is how many values FWHT transforms in one piece before the stages that
+// cross pieces: 32 KiB, an L1 data cache.
+const hadamardBlock = 1 << 13
+
+// FWHT replaces x by its Walsh-Hadamard transform, unnormalised: x <- H x with H the
+// Sylvester-ordered ±1 matrix of size len(x), which must be a power of two (it panics
+// otherwise). H·H = len(x)·I, so FWHT twice, then a division by len(x), is the identity.
+// Distributed DP rotates updates with it (randomised Hadamard: sign flips, then FWHT,
+// then 1/sqrt(len)), so that clipping and rounding spread over all coordinates.
+//
+// Every path is bit-identical to fwhtGeneric for finite values: the transform is the
+// same butterflies, a+b and a-b of the same operands, done in another order.
+func FWHT(x []float32) {
+	n := len(x)
+	if n == 0 || n&(n-1) != 0 {
+		panic("simd: FWHT of a length that is not a power of two")
+	}
+	k := active.Load().k
+	if n < Block {
+		fwhtGeneric(x)
+		return
+	}
+	k.hadamard32(x) // stages 1 to 16 of every 32 values
+	piece := min(n, hadamardBlock)
+	for lo := 0; lo < n; lo += piece {
+		butterflyStages(k, x[lo:lo+piece], Block)
+	}
+	// The stages from half-width piece on pair piece p with piece p^(h/piece), column by
+	// column: a transform along the pieces for each column. They are done a strip of
+	// columns at a time, all stages per strip, so the values cross memory once more
+	// rather than once a stage.
+	for c := 0; c < piece && piece < n; c += hadamardStrip {
+		for h := piece; h < n; h *= 2 {
+			for i := 0; i < n; i += 2 * h {
+				for j := i; j < i+h; j += piece {
+					k.butterflies(x[j+c:j+c+hadamardStrip], x[j+h+c:j+h+c+hadamardStrip])
+				}
+			}
+		}
+	}
+}
+
+// hadamardStrip is how many columns of the pieces FWHT's wide stages take at a time:
+// 1 KiB of each piece, every piece's strip together in L2 up to 2^22 values or so.
+const hadamardStrip = 256
+
+// butterflyStages runs the stages of half-width h = from, 2·from, ... < len(x).
+func butterflyStages(k *kernels, x []float32, from int) {
+	for h := from; h < len(x); h *= 2 {
+		for i := 0; i < len(x); i += 2 * h {
+			k.butterflies(x[i:i+h], x[i+h:i+2*h])
+		}
+	}
+}
+
+// fwhtGeneric is the specification: stage by stage, half-width h = 1, 2, 4, ..., each
+// pair (a, b) = (x[j], x[j+h]) becoming (a+b, a-b).
+func fwhtGeneric(x []float32) {
+	for h := 1; h < len(x); h *= 2 {
+		for i := 0; i < len(x); i += 2 * h {
+			butterfliesGeneric(x[i:i+h], x[i+h:i+2*h])
+		}
+	}
+}
+
+// butterfliesGeneric is a, b <- a+b, a-b element by element.
+func butterfliesGeneric(a, b []float32) {
+	b = b[:len(a)]
+	for j, u := range a {
+		v := b[j]
+		a[j], b[j] = u+v, u-v
+	}
+}
+
+// hadamard32Generic transforms every 32 values of x on its own (len(x) a multiple of 32):
+// the stages of half-width 1 to 16.
+func hadamard32Generic(x []float32) {
+	for lo := 0; lo+Block <= len(x); lo += Block {
+		fwhtGeneric(x[lo : lo+Block])
+	}
+}

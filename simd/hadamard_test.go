@@ -1,0 +1,133 @@
+package simd_test
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/octomil/secagg/internal/simdtest"
+	"github.com/octomil/secagg/simd"
+)
+
+// finiteValues are n ordinary float32 over many magnitudes, ±0 and subnormals among
+// them (FWHT's bit identity holds for finite values, the only ones a client rotates).
+func finiteValues(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		switch rng.IntN(10) {
+		case 0:
+			x[i] = []float32{0, float32(math.Copysign(0, -1)), 1e-40, -1e-44, 1, -1}[rng.IntN(6)]
+		case 1:
+			x[i] = float32(rng.NormFloat64() * 1e20)
+		default:
+			x[i] = float32(rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// TestFWHTAgainstDefinition: the generic transform against y_i = sum_j (-1)^popcount(i&j)
+// x_j in float64, within the bound of log2(n) roundings of partial sums of |x| (each
+// stage adds one rounding of at most 2^-24 of a value no larger than sum |x_j|), on
+// every length to 512.
+func TestFWHTAgainstDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	onGeneric(t, func() {
+		for n := 1; n <= 512; n *= 2 {
+			for range 20 {
+				x := finiteValues(rng, n)
+				got := slices.Clone(x)
+				simd.FWHT(got)
+				var l1 float64
+				for _, v := range x {
+					l1 += math.Abs(float64(v))
+				}
+				bound := float64(bits.Len(uint(n))) * 0x1p-24 * l1 * 1.001
+				for i := range n {
+					var want float64
+					for j, v := range x {
+						if bits.OnesCount(uint(i&j))%2 == 1 {
+							want -= float64(v)
+						} else {
+							want += float64(v)
+						}
+					}
+					require.LessOrEqual(t, math.Abs(float64(got[i])-want), bound, "n=%d y[%d]", n, i)
+				}
+			}
+		}
+	})
+}
+
+// TestFWHTInvolution: H·H = n·I, so two transforms and a division by n give x back
+// exactly for small integers (every partial sum exact in float32).
+func TestFWHTInvolution(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		for _, n := range []int{1, 2, 32, 64, 1 << 13, 1 << 15} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.IntN(200) - 100)
+			}
+			y := slices.Clone(x)
+			simd.FWHT(y)
+			simd.FWHT(y)
+			simd.Scale(y, 1/float32(n))
+			assert.Equal(t, x, y, "%s n=%d", p, n)
+		}
+	})
+}
+
+// TestFWHTBitIdentical: every path's transform equals the generic one bit for bit, for
+// every power of two to 2^16 (past the 2^13 pieces whose stages are done apart) and
+// every alignment of the start, with canaries around the values.
+func TestFWHTBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var inputs, wants [][]float32
+	onGeneric(t, func() {
+		for n := 1; n <= 1<<16; n *= 2 {
+			x := finiteValues(rng, n)
+			want := slices.Clone(x)
+			simd.FWHT(want)
+			inputs, wants = append(inputs, x), append(wants, want)
+		}
+	})
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		for i, x := range inputs {
+			for _, off := range []int{0, 1, 7} {
+				buf, got := guarded32(len(x), off)
+				copy(got, x)
+				simd.FWHT(got)
+				checkGuards32(t, buf, len(x), off)
+				require.True(t, same32(got, wants[i]), "%s n=%d off=%d", p, len(x), off)
+			}
+		}
+	})
+}
+
+func TestFWHTPanicsOnLength(t *testing.T) {
+	for _, n := range []int{0, 3, 48, 1<<10 + 1} {
+		assert.Panics(t, func() { simd.FWHT(make([]float32, n)) }, "n=%d", n)
+	}
+}
+
+// BenchmarkFWHT is the transform of one update, in place; the bytes are its values, so
+// MB/s compares with the bus (a transform reads and writes them log2(n)/13 times or so).
+func BenchmarkFWHT(b *testing.B) {
+	for _, n := range []int{1 << 16, 1 << 20, 1 << 24} {
+		b.Run(fmt.Sprintf("n%d", n), func(b *testing.B) {
+			x := finiteValues(rand.New(rand.NewPCG(7, 8)), n)
+			b.SetBytes(int64(n) * 4)
+			for b.Loop() {
+				simd.FWHT(x)
+				simd.Scale(x, 1/float32(n)) // keep the values in range
+			}
+		})
+	}
+}
