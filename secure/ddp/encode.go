@@ -1,0 +1,121 @@
+package ddp
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+)
+
+// Encoded is what encoding one update did, for the client to report.
+type Encoded struct {
+	Norm      float64 // the update's L2 norm before clipping
+	Clipped   bool    // whether it was scaled down to the clip
+	Roundings int     // stochastic roundings drawn until one met the norm bound (>= 1)
+}
+
+// maxRoundings bounds the draws of conditional rounding: each one fails with probability
+// at most Beta (TFF's e^-1/2: 0.61), so 2000 all failing is below 2^-1400.
+const maxRoundings = 2000
+
+// Encode writes the client's integers mod 2^Bits into dst (of length p.Padded()): x
+// clipped, rotated, over gamma, rounded stochastically until its norm is within
+// NormBound, plus the client's noise. rounding draws the rounding (a CSPRNG: seed it
+// from crypto/rand, or fix it in tests); noise draws the noise. x is not changed. A
+// refused call writes nothing.
+func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *dp.Source) (Encoded, error) {
+	var e Encoded
+	if err := p.Validate(); err != nil {
+		return e, err
+	}
+	d := p.Padded()
+	if len(x) != p.Dim || len(dst) != d {
+		return e, secagg.Errorf(secagg.CodeBadRequest, "update", "update of %d values into %d words, want %d into %d", len(x), len(dst), p.Dim, d)
+	}
+	if i := secagg.FirstNonFinite(x); i >= 0 {
+		return e, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] is %v: not finite", i, x[i])
+	}
+	y := make([]float32, d)
+	rotate(y, x, signs(p.Rotation, d))
+	var sq float64
+	for _, v := range y {
+		sq += float64(v) * float64(v)
+	}
+	e.Norm = math.Sqrt(sq)
+	scale := 1 / p.Gamma
+	if e.Norm > p.Clip {
+		e.Clipped = true
+		scale = p.Clip / e.Norm / p.Gamma
+	}
+	z := make([]int64, d)
+	bound := p.NormBound()
+	for {
+		e.Roundings++
+		var norm2 float64
+		for i, v := range y {
+			f := float64(v) * scale
+			lo := math.Floor(f)
+			k := int64(lo)
+			if float64(rounding.Uint64()>>11)*0x1p-53 < f-lo { // 53 bits uniform in [0, 1)
+				k++
+			}
+			z[i] = k
+			norm2 += float64(k * k)
+		}
+		if norm2 <= bound*bound {
+			break
+		}
+		if e.Roundings == maxRoundings {
+			return e, secagg.Errorf("internal_error", "update", "%d stochastic roundings all exceeded the norm bound %v", maxRoundings, bound)
+		}
+	}
+	n := make([]int64, d)
+	if p.Stddev > 0 {
+		s := p.Stddev / p.Gamma
+		var err error
+		if p.Mechanism == Skellam {
+			err = dp.Skellam(n, s*s/2, noise)
+		} else {
+			err = dp.DiscreteGaussian(n, s, noise)
+		}
+		if err != nil {
+			return e, err
+		}
+	}
+	mask := uint64(1)<<p.Bits - 1
+	for i := range dst {
+		dst[i] = uint32(uint64(z[i]+n[i]) & mask)
+	}
+	return e, nil
+}
+
+// Decode writes into dst (of length p.Dim) the mean the sum mod 2^Bits of the clients'
+// encodings stands for: each word centred into [-2^(Bits-1), 2^(Bits-1)), times gamma,
+// rotated back, over divisor (the clients, or their total weight).
+func Decode(dst []float32, sum []uint32, p Params, divisor float64) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	d := p.Padded()
+	if len(dst) != p.Dim || len(sum) != d {
+		return secagg.Errorf(secagg.CodeBadRequest, "sum", "a sum of %d words into %d values, want %d into %d", len(sum), len(dst), d, p.Dim)
+	}
+	if !(divisor > 0) || math.IsInf(divisor, 0) {
+		return secagg.Errorf(secagg.CodeValidation, "divisor", "divisor must be finite and > 0, got %v", divisor)
+	}
+	half, mask := int64(1)<<(p.Bits-1), uint64(1)<<p.Bits-1
+	y := make([]float32, d)
+	for i, w := range sum {
+		v := int64(uint64(w) & mask)
+		if v >= half {
+			v -= 2 * half
+		}
+		y[i] = float32(float64(v) * p.Gamma)
+	}
+	unrotate(y, signs(p.Rotation, d))
+	for i := range dst {
+		dst[i] = float32(float64(y[i]) / divisor)
+	}
+	return nil
+}

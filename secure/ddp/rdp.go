@@ -1,0 +1,99 @@
+package ddp
+
+import (
+	"math"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+)
+
+// Orders are the Rényi orders the accountant uses: both bounds hold at integer orders.
+func Orders() []float64 {
+	var o []float64
+	for a := 2; a <= 64; a++ {
+		o = append(o, float64(a))
+	}
+	return append(o, 80, 96, 128, 160, 192, 256, 384, 512, 768, 1024)
+}
+
+// RDP returns the Rényi DP, at each integer order, of one round whose sum carries the
+// noise of n clients (the survivors: a dropped client's noise is not in the sum), without
+// subsampling. For a neighbouring round one client's integers change by at most
+// NormBound in L2 and L1Bound in L1 (add or remove one client).
+//
+// Skellam (Agarwal, Kairouz, Liu 2021, Theorem 3.5): the sum's noise is Skellam of
+// variance μ = n(σ/γ)² per coordinate, and
+//
+//	ε(α) = α Δ2²/(2μ) + min(((2α-1) Δ2² + 6 Δ1)/(4μ²), 3 Δ1/(2μ)).
+//
+// Distributed discrete Gaussian (Kairouz, Liu, Steinke 2021, Theorem 1): n draws of
+// N_Z(0, s²), s = σ/γ, sum to within τ = 10 Σ_{k=1}^{n-1} exp(-2π² s² k/(k+1)) of
+// N_Z(0, n s²), and with a2 = Δ2/(s√n), a1 = Δ1/(s√n), D the padded dimension,
+//
+//	ε(α) = min(α a2²/2 + τD, α/2 (a2² + 2 a1 τ + τ² D), α/2 (a2 + √D τ)²).
+func (p Params) RDP(n int, orders []float64) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "clients", "the noise of %d clients: want at least 1", n)
+	}
+	if !(p.Stddev > 0) {
+		return nil, secagg.Errorf(secagg.CodeValidation, "stddev", "no noise (stddev 0) certifies no privacy")
+	}
+	for _, a := range orders {
+		if a < 2 || a != math.Trunc(a) {
+			return nil, secagg.Errorf(secagg.CodeValidation, "orders", "the bounds hold at integer orders >= 2, got %v", a)
+		}
+	}
+	d2, d1 := p.NormBound(), p.L1Bound()
+	s := p.Stddev / p.Gamma
+	out := make([]float64, len(orders))
+	for i, a := range orders {
+		if p.Mechanism == Skellam {
+			out[i] = skellamRDP(a, d1, d2, float64(n)*s*s)
+		} else {
+			out[i] = ddgRDP(a, d1, d2, s, n, p.Padded())
+		}
+	}
+	return out, nil
+}
+
+// skellamRDP is Agarwal et al.'s bound at order a for sensitivities d1, d2 and the sum's
+// Skellam variance mu.
+func skellamRDP(a, d1, d2, mu float64) float64 {
+	return a*d2*d2/(2*mu) + math.Min(((2*a-1)*d2*d2+6*d1)/(4*mu*mu), 3*d1/(2*mu))
+}
+
+// ddgRDP is Kairouz et al.'s bound at order a for sensitivities d1, d2, n clients each
+// adding N_Z(0, s²), in dim dimensions.
+func ddgRDP(a, d1, d2, s float64, n, dim int) float64 {
+	nf, df := float64(n), float64(dim)
+	var tau float64
+	for k := 1.0; k < nf; k++ {
+		tau += math.Exp(-2 * math.Pi * math.Pi * s * s * k / (k + 1))
+	}
+	tau *= 10
+	a2, a1 := d2/(s*math.Sqrt(nf)), d1/(s*math.Sqrt(nf))
+	return math.Min(a*a2*a2/2+tau*df, math.Min(
+		a/2*(a2*a2+2*a1*tau+tau*tau*df),
+		a/2*(a2+math.Sqrt(df)*tau)*(a2+math.Sqrt(df)*tau)))
+}
+
+// Epsilon is the ε at delta of rounds rounds, each with the noise of at least n
+// clients (fewer clients means less noise: the bound is for the fewest a round may
+// finish with), and the order that achieves it.
+func (p Params) Epsilon(n, rounds int, delta float64, conv dp.Conversion) (eps, order float64, err error) {
+	if rounds < 1 {
+		return 0, 0, secagg.Errorf(secagg.CodeValidation, "rounds", "rounds must be >= 1, got %d", rounds)
+	}
+	orders := Orders()
+	rdp, err := p.RDP(n, orders)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range rdp {
+		rdp[i] *= float64(rounds)
+	}
+	return dp.Epsilon(rdp, orders, delta, conv)
+}
