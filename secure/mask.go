@@ -173,9 +173,19 @@ func applyMasksCTR(w []uint32, from uint64, masks []mask) {
 	}
 }
 
-// addWords adds the rows into sum mod 2^32 across the cores.
+// addWords adds the rows into sum mod 2^32 across the cores: a core takes 1 MiB of
+// the sum (it stays in L2) and adds the rows into it two at a time, so that each row is
+// read in runs of 1 MiB. The memory streams more of them that way than when all the
+// rows pass 128 bytes at a time (BenchmarkSecAggSum, interleaved, 6 runs each: +10% at
+// n = 100, d = 10^6 and +12-17% at n = 32, d = 4·10^6; one row at a time was 12-18%
+// slower, four no faster).
 func addWords(sum []uint32, rows [][]uint32) {
-	parallel.Ranges(parallel.Workers(), len(sum), maskPiece, func(_, lo, hi int) {
-		simd.AddWords(sum[lo:hi], rows, lo)
+	parallel.Ranges(parallel.Workers(), len(sum), sumPiece, func(_, lo, hi int) {
+		for i := 0; i < len(rows); i += 2 {
+			simd.AddWords(sum[lo:hi], rows[i:min(i+2, len(rows))], lo)
+		}
 	})
 }
+
+// sumPiece is the words of the sum one core takes at a time in addWords.
+const sumPiece = 1 << 18
