@@ -171,6 +171,35 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 	if !(weight >= 0) || weight > c.cfg.MaxWeight {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "weight", "weight must be in [0, max_weight %v], got %v", c.cfg.MaxWeight, weight)
 	}
+	return c.mask(req, func() ([]uint32, int, error) {
+		words := make([]uint32, len(update)+1)
+		clipped, bad := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(c.rounding))
+		if bad >= 0 {
+			return nil, 0, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] must be finite, got %v", bad, update[bad])
+		}
+		return words, clipped, nil
+	})
+}
+
+// MaskWords is Mask for an update its client has already encoded into integers mod
+// 2^modulus_bits (distributed DP's encoding, which carries the client's noise): the
+// values are masked as they are, after a weight word of 1, so the server's sum of the
+// weight words counts the active clients. Values at or above 2^modulus_bits are refused.
+func (c *Client) MaskWords(req MaskRequest, values []uint32) (MaskedVector, error) {
+	if err := c.expect(stageMask, "collect_masked_vectors"); err != nil {
+		return MaskedVector{}, err
+	}
+	limit := uint64(1) << c.cfg.ModulusBits
+	if i := slices.IndexFunc(values, func(v uint32) bool { return uint64(v) >= limit }); i >= 0 {
+		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "value %d is %d, not below 2^%d", i, values[i], c.cfg.ModulusBits)
+	}
+	return c.mask(req, func() ([]uint32, int, error) {
+		return append([]uint32{1}, values...), 0, nil
+	})
+}
+
+// mask opens the boxes of req, builds the client's words, and masks them.
+func (c *Client) mask(req MaskRequest, build func() (words []uint32, clipped int, err error)) (MaskedVector, error) {
 	held := map[uint64][2][]byte{c.id: c.shares[c.id]}
 	for _, b := range req.Boxes {
 		p := slices.IndexFunc(c.hood, func(k ClientKeys) bool { return k.ID == b.Peer })
@@ -188,10 +217,9 @@ func (c *Client) Mask(req MaskRequest, update []float32, weight float64) (Masked
 	if len(held) < c.cfg.Threshold {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeInsufficientClients, "boxes", "client %d: shares from %d clients, fewer than the threshold %d", c.id, len(held), c.cfg.Threshold)
 	}
-	words := make([]uint32, len(update)+1)
-	clipped, bad := quantize(words, update, weight, c.cfg, mrand.NewChaCha8(c.rounding))
-	if bad >= 0 {
-		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] must be finite, got %v", bad, update[bad])
+	words, clipped, err := build()
+	if err != nil {
+		return MaskedVector{}, err
 	}
 	modMask := uint32(1<<c.cfg.ModulusBits - 1)
 	masks := []mask{{selfMaskKey(c.seed, c.setup.Session, c.setup.Round, c.id), false}}

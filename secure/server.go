@@ -393,13 +393,25 @@ func sameOwners(shares []Share, want []uint64) bool {
 // weighted mean into dst (len dim). A secret with fewer than threshold consistent shares
 // is insufficient_clients naming its client; the round stays open for more replies.
 func (s *Server) Finalize(dst []float32) (*Result, error) {
+	return s.finalize(len(dst), func(sum []uint32, res *Result) { dequantize(dst, sum, len(res.Active), s.cfg) })
+}
+
+// FinalizeWords is Finalize for a round of MaskWords clients: it writes into dst (len
+// dim) the sum of the active clients' values mod 2^modulus_bits, for their encoding to
+// decode.
+func (s *Server) FinalizeWords(dst []uint32) (*Result, error) {
+	return s.finalize(len(dst), func(sum []uint32, _ *Result) { copy(dst, sum[1:]) })
+}
+
+// finalize unmasks the sum (the weight word, then the values) and hands it to out.
+func (s *Server) finalize(dim int, out func(sum []uint32, res *Result)) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stage != stageUnmask {
 		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "the round is not at unmask")
 	}
-	if len(dst) != s.dim {
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has %d values, want %d", len(dst), s.dim)
+	if dim != s.dim {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has %d values, want %d", dim, s.dim)
 	}
 	res := &Result{Clients: len(s.masked), Clipped: s.clipped, Timings: s.timings}
 	for id := range s.hoods {
@@ -468,7 +480,7 @@ func (s *Server) Finalize(dst []float32) (*Result, error) {
 	if testHookSum != nil {
 		testHookSum(sum)
 	}
-	dequantize(dst, sum, len(res.Active), s.cfg)
+	out(sum, res)
 	done := s.sum
 	sums.Put(&done)
 	s.sum = nil

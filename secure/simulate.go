@@ -38,13 +38,45 @@ func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64,
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
 	case weights != nil && len(weights) != n:
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for %d updates", len(weights), n)
-	case drops != nil && len(drops) != n:
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "drops", "%d drop stages for %d updates", len(drops), n)
 	}
 	for i, u := range updates {
 		if err := secagg.ValidateUpdateLength(fmt.Sprintf("update %d", i), u, len(dst)); err != nil {
 			return nil, err
 		}
+	}
+	return simulate(cfg, n, len(dst), drops, seed, func(c *Client, i int, req MaskRequest) (MaskedVector, error) {
+		w := 1.0
+		if weights != nil {
+			w = weights[i]
+		}
+		return c.Mask(req, updates[i], w)
+	}, func(srv *Server) (*Result, error) { return srv.Finalize(dst) })
+}
+
+// SimulateWords is Simulate for updates their clients have encoded into integers mod
+// 2^modulus_bits (MaskWords): it writes the sum mod 2^modulus_bits of the active
+// clients' values into dst, for their encoding to decode.
+func SimulateWords(dst []uint32, cfg Config, values [][]uint32, drops []Stage, seed int64) (*Result, error) {
+	n := len(values)
+	if n == 0 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
+	}
+	for i, v := range values {
+		if len(v) != len(dst) {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "update", "update %d has %d values, want %d", i, len(v), len(dst))
+		}
+	}
+	return simulate(cfg, n, len(dst), drops, seed, func(c *Client, i int, req MaskRequest) (MaskedVector, error) {
+		return c.MaskWords(req, values[i])
+	}, func(srv *Server) (*Result, error) { return srv.FinalizeWords(dst) })
+}
+
+// simulate plays the round of n clients of dim values: mask is client i's answer to
+// collect_masked_vectors, finish the server's last call.
+func simulate(cfg Config, n, dim int, drops []Stage, seed int64,
+	mask func(c *Client, i int, req MaskRequest) (MaskedVector, error), finish func(*Server) (*Result, error)) (*Result, error) {
+	if drops != nil && len(drops) != n {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "drops", "%d drop stages for %d updates", len(drops), n)
 	}
 	for i, d := range drops {
 		if d < Stays || d > BeforeUnmask {
@@ -61,7 +93,7 @@ func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64,
 	for i := range ids {
 		ids[i] = uint64(i + 1)
 	}
-	srv, setup, err := NewServer(cfg, 1, ids, len(dst))
+	srv, setup, err := NewServer(cfg, 1, ids, dim)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +159,7 @@ func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64,
 		if !ok {
 			return nil
 		}
-		w := 1.0
-		if weights != nil {
-			w = weights[i]
-		}
-		mv, err := clients[i].Mask(req, updates[i], w)
+		mv, err := mask(clients[i], i, req)
 		if err != nil {
 			return err
 		}
@@ -160,7 +188,7 @@ func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64,
 	if err != nil {
 		return nil, err
 	}
-	return srv.Finalize(dst)
+	return finish(srv)
 }
 
 // clientRand is client i's randomness in a simulation: crypto/rand, or for seed >= 0 a

@@ -77,3 +77,48 @@ func TestSimulate(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateWords: clients masking values they encoded themselves (MaskWords), some
+// dropping at each stage, unmask to exactly the active clients' sum mod 2^b (b = 20);
+// a value at 2^b is refused naming it.
+func TestSimulateWords(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(5, 5))
+	n, d, bits := 40, 300, 20
+	values := make([][]uint32, n)
+	drops := make([]Stage, n)
+	for i := range values {
+		values[i] = make([]uint32, d)
+		for j := range values[i] {
+			values[i][j] = r.Uint32N(1 << bits)
+		}
+		if i%8 == 7 {
+			drops[i] = Stage(1 + (i/8)%4)
+		}
+	}
+	cfg := Config{Shares: 15, ModulusBits: bits, QuantizationRange: 1}
+	sum := make([]uint32, d)
+	res, err := SimulateWords(sum, cfg, values, drops, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]uint32, d)
+	for _, id := range res.Active {
+		for j, v := range values[id-1] {
+			want[j] = (want[j] + v) & (1<<bits - 1)
+		}
+	}
+	if len(res.Active) != n-4 {
+		t.Fatalf("%d active, want %d (one gone before each of keys, shares and masking, and one more before keys; the one gone before unmask sent its vector)", len(res.Active), n-4)
+	}
+	for j := range sum {
+		if sum[j] != want[j] {
+			t.Fatalf("value %d: %d, want %d", j, sum[j], want[j])
+		}
+	}
+	values[3][17] = 1 << bits
+	_, err = SimulateWords(sum, cfg, values, nil, 9)
+	var e *secagg.Error
+	if !errors.As(err, &e) || e.Code != secagg.CodeValidation || e.Field != "update" {
+		t.Fatalf("a value at 2^b: %v", err)
+	}
+}
