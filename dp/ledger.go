@@ -64,13 +64,45 @@ func (l *Ledger) Charge(q, z float64, coordinates int) (spent float64, err error
 		}
 		l.lastQ, l.lastZ, l.lastStep = q, z, step
 	}
+	return l.charge(step, coordinates, true)
+}
+
+// ChargeRDP records one round of any mechanism by its RDP at the ledger's Orders, whose
+// exact samplers drew values noisy values (each adds TailMass to δ), and returns the ε
+// spent after it. A round that would exceed the budget is a conflict error and leaves
+// the ledger as it was. With record false it only checks: a round asks before any
+// client adds noise, and charges when it is finalised.
+func (l *Ledger) ChargeRDP(step []float64, values int, record bool) (spent float64, err error) {
+	if values < 0 {
+		return 0, secagg.Errorf(secagg.CodeValidation, "values", "values must be >= 0, got %d", values)
+	}
+	if len(step) != len(l.orders) {
+		return 0, secagg.Errorf(secagg.CodeBadRequest, "rdp", "rdp has %d values for the ledger's %d orders", len(step), len(l.orders))
+	}
+	for i, r := range step {
+		if !(r >= 0) {
+			return 0, secagg.Errorf(secagg.CodeValidation, "rdp", "rdp[%d] must be >= 0, got %v", i, r)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.charge(step, values, record)
+}
+
+// Orders returns the ledger's Rényi orders.
+func (l *Ledger) Orders() []float64 { return slices.Clone(l.orders) }
+
+// charge adds step (and values' sampler tails) to the ledger if that stays within the
+// budget and record is set; l.mu is held.
+func (l *Ledger) charge(step []float64, values int, record bool) (float64, error) {
 	next := make([]float64, len(step))
 	for i := range step {
 		next[i] = l.rdp[i] + step[i]
 	}
-	samplers := l.samplerDelta + float64(coordinates)*TailMass
+	samplers := l.samplerDelta + float64(values)*TailMass
 	eps := math.Inf(1)
 	if samplers < l.delta {
+		var err error
 		if eps, _, err = Epsilon(next, l.orders, l.delta-samplers, l.conv); err != nil {
 			return 0, err
 		}
@@ -81,7 +113,9 @@ func (l *Ledger) Charge(q, z float64, coordinates int) (spent float64, err error
 			"round %d would spend epsilon %.6g of a budget of %g at delta %g (spent so far %.6g)",
 			l.rounds+1, eps, l.budget, l.delta, now)
 	}
-	l.rdp, l.samplerDelta, l.rounds = next, samplers, l.rounds+1
+	if record {
+		l.rdp, l.samplerDelta, l.rounds = next, samplers, l.rounds+1
+	}
 	return eps, nil
 }
 

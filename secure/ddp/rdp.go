@@ -19,7 +19,9 @@ func Orders() []float64 {
 // RDP returns the Rényi DP, at each integer order, of one round whose sum carries the
 // noise of n clients (the survivors: a dropped client's noise is not in the sum), without
 // subsampling. For a neighbouring round one client's integers change by at most
-// NormBound in L2 and L1Bound in L1 (add or remove one client).
+// NormBound in L2 and L1Bound in L1 (add or remove one client). The bounds hold at
+// integer orders; at a fractional one RDP takes the next integer's (RDP does not
+// decrease with the order), so any ledger's orders serve.
 //
 // Skellam (Agarwal, Kairouz, Liu 2021, Theorem 3.5): the sum's noise is Skellam of
 // variance μ = n(σ/γ)² per coordinate, and
@@ -42,14 +44,15 @@ func (p Params) RDP(n int, orders []float64) ([]float64, error) {
 		return nil, secagg.Errorf(secagg.CodeValidation, "stddev", "no noise (stddev 0) certifies no privacy")
 	}
 	for _, a := range orders {
-		if a < 2 || a != math.Trunc(a) {
-			return nil, secagg.Errorf(secagg.CodeValidation, "orders", "the bounds hold at integer orders >= 2, got %v", a)
+		if !(a > 1) || math.IsInf(a, 0) {
+			return nil, secagg.Errorf(secagg.CodeValidation, "orders", "orders must be finite and > 1, got %v", a)
 		}
 	}
 	d2, d1 := p.NormBound(), p.L1Bound()
 	s := p.Stddev / p.Gamma
 	out := make([]float64, len(orders))
 	for i, a := range orders {
+		a = math.Max(2, math.Ceil(a)) // the bounds are for integers; RDP grows with the order
 		if p.Mechanism == Skellam {
 			out[i] = skellamRDP(a, d1, d2, float64(n)*s*s)
 		} else {
@@ -96,4 +99,16 @@ func (p Params) Epsilon(n, rounds int, delta float64, conv dp.Conversion) (eps, 
 		rdp[i] *= float64(rounds)
 	}
 	return dp.Epsilon(rdp, orders, delta, conv)
+}
+
+// Charge charges a round of these parameters finishing with at least n clients to the
+// ledger, the noise values the clients draw included (n·Padded of them), or with record
+// false only checks that it fits: the round asks before any client adds noise, and
+// charges once it is finalised. Over the budget is a conflict and changes nothing.
+func (p Params) Charge(l *dp.Ledger, n int, record bool) (float64, error) {
+	step, err := p.RDP(n, l.Orders())
+	if err != nil {
+		return 0, err
+	}
+	return l.ChargeRDP(step, n*p.Padded(), record)
 }

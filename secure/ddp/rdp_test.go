@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
 )
 
@@ -154,4 +155,31 @@ func TestEpsilon(t *testing.T) {
 		assert.Less(t, e1, e, "%s", m)
 		t.Logf("%s: ε = %.4f (central Gaussian %.4f), with 90 survivors %.4f, one round %.4f", m, e, central, e90, e1)
 	}
+}
+
+// TestCharge: the ledger charges a distributed-DP round at its own (partly fractional)
+// orders to within 2% of Epsilon's figure, refuses the round that would exceed its
+// budget leaving itself as it was, and a check (record false) records nothing.
+func TestCharge(t *testing.T) {
+	p := params(1 << 10)
+	p.Stddev = 0.05
+	want, _, err := p.Epsilon(100, 3, 1e-5, dp.Improved)
+	require.NoError(t, err)
+	l, err := dp.NewLedger(want*1.05, 1e-5, dp.Improved, nil)
+	require.NoError(t, err)
+	var spent float64
+	for range 3 {
+		_, err := p.Charge(l, 100, false)
+		require.NoError(t, err)
+		spent, err = p.Charge(l, 100, true)
+		require.NoError(t, err)
+	}
+	assert.InEpsilon(t, want, spent, 0.02)
+	_, rounds := l.Spent()
+	assert.Equal(t, 3, rounds)
+	_, err = p.Charge(l, 100, false)
+	assert.ErrorIs(t, err, secagg.ErrConflict, "a fourth round is over the budget")
+	after, rounds := l.Spent()
+	assert.Equal(t, 3, rounds)
+	assert.InDelta(t, spent, after, 1e-12)
 }
