@@ -16,6 +16,7 @@ import (
 	"github.com/octomil/secagg/dp"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/secure"
+	"github.com/octomil/secagg/secure/ddp"
 	"github.com/octomil/secagg/simd"
 	"github.com/octomil/secagg/trimmedmean"
 )
@@ -231,6 +232,39 @@ func secagg_secure_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows
 		}
 		tmp := make([]float32, len(dst))
 		res, e := secure.Simulate(tmp, cfg, updates, ws, stages, int64(seed))
+		if e != nil {
+			return e
+		}
+		if e := writeResult(result, resultLen, res); e != nil {
+			return e
+		}
+		copy(dst, tmp)
+		return nil
+	})
+}
+
+//export secagg_ddp_simulate
+func secagg_ddp_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.secagg_row, n, d C.int64_t, drops *C.secagg_cint64, seed C.int64_t, out *C.float, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		var cfg ddp.Config
+		if e := readConfig(configJSON, &cfg, "a distributed DP round configuration"); e != nil {
+			return e
+		}
+		if e := checkResult(result, resultLen); e != nil {
+			return e
+		}
+		updates, dst, e := round(x, rows, n, d, out)
+		if e != nil {
+			return e
+		}
+		var stages []secure.Stage
+		if drops != nil {
+			for _, s := range unsafe.Slice((*int64)(unsafe.Pointer(drops)), int(n)) {
+				stages = append(stages, secure.Stage(s))
+			}
+		}
+		tmp := make([]float32, len(dst))
+		res, e := ddp.SimulateRound(tmp, cfg, updates, stages, int64(seed))
 		if e != nil {
 			return e
 		}

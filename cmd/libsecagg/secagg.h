@@ -135,6 +135,23 @@ int secagg_secure_simulate(secagg_cchar *config_json, secagg_cfloat *x, secagg_r
                            int64_t seed, float *out, char *result, int64_t result_len,
                            char *err, int64_t err_len);
 
+/* Plays one distributed-DP round in process: each of n clients encodes its update
+ * (clip, randomised Hadamard rotation, scale, conditional stochastic rounding, its own
+ * Skellam or discrete Gaussian noise, mod 2^bits) and masks it in a secure round; the
+ * server unmasks the noisy sum and decodes the survivors' mean into out. config_json holds
+ * the round's settings in the platform's JSON ({"mechanism": "skellam", "clip_norm": 1,
+ * "bits": 16, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 90,
+ * "beta": 0.6065, "wrap_sigmas": 3, "shares": 7, "threshold": 4}; clip_norm, epsilon,
+ * delta, rounds and min_devices_per_round required): the noise is calibrated so that
+ * `rounds` rounds of min_devices_per_round survivors spend epsilon. drops and seed are as
+ * in secagg_secure_simulate. If result is not NULL it receives the round's result as
+ * NUL-terminated JSON (secagg_secure_simulate's, plus "mechanism", "gamma", "stddev",
+ * "bits", "wrap_chance" and "epsilon", this round's alone); out is untouched on any
+ * error. */
+int secagg_ddp_simulate(secagg_cchar *config_json, secagg_cfloat *x, secagg_row *rows,
+                        int64_t n, int64_t d, secagg_cint64 *drops, int64_t seed, float *out,
+                        char *result, int64_t result_len, char *err, int64_t err_len);
+
 /* The epsilon that `rounds` rounds of the subsampled Gaussian mechanism (noise
  * multiplier z, sample rate q) spend at delta, by RDP accounting; classic != 0 uses the
  * classic RDP conversion of published tutorials, 0 the improved one of Opacus and

@@ -4,6 +4,7 @@
 //	secagg aggregate --strategy S --out r.npy updates.npy   aggregate a round of .npy files
 //	secagg cpu                         show the SIMD path chosen and why
 //	secagg privacy --noise-multiplier Z --sample-rate Q --rounds T   the ε spent
+//	secagg privacy --mechanism skellam ...                             distributed DP's ε, or its calibration
 //	secagg unmask --suite flower --out r.npz round.json   unmask a Flower SecAgg+ round
 //
 // Errors are printed on stderr as the platform's JSON error, one line, and the exit
@@ -61,6 +62,7 @@ Usage:
                                      aggregate a round read from .npy files
   secagg cpu                         show the SIMD path chosen and why
   secagg privacy --noise-multiplier Z --sample-rate Q --rounds T [--delta D] [--target-epsilon E]
+  secagg privacy --mechanism skellam|distributed_discrete_gaussian --clip-norm C --bits B --clients N --dim D --rounds T (--target-epsilon E | --gamma G --stddev S)
                                      the ε those rounds spend (or the z that meets E)
   secagg unmask --suite flower --out result.npy|result.npz round.json
                                      unmask a Flower SecAgg+ round (interop only, insecure)

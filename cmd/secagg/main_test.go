@@ -283,3 +283,45 @@ func TestErrorsPrintPlainly(t *testing.T) {
 	assert.Equal(t, 4, code)
 	assert.Equal(t, `{"error":"bad_request","message":"x.npy holds dtype <i4","status_code":400}`+"\n", b.String())
 }
+
+// TestPrivacyDistributed: --mechanism skellam calibrates gamma and each client's noise to
+// a target ε and prints the ε of given ones, agreeing with itself both ways; settings of
+// the other mechanism are bad requests naming them, missing ones validation errors.
+func TestPrivacyDistributed(t *testing.T) {
+	common := []string{"privacy", "--mechanism", "skellam", "--clip-norm", "1", "--bits", "16", "--clients", "100", "--dim", "65536", "--rounds", "1"}
+	code, out, errs := runCmd(append(common, "--target-epsilon", "1", "--json")...)
+	require.Equal(t, 0, code, errs)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.InDelta(t, 1.0, got["epsilon"], 1e-5)
+	assert.InDelta(t, 3.0, got["wrap_sigmas"], 0.01)
+	gamma, stddev := got["gamma"].(float64), got["stddev"].(float64)
+	code, out, errs = runCmd(append(common, "--gamma", fmt.Sprint(gamma), "--stddev", fmt.Sprint(stddev*2), "--json")...)
+	require.Equal(t, 0, code, errs)
+	var twice map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &twice))
+	assert.Less(t, twice["epsilon"], 0.55, "twice the noise, about half the ε")
+	code, out, errs = runCmd(append(common, "--gamma", fmt.Sprint(gamma), "--stddev", fmt.Sprint(stddev), "--sample-rate", "0.1", "--json")...)
+	require.Equal(t, 0, code, errs)
+	var sampled map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &sampled))
+	assert.Less(t, sampled["epsilon"], 0.5, "a tenth of the clients sampled: amplified")
+	for _, c := range []struct {
+		args  []string
+		code  int
+		field string
+	}{
+		{append(common, "--noise-multiplier", "1"), 4, "--noise-multiplier does not apply"},
+		{append(common, "--orders", "2,3", "--target-epsilon", "1"), 4, "--orders does not apply"},
+		{append(common, "--target-epsilon", "1", "--gamma", "0.01"), 4, "not both"},
+		{common, 3, "give --gamma and --stddev"},
+		{[]string{"privacy", "--mechanism", "skellam", "--bits", "16", "--clients", "100", "--dim", "10", "--rounds", "1", "--target-epsilon", "1"}, 3, "--clip-norm is required"},
+		{[]string{"privacy", "--noise-multiplier", "1", "--sample-rate", "1", "--rounds", "1", "--bits", "16"}, 4, "--bits applies to the distributed"},
+		{[]string{"privacy", "--mechanism", "laplace", "--rounds", "1"}, 3, "mechanism must be"},
+	} {
+		code, out, errs := runCmd(c.args...)
+		assert.Equal(t, c.code, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.Contains(t, errs, c.field, "%v", c.args)
+	}
+}

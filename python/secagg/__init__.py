@@ -24,7 +24,7 @@ from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
 
 __all__ = [
     "aggregate", "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
-    "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "secure_simulate",
+    "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "secure_simulate", "ddp_simulate",
     "SECURE_STAGES", "epsilon", "noise_multiplier", "version", "kernels",
     "set_threads", "SecaggError", "ValidationError", "BadRequestError",
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
@@ -172,18 +172,47 @@ def secure_simulate(updates, weights=None, drops=None, seed=None, return_result=
     cfg = json.dumps(config, default=_json_value).encode()
     x, rows, n, d, keep = _as_row_block(updates)
     w = None if weights is None else _as_f64(weights, n, "weights")
-    stages = None
-    if drops is not None:
-        try:
-            stages = np.array([SECURE_STAGES[s] if isinstance(s, str) else s for s in drops], dtype=np.int64)
-        except KeyError as e:
-            raise ValidationError(f"drops: unknown stage {e.args[0]!r}; the stages are {', '.join(SECURE_STAGES)}") from None
-        if stages.shape != (n,):
-            raise BadRequestError(f"drops has {stages.size} stages; want {n}, one per update")
+    stages = _stages(drops, n)
     out = np.empty(d, dtype=np.float32)
     result = ctypes.create_string_buffer(1024 + 64 * n)
     _call(lib.secagg_secure_simulate, cfg, x, rows, n, d, None if w is None else w.ctypes.data,
           None if stages is None else stages.ctypes.data, _seed(seed), out.ctypes.data, result, len(result))
+    del keep
+    if not return_result:
+        return out
+    return out, json.loads(result.value)
+
+
+def _stages(drops, n):
+    if drops is None:
+        return None
+    try:
+        stages = np.array([SECURE_STAGES[s] if isinstance(s, str) else s for s in drops], dtype=np.int64)
+    except KeyError as e:
+        raise ValidationError(f"drops: unknown stage {e.args[0]!r}; the stages are {', '.join(SECURE_STAGES)}") from None
+    if stages.shape != (n,):
+        raise BadRequestError(f"drops has {stages.size} stages; want {n}, one per update")
+    return stages
+
+
+def ddp_simulate(updates, drops=None, seed=None, return_result=False, **config):
+    """One distributed-DP round played in process: each client clips, rotates, rounds and
+    noises its own update into integers mod 2^bits (Skellam or the distributed discrete
+    Gaussian) and masks it in a secure round; the server decodes the survivors' noisy mean.
+    config takes the round's keys: mechanism, clip_norm, bits, epsilon, delta, rounds,
+    min_devices_per_round (the noise is calibrated so that `rounds` rounds of that many
+    survivors spend epsilon), beta, wrap_sigmas, shares, threshold. drops and seed are
+    secure_simulate's. With return_result, returns (mean, the round's result as a dict:
+    secure_simulate's, plus mechanism, gamma, stddev, bits, wrap_chance and epsilon, this
+    round's alone). Compare it with dp_mean at the same epsilon to see what distributing
+    the noise costs."""
+    cfg = json.dumps(config, default=_json_value).encode()
+    x, rows, n, d, keep = _as_row_block(updates)
+    stages = _stages(drops, n)
+    out = np.empty(d, dtype=np.float32)
+    result = ctypes.create_string_buffer(1024 + 64 * n)
+    _call(lib.secagg_ddp_simulate, cfg, x, rows, n, d, None if stages is None else stages.ctypes.data,
+          _seed(seed), out.ctypes.data, result, len(result))
     del keep
     if not return_result:
         return out

@@ -40,6 +40,7 @@ _SIGNATURES = {
     "secagg_dp_mean": _round + [c_double, c_double, c_int64, c_void_p, c_void_p] + _err,
     "secagg_aggregate": [c_char_p] + _round + [c_void_p, c_int64, c_void_p, c_char_p, c_int64] + _err,
     "secagg_secure_simulate": [c_char_p] + _round + [c_void_p, c_void_p, c_int64, c_void_p, c_char_p, c_int64] + _err,
+    "secagg_ddp_simulate": [c_char_p] + _round + [c_void_p, c_int64, c_void_p, c_char_p, c_int64] + _err,
     "secagg_epsilon": [c_double, c_double, c_int64, c_double, c_int, _DP, _DP] + _err,
     "secagg_noise_multiplier": [c_double, c_double, c_int64, c_double, c_int, _DP] + _err,
     "secagg_version": [c_char_p, c_int64],

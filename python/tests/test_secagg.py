@@ -281,6 +281,38 @@ class SecureRound(unittest.TestCase):
             secagg.secure_simulate(x, quantization_range=2**31)  # 5 clients overflow 2^32
 
 
+class DistributedDP(unittest.TestCase):
+    """ddp_simulate: a distributed-DP round's decoded mean against numpy's mean, its noise
+    as calibrated, its refusals."""
+
+    def test_ddp_mean_within_its_noise(self):
+        rng = np.random.default_rng(12)
+        x = (rng.standard_normal((40, 4096)) * 0.01).astype(np.float32)
+        drops = ["none"] * 40
+        drops[5], drops[9] = "share_keys", "collect_masked_vectors"
+        cfg = dict(clip_norm=1, bits=20, epsilon=4, delta=1e-5, rounds=1, min_devices_per_round=35, shares=15)
+        got, info = secagg.ddp_simulate(x, drops=drops, seed=3, return_result=True, **cfg)
+        active = [i - 1 for i in info["active"]]
+        self.assertEqual(len(active), 38)
+        want = x[active].astype(np.float64).mean(axis=0)
+        mse = np.mean((got - want) ** 2)
+        noise = info["stddev"] ** 2 / len(active)  # the mean's noise variance
+        self.assertLess(abs(mse / noise - 1), 0.15)
+        self.assertLessEqual(info["epsilon"], 4.0)  # 38 survivors: more noise than 35
+        again = secagg.ddp_simulate(x, drops=drops, seed=3, **cfg)
+        np.testing.assert_array_equal(bits(got), bits(again))
+
+    def test_ddp_refusals(self):
+        x = np.ones((10, 16), dtype=np.float32)
+        cfg = dict(clip_norm=1, epsilon=1, delta=1e-5, rounds=1, min_devices_per_round=8)
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.ddp_simulate(x, noise_multiplier=1, **cfg)  # central DP's setting
+        with self.assertRaises(secagg.ValidationError):
+            secagg.ddp_simulate(x, **{k: v for k, v in cfg.items() if k != "epsilon"})
+        with self.assertRaises(secagg.ValidationError):
+            secagg.ddp_simulate(x, bits=6, **cfg)  # no gamma fits
+
+
 class BadInput(unittest.TestCase):
     """Every bad input is a typed error with the platform's fields, and never a crash."""
 

@@ -9,14 +9,15 @@ import (
 )
 
 // Calibrate picks p's Gamma and Stddev for a budget of epsilon at delta over rounds
-// rounds, each finishing with at least n clients (the noise of fewer does not meet it:
-// the round's min_devices_per_round must be n), the way TFF does: Stddev is the least
+// rounds, each sampling its clients at rate (Poisson; 1: every client) and finishing
+// with at least n of them (the noise of fewer does not meet it: the round's
+// min_devices_per_round must be n), the way TFF does: Stddev is the least
 // noise that spends at most epsilon at that gamma (bisection), and Gamma the finest
 // granularity at which the sum's coordinates keep k standard deviations within half
 // the modulus (WrapSigmas(n) >= k; TFF takes k = 3 for Skellam, 4 for the discrete
 // Gaussian). The other fields of p are kept. bits too few for the clients, clip and
 // noise is a validation_error naming bits.
-func Calibrate(p Params, epsilon, delta float64, rounds, n int, k float64, conv dp.Conversion) (Params, error) {
+func Calibrate(p Params, epsilon, delta float64, rounds, n int, rate, k float64, conv dp.Conversion) (Params, error) {
 	if err := secagg.ValidateEpsilon(epsilon); err != nil {
 		return p, err
 	}
@@ -28,6 +29,8 @@ func Calibrate(p Params, epsilon, delta float64, rounds, n int, k float64, conv 
 		return p, secagg.Errorf(secagg.CodeValidation, "rounds", "rounds must be >= 1, got %d", rounds)
 	case n < 1:
 		return p, secagg.Errorf(secagg.CodeValidation, "clients", "clients must be >= 1, got %d", n)
+	case !(rate > 0 && rate <= 1):
+		return p, secagg.Errorf(secagg.CodeValidation, "sample_rate", "sample_rate must be in (0, 1], got %v", rate)
 	case !(k > 0) || math.IsInf(k, 0):
 		return p, secagg.Errorf(secagg.CodeValidation, "k", "k (standard deviations within the modulus) must be finite and > 0, got %v", k)
 	}
@@ -42,7 +45,7 @@ func Calibrate(p Params, epsilon, delta float64, rounds, n int, k float64, conv 
 		if q.Validate() != nil {
 			return q, false, nil // too fine for the exact norm check
 		}
-		s, err := stddevFor(q, epsilon, delta, rounds, n, conv)
+		s, err := stddevFor(q, epsilon, delta, rounds, n, rate, conv)
 		if errors.Is(err, secagg.ErrValidation) {
 			return q, false, nil // its noise is beyond the samplers' range
 		}
@@ -90,10 +93,10 @@ func Calibrate(p Params, epsilon, delta float64, rounds, n int, k float64, conv 
 
 // stddevFor is the least Stddev (to a part in 10^6) at which rounds rounds spend at most
 // epsilon.
-func stddevFor(p Params, epsilon, delta float64, rounds, n int, conv dp.Conversion) (float64, error) {
+func stddevFor(p Params, epsilon, delta float64, rounds, n int, q float64, conv dp.Conversion) (float64, error) {
 	spent := func(s float64) (float64, error) {
 		p.Stddev = s
-		e, _, err := p.Epsilon(n, rounds, delta, conv)
+		e, _, err := p.Epsilon(n, rounds, q, delta, conv)
 		return e, err
 	}
 	lo, hi := 0.0, p.Clip

@@ -75,3 +75,44 @@ func clientRandomness(seed int64, i int) (*mrand.ChaCha8, *dp.Source) {
 	binary.LittleEndian.PutUint64(key[24:], uint64(i))
 	return mrand.NewChaCha8(key), dp.InsecureSeededSource(uint64(seed)<<20 ^ uint64(i))
 }
+
+// RoundResult is a simulated round's Result with the encoding it was planned with and
+// the ε the round spent on its own at the configuration's delta.
+type RoundResult struct {
+	*secure.Result
+	Mechanism  Mechanism `json:"mechanism"`
+	Gamma      float64   `json:"gamma"`
+	Stddev     float64   `json:"stddev"`
+	Bits       int       `json:"bits"`
+	WrapChance float64   `json:"wrap_chance"` // a coordinate of the sum wrapping, per coordinate
+	Epsilon    float64   `json:"epsilon"`     // this round alone, with its survivors' noise
+}
+
+// SimulateRound plans a round of cfg for the updates (cfg.Plan: the noise calibrated to
+// cfg's budget for its min_devices_per_round survivors) and plays it as Simulate does,
+// the rotation seed drawn from seed (or crypto/rand for seed < 0).
+func SimulateRound(dst []float32, cfg Config, updates [][]float32, drops []secure.Stage, seed int64) (*RoundResult, error) {
+	if len(updates) == 0 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
+	}
+	p, sc, err := cfg.Plan(len(updates), len(dst))
+	if err != nil {
+		return nil, err
+	}
+	rounding, _ := clientRandomness(seed, -1)
+	for i := range p.Rotation {
+		p.Rotation[i] = byte(rounding.Uint64())
+	}
+	sc.ModulusBits, sc.QuantizationRange = 0, 0 // Simulate sets them from p
+	res, err := Simulate(dst, p, sc, updates, drops, seed)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	eps, _, err := p.Epsilon(len(res.Active), 1, cfg.SampleRate, cfg.Delta, dp.Improved)
+	if err != nil {
+		return nil, err
+	}
+	return &RoundResult{Result: res, Mechanism: p.Mechanism, Gamma: p.Gamma, Stddev: p.Stddev, Bits: p.Bits,
+		WrapChance: p.WrapChance(len(res.Active)), Epsilon: eps}, nil
+}

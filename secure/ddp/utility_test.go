@@ -69,7 +69,7 @@ func TestUtilityAgainstCentral(t *testing.T) {
 		prev, within := math.Inf(1), 0
 		for _, bits := range []int{12, 13, 14, 15, 16, 18, 20} {
 			p, err := Calibrate(Params{Mechanism: Skellam, Dim: d, Clip: clip, Bits: bits, Beta: math.Exp(-0.5),
-				Rotation: [32]byte{byte(bits)}}, eps, delta, 1, n, 3, dp.Improved)
+				Rotation: [32]byte{byte(bits)}}, eps, delta, 1, n, 1, 3, dp.Improved)
 			if bits < 16 && errors.Is(err, secagg.ErrValidation) {
 				t.Logf("  skellam %2d bits: no gamma fits (%v)", bits, err)
 				continue

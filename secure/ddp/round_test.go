@@ -1,0 +1,141 @@
+package ddp
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"math"
+	mrand "math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/secure"
+)
+
+// playRound runs a round of the server and n clients, the last drop of them gone before
+// masking, and returns Finalize's answer.
+func playRound(t *testing.T, srv *Server, setup Setup, ids []uint64, updates [][]float32, drop int, dst []float32) (*secure.Result, error) {
+	t.Helper()
+	clients := map[uint64]*Client{}
+	for _, id := range ids {
+		c, keys, err := NewClient(id, setup, rand.Reader)
+		require.NoError(t, err)
+		clients[id] = c
+		require.NoError(t, srv.AddKeys(id, keys))
+	}
+	shareReqs, err := srv.ShareKeys()
+	require.NoError(t, err)
+	for id, req := range shareReqs {
+		reply, err := clients[id].ShareKeys(req)
+		require.NoError(t, err)
+		require.NoError(t, srv.AddShares(id, reply))
+	}
+	maskReqs, err := srv.CollectMasked()
+	require.NoError(t, err)
+	for i, id := range ids[:len(ids)-drop] {
+		mv, _, err := clients[id].Mask(maskReqs[id], updates[i])
+		require.NoError(t, err)
+		require.NoError(t, srv.AddMasked(id, mv))
+	}
+	unmaskReqs, err := srv.Unmask()
+	if err != nil {
+		return nil, err
+	}
+	for id, req := range unmaskReqs {
+		reply, err := clients[id].Unmask(req)
+		require.NoError(t, err)
+		require.NoError(t, srv.AddUnmask(id, reply))
+	}
+	return srv.Finalize(dst)
+}
+
+// TestRound: a distributed-DP round configured by the platform's JSON, with its ledger:
+// it decodes to the survivors' mean within the noise it was calibrated for, charges the
+// ledger once, refuses at setup the round the budget cannot take (before any client
+// adds noise), and refuses at unmask a round with fewer survivors than the noise was
+// calibrated for.
+func TestRound(t *testing.T) {
+	var cfg Config
+	require.NoError(t, json.Unmarshal([]byte(`{"mechanism": "skellam", "clip_norm": 1, "bits": 20,
+		"epsilon": 4, "delta": 1e-5, "rounds": 2, "min_devices_per_round": 18, "shares": 9}`), &cfg))
+	n, d := 20, 500
+	ids := make([]uint64, n)
+	updates := make([][]float32, n)
+	rng := mrand.New(mrand.NewPCG(8, 8))
+	for i := range ids {
+		ids[i] = uint64(100 + i)
+		updates[i] = make([]float32, d)
+		for j := range updates[i] {
+			updates[i][j] = float32(rng.NormFloat64() * 0.02)
+		}
+	}
+	ledger, err := dp.NewLedger(4, 1e-5, dp.Improved, nil)
+	require.NoError(t, err)
+	for round := range 2 {
+		srv, setup, err := NewServer(cfg, ledger, uint64(round), ids, d)
+		require.NoError(t, err)
+		got := make([]float32, d)
+		res, err := playRound(t, srv, setup, ids, updates, 2, got)
+		require.NoError(t, err)
+		require.Len(t, res.Active, n-2)
+		var e2 float64
+		for j := range got {
+			var want float64
+			for i := range n - 2 {
+				want += float64(updates[i][j]) / float64(n-2)
+			}
+			e2 += (float64(got[j]) - want) * (float64(got[j]) - want)
+		}
+		sigma2 := setup.Params.Stddev * setup.Params.Stddev / float64(n-2) // the mean's noise
+		assert.InEpsilon(t, sigma2, e2/float64(d), 0.25, "round %d", round)
+		_, rounds := ledger.Spent()
+		assert.Equal(t, round+1, rounds)
+	}
+	_, _, err = NewServer(cfg, ledger, 2, ids, d)
+	assert.ErrorIs(t, err, secagg.ErrConflict, "a third round is over the budget, refused at setup")
+
+	fresh, _ := dp.NewLedger(4, 1e-5, dp.Improved, nil)
+	srv, setup, err := NewServer(cfg, fresh, 3, ids, d)
+	require.NoError(t, err)
+	_, err = playRound(t, srv, setup, ids, updates, 3, make([]float32, d))
+	assert.ErrorIs(t, err, secagg.ErrInsufficientClients, "17 survivors hold less noise than calibrated for")
+	_, rounds := fresh.Spent()
+	assert.Zero(t, rounds, "nothing charged")
+}
+
+// TestConfigJSON: unknown keys and nulls are bad requests naming them; each required
+// setting missing is a validation error naming it; an impossible modulus names bits.
+func TestConfigJSON(t *testing.T) {
+	for _, c := range []struct{ json, field string }{
+		{`{"clip_norm": 1, "noise_multiplier": 1}`, "config"},
+		{`{"clip_norm": null}`, "clip_norm"},
+		{`{"epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5}`, "clip_norm"},
+		{`{"clip_norm": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5}`, "epsilon"},
+		{`{"clip_norm": 1, "epsilon": 1, "rounds": 1, "min_devices_per_round": 5}`, "delta"},
+		{`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "min_devices_per_round": 5}`, "rounds"},
+		{`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1}`, "min_devices_per_round"},
+		{`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5, "bits": 6}`, "bits"},
+		{`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5, "mechanism": "laplace"}`, "mechanism"},
+		{`{"clip_norm": 1, "epsilon": -1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5}`, "epsilon"},
+	} {
+		var cfg Config
+		err := json.Unmarshal([]byte(c.json), &cfg)
+		if err == nil {
+			_, _, err = cfg.Plan(10, 1000)
+		}
+		var e *secagg.Error
+		require.True(t, errors.As(err, &e), "%s: %v", c.json, err)
+		assert.Equal(t, c.field, e.Field, c.json)
+	}
+	var cfg Config
+	require.NoError(t, json.Unmarshal([]byte(`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5}`), &cfg))
+	p, sc, err := cfg.Plan(10, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultBits, p.Bits)
+	assert.Equal(t, 5, sc.MinClients)
+	assert.InDelta(t, math.Exp(-0.5), p.Beta, 1e-15)
+}
