@@ -47,7 +47,7 @@ func TestRotationInverts(t *testing.T) {
 		y := make([]float32, d)
 		rotate(y, x, s)
 		assert.InDelta(t, norm(x), norm(y), 1e-9*norm(x), "d=%d", d)
-		unrotate(y, s)
+		unrotate(y, s, 1)
 		assert.Equal(t, x, y[:len(x)], "d=%d", d)
 		assert.Equal(t, make([]float32, d-len(x)), y[len(x):], "the padding")
 	}
@@ -69,7 +69,7 @@ func onGrid(k []int64, p Params) []float32 {
 	for i, v := range k {
 		y[i] = float32(float64(v) * p.Gamma)
 	}
-	unrotate(y, signs(p.Rotation, len(y)))
+	unrotate(y, signs(p.Rotation, len(y)), 1)
 	return y
 }
 
@@ -185,7 +185,7 @@ func TestConditionalRounding(t *testing.T) {
 			y[i] = float32(v * p.Gamma)
 			sq += v * v
 		}
-		unrotate(y, signs(p.Rotation, len(y)))
+		unrotate(y, signs(p.Rotation, len(y)), 1)
 		p.Clip = math.Sqrt(sq) * p.Gamma * (1 + 1e-6)
 		words := make([]uint32, p.Padded())
 		e, err := Encode(words, y, p, chacha(byte(c)), nil)

@@ -1,11 +1,14 @@
 package ddp
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
 )
 
 // Encoded is what encoding one update did, for the client to report.
@@ -14,6 +17,9 @@ type Encoded struct {
 	Clipped   bool    // whether it was scaled down to the clip
 	Roundings int     // stochastic roundings drawn until one met the norm bound (>= 1)
 }
+
+// roundingChunk is how many values one rounding stream serves.
+const roundingChunk = 1 << 15
 
 // maxRoundings bounds the draws of conditional rounding: each one fails with probability
 // at most Beta (TFF's e^-1/2: 0.61), so 2000 all failing is below 2^-1400.
@@ -38,11 +44,7 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 	}
 	y := make([]float32, d)
 	rotate(y, x, signs(p.Rotation, d))
-	var sq float64
-	for _, v := range y {
-		sq += float64(v) * float64(v)
-	}
-	e.Norm = math.Sqrt(sq)
+	e.Norm = math.Sqrt(simd.SumSquares(y))
 	scale := 1 / p.Gamma
 	if e.Norm > p.Clip {
 		e.Clipped = true
@@ -50,18 +52,36 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 	}
 	z := make([]int64, d)
 	bound := p.NormBound()
+	parts := make([]float64, (d+roundingChunk-1)/roundingChunk)
 	for {
 		e.Roundings++
-		var norm2 float64
-		for i, v := range y {
-			f := float64(v) * scale
-			lo := math.Floor(f)
-			k := int64(lo)
-			if float64(rounding.Uint64()>>11)*0x1p-53 < f-lo { // 53 bits uniform in [0, 1)
-				k++
+		// Each chunk rounds from its own ChaCha8 stream, keyed from the client's
+		// rounding stream and the chunk's number, so the rounding does not depend on
+		// the cores; the chunks' squared norms are added in order, exactly.
+		var key [32]byte
+		for i := range 4 {
+			binary.LittleEndian.PutUint64(key[8*i:], rounding.Uint64())
+		}
+		parallel.Ranges(parallel.Workers(), d, roundingChunk, func(_, lo, hi int) {
+			k := key
+			binary.LittleEndian.PutUint64(k[24:], binary.LittleEndian.Uint64(k[24:])^uint64(lo/roundingChunk))
+			r := rand.NewChaCha8(k)
+			var norm2 float64
+			for i := lo; i < hi; i++ {
+				f := float64(y[i]) * scale
+				fl := math.Floor(f)
+				v := int64(fl)
+				if float64(r.Uint64()>>11)*0x1p-53 < f-fl { // 53 bits uniform in [0, 1)
+					v++
+				}
+				z[i] = v
+				norm2 += float64(v * v)
 			}
-			z[i] = k
-			norm2 += float64(k * k)
+			parts[lo/roundingChunk] = norm2
+		})
+		var norm2 float64
+		for _, v := range parts {
+			norm2 += v
 		}
 		if norm2 <= bound*bound {
 			break
@@ -84,9 +104,11 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 		}
 	}
 	mask := uint64(1)<<p.Bits - 1
-	for i := range dst {
-		dst[i] = uint32(uint64(z[i]+n[i]) & mask)
-	}
+	parallel.Ranges(parallel.Workers(), d, roundingChunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = uint32(uint64(z[i]+n[i]) & mask)
+		}
+	})
 	return e, nil
 }
 
@@ -106,16 +128,16 @@ func Decode(dst []float32, sum []uint32, p Params, divisor float64) error {
 	}
 	half, mask := int64(1)<<(p.Bits-1), uint64(1)<<p.Bits-1
 	y := make([]float32, d)
-	for i, w := range sum {
-		v := int64(uint64(w) & mask)
-		if v >= half {
-			v -= 2 * half
+	parallel.Ranges(parallel.Workers(), d, roundingChunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := int64(uint64(sum[i]) & mask)
+			if v >= half {
+				v -= 2 * half
+			}
+			y[i] = float32(float64(v) * p.Gamma)
 		}
-		y[i] = float32(float64(v) * p.Gamma)
-	}
-	unrotate(y, signs(p.Rotation, d))
-	for i := range dst {
-		dst[i] = float32(float64(y[i]) / divisor)
-	}
+	})
+	unrotate(y, signs(p.Rotation, d), 1/divisor)
+	copy(dst, y)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"math"
 
+	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -24,27 +25,34 @@ func negated(s []byte, i int) bool { return s[i/8]>>(i%8)&1 == 1 }
 // S the signs, H the Walsh-Hadamard matrix. It keeps the norm (H/sqrt(D) is orthogonal)
 // and spreads every coordinate's mass over all of them.
 func rotate(y []float32, x []float32, s []byte) {
-	for i := range y {
-		v := float32(0)
-		if i < len(x) {
-			v = x[i]
+	parallel.Ranges(parallel.Workers(), len(y), 1<<15, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float32(0)
+			if i < len(x) {
+				v = x[i]
+			}
+			if negated(s, i) {
+				v = -v
+			}
+			y[i] = v
 		}
-		if negated(s, i) {
-			v = -v
-		}
-		y[i] = v
-	}
+	})
 	simd.FWHT(y)
 	simd.Scale(y, float32(1/math.Sqrt(float64(len(y)))))
 }
 
-// unrotate is rotate's inverse, S·H·y/sqrt(D) (H is symmetric and H·H = D·I), in place.
-func unrotate(y []float32, s []byte) {
+// unrotate is rotate's inverse, S·H·y/sqrt(D) (H is symmetric and H·H = D·I), in place,
+// times factor (1 undoes rotate; Decode folds its division in).
+func unrotate(y []float32, s []byte, factor float64) {
 	simd.FWHT(y)
-	simd.Scale(y, float32(1/math.Sqrt(float64(len(y)))))
-	for i := range y {
-		if negated(s, i) {
-			y[i] = -y[i]
+	c := float32(factor / math.Sqrt(float64(len(y))))
+	parallel.Ranges(parallel.Workers(), len(y), 1<<15, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if negated(s, i) {
+				y[i] *= -c
+			} else {
+				y[i] *= c
+			}
 		}
-	}
+	})
 }
