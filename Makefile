@@ -11,9 +11,14 @@ PEERS   ?= bench/peers
 # The library and, in its own module (go.work joins them), the mains under cmd/.
 PKGS    := ./... ./cmd/...
 
-.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers lib cli cabi python pydeps pybench wheel wheel-test
+.PHONY: test fmt vet race purego paths fuzz check-generate generate bench peers lib cli cabi python pydeps pybench wheel wheel-test beam
 
-test: fmt vet race purego paths fuzz check-generate cabi python wheel-test
+test: fmt vet race purego paths fuzz check-generate cabi python wheel-test beam
+
+# The Beam module (beam/, its own go.mod, outside go.work: see beam/doc.go), its
+# tests on Prism in a loopback-only network namespace.
+beam:
+	cd beam && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
 
 # The C ABI (cmd/libsecagg/secagg.h is its header) built where the Python package looks.
 LIB := python/secagg/libsecagg.so

@@ -1,0 +1,12 @@
+// Package secaggbeam runs the engine's mergeable aggregates on Apache Beam, for rounds
+// that outgrow one coordinator: CombineFns whose accumulators are the engine's own
+// (float64 sums and weight totals, trimmedmean.Stream), each carried between workers
+// in a documented, versioned binary encoding. Prism runs them in process for tests;
+// Dataflow, Flink and Spark runners in production.
+//
+// It is a module of its own so that Beam's dependency tree stays out of the library's,
+// and it stays out of the repository's go.work for the same reason: in a workspace
+// Beam's requirements would raise the versions the library itself is tested with
+// (golang.org/x/sys among them). It builds with GOWORK=off against the library beside
+// it (a replace directive).
+package secaggbeam
