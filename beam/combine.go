@@ -93,9 +93,19 @@ func init() {
 	register.Combiner3[*Sums, []float32, []float32](&MeanFn{})
 	register.Combiner3[*Sums, Weighted, []float32](&WeightedMeanFn{})
 	register.Combiner3[*trimmedmean.Stream, []float32, []float32](&TrimmedMeanFn{})
+	register.Combiner3[*Sums, []float32, []float32](&DPMeanFn{})
+	register.Combiner3[*Words, []uint32, []uint32](&WordsSumFn{})
 	beam.RegisterType(reflect.TypeOf((*Weighted)(nil)).Elem())
 	beam.RegisterCoder(reflect.TypeOf((*Sums)(nil)), encodeSums, decodeSums)
 	beam.RegisterCoder(reflect.TypeOf((*trimmedmean.Stream)(nil)), encodeStream, decodeStream)
+	beam.RegisterCoder(reflect.TypeOf((*Words)(nil)), encodeWords, decodeWords)
+}
+
+func encodeWords(w *Words) ([]byte, error) { return w.MarshalBinary() }
+
+func decodeWords(b []byte) (*Words, error) {
+	w := &Words{}
+	return w, w.UnmarshalBinary(b)
 }
 
 func encodeSums(s *Sums) ([]byte, error) { return s.MarshalBinary() }
