@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Code is the platform's machine-readable error code, the "error" key of the wire form.
@@ -17,6 +19,40 @@ const (
 	CodeConflict            Code = "conflict"             // duplicate client, or a call after finalising (409)
 	CodePayloadTooLarge     Code = "payload_too_large"    // the configured memory budget would be exceeded (413)
 )
+
+// codes are the contract's codes in the order of their exit statuses.
+var codes = []Code{CodeValidation, CodeBadRequest, CodeInsufficientClients, CodeConflict, CodePayloadTooLarge}
+
+// ExitStatus is the exit status every command of the project gives an error of the code:
+// 3 validation_error, 4 bad_request, 5 insufficient_clients, 6 conflict, 7
+// payload_too_large, 1 any other (2 is a bad command line's).
+func (c Code) ExitStatus() int {
+	if i := slices.Index(codes, c); i >= 0 {
+		return 3 + i
+	}
+	return 1
+}
+
+// FindError returns the first error of the contract written in text as its Error()
+// form, "<code>: message" (the message running to the end of its line or of a quoted
+// string), for errors that lost their type on the way: a Beam worker's reaches the
+// pipeline's driver as text.
+func FindError(text string) (*Error, bool) {
+	best, at := Code(""), -1
+	for _, c := range codes {
+		if i := strings.Index(text, string(c)+": "); i >= 0 && (at < 0 || i < at) {
+			best, at = c, i
+		}
+	}
+	if at < 0 {
+		return nil, false
+	}
+	msg := text[at+len(best)+2:]
+	if end := strings.IndexAny(msg, "\n\""); end >= 0 {
+		msg = msg[:end]
+	}
+	return &Error{Code: best, Message: msg, Status: best.Status()}, true
+}
 
 // Status returns the HTTP status the platform pairs with the code, or 500 for an unknown code.
 func (c Code) Status() int {

@@ -18,10 +18,16 @@ type Weighted struct {
 	Weight float64
 }
 
-// MeanFn is the coordinate-wise mean of updates of Dim values (the engine's mean).
+// MeanFn is the coordinate-wise mean of updates of Dim values (the engine's mean); Dim 0
+// takes the first update's length (a block of coordinates, keyed by block).
 type MeanFn struct{ Dim int }
 
-func (f *MeanFn) CreateAccumulator() *Sums { return &Sums{Sum: make([]float64, f.Dim)} }
+func (f *MeanFn) CreateAccumulator() *Sums {
+	if f.Dim == 0 {
+		return &Sums{}
+	}
+	return &Sums{Sum: make([]float64, f.Dim)}
+}
 
 func (f *MeanFn) AddInput(a *Sums, x []float32) (*Sums, error) { return a, a.add(x, 1) }
 

@@ -2,7 +2,14 @@ package secaggbeam
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"codeberg.org/sbinet/npyio"
+
+	"github.com/octomil/secagg"
 )
 
 // FuzzDecodeSums: any bytes decode to Sums or a typed error, and what decodes encodes
@@ -34,6 +41,30 @@ func FuzzDecodeWords(f *testing.F) {
 		again, _ := w.MarshalBinary()
 		if !bytes.Equal(again, b) {
 			t.Fatalf("decoded and encoded again, %x became %x", b, again)
+		}
+	})
+}
+
+// FuzzReadBlocks: any file's bytes are read as an update or refused with a typed error,
+// never a panic (npyio panics on some damaged headers; readBlocks must not).
+func FuzzReadBlocks(f *testing.F) {
+	var b bytes.Buffer
+	_ = npyio.Write(&b, []float32{1, 2, 3, 4, 5})
+	f.Add(b.Bytes())
+	f.Add([]byte("\x93NUMPY\x01\x00\x10\x00{'descr': '<f4',"))
+	path := filepath.Join(f.TempDir(), "update.npy")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var got []float32
+		err := (&readBlocks{Dim: 5, Block: 2}).ProcessElement(path, func(_ int, v []float32) { got = append(got, v...) })
+		var e *secagg.Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if err == nil && len(got) != 5 {
+			t.Fatalf("read %d values of 5", len(got))
 		}
 	})
 }

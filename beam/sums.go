@@ -78,6 +78,9 @@ func (s *Sums) UnmarshalBinary(b []byte) error {
 // add adds w·x (w = 1: x as it is, with no multiply) after checking it whole: a bad
 // update changes nothing.
 func (s *Sums) add(x []float32, w float64) error {
+	if s.Sum == nil {
+		s.Sum = make([]float64, len(x)) // a dimension of 0: the first update's
+	}
 	if len(x) != len(s.Sum) {
 		return secagg.Errorf(secagg.CodeBadRequest, "update", "update has %d values, want %d", len(x), len(s.Sum))
 	}
@@ -95,6 +98,13 @@ func (s *Sums) add(x []float32, w float64) error {
 
 // merge adds o into s.
 func (s *Sums) merge(o *Sums) error {
+	switch {
+	case o.Weight == 0 && len(o.Sum) == 0:
+		return nil // an empty accumulator of a dimension not yet known
+	case s.Weight == 0 && len(s.Sum) == 0:
+		s.Sum, s.Weight = append([]float64(nil), o.Sum...), o.Weight
+		return nil
+	}
 	if len(o.Sum) != len(s.Sum) {
 		return secagg.Errorf(secagg.CodeBadRequest, "sums", "merging sums of dimension %d into %d", len(o.Sum), len(s.Sum))
 	}

@@ -81,7 +81,9 @@ func (w *Words) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes words in the format above; anything else is a bad_request and
 // leaves w as it was.
 func (w *Words) UnmarshalBinary(b []byte) error {
-	bad := func(format string, a ...any) error { return secagg.Errorf(secagg.CodeBadRequest, "words", format, a...) }
+	bad := func(format string, a ...any) error {
+		return secagg.Errorf(secagg.CodeBadRequest, "words", format, a...)
+	}
 	if len(b) < wordsHeader+4 || string(b[:4]) != wordsMagic {
 		return bad("not encoded Words (%d bytes)", len(b))
 	}

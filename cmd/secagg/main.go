@@ -70,15 +70,6 @@ Usage:
 
 Run "secagg <command> -h" for a command's flags.`
 
-// exitCodes maps each error class of the platform's contract to an exit status.
-var exitCodes = map[secagg.Code]int{
-	secagg.CodeValidation:          3,
-	secagg.CodeBadRequest:          4,
-	secagg.CodeInsufficientClients: 5,
-	secagg.CodeConflict:            6,
-	secagg.CodePayloadTooLarge:     7,
-}
-
 // usageError is a command line that could not be parsed: its JSON error, exit status 2.
 type usageError struct{ e *secagg.Error }
 
@@ -141,8 +132,5 @@ func report(err error, stderr io.Writer) int {
 	if u.e != nil {
 		return 2
 	}
-	if code, ok := exitCodes[e.Code]; ok {
-		return code
-	}
-	return 1
+	return e.Code.ExitStatus()
 }

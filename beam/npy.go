@@ -1,0 +1,205 @@
+package secaggbeam
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"codeberg.org/sbinet/npyio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/octomil/secagg"
+)
+
+// ReadBlocks reads one update per .npy file of paths (1-D, little-endian float32, C
+// order, Dim values each) a block of Block coordinates at a time, and returns them keyed
+// by block: KV<int, []float32>. No worker holds a whole update, nor a whole round: a
+// combine per key (MeanFn{} and the others) then aggregates each block on one worker,
+// and Assemble puts the blocks together. A file that is not such an array fails the
+// pipeline with a bad_request naming it.
+func ReadBlocks(s beam.Scope, paths []string, dim, block int) beam.PCollection {
+	s = s.Scope("ReadBlocks")
+	return beam.ParDo(s, &readBlocks{Dim: dim, Block: block}, beam.CreateList(s, paths))
+}
+
+type readBlocks struct{ Dim, Block int }
+
+func (f *readBlocks) ProcessElement(path string, emit func(int, []float32)) error {
+	bad := func(format string, a ...any) error {
+		return secagg.Errorf(secagg.CodeBadRequest, "update", "%s: "+format, append([]any{path}, a...)...)
+	}
+	if f.Dim < 1 || f.Block < 1 {
+		return secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", f.Dim, f.Block)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return bad("%v", err)
+	}
+	defer file.Close()
+	h, offset, err := npyHeader(file)
+	if err != nil {
+		return bad("not a .npy file: %v", err)
+	}
+	if dtype := strings.Trim(h.Descr.Type, `'"`); dtype != "<f4" || h.Descr.Fortran || len(h.Descr.Shape) != 1 || h.Descr.Shape[0] != f.Dim {
+		return bad("want a 1-D <f4 array of %d values, got %s shape %v", f.Dim, dtype, h.Descr.Shape)
+	}
+	if st, err := file.Stat(); err != nil || st.Size() != offset+4*int64(f.Dim) {
+		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", sizeOf(st), f.Dim, offset)
+	}
+	buf := make([]byte, 4*f.Block)
+	for b, lo := 0, 0; lo < f.Dim; b, lo = b+1, lo+f.Block {
+		n := min(f.Block, f.Dim-lo)
+		if _, err := file.ReadAt(buf[:4*n], offset+4*int64(lo)); err != nil {
+			return bad("truncated at value %d: %v", lo, err)
+		}
+		values := make([]float32, n)
+		for i := range values {
+			values[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		emit(b, values)
+	}
+	return nil
+}
+
+func sizeOf(st os.FileInfo) int64 {
+	if st == nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// maxHeader bounds the .npy header a file may declare, so that a damaged one cannot make
+// a worker read without limit.
+const maxHeader = 1 << 16
+
+// npyHeader reads a .npy header with npyio, within maxHeader bytes (npyio panics on
+// some damaged headers: that is an error here too), and returns it with the offset of
+// the data.
+func npyHeader(f *os.File) (h npyio.Header, offset int64, err error) {
+	var pre [12]byte
+	if _, err := f.ReadAt(pre[:], 0); err != nil || string(pre[:6]) != "\x93NUMPY" {
+		return h, 0, errors.New("no .npy magic")
+	}
+	n := int64(binary.LittleEndian.Uint16(pre[8:]))
+	if pre[6] >= 2 {
+		n = int64(binary.LittleEndian.Uint32(pre[8:]))
+	}
+	if n > maxHeader {
+		return h, 0, fmt.Errorf("its header declares %d bytes", n)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged header (%v)", p)
+		}
+	}()
+	counted := &countingReader{r: io.NewSectionReader(f, 0, 12+n)}
+	r, err := npyio.NewReader(counted)
+	if err != nil {
+		return h, 0, err
+	}
+	return r.Header, counted.n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Assemble puts a result's blocks (KV<int, []float32>, block b holding the coordinates
+// from b·Block) back into one vector of Dim values, on one worker.
+func Assemble(s beam.Scope, blocks beam.PCollection, dim, block int) beam.PCollection {
+	s = s.Scope("Assemble")
+	one := beam.ParDo(s, toBlock, blocks)
+	return beam.ParDo(s, &assemble{Dim: dim, Block: block}, beam.GroupByKey(s, one))
+}
+
+// toBlock keys every block by 0, so that one worker assembles them.
+func toBlock(b int, v []float32) (int, Block) { return 0, Block{Index: b, Values: v} }
+
+// Block is one block of a result: its index and its values.
+type Block struct {
+	Index  int
+	Values []float32
+}
+
+type assemble struct{ Dim, Block int }
+
+func (f *assemble) ProcessElement(_ int, blocks func(*Block) bool, emit func([]float32)) error {
+	out := make([]float32, f.Dim)
+	seen := make([]bool, (f.Dim+f.Block-1)/f.Block)
+	var b Block
+	for blocks(&b) {
+		lo := b.Index * f.Block
+		if b.Index < 0 || b.Index >= len(seen) || seen[b.Index] || len(b.Values) != min(f.Block, f.Dim-lo) {
+			return secagg.Errorf(secagg.CodeBadRequest, "block", "block %d of %d values does not fit a result of %d in blocks of %d", b.Index, len(b.Values), f.Dim, f.Block)
+		}
+		seen[b.Index] = true
+		copy(out[lo:], b.Values)
+	}
+	if i := slices.Index(seen, false); i >= 0 {
+		return secagg.Errorf(secagg.CodeBadRequest, "block", "block %d of the result is missing", i)
+	}
+	emit(out)
+	return nil
+}
+
+// WriteNpy writes the one vector of results to path as a 1-D float32 .npy file, through a
+// temporary file beside it renamed into place: an existing path is replaced only if it
+// is a regular file, and a failed pipeline writes nothing.
+func WriteNpy(s beam.Scope, path string, results beam.PCollection) {
+	beam.ParDo0(s.Scope("WriteNpy"), &writeNpy{Path: path}, results)
+}
+
+type writeNpy struct{ Path string }
+
+func (f *writeNpy) ProcessElement(v []float32) error {
+	if st, err := os.Lstat(f.Path); err == nil && !st.Mode().IsRegular() {
+		return secagg.Errorf(secagg.CodeBadRequest, "out", "%s exists and is not a regular file", f.Path)
+	}
+	var b bytes.Buffer
+	if err := npyio.Write(&b, v); err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "out", "encoding %s: %v", f.Path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".tmp-*")
+	if err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", f.Path, err)
+	}
+	_, err = tmp.Write(b.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), f.Path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", f.Path, err)
+	}
+	return nil
+}
+
+func init() {
+	register.DoFn2x1[string, func(int, []float32), error](&readBlocks{})
+	register.DoFn3x1[int, func(*Block) bool, func([]float32), error](&assemble{})
+	register.DoFn1x1[[]float32, error](&writeNpy{})
+	register.Function2x2(toBlock)
+	register.Emitter2[int, []float32]()
+	register.Emitter1[[]float32]()
+	register.Iter1[*Block]()
+	beam.RegisterType(reflect.TypeOf((*Block)(nil)).Elem())
+}

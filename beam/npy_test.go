@@ -1,0 +1,86 @@
+package secaggbeam
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/octomil/secagg/aggregate"
+)
+
+// writeUpdates writes one .npy file per update into dir and returns their paths.
+func writeUpdates(t *testing.T, dir string, xs [][]float32) []string {
+	t.Helper()
+	var paths []string
+	for i, x := range xs {
+		var b bytes.Buffer
+		require.NoError(t, npyio.Write(&b, x))
+		p := filepath.Join(dir, fmt.Sprintf("client-%03d.npy", i))
+		require.NoError(t, os.WriteFile(p, b.Bytes(), 0o644))
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// blockMean is the pipeline a coordinator runs on files: read by blocks, mean per block,
+// assemble, write.
+func blockMean(paths []string, dim, block int, out string) error {
+	p, s := beam.NewPipelineWithRoot()
+	blocks := beam.CombinePerKey(s, &MeanFn{}, ReadBlocks(s, paths, dim, block))
+	WriteNpy(s, out, Assemble(s, blocks, dim, block))
+	return ptest.Run(p)
+}
+
+// TestFilesByBlocks: updates read from .npy files a block at a time (the last block
+// short), averaged per block and assembled, are the engine's mean bit for bit (exact
+// sums), written as a .npy file; a NaN in one file or a file of the wrong shape fails the
+// pipeline with a typed error naming it and writes nothing.
+func TestFilesByBlocks(t *testing.T) {
+	dir := t.TempDir()
+	xs := updates(40, 1000, true, 13)
+	paths := writeUpdates(t, dir, xs)
+	want := make([]float32, 1000)
+	require.NoError(t, aggregate.Mean(want, xs))
+	out := filepath.Join(dir, "mean.npy")
+	require.NoError(t, blockMean(paths, 1000, 128, out))
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	var got []float32
+	require.NoError(t, npyio.Read(f, &got))
+	f.Close()
+	require.Equal(t, want, got)
+
+	bad := filepath.Join(dir, "bad.npy")
+	xs[5][999] = float32(math.NaN())
+	writeUpdates(t, t.TempDir(), nil)
+	paths = writeUpdates(t, dir, xs)
+	err = blockMean(paths, 1000, 128, bad)
+	require.Error(t, err)
+	assert.True(t, strings.Contains(err.Error(), "validation_error") && strings.Contains(err.Error(), "is NaN"), err.Error())
+	_, statErr := os.Stat(bad)
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+
+	short := writeUpdates(t, t.TempDir(), [][]float32{make([]float32, 999)})
+	err = blockMean(append(paths[:3:3], short...), 1000, 128, bad)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "want a 1-D <f4 array of 1000 values")
+	_, statErr = os.Stat(bad)
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "adir.npy"), 0o755))
+	xs[5][999] = 0
+	paths = writeUpdates(t, dir, xs)
+	err = blockMean(paths, 1000, 128, filepath.Join(dir, "adir.npy"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not a regular file")
+}
