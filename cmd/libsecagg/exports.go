@@ -224,23 +224,38 @@ func secagg_secure_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows
 		if e != nil {
 			return e
 		}
-		var stages []secure.Stage
-		if drops != nil {
-			for _, s := range unsafe.Slice((*int64)(unsafe.Pointer(drops)), int(n)) {
-				stages = append(stages, secure.Stage(s))
-			}
-		}
-		tmp := make([]float32, len(dst))
-		res, e := secure.Simulate(tmp, cfg, updates, ws, stages, int64(seed))
-		if e != nil {
-			return e
-		}
-		if e := writeResult(result, resultLen, res); e != nil {
-			return e
-		}
-		copy(dst, tmp)
-		return nil
+		return simulated(dst, result, resultLen, func(tmp []float32) (any, error) {
+			return secure.Simulate(tmp, cfg, updates, ws, stages(drops, n), int64(seed))
+		})
 	})
+}
+
+// stages reads drops[n], the stage each simulated client drops out before (NULL:
+// nobody drops).
+func stages(drops *C.secagg_cint64, n C.int64_t) []secure.Stage {
+	if drops == nil {
+		return nil
+	}
+	var out []secure.Stage
+	for _, s := range unsafe.Slice((*int64)(unsafe.Pointer(drops)), int(n)) {
+		out = append(out, secure.Stage(s))
+	}
+	return out
+}
+
+// simulated runs a simulated round into scratch, writes its result, and only then
+// hands the mean to dst: out is untouched on any error.
+func simulated(dst []float32, result *C.char, resultLen C.int64_t, round func(tmp []float32) (any, error)) error {
+	tmp := make([]float32, len(dst))
+	res, e := round(tmp)
+	if e != nil {
+		return e
+	}
+	if e := writeResult(result, resultLen, res); e != nil {
+		return e
+	}
+	copy(dst, tmp)
+	return nil
 }
 
 //export secagg_ddp_simulate
@@ -257,22 +272,9 @@ func secagg_ddp_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C
 		if e != nil {
 			return e
 		}
-		var stages []secure.Stage
-		if drops != nil {
-			for _, s := range unsafe.Slice((*int64)(unsafe.Pointer(drops)), int(n)) {
-				stages = append(stages, secure.Stage(s))
-			}
-		}
-		tmp := make([]float32, len(dst))
-		res, e := ddp.SimulateRound(tmp, cfg, updates, stages, int64(seed))
-		if e != nil {
-			return e
-		}
-		if e := writeResult(result, resultLen, res); e != nil {
-			return e
-		}
-		copy(dst, tmp)
-		return nil
+		return simulated(dst, result, resultLen, func(tmp []float32) (any, error) {
+			return ddp.SimulateRound(tmp, cfg, updates, stages(drops, n), int64(seed))
+		})
 	})
 }
 
