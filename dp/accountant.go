@@ -90,36 +90,47 @@ func NoiseMultiplierFor(targetEpsilon, delta, q float64, rounds int, orders []fl
 	if rounds < 1 {
 		return 0, secagg.Errorf(secagg.CodeValidation, "rounds", "rounds must be >= 1, got %d", rounds)
 	}
-	spent := func(z float64) (float64, error) {
+	z, reached, err := LeastNoise(func(z float64) (float64, error) {
 		e, _, err := EpsilonAfter(q, z, rounds, delta, orders, conv)
 		return e, err
+	}, targetEpsilon, 1, 1e6)
+	if err == nil && !reached {
+		err = secagg.Errorf(secagg.CodeValidation, "epsilon",
+			"epsilon %v is out of reach: even a noise multiplier of 1e6 spends more", targetEpsilon)
 	}
-	lo, hi := 0.0, 1.0
+	return z, err
+}
+
+// LeastNoise returns the least noise x (to 1e-6 relative) at which spent(x), the ε a
+// mechanism spends with noise x and decreasing in it, is at most target: it doubles x
+// from start until that holds, then bisects. reached is false when even limit spends
+// more.
+func LeastNoise(spent func(x float64) (float64, error), target, start, limit float64) (x float64, reached bool, err error) {
+	lo, hi := 0.0, start
 	for {
 		e, err := spent(hi)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		if e <= targetEpsilon {
+		if e <= target {
 			break
 		}
 		lo, hi = hi, 2*hi
-		if hi > 1e6 {
-			return 0, secagg.Errorf(secagg.CodeValidation, "epsilon",
-				"epsilon %v is out of reach: even a noise multiplier of 1e6 spends more", targetEpsilon)
+		if hi > limit {
+			return 0, false, nil
 		}
 	}
 	for hi-lo > 1e-6*hi {
 		mid := (lo + hi) / 2
 		e, err := spent(mid)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		if e <= targetEpsilon {
+		if e <= target {
 			hi = mid
 		} else {
 			lo = mid
 		}
 	}
-	return hi, nil
+	return hi, true, nil
 }

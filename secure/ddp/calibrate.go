@@ -94,38 +94,15 @@ func Calibrate(p Params, epsilon, delta float64, rounds, n int, rate, k float64,
 // stddevFor is the least Stddev (to a part in 10^6) at which rounds rounds spend at most
 // epsilon.
 func stddevFor(p Params, epsilon, delta float64, rounds, n int, q float64, conv dp.Conversion) (float64, error) {
-	spent := func(s float64) (float64, error) {
+	s, reached, err := dp.LeastNoise(func(s float64) (float64, error) {
 		p.Stddev = s
 		e, _, err := p.Epsilon(n, rounds, q, delta, conv)
 		return e, err
+	}, epsilon, p.Clip, 1e9*p.Clip)
+	if err == nil && !reached {
+		err = secagg.Errorf(secagg.CodeValidation, "epsilon", "epsilon %v is out of reach", epsilon)
 	}
-	lo, hi := 0.0, p.Clip
-	for {
-		e, err := spent(hi)
-		if err != nil {
-			return 0, err
-		}
-		if e <= epsilon {
-			break
-		}
-		lo, hi = hi, 2*hi
-		if hi > 1e9*p.Clip {
-			return 0, secagg.Errorf(secagg.CodeValidation, "epsilon", "epsilon %v is out of reach", epsilon)
-		}
-	}
-	for hi-lo > 1e-6*hi {
-		mid := (lo + hi) / 2
-		e, err := spent(mid)
-		if err != nil {
-			return 0, err
-		}
-		if e <= epsilon {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi, nil
+	return s, err
 }
 
 // WrapChance is the chance, in the Gaussian approximation, that one coordinate of the
