@@ -196,17 +196,9 @@ func secagg_aggregate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C.se
 		if e != nil {
 			return e
 		}
-		// Into scratch first: a result that does not fit leaves out untouched.
-		tmp := make([]float32, len(dst))
-		res, e := aggregate.Aggregate(tmp, updates, ws, cfg, noiseSource(seed))
-		if e != nil {
-			return e
-		}
-		if e := writeResult(result, resultLen, res); e != nil {
-			return e
-		}
-		copy(dst, tmp)
-		return nil
+		return throughScratch(dst, result, resultLen, func(tmp []float32) (any, error) {
+			return aggregate.Aggregate(tmp, updates, ws, cfg, noiseSource(seed))
+		})
 	})
 }
 
@@ -224,7 +216,7 @@ func secagg_secure_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows
 		if e != nil {
 			return e
 		}
-		return simulated(dst, result, resultLen, func(tmp []float32) (any, error) {
+		return throughScratch(dst, result, resultLen, func(tmp []float32) (any, error) {
 			return secure.Simulate(tmp, cfg, updates, ws, stages(drops, n), int64(seed))
 		})
 	})
@@ -243,9 +235,9 @@ func stages(drops *C.secagg_cint64, n C.int64_t) []secure.Stage {
 	return out
 }
 
-// simulated runs a simulated round into scratch, writes its result, and only then
-// hands the mean to dst: out is untouched on any error.
-func simulated(dst []float32, result *C.char, resultLen C.int64_t, round func(tmp []float32) (any, error)) error {
+// throughScratch runs a round into scratch, writes its result, and only then hands the
+// mean to dst: out is untouched on any error, a result that does not fit included.
+func throughScratch(dst []float32, result *C.char, resultLen C.int64_t, round func(tmp []float32) (any, error)) error {
 	tmp := make([]float32, len(dst))
 	res, e := round(tmp)
 	if e != nil {
@@ -272,7 +264,7 @@ func secagg_ddp_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C
 		if e != nil {
 			return e
 		}
-		return simulated(dst, result, resultLen, func(tmp []float32) (any, error) {
+		return throughScratch(dst, result, resultLen, func(tmp []float32) (any, error) {
 			return ddp.SimulateRound(tmp, cfg, updates, stages(drops, n), int64(seed))
 		})
 	})
