@@ -13,14 +13,14 @@ import (
 // DPMeanFn is the engine's dp_mean (DP-FedAvg): each update clipped to ClipNorm in
 // AddInput, the clipped updates' mean, and Gaussian noise of standard deviation
 // NoiseMultiplier·ClipNorm/n drawn once, in ExtractOutput, from the secure source (or,
-// for tests and notebooks only, from InsecureSeed when it is >= 0). Its accumulator is
-// Sums with the count as its weight. The privacy ledger is the pipeline driver's: DPMean
-// charges it once, before the pipeline runs.
+// for tests and notebooks only, from InsecureSeed when it is set: the zero value draws
+// securely). Its accumulator is Sums with the count as its weight. The privacy ledger is
+// the pipeline driver's: DPMean charges it once, before the pipeline runs.
 type DPMeanFn struct {
 	Dim             int
 	ClipNorm        float64
 	NoiseMultiplier float64
-	InsecureSeed    int64
+	InsecureSeed    *uint64
 }
 
 func (f *DPMeanFn) CreateAccumulator() *Sums { return &Sums{Sum: make([]float64, f.Dim)} }
@@ -46,8 +46,8 @@ func (f *DPMeanFn) ExtractOutput(a *Sums) ([]float32, error) {
 		return nil, err
 	}
 	src := dp.SecureSource()
-	if f.InsecureSeed >= 0 {
-		src = dp.InsecureSeededSource(uint64(f.InsecureSeed))
+	if f.InsecureSeed != nil {
+		src = dp.InsecureSeededSource(*f.InsecureSeed)
 	}
 	return out, dp.AddGaussian(out, dp.GaussianNoiseSigma(f.NoiseMultiplier, f.ClipNorm/a.Weight, len(out)), src)
 }

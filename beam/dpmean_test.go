@@ -28,7 +28,7 @@ func TestDPMeanOnPrism(t *testing.T) {
 	ledger, err := dp.NewLedger(3, 1e-5, dp.Improved, nil)
 	require.NoError(t, err)
 	p, s := beam.NewPipelineWithRoot()
-	out, err := DPMean(s, parts(s, xs), &DPMeanFn{Dim: d, ClipNorm: 1e6, NoiseMultiplier: 1.1, InsecureSeed: 42}, ledger, 0.01)
+	out, err := DPMean(s, parts(s, xs), &DPMeanFn{Dim: d, ClipNorm: 1e6, NoiseMultiplier: 1.1, InsecureSeed: seed(42)}, ledger, 0.01)
 	require.NoError(t, err)
 	passert.Equals(s, out, want)
 	require.NoError(t, ptest.Run(p))
@@ -38,7 +38,7 @@ func TestDPMeanOnPrism(t *testing.T) {
 	spent, err := dp.NewLedger(0.01, 1e-5, dp.Improved, nil)
 	require.NoError(t, err)
 	_, s = beam.NewPipelineWithRoot()
-	_, err = DPMean(s, parts(s, xs), &DPMeanFn{Dim: d, ClipNorm: 1, NoiseMultiplier: 0.5, InsecureSeed: -1}, spent, 1)
+	_, err = DPMean(s, parts(s, xs), &DPMeanFn{Dim: d, ClipNorm: 1, NoiseMultiplier: 0.5}, spent, 1)
 	assert.ErrorIs(t, err, secagg.ErrConflict)
 }
 
@@ -50,7 +50,7 @@ func TestDPMeanClipsAndMerges(t *testing.T) {
 	want := make([]float32, d)
 	_, err := aggregate.DPMean(want, xs, 1000, 0.7, dp.InsecureSeededSource(3))
 	require.NoError(t, err)
-	f := &DPMeanFn{Dim: d, ClipNorm: 1000, NoiseMultiplier: 0.7, InsecureSeed: 3}
+	f := &DPMeanFn{Dim: d, ClipNorm: 1000, NoiseMultiplier: 0.7, InsecureSeed: seed(3)}
 	var accs []*Sums
 	for c := range 7 {
 		a := f.CreateAccumulator()
@@ -64,4 +64,28 @@ func TestDPMeanClipsAndMerges(t *testing.T) {
 	require.NoError(t, err)
 	// Clip factors are not powers of two: the sums are not exact, so within a step.
 	require.NoError(t, (&withinOneStep{Want: want}).ProcessElement(got))
+}
+
+func seed(s uint64) *uint64 { return &s }
+
+// TestDPMeanNoiseUnpredictable plays the attacker who knows the code: with DPMeanFn's
+// zero value the noise must come from the secure source, so the same round released
+// twice carries different noise (a default seed would repeat it, and the noise could be
+// subtracted). It failed when the zero value meant seed 0.
+func TestDPMeanNoiseUnpredictable(t *testing.T) {
+	xs := updates(10, 32, true, 14)
+	f := &DPMeanFn{Dim: 32, ClipNorm: 1e6, NoiseMultiplier: 1}
+	a := f.CreateAccumulator()
+	for _, x := range xs {
+		a, _ = f.AddInput(a, x)
+	}
+	first, err := f.ExtractOutput(a)
+	require.NoError(t, err)
+	second, err := f.ExtractOutput(a)
+	require.NoError(t, err)
+	assert.NotEqual(t, first, second)
+	replay := &DPMeanFn{Dim: 32, ClipNorm: 1e6, NoiseMultiplier: 1, InsecureSeed: seed(0)}
+	r1, _ := replay.ExtractOutput(a)
+	r2, _ := replay.ExtractOutput(a)
+	assert.Equal(t, r1, r2, "only an explicit seed replays")
 }

@@ -1,8 +1,6 @@
 package secure
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 
 	"github.com/octomil/secagg"
@@ -47,24 +45,14 @@ const (
 // aggregate.Config does: min_clients is an alias of min_devices_per_round, which wins
 // when both are given.
 func (c *Config) UnmarshalJSON(b []byte) error {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "config", "secure round settings are not a JSON object: %v", err)
-	}
-	for k, raw := range keys {
-		if string(raw) == "null" {
-			return secagg.Errorf(secagg.CodeBadRequest, k, "%s is null: leave it out or give a value", k)
-		}
-	}
 	type plain Config
 	var aux struct {
 		plain
 		MinClients *int `json:"min_clients"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&aux); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "config", "secure round settings: %v", err)
+	keys, err := secagg.DecodeSettings(b, &aux, "secure round settings")
+	if err != nil {
+		return err
 	}
 	*c = Config(aux.plain)
 	if _, both := keys["min_devices_per_round"]; !both && aux.MinClients != nil {

@@ -1,7 +1,6 @@
 package ddp
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -31,6 +30,10 @@ type Config struct {
 	WrapSigmas float64   `json:"wrap_sigmas"`           // standard deviations kept within the modulus (default 3, or 4 for the discrete Gaussian)
 	Shares     int       `json:"shares"`                // the secure round's neighbourhood (default secure.DefaultShares)
 	Threshold  int       `json:"threshold"`             // its Shamir threshold (default half the neighbourhood, plus one)
+
+	// given are the keys the JSON held: a 0 given is a value (beta 0: the plain
+	// rounding bound), not a request for the default.
+	given map[string]json.RawMessage
 }
 
 // DefaultBits is the modulus bits of a distributed-DP round when none is given: enough
@@ -40,23 +43,14 @@ const DefaultBits = 16
 
 // UnmarshalJSON reads the platform's JSON strictly.
 func (c *Config) UnmarshalJSON(b []byte) error {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "config", "distributed DP settings are not a JSON object: %v", err)
-	}
-	for k, raw := range keys {
-		if string(raw) == "null" {
-			return secagg.Errorf(secagg.CodeBadRequest, k, "%s is null: leave it out or give a value", k)
-		}
-	}
 	type plain Config
 	var aux plain
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&aux); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "config", "distributed DP settings: %v", err)
+	keys, err := secagg.DecodeSettings(b, &aux, "distributed DP settings")
+	if err != nil {
+		return err
 	}
 	*c = Config(aux)
+	c.given = keys
 	return nil
 }
 
@@ -70,10 +64,10 @@ func (c Config) withDefaults() Config {
 	if c.SampleRate == 0 {
 		c.SampleRate = 1
 	}
-	if c.Beta == 0 {
+	if _, ok := c.given["beta"]; c.Beta == 0 && !ok {
 		c.Beta = math.Exp(-0.5)
 	}
-	if c.WrapSigmas == 0 {
+	if _, ok := c.given["wrap_sigmas"]; c.WrapSigmas == 0 && !ok {
 		c.WrapSigmas = 3
 		if c.Mechanism == DiscreteGaussian {
 			c.WrapSigmas = 4
@@ -101,6 +95,8 @@ func (c Config) Plan(clients, dim int) (Params, secure.Config, error) {
 		return Params{}, secure.Config{}, v("rounds", "rounds is required")
 	case c.MinClients == 0:
 		return Params{}, secure.Config{}, v("min_devices_per_round", "min_devices_per_round is required: the noise is calibrated for that many survivors")
+	case !(c.WrapSigmas > 0) || math.IsInf(c.WrapSigmas, 0):
+		return Params{}, secure.Config{}, v("wrap_sigmas", "wrap_sigmas must be finite and > 0, got %v", c.WrapSigmas)
 	case c.MinClients < 2 || c.MinClients > clients:
 		return Params{}, secure.Config{}, v("min_devices_per_round", "min_devices_per_round must be in [2, %d], got %d", clients, c.MinClients)
 	}

@@ -138,4 +138,16 @@ func TestConfigJSON(t *testing.T) {
 	assert.Equal(t, DefaultBits, p.Bits)
 	assert.Equal(t, 5, sc.MinClients)
 	assert.InDelta(t, math.Exp(-0.5), p.Beta, 1e-15)
+
+	// A zero given is a value, not the default: beta 0 is the plain bound, and
+	// wrap_sigmas 0 is refused.
+	require.NoError(t, json.Unmarshal([]byte(`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5, "beta": 0}`), &cfg))
+	p, _, err = cfg.Plan(10, 1000)
+	require.NoError(t, err)
+	assert.Zero(t, p.Beta)
+	require.NoError(t, json.Unmarshal([]byte(`{"clip_norm": 1, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 5, "wrap_sigmas": 0}`), &cfg))
+	_, _, err = cfg.Plan(10, 1000)
+	var e *secagg.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "wrap_sigmas", e.Field)
 }
