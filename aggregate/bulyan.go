@@ -7,6 +7,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/internal/check"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/simd"
 )
 
 // Bulyan writes into dst the Bulyan aggregate (El Mhamdi et al. 2018) tolerating f
@@ -21,23 +22,75 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 		return nil, err
 	}
 	n := len(updates)
-	if f < 0 {
-		return nil, secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", f)
-	}
-	if n < 4*f+3 {
-		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "updates",
-			"Bulyan with byzantine_clients %d needs at least %d updates, got %d", f, 4*f+3, n)
+	if err := checkBulyan(n, f); err != nil {
+		return nil, err
 	}
 	dist, finite := pairwiseSqDist(updates)
 	if !finite {
 		return nil, check.NonFinite(updates)
 	}
-	theta, beta := n-2*f, n-4*f
+	selected = bulyanSelect(dist, n, f)
+	chosen := make([][]float32, len(selected))
+	for a, i := range selected {
+		chosen[a] = updates[i]
+	}
+	bulyanCoordinates(dst, chosen, n-4*f)
+	return selected, nil
+}
+
+// BulyanSelectDistances is Bulyan's first phase from the n×n matrix of squared
+// distances (the sum of SqDistances over a round's blocks): the θ = n−2f updates chosen
+// by repeated Krum, in the order chosen. It needs n >= 4f+3.
+func BulyanSelectDistances(dist []float64, n, f int) ([]int, error) {
+	if err := checkBulyan(n, f); err != nil {
+		return nil, err
+	}
+	if err := checkDistances(dist, n); err != nil {
+		return nil, err
+	}
+	return bulyanSelect(dist, n, f), nil
+}
+
+// BulyanCoordinates is Bulyan's second phase on the chosen updates, in the order
+// BulyanSelectDistances chose them (or on the same coordinates of each, a block): each
+// coordinate of dst is the mean of the β = len(chosen)−2f chosen values closest to their
+// median. A NaN or ±Inf value is a validation_error, and then dst is not written.
+func BulyanCoordinates(dst []float32, chosen [][]float32, f int) error {
+	if err := check.Batch(dst, chosen); err != nil {
+		return err
+	}
+	if f < 0 || len(chosen) < 2*f+1 {
+		return secagg.Errorf(secagg.CodeValidation, "byzantine_clients",
+			"Bulyan's coordinate phase with byzantine_clients %d needs at least %d chosen updates, got %d", f, 2*f+1, len(chosen))
+	}
+	for _, u := range chosen {
+		if simd.FirstNonFinite(u) >= 0 {
+			return check.NonFinite(chosen) // names the first non-finite value
+		}
+	}
+	bulyanCoordinates(dst, chosen, len(chosen)-2*f)
+	return nil
+}
+
+// checkBulyan refuses an f that Bulyan cannot tolerate with n updates.
+func checkBulyan(n, f int) error {
+	if f < 0 {
+		return secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", f)
+	}
+	if n < 4*f+3 {
+		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"Bulyan with byzantine_clients %d needs at least %d updates, got %d", f, 4*f+3, n)
+	}
+	return nil
+}
+
+// bulyanSelect is BulyanSelectDistances on checked arguments.
+func bulyanSelect(dist []float64, n, f int) (selected []int) {
 	remaining := make([]int, n)
 	for i := range remaining {
 		remaining[i] = i
 	}
-	for len(selected) < theta {
+	for len(selected) < n-2*f {
 		m := len(remaining)
 		sub := make([]float64, m*m)
 		for a, i := range remaining {
@@ -55,11 +108,14 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 		selected = append(selected, remaining[best])
 		remaining = slices.Delete(remaining, best, best+1)
 	}
-	chosen := make([][]float32, theta)
-	for a, i := range selected {
-		chosen[a] = updates[i]
-	}
+	return selected
+}
+
+// bulyanCoordinates writes the mean of the beta chosen values closest to their median
+// into each coordinate of dst, over all workers.
+func bulyanCoordinates(dst []float32, chosen [][]float32, beta int) {
 	const chunk = 4096
+	theta := len(chosen)
 	parallel.Ranges(parallel.Workers(), len(dst), chunk, func(_, lo, hi int) {
 		vals := make([]float32, theta)
 		keys := make([]uint64, 2*theta)
@@ -70,7 +126,6 @@ func Bulyan(dst []float32, updates [][]float32, f int) (selected []int, err erro
 			dst[j] = closestMean(vals, beta, keys)
 		}
 	})
-	return selected, nil
 }
 
 // closestMean returns the mean, in float64 rounded once, of the beta values of vals

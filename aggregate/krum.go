@@ -78,13 +78,78 @@ func KrumSelect(updates [][]float32, nearest, m int) ([]int, error) {
 
 // krumSelect is KrumSelect on checked arguments.
 func krumSelect(updates [][]float32, nearest, m int) ([]int, error) {
-	n := len(updates)
 	dist, finite := pairwiseSqDist(updates)
 	if !finite {
 		return nil, check.NonFinite(updates)
 	}
-	scores := krumScores(dist, n, nearest)
-	order := make([]int, n)
+	return selectLowest(krumScores(dist, len(updates), nearest), m), nil
+}
+
+// SqDistRange is the run of coordinates whose squared distances Krum and Bulyan add up
+// on their own: the matrix of a round is the sum, in coordinate order, of one partial
+// matrix per SqDistRange coordinates. A computation sharded by blocks of exactly
+// SqDistRange coordinates that adds its blocks' SqDistances in block order gets the
+// round's distances bit for bit.
+const SqDistRange = pairTask
+
+// SqDistances returns the n×n matrix, row-major, of the squared L2 distances between
+// the updates as Krum and Bulyan measure them (float32 differences, float64 sums), for
+// a computation sharded by coordinates. A NaN or ±Inf value is a validation_error
+// naming the update.
+func SqDistances(updates [][]float32) ([]float64, error) {
+	if len(updates) == 0 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "updates must hold at least one update")
+	}
+	for i, u := range updates {
+		if err := secagg.ValidateUpdateLength(check.UpdateName(i), u, len(updates[0])); err != nil {
+			return nil, err
+		}
+	}
+	dist, finite := pairwiseSqDist(updates)
+	if !finite {
+		return nil, check.NonFinite(updates)
+	}
+	return dist, nil
+}
+
+// KrumSelectDistances is KrumSelect from the n×n matrix of squared distances (the sum of
+// SqDistances over a round's blocks): the m lowest Krum scores, lowest first, ties to
+// the lower index.
+func KrumSelectDistances(dist []float64, n, nearest, m int) ([]int, error) {
+	if err := checkDistances(dist, n); err != nil {
+		return nil, err
+	}
+	if nearest < 1 || nearest > n-1 {
+		return nil, secagg.Errorf(secagg.CodeValidation, "nearest", "nearest must be in [1, %d], got %d", n-1, nearest)
+	}
+	if m < 1 || m > n {
+		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
+	}
+	return selectLowest(krumScores(dist, n, nearest), m), nil
+}
+
+// checkDistances checks a matrix of squared distances given to a selection: n×n,
+// finite, >= 0 and symmetric (it is a sum of SqDistances; anything else was not).
+func checkDistances(dist []float64, n int) error {
+	if n < 1 || len(dist) != n*n {
+		return secagg.Errorf(secagg.CodeBadRequest, "distances", "%d distances for %d updates; want %d×%d", len(dist), n, n, n)
+	}
+	for i := range n {
+		for j := range n {
+			v := dist[i*n+j]
+			if !(v >= 0) || math.IsInf(v, 1) || v != dist[j*n+i] || (i == j && v != 0) {
+				return secagg.Errorf(secagg.CodeBadRequest, "distances",
+					"distance (%d, %d) is %v: not a matrix of squared distances", i, j, v)
+			}
+		}
+	}
+	return nil
+}
+
+// selectLowest returns the indices of the m lowest scores, lowest first, ties to the
+// lower index.
+func selectLowest(scores []float64, m int) []int {
+	order := make([]int, len(scores))
 	for i := range order {
 		order[i] = i
 	}
@@ -97,7 +162,7 @@ func krumSelect(updates [][]float32, nearest, m int) ([]int, error) {
 		}
 		return 0
 	})
-	return order[:m], nil
+	return order[:m]
 }
 
 // krumScores returns, for each update, the sum of its `nearest` smallest squared

@@ -190,3 +190,104 @@ func TestKrumSelect(t *testing.T) {
 		assert.ErrorIs(t, err, secagg.ErrValidation, "nearest %d, m %d", bad[0], bad[1])
 	}
 }
+
+// sqDistancesByBlocks is the sharded computation SqDistRange describes: each block of
+// SqDistRange coordinates measured on its own, the matrices added in block order.
+func sqDistancesByBlocks(t *testing.T, us [][]float32) []float64 {
+	t.Helper()
+	n, d := len(us), len(us[0])
+	total := make([]float64, n*n)
+	for lo := 0; lo < d; lo += aggregate.SqDistRange {
+		block := make([][]float32, n)
+		for i, u := range us {
+			block[i] = u[lo:min(lo+aggregate.SqDistRange, d)]
+		}
+		part, err := aggregate.SqDistances(block)
+		require.NoError(t, err)
+		for i := range total {
+			total[i] += part[i]
+		}
+	}
+	return total
+}
+
+// Krum, Multi-Krum and Bulyan computed by blocks of SqDistRange coordinates (selection
+// from the summed distances, then the mean or Bulyan's coordinate phase block by block)
+// equal the whole-round functions bit for bit: what a sharded pipeline relies on.
+func TestSelectionByBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(171, 172))
+	const n, f = 23, 4
+	d := 2*aggregate.SqDistRange + 777 // two whole blocks and a short one
+	// Each run of 4096 coordinates has its own magnitude, 2^-20 to 2^20, so that the
+	// float64 sums round and the order of adding the partial matrices shows.
+	exps := make([]int, d/4096+1)
+	for i := range exps {
+		exps[i] = rng.IntN(41) - 20
+	}
+	us := make([][]float32, n)
+	for i := range us {
+		us[i] = make([]float32, d)
+		scale := float64(1 + i%5) // spread the scores, so that no two tie
+		for j := range us[i] {
+			us[i][j] = float32(math.Ldexp(scale*rng.NormFloat64(), exps[j/4096]))
+		}
+	}
+	dist := sqDistancesByBlocks(t, us)
+	whole, err := aggregate.SqDistances(us)
+	require.NoError(t, err)
+	require.Equal(t, whole, dist, "the blocks' distances, added in block order, are the round's")
+
+	want := make([]float32, d)
+	wantSel, err := aggregate.MultiKrum(want, us, f, 5)
+	require.NoError(t, err)
+	sel, err := aggregate.KrumSelectDistances(dist, n, n-f-2, 5)
+	require.NoError(t, err)
+	assert.Equal(t, wantSel, sel)
+
+	wantSel, err = aggregate.Bulyan(want, us, f)
+	require.NoError(t, err)
+	sel, err = aggregate.BulyanSelectDistances(dist, n, f)
+	require.NoError(t, err)
+	require.Equal(t, wantSel, sel)
+	got := make([]float32, d)
+	for lo := 0; lo < d; lo += 1000 { // any blocks will do for the coordinate phase
+		hi := min(lo+1000, d)
+		chosen := make([][]float32, len(sel))
+		for a, i := range sel {
+			chosen[a] = us[i][lo:hi]
+		}
+		require.NoError(t, aggregate.BulyanCoordinates(got[lo:hi], chosen, f))
+	}
+	bitsEqual(t, want, got, "Bulyan by blocks")
+}
+
+// A matrix that is not a sum of SqDistances is refused, and so are a NaN in an update
+// and a coordinate phase with too few chosen updates.
+func TestSelectionByBlocksErrors(t *testing.T) {
+	good := []float64{0, 1, 4, 1, 0, 9, 4, 9, 0}
+	_, err := aggregate.KrumSelectDistances(good, 3, 1, 1)
+	require.NoError(t, err)
+	for name, dist := range map[string][]float64{
+		"short":      good[:8],
+		"asymmetric": {0, 1, 4, 2, 0, 9, 4, 9, 0},
+		"negative":   {0, -1, 4, -1, 0, 9, 4, 9, 0},
+		"nan":        {0, math.NaN(), 4, math.NaN(), 0, 9, 4, 9, 0},
+		"diagonal":   {1, 1, 4, 1, 0, 9, 4, 9, 0},
+	} {
+		_, err := aggregate.KrumSelectDistances(dist, 3, 1, 1)
+		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
+	}
+	_, err = aggregate.BulyanSelectDistances(good, 3, 1)
+	assert.ErrorIs(t, err, secagg.ErrInsufficientClients)
+
+	_, err = aggregate.SqDistances([][]float32{{1, 2}, {3, float32(math.NaN())}})
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	assert.Contains(t, err.Error(), "updates[1]")
+
+	dst := []float32{7}
+	err = aggregate.BulyanCoordinates(dst, [][]float32{{1}, {2}}, 1)
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	err = aggregate.BulyanCoordinates(dst, [][]float32{{1}, {float32(math.Inf(1))}, {2}}, 1)
+	assert.ErrorIs(t, err, secagg.ErrValidation)
+	assert.Equal(t, []float32{7}, dst)
+}
