@@ -36,10 +36,16 @@ func (f *MeanFn) MergeAccumulators(a, b *Sums) (*Sums, error) { return a, a.merg
 func (f *MeanFn) ExtractOutput(a *Sums) ([]float32, error) { return a.mean() }
 
 // WeightedMeanFn is FedAvg over updates of Dim values: Σ w·x / Σ w (the engine's
-// weighted_mean). Weights must be finite and >= 0.
+// weighted_mean). Weights must be finite and >= 0. Dim 0 takes the first update's
+// length, as MeanFn's does.
 type WeightedMeanFn struct{ Dim int }
 
-func (f *WeightedMeanFn) CreateAccumulator() *Sums { return &Sums{Sum: make([]float64, f.Dim)} }
+func (f *WeightedMeanFn) CreateAccumulator() *Sums {
+	if f.Dim == 0 {
+		return &Sums{}
+	}
+	return &Sums{Sum: make([]float64, f.Dim)}
+}
 
 func (f *WeightedMeanFn) AddInput(a *Sums, x Weighted) (*Sums, error) {
 	if !(x.Weight >= 0) || math.IsInf(x.Weight, 0) {

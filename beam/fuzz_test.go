@@ -58,7 +58,7 @@ func FuzzReadBlocks(f *testing.F) {
 			t.Fatal(err)
 		}
 		var got []float32
-		err := (&readBlocks{Dim: 5, Block: 2}).ProcessElement(path, func(_ int, v []float32) { got = append(got, v...) })
+		err := (&readBlocks{Dim: 5, Block: 2}).ProcessElement(File{Path: path}, func(_ int, v []float32) { got = append(got, v...) })
 		var e *secagg.Error
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("untyped error %v", err)

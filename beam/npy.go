@@ -28,17 +28,76 @@ import (
 // pipeline with a bad_request naming it.
 func ReadBlocks(s beam.Scope, paths []string, dim, block int) beam.PCollection {
 	s = s.Scope("ReadBlocks")
-	return beam.ParDo(s, &readBlocks{Dim: dim, Block: block}, beam.CreateList(s, paths))
+	return beam.ParDo(s, &readBlocks{Dim: dim, Block: block}, files(s, paths))
+}
+
+// ReadRows is ReadBlocks keeping each block's client, KV<int, Row>: the input of the
+// strategies that look at every client of a block together (CoordinateWise, Distances).
+func ReadRows(s beam.Scope, paths []string, dim, block int) beam.PCollection {
+	s = s.Scope("ReadRows")
+	return beam.ParDo(s, &readRows{Dim: dim, Block: block}, files(s, paths))
+}
+
+// ReadWeighted is ReadBlocks with each client's weight, KV<int, Weighted>, the input of
+// WeightedMeanFn: weights[i] is the weight of paths[i] (such as its example count).
+func ReadWeighted(s beam.Scope, paths []string, weights []float64, dim, block int) beam.PCollection {
+	s = s.Scope("ReadWeighted")
+	return beam.ParDo(s, &readWeighted{Dim: dim, Block: block, Weights: weights}, files(s, paths))
+}
+
+// File is one client's update file and the client's position in the round.
+type File struct {
+	Client int
+	Path   string
+}
+
+func files(s beam.Scope, paths []string) beam.PCollection {
+	fs := make([]File, len(paths))
+	for i, p := range paths {
+		fs[i] = File{Client: i, Path: p}
+	}
+	return beam.CreateList(s, fs)
+}
+
+// Row is one client's values of one block of coordinates.
+type Row struct {
+	Client int // the update's position in the round: its file's in the list
+	Values []float32
 }
 
 type readBlocks struct{ Dim, Block int }
 
-func (f *readBlocks) ProcessElement(path string, emit func(int, []float32)) error {
+func (f *readBlocks) ProcessElement(file File, emit func(int, []float32)) error {
+	return readByBlocks(file.Path, f.Dim, f.Block, emit)
+}
+
+type readRows struct{ Dim, Block int }
+
+func (f *readRows) ProcessElement(file File, emit func(int, Row)) error {
+	return readByBlocks(file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Row{Client: file.Client, Values: v}) })
+}
+
+type readWeighted struct {
+	Dim, Block int
+	Weights    []float64
+}
+
+func (f *readWeighted) ProcessElement(file File, emit func(int, Weighted)) error {
+	if file.Client >= len(f.Weights) {
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for client %d (%s)", len(f.Weights), file.Client, file.Path)
+	}
+	w := f.Weights[file.Client]
+	return readByBlocks(file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Weighted{Update: v, Weight: w}) })
+}
+
+// readByBlocks reads the .npy update at path a block at a time, checking its header
+// first: a file that is not a 1-D <f4 array of dim values is a bad_request naming it.
+func readByBlocks(path string, dim, block int, emit func(int, []float32)) error {
 	bad := func(format string, a ...any) error {
 		return secagg.Errorf(secagg.CodeBadRequest, "update", "%s: "+format, append([]any{path}, a...)...)
 	}
-	if f.Dim < 1 || f.Block < 1 {
-		return secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", f.Dim, f.Block)
+	if dim < 1 || block < 1 {
+		return secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", dim, block)
 	}
 	file, err := os.Open(path)
 	if err != nil {
@@ -49,15 +108,15 @@ func (f *readBlocks) ProcessElement(path string, emit func(int, []float32)) erro
 	if err != nil {
 		return bad("not a .npy file: %v", err)
 	}
-	if dtype := strings.Trim(h.Descr.Type, `'"`); dtype != "<f4" || h.Descr.Fortran || len(h.Descr.Shape) != 1 || h.Descr.Shape[0] != f.Dim {
-		return bad("want a 1-D <f4 array of %d values, got %s shape %v", f.Dim, dtype, h.Descr.Shape)
+	if dtype := strings.Trim(h.Descr.Type, `'"`); dtype != "<f4" || h.Descr.Fortran || len(h.Descr.Shape) != 1 || h.Descr.Shape[0] != dim {
+		return bad("want a 1-D <f4 array of %d values, got %s shape %v", dim, dtype, h.Descr.Shape)
 	}
-	if st, err := file.Stat(); err != nil || st.Size() != offset+4*int64(f.Dim) {
-		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", sizeOf(st), f.Dim, offset)
+	if st, err := file.Stat(); err != nil || st.Size() != offset+4*int64(dim) {
+		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", sizeOf(st), dim, offset)
 	}
-	buf := make([]byte, 4*f.Block)
-	for b, lo := 0, 0; lo < f.Dim; b, lo = b+1, lo+f.Block {
-		n := min(f.Block, f.Dim-lo)
+	buf := make([]byte, 4*block)
+	for b, lo := 0, 0; lo < dim; b, lo = b+1, lo+block {
+		n := min(block, dim-lo)
 		if _, err := file.ReadAt(buf[:4*n], offset+4*int64(lo)); err != nil {
 			return bad("truncated at value %d: %v", lo, err)
 		}
@@ -168,33 +227,45 @@ func WriteNpy(s beam.Scope, path string, results beam.PCollection) {
 type writeNpy struct{ Path string }
 
 func (f *writeNpy) ProcessElement(v []float32) error {
-	if st, err := os.Lstat(f.Path); err == nil && !st.Mode().IsRegular() {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "%s exists and is not a regular file", f.Path)
-	}
 	var b bytes.Buffer
 	if err := npyio.Write(&b, v); err != nil {
 		return secagg.Errorf(secagg.CodeBadRequest, "out", "encoding %s: %v", f.Path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".tmp-*")
-	if err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", f.Path, err)
+	return writeFileAtomic(f.Path, "out", b.Bytes())
+}
+
+// writeFileAtomic writes data to path through a temporary file beside it renamed into
+// place, replacing path only if it is a regular file; key names the setting in errors.
+func writeFileAtomic(path, key string, data []byte) error {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return secagg.Errorf(secagg.CodeBadRequest, key, "%s exists and is not a regular file", path)
 	}
-	_, err = tmp.Write(b.Bytes())
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, key, "cannot write beside %s: %v", path, err)
+	}
+	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), f.Path)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write %s: %v", f.Path, err)
+		return secagg.Errorf(secagg.CodeBadRequest, key, "cannot write %s: %v", path, err)
 	}
 	return nil
 }
 
 func init() {
-	register.DoFn2x1[string, func(int, []float32), error](&readBlocks{})
+	register.DoFn2x1[File, func(int, []float32), error](&readBlocks{})
+	register.DoFn2x1[File, func(int, Row), error](&readRows{})
+	register.DoFn2x1[File, func(int, Weighted), error](&readWeighted{})
+	register.Emitter2[int, Row]()
+	register.Emitter2[int, Weighted]()
+	beam.RegisterType(reflect.TypeOf((*File)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Row)(nil)).Elem())
 	register.DoFn3x1[int, func(*Block) bool, func([]float32), error](&assemble{})
 	register.DoFn1x1[[]float32, error](&writeNpy{})
 	register.Function2x2(toBlock)

@@ -19,7 +19,7 @@ import (
 )
 
 // writeUpdates writes one .npy file per update into dir and returns their paths.
-func writeUpdates(t *testing.T, dir string, xs [][]float32) []string {
+func writeUpdates(t testing.TB, dir string, xs [][]float32) []string {
 	t.Helper()
 	var paths []string
 	for i, x := range xs {

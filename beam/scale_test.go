@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -155,5 +156,71 @@ func BenchmarkEngineMean(b *testing.B) {
 		if err := (&withinOneStep{Want: want, Exact: true}).ProcessElement(got); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFilesByBlocks runs AggregateFiles on Prism for each strategy of onBeam over n
+// .npy files of d values (SECAGG_BEAM_FILES_N, _D: 100 and 2^20 by default), next to the
+// engine's Aggregate of the same updates held in memory (engine/<strategy>). It reports
+// the bytes each client's update sends through the shuffle: a combine's lifted
+// accumulators for the sums, every row for the strategies that group them, plus each
+// block's distance matrix for krum and bulyan.
+func BenchmarkFilesByBlocks(b *testing.B) {
+	n, d := envInt("SECAGG_BEAM_FILES_N", 100), envInt("SECAGG_BEAM_FILES_D", 1<<20)
+	const block = aggregate.SqDistRange
+	xs := updates(n, d, true, 41)
+	dir := b.TempDir()
+	paths := writeUpdates(b, dir, xs)
+	weights := make([]float64, n)
+	for i := range weights {
+		weights[i] = float64(1 + i%7)
+	}
+	values := map[string]string{"trim_ratio": "0.1", "byzantine_clients": "10"}
+	blocks := float64((d + block - 1) / block)
+	for _, info := range aggregate.Strategies() {
+		if _, ok := onBeam[info.Name]; !ok {
+			continue
+		}
+		cfg, err := aggregate.ConfigFor(info, values, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := Round{Paths: paths, Dim: d, Block: block}
+		var ws []float64
+		if info.Weights == aggregate.RequiredWeights {
+			r.Weights, ws = weights, weights
+		}
+		shuffled := 4*float64(d) + blocks*16 // rows: the values and a key and client each
+		switch info.Kind {
+		case aggregate.Sums:
+			shuffled = blocks * (8*block + 28) / float64(n) // one accumulator per block per bundle, one bundle
+		}
+		if info.Name == aggregate.StrategyKrum || info.Name == aggregate.StrategyBulyan {
+			shuffled += blocks * 8 * float64(n*n) / float64(n)
+		}
+		b.Run("prism/"+string(info.Name), func(b *testing.B) {
+			b.SetBytes(int64(n) * int64(d) * 4)
+			for b.Loop() {
+				p, s := beam.NewPipelineWithRoot()
+				o, err := AggregateFiles(s, r, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				WriteNpy(s, filepath.Join(b.TempDir(), "result.npy"), o.Result)
+				if err := ptest.Run(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(shuffled, "shuffled_B/client")
+		})
+		b.Run("engine/"+string(info.Name), func(b *testing.B) {
+			b.SetBytes(int64(n) * int64(d) * 4)
+			dst := make([]float32, d)
+			for b.Loop() {
+				if _, err := aggregate.Aggregate(dst, xs, ws, cfg, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

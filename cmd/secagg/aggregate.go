@@ -59,24 +59,6 @@ func strategyUsage() string {
 	return b.String()
 }
 
-// paramFlag sets one parameter of a Config from the command line, through Config.Set,
-// which records it as given.
-type paramFlag struct {
-	cfg *aggregate.Config
-	key string
-}
-
-func (f paramFlag) String() string { return "" }
-func (f paramFlag) Set(v string) error {
-	var e *secagg.Error
-	if err := f.cfg.Set(f.key, v); errors.As(err, &e) {
-		return errors.New(e.Message) // the flag package names the flag and the value
-	} else if err != nil {
-		return err
-	}
-	return nil
-}
-
 // aggregateCmd runs `secagg aggregate`.
 func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("aggregate", flag.ContinueOnError)
@@ -87,15 +69,9 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fs.String("config", "", "a JSON file of the round's settings, the platform's keys (strategy, trim_ratio, ...)")
-	fs.Var(paramFlag{&cfg, "strategy"}, "strategy", "the aggregation rule (see above; default mean)")
+	aggregate.AddFlags(fs, &cfg)
 	out := fs.String("out", "", "the .npy file to write the result to (required)")
 	weightsPath := fs.String("weights", "", "a .npy file of N weights (float or integer, such as example counts)")
-	for _, p := range aggregate.AllParams() {
-		if !p.RoundOnly {
-			fs.Var(paramFlag{&cfg, p.Key}, p.Flag(), p.Usage)
-		}
-	}
-	fs.Var(paramFlag{&cfg, "min_clients"}, "min-clients", "alias of --min-devices-per-round")
 	seed := fs.Uint64("seed", 0, "seed a replayable, insecure noise generator (tests and notebooks only)")
 	asJSON := fs.Bool("json", false, "print the round's result as one JSON object")
 	fs.Usage = func() {
@@ -111,12 +87,10 @@ func aggregateCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	info, known := aggregate.Lookup(cfg.Strategy)
-	for _, p := range aggregate.AllParams() {
-		if known && set[p.Flag()] && !info.Takes(p.Key) {
-			return secagg.Errorf(secagg.CodeBadRequest, p.Key, "--%s does not apply to strategy %s", p.Flag(), cfg.Strategy)
-		}
+	if err := aggregate.CheckFlags(fs, cfg); err != nil {
+		return err
 	}
+	info, known := aggregate.Lookup(cfg.Strategy)
 	if known && set["weights"] && info.Weights == aggregate.NoWeights {
 		return secagg.Errorf(secagg.CodeBadRequest, "weights", "--weights does not apply to strategy %s", cfg.Strategy)
 	}

@@ -2,15 +2,23 @@
 // one machine: the updates are .npy files, one per client, read a block of coordinates
 // at a time, so no worker holds a whole update or a whole round.
 //
-//	secagg-beam aggregate --strategy mean --dim D [--block B] --out result.npy update.npy...
+//	secagg-beam aggregate --strategy S [strategy flags] --dim D [--block B] --out result.npy update.npy...
 //
-// Strategies: mean (trimmed_mean by blocks needs a stream sized at its first block: not
-// yet). The runner is
-// Beam's --runner flag: prism (the default here: in process, on this machine), or
-// dataflow, flink, spark with their own flags (--endpoint, --project, --region,
-// --staging_location, ...; see Beam's documentation), which this repository cannot test.
-// Prism's job server listens on every interface: on a shared machine run it in a
-// loopback-only network namespace (unshare -n).
+// The strategy flags are secagg aggregate's (the kebab-case form of the engine's JSON
+// keys: --trim-ratio, --byzantine-clients, --multi-krum-m, --weights w.npy for
+// weighted_mean), refused where the strategy does not take them. Strategies: mean and
+// weighted_mean (sums per block, combined), median and trimmed_mean (each block's rows
+// on one worker, which holds N·B values), krum (with --multi-krum-m) and bulyan (the
+// blocks' squared-distance matrices added up, the selection on one worker, then each
+// block's chosen rows; --selected-out names a JSON file for the clients chosen, and the
+// default --block 65536 measures the distances as the engine does). geometric_median,
+// centered_clipping, norm_bounded_mean and dp_mean are refused, saying why.
+//
+// The runner is Beam's --runner flag: prism (the default here: in process, on this
+// machine), or dataflow, flink, spark with their own flags (--endpoint, --project,
+// --region, --staging_location, ...; see Beam's documentation), which this repository
+// cannot test. Prism's job server listens on every interface: on a shared machine run it
+// in a loopback-only network namespace (unshare -n).
 //
 // Errors are printed on stderr as the platform's JSON error, one line, with the library's
 // exit statuses (secagg.Code.ExitStatus); a worker's error reaches the driver as text, and
@@ -19,74 +27,210 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
+	"codeberg.org/sbinet/npyio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
 	secaggbeam "github.com/octomil/secagg/beam"
 )
 
-// The command's flags, beside Beam's on the command line's flag set.
-var (
-	strategy = flag.String("strategy", "mean", "mean")
-	dim      = flag.Int("dim", 0, "values per update (required)")
-	block    = flag.Int("block", 1<<16, "coordinates per block: what one worker reads of an update at a time")
-	out      = flag.String("out", "", "the result's .npy file (required)")
-	ours     = []string{"strategy", "dim", "block", "out"}
-)
+// options are the command's own flags, beside Beam's and the strategies'.
+type options struct {
+	dim, block                    *int
+	out, weightsPath, selectedOut *string
+	asJSON                        *bool
+}
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the exit status.
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "aggregate" {
 		return report(usage("the command is: secagg-beam aggregate --strategy S --dim D --out result.npy update.npy..."), stderr)
 	}
-	fs := flag.CommandLine // Beam's flags (--runner and the runners') live here too
-	for _, f := range ours {
-		fs.Set(f, fs.Lookup(f).DefValue) // a second run in one process starts afresh
-	}
+	fs := flag.NewFlagSet("secagg-beam aggregate", flag.ContinueOnError) // errors as JSON, not the flag package's exit
+	fs.SetOutput(io.Discard)
+	// Beam's flags (--runner and the runners') are its package globals on flag.CommandLine:
+	// the same values, set through this flag set.
+	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	if fs.Lookup("runner") != nil {
 		fs.Set("runner", "prism")
 	}
-	fs.Init("secagg-beam", flag.ContinueOnError) // errors as JSON, not the flag package's exit
-	fs.SetOutput(io.Discard)
+	var cfg aggregate.Config
+	aggregate.AddFlags(fs, &cfg)
+	o := options{
+		dim:         fs.Int("dim", 0, "values per update (required)"),
+		block:       fs.Int("block", 1<<16, "coordinates per block: what one worker reads of an update at a time"),
+		out:         fs.String("out", "", "the result's .npy file (required)"),
+		weightsPath: fs.String("weights", "", "weighted_mean: a .npy file of N weights (float or integer, such as example counts)"),
+		selectedOut: fs.String("selected-out", "", "krum, bulyan: a JSON file for the clients chosen"),
+		asJSON:      fs.Bool("json", false, "print the round's summary as one JSON object on stdout"),
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return report(usage(err.Error()), stderr)
 	}
-	paths := fs.Args()
-	switch {
-	case *dim < 1:
-		return report(secagg.Errorf(secagg.CodeValidation, "dim", "--dim is required and must be >= 1"), stderr)
-	case *out == "":
-		return report(secagg.Errorf(secagg.CodeValidation, "out", "--out is required"), stderr)
-	case len(paths) == 0:
-		return report(secagg.Errorf(secagg.CodeInsufficientClients, "updates", "no update files"), stderr)
-	case *block < 1:
-		return report(secagg.Errorf(secagg.CodeValidation, "block", "--block must be >= 1, got %d", *block), stderr)
-	}
-	if *strategy != "mean" {
-		return report(secagg.Errorf(secagg.CodeValidation, "strategy", "strategy must be mean (the one secagg-beam runs by blocks so far), got %q", *strategy), stderr)
-	}
-	beam.Init()
-	p, s := beam.NewPipelineWithRoot()
-	blocks := secaggbeam.ReadBlocks(s, paths, *dim, *block)
-	secaggbeam.WriteNpy(s, *out, secaggbeam.Assemble(s, beam.CombinePerKey(s, &secaggbeam.MeanFn{}, blocks), *dim, *block))
-	if err := beamx.Run(context.Background(), p); err != nil {
-		if e, ok := secagg.FindError(err.Error()); ok {
-			return report(e, stderr)
-		}
+	flag.CommandLine.Parse(nil) // Beam's flags are parsed: beam.Init reads them as set above
+	if err := aggregateCmd(fs, cfg, o, stdout); err != nil {
 		return report(err, stderr)
 	}
 	return 0
+}
+
+// aggregateCmd checks the settings, builds the pipeline and runs it.
+func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.Writer) error {
+	paths := fs.Args()
+	if cfg.Strategy == "" {
+		cfg.Strategy = aggregate.StrategyMean
+	}
+	if err := aggregate.CheckFlags(fs, cfg); err != nil {
+		return err
+	}
+	info, _ := aggregate.Lookup(cfg.Strategy)
+	switch {
+	case *o.dim < 1:
+		return secagg.Errorf(secagg.CodeValidation, "dim", "--dim is required and must be >= 1")
+	case *o.out == "":
+		return secagg.Errorf(secagg.CodeValidation, "out", "--out is required")
+	case *o.block < 1:
+		return secagg.Errorf(secagg.CodeValidation, "block", "--block must be >= 1, got %d", *o.block)
+	case *o.weightsPath != "" && info.Weights != aggregate.RequiredWeights:
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "--weights does not apply to strategy %s on Beam", cfg.Strategy)
+	case *o.selectedOut != "" && cfg.Strategy != aggregate.StrategyKrum && cfg.Strategy != aggregate.StrategyBulyan:
+		return secagg.Errorf(secagg.CodeBadRequest, "selected_out", "--selected-out does not apply to strategy %s: only krum and bulyan choose clients", cfg.Strategy)
+	}
+	for _, written := range []string{*o.out, *o.selectedOut} {
+		if err := notAnInput(written, append(paths, *o.weightsPath)); err != nil {
+			return err
+		}
+	}
+	r := secaggbeam.Round{Paths: paths, Dim: *o.dim, Block: *o.block}
+	if *o.weightsPath != "" {
+		w, err := readWeights(*o.weightsPath, len(paths))
+		if err != nil {
+			return err
+		}
+		r.Weights = w
+	}
+	beam.Init()
+	p, s := beam.NewPipelineWithRoot()
+	res, err := secaggbeam.AggregateFiles(s, r, cfg)
+	if err != nil {
+		return err
+	}
+	secaggbeam.WriteNpy(s, *o.out, res.Result)
+	if *o.selectedOut != "" {
+		secaggbeam.WriteSelection(s, *o.selectedOut, paths, res.Selection)
+	}
+	start := time.Now()
+	if err := beamx.Run(context.Background(), p); err != nil {
+		if e, ok := secagg.FindError(err.Error()); ok {
+			return e
+		}
+		return err
+	}
+	elapsed := time.Since(start)
+	if *o.asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"strategy": cfg.Strategy, "clients": len(paths), "dimension": *o.dim, "block": *o.block,
+			"out": *o.out, "elapsed_ns": elapsed.Nanoseconds(),
+		})
+	}
+	fmt.Fprintf(stdout, "%s over %d updates of dimension %d, blocks of %d -> %s in %.2f s\n",
+		cfg.Strategy, len(paths), *o.dim, *o.block, *o.out, elapsed.Seconds())
+	return nil
+}
+
+// notAnInput refuses an output path that names one of the inputs (the same file by
+// another name included): the result must never replace the round it came from.
+func notAnInput(out string, inputs []string) error {
+	st, err := os.Stat(out)
+	if out == "" || err != nil {
+		return nil // not there yet: nothing to replace
+	}
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+			return secagg.Errorf(secagg.CodeBadRequest, "out", "%s is an input of the round (%s); name another file", out, in)
+		}
+	}
+	return nil
+}
+
+// readWeights reads n weights from a 1-D .npy file of floats or integers.
+func readWeights(path string, n int) ([]float64, error) {
+	bad := func(format string, a ...any) error {
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%s: "+format, append([]any{path}, a...)...)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	defer f.Close()
+	r, err := npyio.NewReader(f)
+	if err != nil {
+		return nil, bad("not a .npy file: %v", err)
+	}
+	if shape := r.Header.Descr.Shape; len(shape) != 1 || shape[0] != n {
+		return nil, bad("has shape %v; want (%d,), one weight per update", shape, n)
+	}
+	w := make([]float64, n)
+	switch dtype := strings.Trim(r.Header.Descr.Type, `'"`); dtype {
+	case "<f8":
+		err = r.Read(&w)
+	case "<f4", "<i4", "<i8", "<u4", "<u8":
+		err = readAs(r, dtype, w)
+	default:
+		return nil, bad("has dtype %s; want float32/64 or an integer type", dtype)
+	}
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	return w, nil
+}
+
+// readAs reads r's values of dtype and converts them to float64 into w.
+func readAs(r *npyio.Reader, dtype string, w []float64) error {
+	convert := func(ptr any, at func(i int) float64) error {
+		if err := r.Read(ptr); err != nil {
+			return err
+		}
+		for i := range w {
+			w[i] = at(i)
+		}
+		return nil
+	}
+	switch dtype {
+	case "<f4":
+		var v []float32
+		return convert(&v, func(i int) float64 { return float64(v[i]) })
+	case "<i4":
+		var v []int32
+		return convert(&v, func(i int) float64 { return float64(v[i]) })
+	case "<i8":
+		var v []int64
+		return convert(&v, func(i int) float64 { return float64(v[i]) })
+	case "<u4":
+		var v []uint32
+		return convert(&v, func(i int) float64 { return float64(v[i]) })
+	default:
+		var v []uint64
+		return convert(&v, func(i int) float64 { return float64(v[i]) })
+	}
 }
 
 // usageError is a command line that could not be parsed: exit status 2.

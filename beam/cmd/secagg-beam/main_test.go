@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,7 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	netns.Isolate("secagg-beam")
 	if os.Getenv(asCommand) == "1" {
-		os.Exit(run(os.Args[1:], os.Stderr))
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -67,14 +68,42 @@ func TestAggregate(t *testing.T) {
 	out := filepath.Join(dir, "mean.npy")
 	code, stderr := command(t, append([]string{"aggregate", "--dim", "300", "--block", "64", "--out", out}, paths...)...)
 	require.Equal(t, 0, code, stderr)
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	var got []float32
-	require.NoError(t, npyio.Read(f, &got))
-	f.Close()
 	want := make([]float32, 300)
 	require.NoError(t, aggregate.Mean(want, xs))
-	assert.Equal(t, want, got)
+	assert.Equal(t, want, readNpy(t, out))
+
+	// Multi-Krum writes the clients it chose; weighted_mean takes integer weights.
+	sel := filepath.Join(dir, "selected.json")
+	code, stderr = command(t, append([]string{"aggregate", "--strategy", "krum", "--byzantine-clients", "2",
+		"--multi-krum-m", "3", "--selected-out", sel, "--dim", "300", "--block", "64", "--out", out}, paths...)...)
+	require.Equal(t, 0, code, stderr)
+	res, err := aggregate.Aggregate(want, xs, nil, config(t, "krum", "byzantine_clients", "2", "multi_krum_m", "3"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, readNpy(t, out))
+	b, err := os.ReadFile(sel)
+	require.NoError(t, err)
+	var report struct{ Selected []struct{ Client int } }
+	require.NoError(t, json.Unmarshal(b, &report))
+	var chosen []string
+	for _, c := range report.Selected {
+		chosen = append(chosen, fmt.Sprint(c.Client))
+	}
+	assert.Equal(t, res.Selected, chosen)
+
+	ws := []int64{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8}
+	var wb bytes.Buffer
+	require.NoError(t, npyio.Write(&wb, ws))
+	wPath := filepath.Join(dir, "weights.npy")
+	require.NoError(t, os.WriteFile(wPath, wb.Bytes(), 0o644))
+	code, stderr = command(t, append([]string{"aggregate", "--strategy", "weighted_mean", "--weights", wPath,
+		"--dim", "300", "--block", "64", "--out", out}, paths...)...)
+	require.Equal(t, 0, code, stderr)
+	w64 := make([]float64, len(ws))
+	for i, w := range ws {
+		w64[i] = float64(w)
+	}
+	require.NoError(t, aggregate.WeightedMean(want, xs, w64))
+	assert.Equal(t, want, readNpy(t, out))
 
 	for _, c := range []struct {
 		args []string
@@ -83,7 +112,13 @@ func TestAggregate(t *testing.T) {
 	}{
 		{[]string{"aggregate", "--dim", "301", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want a 1-D <f4 array of 301 values"},
 		{[]string{"aggregate", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "--dim is required"},
-		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "strategy must be mean"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "geometric_median", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "does not run on Beam"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--trim-ratio", "0.1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--trim-ratio does not apply to strategy median"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "trimmed_mean", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "trim_ratio"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--selected-out", filepath.Join(dir, "s.json"), "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--selected-out does not apply"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "weighted_mean", "--weights", paths[1], "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want (1,), one weight per update"},
+		{[]string{"aggregate", "--dim", "300", "--out", paths[1], paths[0], paths[1]}, 4, "is an input of the round"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "krum", "--byzantine-clients", "5", "--out", filepath.Join(dir, "x.npy"), paths[0], paths[1]}, 5, "needs more than 12 updates"},
 		{[]string{"aggregate", "--dim", "300", "--nonsense", "--out", filepath.Join(dir, "x.npy")}, 2, "nonsense"},
 	} {
 		code, stderr := command(t, c.args...)
@@ -97,4 +132,24 @@ func TestAggregate(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, "x.npy"))
 		assert.True(t, os.IsNotExist(err), "nothing written")
 	}
+}
+
+func readNpy(t *testing.T, path string) []float32 {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var got []float32
+	require.NoError(t, npyio.Read(f, &got))
+	return got
+}
+
+// config is a Config of the strategy with key, value pairs set.
+func config(t *testing.T, strategy string, kv ...string) aggregate.Config {
+	t.Helper()
+	cfg := aggregate.Config{Strategy: aggregate.Strategy(strategy)}
+	for i := 0; i < len(kv); i += 2 {
+		require.NoError(t, cfg.Set(kv[i], kv[i+1]))
+	}
+	return cfg
 }

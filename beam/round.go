@@ -1,0 +1,97 @@
+package secaggbeam
+
+import (
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/aggregate"
+)
+
+// Round is one round read from .npy files, one per client, for AggregateFiles.
+type Round struct {
+	Paths   []string  // one update file per client, in the round's client order
+	Weights []float64 // weighted_mean: one per path
+	Dim     int       // values per update
+	Block   int       // coordinates per block: what one worker reads of an update at a time
+}
+
+// Output is what AggregateFiles adds to the pipeline: the result, one []float32, and
+// for krum and bulyan the clients chosen, one Selection (else the zero PCollection).
+type Output struct {
+	Result    beam.PCollection
+	Selection beam.PCollection
+}
+
+// onBeam is how each strategy runs by blocks; the strategies missing here are refused
+// by AggregateFiles with their reason in unsupported.
+var onBeam = map[aggregate.Strategy]func(s beam.Scope, r Round, cfg aggregate.Config) (blocks, selection beam.PCollection){
+	aggregate.StrategyMean: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
+		return beam.CombinePerKey(s, &MeanFn{}, ReadBlocks(s, r.Paths, r.Dim, r.Block)), beam.PCollection{}
+	},
+	aggregate.StrategyWeightedMean: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
+		return beam.CombinePerKey(s, &WeightedMeanFn{}, ReadWeighted(s, r.Paths, r.Weights, r.Dim, r.Block)), beam.PCollection{}
+	},
+	aggregate.StrategyTrimmedMean: coordinateWiseRound,
+	aggregate.StrategyMedian:      coordinateWiseRound,
+	aggregate.StrategyKrum:        selectingRound,
+	aggregate.StrategyBulyan:      selectingRound,
+}
+
+// unsupported says why a strategy of the engine's table does not run on Beam yet.
+var unsupported = map[aggregate.Strategy]string{
+	aggregate.StrategyGeoMedian:        "its Weiszfeld steps each need a pass over the whole round, which a pipeline would unroll",
+	aggregate.StrategyCenteredClipping: "its passes each need the whole round, and it starts from the last round's result",
+	aggregate.StrategyNormBoundedMean:  "clipping by blocks needs each client's norm first (a pass of its own), not built yet",
+	aggregate.StrategyDPMean:           "clipping by blocks needs each client's norm first (a pass of its own), not built yet; DPMeanFn runs it on whole updates",
+}
+
+func coordinateWiseRound(s beam.Scope, r Round, cfg aggregate.Config) (beam.PCollection, beam.PCollection) {
+	return CoordinateWise(s, ReadRows(s, r.Paths, r.Dim, r.Block), cfg.Strategy, cfg.TrimRatio, len(r.Paths)), beam.PCollection{}
+}
+
+func selectingRound(s beam.Scope, r Round, cfg aggregate.Config) (beam.PCollection, beam.PCollection) {
+	n := len(r.Paths)
+	grouped := beam.GroupByKey(s, ReadRows(s, r.Paths, r.Dim, r.Block))
+	sel := Select(s, Distances(s, grouped, n), cfg.Strategy, n, cfg.ByzantineClients, cfg.MultiKrumM)
+	return OfChosen(s, grouped, sel, cfg.Strategy, n, cfg.ByzantineClients), sel
+}
+
+// AggregateFiles adds to the pipeline the aggregation of the round with cfg's strategy,
+// read and aggregated by blocks (its result is the engine's Aggregate of the same
+// updates: bit for bit for median, trimmed_mean and the chosen clients' aggregate,
+// where the sums are exact for mean and weighted_mean and for Krum's distances). The
+// settings are checked first, as Aggregate checks them for len(r.Paths) updates; a
+// strategy that does not run on Beam yet is a bad_request saying why.
+func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
+	n := len(r.Paths)
+	cfg, err := cfg.ForBatch(n)
+	if err != nil {
+		return Output{}, err
+	}
+	info, _ := aggregate.Lookup(cfg.Strategy)
+	switch {
+	case n == 0:
+		return Output{}, secagg.Errorf(secagg.CodeInsufficientClients, "updates", "no update files")
+	case n < cfg.MinClients:
+		return Output{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
+			"the round has %d updates, min_devices_per_round is %d", n, cfg.MinClients)
+	case r.Dim < 1 || r.Block < 1:
+		return Output{}, secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", r.Dim, r.Block)
+	case info.Weights == aggregate.RequiredWeights && len(r.Weights) != n:
+		return Output{}, secagg.Errorf(secagg.CodeValidation, "weights", "strategy %s needs one weight per update (%d), got %d", cfg.Strategy, n, len(r.Weights))
+	case info.Weights != aggregate.RequiredWeights && r.Weights != nil:
+		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights on Beam", cfg.Strategy)
+	}
+	if r.Weights != nil {
+		if err := secagg.ValidateWeights(r.Weights, n); err != nil {
+			return Output{}, err
+		}
+	}
+	build, ok := onBeam[cfg.Strategy]
+	if !ok {
+		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "strategy", "strategy %s does not run on Beam: %s", cfg.Strategy, unsupported[cfg.Strategy])
+	}
+	s = s.Scope(string(cfg.Strategy))
+	blocks, sel := build(s, r, cfg)
+	return Output{Result: Assemble(s, blocks, r.Dim, r.Block), Selection: sel}, nil
+}
