@@ -2,6 +2,7 @@ package secaggbeam
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func FuzzReadBlocks(f *testing.F) {
 			t.Fatal(err)
 		}
 		var got []float32
-		err := (&readBlocks{Dim: 5, Block: 2}).ProcessElement(File{Path: path}, func(_ int, v []float32) { got = append(got, v...) })
+		err := (&readBlocks{Dim: 5, Block: 2}).ProcessElement(context.Background(), File{Path: path}, func(_ int, v []float32) { got = append(got, v...) })
 		var e *secagg.Error
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("untyped error %v", err)

@@ -1,7 +1,9 @@
 package secaggbeam
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,6 +17,8 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // paths without a scheme
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/octomil/secagg"
@@ -22,7 +26,8 @@ import (
 
 // ReadBlocks reads one update per .npy file of paths (1-D, little-endian float32, C
 // order, Dim values each) a block of Block coordinates at a time, and returns them keyed
-// by block: KV<int, []float32>. No worker holds a whole update, nor a whole round: a
+// by block: KV<int, []float32>. A path is local, or of any filesystem Beam has
+// registered (gs:// with beam/io/filesystem/gcs imported, as secagg-beam does). No worker holds a whole update, nor a whole round: a
 // combine per key (MeanFn{} and the others) then aggregates each block on one worker,
 // and Assemble puts the blocks together. A file that is not such an array fails the
 // pipeline with a bad_request naming it.
@@ -67,14 +72,14 @@ type Row struct {
 
 type readBlocks struct{ Dim, Block int }
 
-func (f *readBlocks) ProcessElement(file File, emit func(int, []float32)) error {
-	return readByBlocks(file.Path, f.Dim, f.Block, emit)
+func (f *readBlocks) ProcessElement(ctx context.Context, file File, emit func(int, []float32)) error {
+	return readByBlocks(ctx, file.Path, f.Dim, f.Block, emit)
 }
 
 type readRows struct{ Dim, Block int }
 
-func (f *readRows) ProcessElement(file File, emit func(int, Row)) error {
-	return readByBlocks(file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Row{Client: file.Client, Values: v}) })
+func (f *readRows) ProcessElement(ctx context.Context, file File, emit func(int, Row)) error {
+	return readByBlocks(ctx, file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Row{Client: file.Client, Values: v}) })
 }
 
 type readWeighted struct {
@@ -82,42 +87,54 @@ type readWeighted struct {
 	Weights    []float64
 }
 
-func (f *readWeighted) ProcessElement(file File, emit func(int, Weighted)) error {
+func (f *readWeighted) ProcessElement(ctx context.Context, file File, emit func(int, Weighted)) error {
 	if file.Client >= len(f.Weights) {
 		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for client %d (%s)", len(f.Weights), file.Client, file.Path)
 	}
 	w := f.Weights[file.Client]
-	return readByBlocks(file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Weighted{Update: v, Weight: w}) })
+	return readByBlocks(ctx, file.Path, f.Dim, f.Block, func(b int, v []float32) { emit(b, Weighted{Update: v, Weight: w}) })
 }
 
-// readByBlocks reads the .npy update at path a block at a time, checking its header
-// first: a file that is not a 1-D <f4 array of dim values is a bad_request naming it.
-func readByBlocks(path string, dim, block int, emit func(int, []float32)) error {
+// readByBlocks reads the .npy update at path a block at a time, in one pass, through
+// Beam's filesystems (a local path, or gs:// and the others a program registers),
+// checking its header first: a file that is not a 1-D <f4 array of dim values is a
+// bad_request naming it.
+func readByBlocks(ctx context.Context, path string, dim, block int, emit func(int, []float32)) error {
 	bad := func(format string, a ...any) error {
 		return secagg.Errorf(secagg.CodeBadRequest, "update", "%s: "+format, append([]any{path}, a...)...)
 	}
 	if dim < 1 || block < 1 {
 		return secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", dim, block)
 	}
-	file, err := os.Open(path)
+	fsys, err := filesystem.New(ctx, path)
 	if err != nil {
 		return bad("%v", err)
 	}
-	defer file.Close()
-	h, offset, err := npyHeader(file)
+	defer fsys.Close()
+	size, err := fsys.Size(ctx, path)
+	if err != nil {
+		return bad("%v", err)
+	}
+	rc, err := fsys.OpenRead(ctx, path)
+	if err != nil {
+		return bad("%v", err)
+	}
+	defer rc.Close()
+	r := bufio.NewReaderSize(rc, 1<<20)
+	h, offset, err := npyHeader(r)
 	if err != nil {
 		return bad("not a .npy file: %v", err)
 	}
 	if dtype := strings.Trim(h.Descr.Type, `'"`); dtype != "<f4" || h.Descr.Fortran || len(h.Descr.Shape) != 1 || h.Descr.Shape[0] != dim {
 		return bad("want a 1-D <f4 array of %d values, got %s shape %v", dim, dtype, h.Descr.Shape)
 	}
-	if st, err := file.Stat(); err != nil || st.Size() != offset+4*int64(dim) {
-		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", sizeOf(st), dim, offset)
+	if size != offset+4*int64(dim) {
+		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", size, dim, offset)
 	}
 	buf := make([]byte, 4*block)
 	for b, lo := 0, 0; lo < dim; b, lo = b+1, lo+block {
 		n := min(block, dim-lo)
-		if _, err := file.ReadAt(buf[:4*n], offset+4*int64(lo)); err != nil {
+		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
 			return bad("truncated at value %d: %v", lo, err)
 		}
 		values := make([]float32, n)
@@ -129,54 +146,71 @@ func readByBlocks(path string, dim, block int, emit func(int, []float32)) error 
 	return nil
 }
 
-func sizeOf(st os.FileInfo) int64 {
-	if st == nil {
-		return -1
-	}
-	return st.Size()
-}
-
 // maxHeader bounds the .npy header a file may declare, so that a damaged one cannot make
 // a worker read without limit.
 const maxHeader = 1 << 16
 
-// npyHeader reads a .npy header with npyio, within maxHeader bytes (npyio panics on
-// some damaged headers: that is an error here too), and returns it with the offset of
-// the data.
-func npyHeader(f *os.File) (h npyio.Header, offset int64, err error) {
-	var pre [12]byte
-	if _, err := f.ReadAt(pre[:], 0); err != nil || string(pre[:6]) != "\x93NUMPY" {
+// npyHeader reads a .npy header from r with npyio, within maxHeader bytes (npyio panics
+// on some damaged headers: that is an error here too), and returns it with the offset
+// of the data, where r now is.
+func npyHeader(r io.Reader) (h npyio.Header, offset int64, err error) {
+	pre := make([]byte, 10, 12) // magic, version, and a 2-byte length (4 bytes from version 2)
+	if _, err := io.ReadFull(r, pre); err != nil || string(pre[:6]) != "\x93NUMPY" {
 		return h, 0, errors.New("no .npy magic")
 	}
 	n := int64(binary.LittleEndian.Uint16(pre[8:]))
 	if pre[6] >= 2 {
+		pre = pre[:12]
+		if _, err := io.ReadFull(r, pre[10:]); err != nil {
+			return h, 0, errors.New("truncated header")
+		}
 		n = int64(binary.LittleEndian.Uint32(pre[8:]))
 	}
 	if n > maxHeader {
 		return h, 0, fmt.Errorf("its header declares %d bytes", n)
+	}
+	header := append(pre, make([]byte, n)...)
+	if _, err := io.ReadFull(r, header[len(pre):]); err != nil {
+		return h, 0, errors.New("truncated header")
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("damaged header (%v)", p)
 		}
 	}()
-	counted := &countingReader{r: io.NewSectionReader(f, 0, 12+n)}
-	r, err := npyio.NewReader(counted)
+	nr, err := npyio.NewReader(bytes.NewReader(header))
 	if err != nil {
 		return h, 0, err
 	}
-	return r.Header, counted.n, nil
+	return nr.Header, int64(len(header)), nil
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+// ExpandPatterns returns the files a round's arguments name, in order: each path as it
+// is, each glob pattern (*, ?, [) replaced by the files it matches through Beam's
+// filesystems, sorted. A pattern that matches nothing is a bad_request.
+func ExpandPatterns(ctx context.Context, args []string) ([]string, error) {
+	var paths []string
+	for _, a := range args {
+		if !strings.ContainsAny(a, "*?[") {
+			paths = append(paths, a)
+			continue
+		}
+		fsys, err := filesystem.New(ctx, a)
+		if err != nil {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "%s: %v", a, err)
+		}
+		matches, err := fsys.List(ctx, a)
+		fsys.Close()
+		if err != nil {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "%s: %v", a, err)
+		}
+		if len(matches) == 0 {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "%s matches no file", a)
+		}
+		slices.Sort(matches)
+		paths = append(paths, matches...)
+	}
+	return paths, nil
 }
 
 // Assemble puts a result's blocks (KV<int, []float32>, block b holding the coordinates
@@ -237,6 +271,9 @@ func (f *writeNpy) ProcessElement(v []float32) error {
 // writeFileAtomic writes data to path through a temporary file beside it renamed into
 // place, replacing path only if it is a regular file; key names the setting in errors.
 func writeFileAtomic(path, key string, data []byte) error {
+	if strings.Contains(path, "://") {
+		return writeRemote(path, key, data)
+	}
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
 		return secagg.Errorf(secagg.CodeBadRequest, key, "%s exists and is not a regular file", path)
 	}
@@ -258,10 +295,32 @@ func writeFileAtomic(path, key string, data []byte) error {
 	return nil
 }
 
+// writeRemote writes data to a path of another of Beam's filesystems (gs://, ...),
+// whose objects appear whole when the writer closes.
+func writeRemote(path, key string, data []byte) error {
+	ctx := context.Background()
+	fsys, err := filesystem.New(ctx, path)
+	if err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, key, "%s: %v", path, err)
+	}
+	defer fsys.Close()
+	w, err := fsys.OpenWrite(ctx, path)
+	if err == nil {
+		_, err = w.Write(data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return secagg.Errorf(secagg.CodeBadRequest, key, "cannot write %s: %v", path, err)
+	}
+	return nil
+}
+
 func init() {
-	register.DoFn2x1[File, func(int, []float32), error](&readBlocks{})
-	register.DoFn2x1[File, func(int, Row), error](&readRows{})
-	register.DoFn2x1[File, func(int, Weighted), error](&readWeighted{})
+	register.DoFn3x1[context.Context, File, func(int, []float32), error](&readBlocks{})
+	register.DoFn3x1[context.Context, File, func(int, Row), error](&readRows{})
+	register.DoFn3x1[context.Context, File, func(int, Weighted), error](&readWeighted{})
 	register.Emitter2[int, Row]()
 	register.Emitter2[int, Weighted]()
 	beam.RegisterType(reflect.TypeOf((*File)(nil)).Elem())

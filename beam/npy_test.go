@@ -2,6 +2,7 @@ package secaggbeam
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -11,10 +12,12 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
 )
 
@@ -83,4 +86,40 @@ func TestFilesByBlocks(t *testing.T) {
 	err = blockMean(paths, 1000, 128, filepath.Join(dir, "adir.npy"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not a regular file")
+}
+
+// A round on another of Beam's filesystems (memfs://, as gs:// would be) reads and
+// writes through it; patterns expand to their files, sorted, and one that matches
+// nothing is a bad_request.
+func TestOtherFilesystemsAndPatterns(t *testing.T) {
+	xs := updates(7, 100, true, 51)
+	var paths []string
+	for i, x := range xs {
+		var b bytes.Buffer
+		require.NoError(t, npyio.Write(&b, x))
+		p := fmt.Sprintf("memfs://round/client-%d.npy", i)
+		memfs.Write(p, b.Bytes())
+		paths = append(paths, p)
+	}
+	expanded, err := ExpandPatterns(context.Background(), []string{"memfs://round/client-*.npy"})
+	require.NoError(t, err)
+	assert.Equal(t, paths, expanded)
+	_, err = ExpandPatterns(context.Background(), []string{"memfs://round/none-*.npy"})
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+
+	require.NoError(t, blockMean(expanded, 100, 30, "memfs://result.npy"))
+	want := make([]float32, 100)
+	require.NoError(t, aggregate.Mean(want, xs))
+	fsys := memfs.New(context.Background())
+	r, err := fsys.OpenRead(context.Background(), "memfs://result.npy")
+	require.NoError(t, err)
+	var got []float32
+	require.NoError(t, npyio.Read(r, &got))
+	assert.Equal(t, want, got)
+
+	dir := t.TempDir()
+	local := writeUpdates(t, dir, xs)
+	expanded, err = ExpandPatterns(context.Background(), []string{local[0], filepath.Join(dir, "client-00[3-5].npy")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{local[0], local[3], local[4], local[5]}, expanded)
 }

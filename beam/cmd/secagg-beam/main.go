@@ -4,6 +4,9 @@
 //
 //	secagg-beam aggregate --strategy S [strategy flags] --dim D [--block B] --out result.npy update.npy...
 //
+// The updates are paths or glob patterns (each pattern's files in sorted order), local
+// or gs://; the result may be written to either.
+//
 // The strategy flags are secagg aggregate's (the kebab-case form of the engine's JSON
 // keys: --trim-ratio, --byzantine-clients, --multi-krum-m, --weights w.npy for
 // weighted_mean), refused where the strategy does not take them. Strategies: mean and
@@ -38,6 +41,7 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// paths
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/octomil/secagg"
@@ -91,7 +95,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // aggregateCmd checks the settings, builds the pipeline and runs it.
 func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.Writer) error {
-	paths := fs.Args()
+	paths, err := secaggbeam.ExpandPatterns(context.Background(), fs.Args())
+	if err != nil {
+		return err
+	}
 	if cfg.Strategy == "" {
 		cfg.Strategy = aggregate.StrategyMean
 	}

@@ -72,6 +72,11 @@ func TestAggregate(t *testing.T) {
 	require.NoError(t, aggregate.Mean(want, xs))
 	assert.Equal(t, want, readNpy(t, out))
 
+	// A pattern names the same files, in order.
+	code, stderr = command(t, "aggregate", "--dim", "300", "--out", out, filepath.Join(dir, "c*.npy"))
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, want, readNpy(t, out))
+
 	// Multi-Krum writes the clients it chose; weighted_mean takes integer weights.
 	sel := filepath.Join(dir, "selected.json")
 	code, stderr = command(t, append([]string{"aggregate", "--strategy", "krum", "--byzantine-clients", "2",
@@ -118,6 +123,7 @@ func TestAggregate(t *testing.T) {
 		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--selected-out", filepath.Join(dir, "s.json"), "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--selected-out does not apply"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "weighted_mean", "--weights", paths[1], "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want (1,), one weight per update"},
 		{[]string{"aggregate", "--dim", "300", "--out", paths[1], paths[0], paths[1]}, 4, "is an input of the round"},
+		{[]string{"aggregate", "--dim", "300", "--out", filepath.Join(dir, "x.npy"), filepath.Join(dir, "none*.npy")}, 4, "matches no file"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "krum", "--byzantine-clients", "5", "--out", filepath.Join(dir, "x.npy"), paths[0], paths[1]}, 5, "needs more than 12 updates"},
 		{[]string{"aggregate", "--dim", "300", "--nonsense", "--out", filepath.Join(dir, "x.npy")}, 2, "nonsense"},
 	} {
