@@ -69,3 +69,24 @@ func FuzzReadBlocks(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeRow: any bytes decode to a Row or a typed error, and what decodes encodes
+// back to the same bytes.
+func FuzzDecodeRow(f *testing.F) {
+	b, _ := encodeRow(Row{Client: 3, Values: []float32{1, -2, 0.5}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRow(b)
+		if err != nil {
+			var e *secagg.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		again, _ := encodeRow(r)
+		if !bytes.Equal(again, b) {
+			t.Fatalf("decoded and encoded again, %x became %x", b, again)
+		}
+	})
+}

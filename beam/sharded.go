@@ -1,7 +1,9 @@
 package secaggbeam
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -75,6 +77,33 @@ func blockRows(b int, rows func(*Row) bool, clients int) ([][]float32, error) {
 		}
 	}
 	return us, nil
+}
+
+// A Row crosses workers as its client, int64, then its values, float32, all
+// little-endian: a whole round of rows goes through the shuffle of the strategies that
+// group them, and Beam's default coder of a struct takes them value by value.
+func encodeRow(r Row) ([]byte, error) {
+	b := make([]byte, 8, 8+4*len(r.Values))
+	binary.LittleEndian.PutUint64(b, uint64(int64(r.Client)))
+	for _, v := range r.Values {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b, nil
+}
+
+func decodeRow(b []byte) (Row, error) {
+	if len(b) < 8 || (len(b)-8)%4 != 0 {
+		return Row{}, secagg.Errorf(secagg.CodeBadRequest, "row", "%d bytes: not an encoded Row", len(b))
+	}
+	client := int64(binary.LittleEndian.Uint64(b))
+	if client != int64(int(client)) {
+		return Row{}, secagg.Errorf(secagg.CodeBadRequest, "row", "client %d out of range", client)
+	}
+	values := make([]float32, (len(b)-8)/4)
+	for i := range values {
+		values[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*i:]))
+	}
+	return Row{Client: int(client), Values: values}, nil
 }
 
 // Selection is the clients a Krum or Bulyan round chose, in the order chosen.
@@ -244,4 +273,5 @@ func init() {
 	register.Emitter1[[]float64]()
 	register.Emitter1[Selection]()
 	beam.RegisterType(reflect.TypeOf((*Selection)(nil)).Elem())
+	beam.RegisterCoder(reflect.TypeOf((*Row)(nil)).Elem(), encodeRow, decodeRow)
 }
