@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -120,7 +119,7 @@ func readByBlocks(ctx context.Context, path string, dim, block int, emit func(in
 		return bad("%v", err)
 	}
 	defer rc.Close()
-	r := bufio.NewReaderSize(rc, 1<<20)
+	r := bufio.NewReaderSize(rc, 64<<10) // blocks larger than this are read past it, without a copy
 	h, offset, err := npyHeader(r)
 	if err != nil {
 		return bad("not a .npy file: %v", err)
@@ -131,15 +130,10 @@ func readByBlocks(ctx context.Context, path string, dim, block int, emit func(in
 	if size != offset+4*int64(dim) {
 		return bad("holds %d bytes; its header declares %d values of 4 bytes after %d", size, dim, offset)
 	}
-	buf := make([]byte, 4*block)
 	for b, lo := 0, 0; lo < dim; b, lo = b+1, lo+block {
-		n := min(block, dim-lo)
-		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
+		values := make([]float32, min(block, dim-lo))
+		if err := readFloat32s(r, values); err != nil {
 			return bad("truncated at value %d: %v", lo, err)
-		}
-		values := make([]float32, n)
-		for i := range values {
-			values[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 		}
 		emit(b, values)
 	}

@@ -224,3 +224,40 @@ func BenchmarkFilesByBlocks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWorker measures what one worker does per value, outside any runner: reading an
+// update's .npy file by blocks (from the page cache), a row through its coder and
+// back, and a block's distance matrix (n = 100, one block of SqDistRange), the figures
+// of the cost model in COSTS.md.
+func BenchmarkWorker(b *testing.B) {
+	const d, block = 1 << 20, aggregate.SqDistRange
+	x := updates(1, d, false, 61)
+	path := writeUpdates(b, b.TempDir(), x)[0]
+	b.Run("read_by_blocks", func(b *testing.B) {
+		b.SetBytes(4 * d)
+		for b.Loop() {
+			if err := readByBlocks(context.Background(), path, d, block, func(int, []float32) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("row_coder", func(b *testing.B) {
+		r := Row{Client: 1, Values: x[0][:block]}
+		b.SetBytes(4 * block)
+		for b.Loop() {
+			enc, _ := encodeRow(r)
+			if _, err := decodeRow(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("block_distances_n100", func(b *testing.B) {
+		rows := updates(100, block, false, 62)
+		b.SetBytes(100 * 4 * block)
+		for b.Loop() {
+			if _, err := aggregate.SqDistances(rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -3,7 +3,6 @@ package secaggbeam
 import (
 	"encoding/binary"
 	"encoding/json"
-	"math"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -85,10 +84,7 @@ func blockRows(b int, rows func(*Row) bool, clients int) ([][]float32, error) {
 func encodeRow(r Row) ([]byte, error) {
 	b := make([]byte, 8, 8+4*len(r.Values))
 	binary.LittleEndian.PutUint64(b, uint64(int64(r.Client)))
-	for _, v := range r.Values {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b, nil
+	return appendFloat32s(b, r.Values), nil
 }
 
 func decodeRow(b []byte) (Row, error) {
@@ -100,9 +96,7 @@ func decodeRow(b []byte) (Row, error) {
 		return Row{}, secagg.Errorf(secagg.CodeBadRequest, "row", "client %d out of range", client)
 	}
 	values := make([]float32, (len(b)-8)/4)
-	for i := range values {
-		values[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*i:]))
-	}
+	decodeFloat32s(values, b[8:])
 	return Row{Client: int(client), Values: values}, nil
 }
 
