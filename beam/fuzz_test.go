@@ -90,3 +90,26 @@ func FuzzDecodeRow(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadWeights: any file's bytes are three weights or a typed error, never a panic.
+func FuzzReadWeights(f *testing.F) {
+	for _, w := range []any{[]float64{1, 2, 3}, []int64{4, 5, 6}, []float32{0.5, 1, 2}} {
+		var b bytes.Buffer
+		_ = npyio.Write(&b, w)
+		f.Add(b.Bytes())
+	}
+	path := filepath.Join(f.TempDir(), "weights.npy")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w, err := ReadWeights(context.Background(), path, 3)
+		var e *secagg.Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if err == nil && len(w) != 3 {
+			t.Fatalf("read %d weights of 3", len(w))
+		}
+	})
+}

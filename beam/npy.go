@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -177,6 +178,64 @@ func npyHeader(r io.Reader) (h npyio.Header, offset int64, err error) {
 		return h, 0, err
 	}
 	return nr.Header, int64(len(header)), nil
+}
+
+// weightSizes are the bytes of each dtype ReadWeights takes.
+var weightSizes = map[string]int{"<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8, "<u4": 4, "<u8": 8}
+
+// ReadWeights reads the n weights of a weighted_mean round (such as example counts) from
+// a 1-D .npy file of little-endian float32/64 or 32/64-bit integers, through Beam's
+// filesystems. Anything else is a bad_request naming the file; the weights' range is
+// AggregateFiles' to check.
+func ReadWeights(ctx context.Context, path string, n int) ([]float64, error) {
+	bad := func(format string, a ...any) error {
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%s: "+format, append([]any{path}, a...)...)
+	}
+	fsys, err := filesystem.New(ctx, path)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	defer fsys.Close()
+	rc, err := fsys.OpenRead(ctx, path)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	defer rc.Close()
+	r := bufio.NewReader(rc)
+	h, _, err := npyHeader(r)
+	if err != nil {
+		return nil, bad("not a .npy file: %v", err)
+	}
+	dtype := strings.Trim(h.Descr.Type, `'"`)
+	size, ok := weightSizes[dtype]
+	if !ok || len(h.Descr.Shape) != 1 || h.Descr.Shape[0] != n {
+		return nil, bad("has dtype %s and shape %v; want (%d,) of float32/64 or 32/64-bit integers, one weight per update", dtype, h.Descr.Shape, n)
+	}
+	b := make([]byte, size*n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, bad("truncated: %v", err)
+	}
+	if k, _ := r.Read(make([]byte, 1)); k > 0 {
+		return nil, bad("has bytes after its %d values", n)
+	}
+	w := make([]float64, n)
+	for i := range w {
+		switch dtype {
+		case "<f4":
+			w[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		case "<f8":
+			w[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		case "<i4":
+			w[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+		case "<i8":
+			w[i] = float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
+		case "<u4":
+			w[i] = float64(binary.LittleEndian.Uint32(b[4*i:]))
+		case "<u8":
+			w[i] = float64(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	}
+	return w, nil
 }
 
 // ExpandPatterns returns the files a round's arguments name, in order: each path as it

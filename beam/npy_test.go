@@ -123,3 +123,47 @@ func TestOtherFilesystemsAndPatterns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{local[0], local[3], local[4], local[5]}, expanded)
 }
+
+// ReadWeights takes floats and integers of 4 and 8 bytes, and refuses other shapes and
+// dtypes, truncated files and bytes after the values.
+func TestReadWeights(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		var b bytes.Buffer
+		require.NoError(t, npyio.Write(&b, v))
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b.Bytes(), 0o644))
+		return p
+	}
+	want := []float64{3, 0, 7}
+	for name, v := range map[string]any{
+		"f8": []float64{3, 0, 7}, "f4": []float32{3, 0, 7}, "i4": []int32{3, 0, 7},
+		"i8": []int64{3, 0, 7}, "u4": []uint32{3, 0, 7}, "u8": []uint64{3, 0, 7},
+	} {
+		got, err := ReadWeights(context.Background(), write(name+".npy", v), 3)
+		require.NoError(t, err, name)
+		assert.Equal(t, want, got, name)
+	}
+	f8 := write("w.npy", []float64{3, 0, 7})
+	for name, path := range map[string]string{
+		"count":  f8,
+		"dtype":  write("c.npy", []complex64{1, 2, 3}),
+		"four":   write("m.npy", []float64{1, 2, 3, 4}),
+		"absent": filepath.Join(dir, "none.npy"),
+	} {
+		n := 3
+		if name == "count" {
+			n = 4
+		}
+		_, err := ReadWeights(context.Background(), path, n)
+		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
+	}
+	b, err := os.ReadFile(f8)
+	require.NoError(t, err)
+	for name, data := range map[string][]byte{"truncated": b[:len(b)-1], "trailing": append(b, 0)} {
+		p := filepath.Join(dir, name+".npy")
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		_, err := ReadWeights(context.Background(), p, 3)
+		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
+	}
+}

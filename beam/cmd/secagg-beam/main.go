@@ -36,10 +36,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
-	"codeberg.org/sbinet/npyio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// paths
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
@@ -125,7 +123,7 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 	}
 	r := secaggbeam.Round{Paths: paths, Dim: *o.dim, Block: *o.block}
 	if *o.weightsPath != "" {
-		w, err := readWeights(*o.weightsPath, len(paths))
+		w, err := secaggbeam.ReadWeights(context.Background(), *o.weightsPath, len(paths))
 		if err != nil {
 			return err
 		}
@@ -176,68 +174,6 @@ func notAnInput(out string, inputs []string) error {
 		}
 	}
 	return nil
-}
-
-// readWeights reads n weights from a 1-D .npy file of floats or integers.
-func readWeights(path string, n int) ([]float64, error) {
-	bad := func(format string, a ...any) error {
-		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%s: "+format, append([]any{path}, a...)...)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		return nil, bad("not a .npy file: %v", err)
-	}
-	if shape := r.Header.Descr.Shape; len(shape) != 1 || shape[0] != n {
-		return nil, bad("has shape %v; want (%d,), one weight per update", shape, n)
-	}
-	w := make([]float64, n)
-	switch dtype := strings.Trim(r.Header.Descr.Type, `'"`); dtype {
-	case "<f8":
-		err = r.Read(&w)
-	case "<f4", "<i4", "<i8", "<u4", "<u8":
-		err = readAs(r, dtype, w)
-	default:
-		return nil, bad("has dtype %s; want float32/64 or an integer type", dtype)
-	}
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	return w, nil
-}
-
-// readAs reads r's values of dtype and converts them to float64 into w.
-func readAs(r *npyio.Reader, dtype string, w []float64) error {
-	convert := func(ptr any, at func(i int) float64) error {
-		if err := r.Read(ptr); err != nil {
-			return err
-		}
-		for i := range w {
-			w[i] = at(i)
-		}
-		return nil
-	}
-	switch dtype {
-	case "<f4":
-		var v []float32
-		return convert(&v, func(i int) float64 { return float64(v[i]) })
-	case "<i4":
-		var v []int32
-		return convert(&v, func(i int) float64 { return float64(v[i]) })
-	case "<i8":
-		var v []int64
-		return convert(&v, func(i int) float64 { return float64(v[i]) })
-	case "<u4":
-		var v []uint32
-		return convert(&v, func(i int) float64 { return float64(v[i]) })
-	default:
-		var v []uint64
-		return convert(&v, func(i int) float64 { return float64(v[i]) })
-	}
 }
 
 // usageError is a command line that could not be parsed: exit status 2.
