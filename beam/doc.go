@@ -1,8 +1,11 @@
 // Package secaggbeam runs the engine's mergeable aggregates on Apache Beam, for rounds
 // that outgrow one coordinator: CombineFns whose accumulators are the engine's own
 // (float64 sums and weight totals, trimmedmean.Stream), each carried between workers
-// in a documented, versioned binary encoding. Prism runs them in process for tests;
-// Dataflow, Flink and Spark runners in production.
+// in a documented, versioned binary encoding. A round of .npy files runs by coordinate
+// blocks (AggregateFiles): the sums combine per block, the strategies that need every
+// update of a block at once group its rows on one worker, and Krum and Bulyan select from
+// the blocks' summed distance matrices. Prism runs them in process for tests; Dataflow,
+// Flink and Spark runners in production. COSTS.md sizes a cluster.
 //
 // It is a module of its own so that Beam's dependency tree stays out of the library's,
 // and it stays out of the repository's go.work for the same reason: in a workspace
