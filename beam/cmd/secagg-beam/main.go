@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -115,6 +116,9 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		return secagg.Errorf(secagg.CodeBadRequest, "weights", "--weights does not apply to strategy %s on Beam", cfg.Strategy)
 	case *o.selectedOut != "" && cfg.Strategy != aggregate.StrategyKrum && cfg.Strategy != aggregate.StrategyBulyan:
 		return secagg.Errorf(secagg.CodeBadRequest, "selected_out", "--selected-out does not apply to strategy %s: only krum and bulyan choose clients", cfg.Strategy)
+	}
+	if *o.selectedOut != "" && filepath.Clean(*o.selectedOut) == filepath.Clean(*o.out) {
+		return secagg.Errorf(secagg.CodeBadRequest, "selected_out", "--selected-out and --out both name %s", *o.out)
 	}
 	for _, written := range []string{*o.out, *o.selectedOut} {
 		if err := notAnInput(written, append(paths, *o.weightsPath)); err != nil {

@@ -123,6 +123,7 @@ func TestAggregate(t *testing.T) {
 		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--selected-out", filepath.Join(dir, "s.json"), "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--selected-out does not apply"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "weighted_mean", "--weights", paths[1], "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want (1,) of float32/64 or 32/64-bit integers, one weight per update"},
 		{[]string{"aggregate", "--dim", "300", "--out", paths[1], paths[0], paths[1]}, 4, "is an input of the round"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "krum", "--byzantine-clients", "1", "--selected-out", filepath.Join(dir, "x.npy"), "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "both name"},
 		{[]string{"aggregate", "--dim", "300", "--out", filepath.Join(dir, "x.npy"), filepath.Join(dir, "none*.npy")}, 4, "matches no file"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "krum", "--byzantine-clients", "5", "--out", filepath.Join(dir, "x.npy"), paths[0], paths[1]}, 5, "needs more than 12 updates"},
 		{[]string{"aggregate", "--dim", "300", "--nonsense", "--out", filepath.Join(dir, "x.npy")}, 2, "nonsense"},
