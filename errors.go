@@ -3,6 +3,7 @@ package secagg
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,6 +93,17 @@ var (
 // message formatted as by fmt.Sprintf. field names the offending parameter ("" if none).
 func Errorf(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: code.Status(), Field: field}
+}
+
+// AsError returns err in the contract's shape, for the doors that print or return every
+// failure that way (the commands, the C ABI): the *Error it wraps, or else an
+// internal_error (status 500) carrying its text.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: "internal_error", Message: err.Error(), Status: 500}
 }
 
 // Error returns the message, prefixed with the code so logs stay greppable.

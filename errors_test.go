@@ -1,6 +1,8 @@
 package secagg_test
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,4 +34,14 @@ func TestFindError(t *testing.T) {
 	assert.Equal(t, "update[3] is NaN: not finite", e.Message)
 	_, ok = secagg.FindError("a plain failure")
 	assert.False(t, ok)
+}
+
+// AsError keeps the contract's errors, wrapped or not, and makes anything else an
+// internal_error with its text.
+func TestAsError(t *testing.T) {
+	e := secagg.Errorf(secagg.CodeConflict, "round", "late")
+	assert.Same(t, e, secagg.AsError(fmt.Errorf("wrapped: %w", e)))
+	other := secagg.AsError(errors.New("disk full"))
+	assert.Equal(t, &secagg.Error{Code: "internal_error", Message: "disk full", Status: 500}, other)
+	assert.Equal(t, 1, other.Code.ExitStatus())
 }

@@ -29,15 +29,8 @@ func MultiKrum(dst []float32, updates [][]float32, f, m int) (selected []int, er
 		return nil, err
 	}
 	n := len(updates)
-	if f < 0 {
-		return nil, secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", f)
-	}
-	if n <= 2*f+2 {
-		return nil, secagg.Errorf(secagg.CodeInsufficientClients, "updates",
-			"Krum with byzantine_clients %d needs more than %d updates, got %d", f, 2*f+2, n)
-	}
-	if m < 1 || m > n {
-		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
+	if err := checkKrum(n, f, m); err != nil {
+		return nil, err
 	}
 	if selected, err = krumSelect(updates, n-f-2, m); err != nil {
 		return nil, err
@@ -112,20 +105,34 @@ func SqDistances(updates [][]float32) ([]float64, error) {
 	return dist, nil
 }
 
-// KrumSelectDistances is KrumSelect from the n×n matrix of squared distances (the sum of
-// SqDistances over a round's blocks): the m lowest Krum scores, lowest first, ties to
-// the lower index.
-func KrumSelectDistances(dist []float64, n, nearest, m int) ([]int, error) {
+// KrumSelectDistances is MultiKrum's selection from the n×n matrix of squared
+// distances (the sum of SqDistances over a round's blocks): the m lowest Krum scores
+// tolerating f Byzantine clients, lowest first, ties to the lower index. It needs
+// n > 2f+2, as MultiKrum does.
+func KrumSelectDistances(dist []float64, n, f, m int) ([]int, error) {
+	if err := checkKrum(n, f, m); err != nil {
+		return nil, err
+	}
 	if err := checkDistances(dist, n); err != nil {
 		return nil, err
 	}
-	if nearest < 1 || nearest > n-1 {
-		return nil, secagg.Errorf(secagg.CodeValidation, "nearest", "nearest must be in [1, %d], got %d", n-1, nearest)
+	return selectLowest(krumScores(dist, n, n-f-2), m), nil
+}
+
+// checkKrum refuses an f that Krum cannot tolerate with n updates, or an m it cannot
+// average.
+func checkKrum(n, f, m int) error {
+	if f < 0 {
+		return secagg.Errorf(secagg.CodeValidation, "byzantine_clients", "byzantine_clients must be >= 0, got %d", f)
+	}
+	if n <= 2*f+2 {
+		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"Krum with byzantine_clients %d needs more than %d updates, got %d", f, 2*f+2, n)
 	}
 	if m < 1 || m > n {
-		return nil, secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
+		return secagg.Errorf(secagg.CodeValidation, "multi_krum_m", "multi_krum_m must be in [1, %d], got %d", n, m)
 	}
-	return selectLowest(krumScores(dist, n, nearest), m), nil
+	return nil
 }
 
 // checkDistances checks a matrix of squared distances given to a selection: n×n,

@@ -240,7 +240,7 @@ func TestSelectionByBlocks(t *testing.T) {
 	want := make([]float32, d)
 	wantSel, err := aggregate.MultiKrum(want, us, f, 5)
 	require.NoError(t, err)
-	sel, err := aggregate.KrumSelectDistances(dist, n, n-f-2, 5)
+	sel, err := aggregate.KrumSelectDistances(dist, n, f, 5)
 	require.NoError(t, err)
 	assert.Equal(t, wantSel, sel)
 
@@ -265,7 +265,7 @@ func TestSelectionByBlocks(t *testing.T) {
 // and a coordinate phase with too few chosen updates.
 func TestSelectionByBlocksErrors(t *testing.T) {
 	good := []float64{0, 1, 4, 1, 0, 9, 4, 9, 0}
-	_, err := aggregate.KrumSelectDistances(good, 3, 1, 1)
+	_, err := aggregate.KrumSelectDistances(good, 3, 0, 1)
 	require.NoError(t, err)
 	for name, dist := range map[string][]float64{
 		"short":      good[:8],
@@ -274,7 +274,7 @@ func TestSelectionByBlocksErrors(t *testing.T) {
 		"nan":        {0, math.NaN(), 4, math.NaN(), 0, 9, 4, 9, 0},
 		"diagonal":   {1, 1, 4, 1, 0, 9, 4, 9, 0},
 	} {
-		_, err := aggregate.KrumSelectDistances(dist, 3, 1, 1)
+		_, err := aggregate.KrumSelectDistances(dist, 3, 0, 1)
 		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
 	}
 	_, err = aggregate.BulyanSelectDistances(good, 3, 1)

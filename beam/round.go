@@ -22,27 +22,26 @@ type Output struct {
 	Selection beam.PCollection
 }
 
-// onBeam is how each strategy runs by blocks; the strategies missing here are refused
-// by AggregateFiles with their reason in unsupported.
-var onBeam = map[aggregate.Strategy]func(s beam.Scope, r Round, cfg aggregate.Config) (blocks, selection beam.PCollection){
-	aggregate.StrategyMean: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
+// onBeam is how each strategy of the engine's table runs by blocks: its pipeline, or
+// why it does not run on Beam yet (AggregateFiles refuses it saying so).
+var onBeam = map[aggregate.Strategy]struct {
+	build func(s beam.Scope, r Round, cfg aggregate.Config) (blocks, selection beam.PCollection)
+	why   string
+}{
+	aggregate.StrategyMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
 		return beam.CombinePerKey(s, &MeanFn{}, ReadBlocks(s, r.Paths, r.Dim, r.Block)), beam.PCollection{}
-	},
-	aggregate.StrategyWeightedMean: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
+	}},
+	aggregate.StrategyWeightedMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
 		return beam.CombinePerKey(s, &WeightedMeanFn{}, ReadWeighted(s, r.Paths, r.Weights, r.Dim, r.Block)), beam.PCollection{}
-	},
-	aggregate.StrategyTrimmedMean: coordinateWiseRound,
-	aggregate.StrategyMedian:      coordinateWiseRound,
-	aggregate.StrategyKrum:        selectingRound,
-	aggregate.StrategyBulyan:      selectingRound,
-}
-
-// unsupported says why a strategy of the engine's table does not run on Beam yet.
-var unsupported = map[aggregate.Strategy]string{
-	aggregate.StrategyGeoMedian:        "its Weiszfeld steps each need a pass over the whole round, which a pipeline would unroll",
-	aggregate.StrategyCenteredClipping: "its passes each need the whole round, and it starts from the last round's result",
-	aggregate.StrategyNormBoundedMean:  "clipping by blocks needs each client's norm first (a pass of its own), not built yet",
-	aggregate.StrategyDPMean:           "clipping by blocks needs each client's norm first (a pass of its own), not built yet; DPMeanFn runs it on whole updates",
+	}},
+	aggregate.StrategyTrimmedMean:      {build: coordinateWiseRound},
+	aggregate.StrategyMedian:           {build: coordinateWiseRound},
+	aggregate.StrategyKrum:             {build: selectingRound},
+	aggregate.StrategyBulyan:           {build: selectingRound},
+	aggregate.StrategyGeoMedian:        {why: "its Weiszfeld steps each need a pass over the whole round, which a pipeline would unroll"},
+	aggregate.StrategyCenteredClipping: {why: "its passes each need the whole round, and it starts from the last round's result"},
+	aggregate.StrategyNormBoundedMean:  {why: "clipping by blocks needs each client's norm first (a pass of its own), not built yet"},
+	aggregate.StrategyDPMean:           {why: "clipping by blocks needs each client's norm first (a pass of its own), not built yet; DPMeanFn runs it on whole updates"},
 }
 
 func coordinateWiseRound(s beam.Scope, r Round, cfg aggregate.Config) (beam.PCollection, beam.PCollection) {
@@ -87,11 +86,11 @@ func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 			return Output{}, err
 		}
 	}
-	build, ok := onBeam[cfg.Strategy]
-	if !ok {
-		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "strategy", "strategy %s does not run on Beam: %s", cfg.Strategy, unsupported[cfg.Strategy])
+	how := onBeam[cfg.Strategy]
+	if how.build == nil {
+		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "strategy", "strategy %s does not run on Beam: %s", cfg.Strategy, how.why)
 	}
 	s = s.Scope(string(cfg.Strategy))
-	blocks, sel := build(s, r, cfg)
+	blocks, sel := how.build(s, r, cfg)
 	return Output{Result: Assemble(s, blocks, r.Dim, r.Block), Selection: sel}, nil
 }

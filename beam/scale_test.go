@@ -178,7 +178,7 @@ func BenchmarkFilesByBlocks(b *testing.B) {
 	values := map[string]string{"trim_ratio": "0.1", "byzantine_clients": "10"}
 	blocks := float64((d + block - 1) / block)
 	for _, info := range aggregate.Strategies() {
-		if _, ok := onBeam[info.Name]; !ok {
+		if onBeam[info.Name].build == nil {
 			continue
 		}
 		cfg, err := aggregate.ConfigFor(info, values, false)

@@ -150,7 +150,7 @@ func (addMatricesFn) MergeAccumulators(a, b []float64) ([]float64, error) {
 }
 
 // Select chooses clients from the round's distances (Distances' output): Krum's
-// (strategy krum, the multiKrumM lowest scores with n−f−2 nearest, 0 meaning 1) or
+// (strategy krum, the multiKrumM lowest scores tolerating f, 0 meaning 1) or
 // Bulyan's repeated Krum (strategy bulyan), on one worker. Its output, one Selection,
 // is the side input of OfChosen.
 func Select(s beam.Scope, distances beam.PCollection, strategy aggregate.Strategy, clients, f, multiKrumM int) beam.PCollection {
@@ -168,11 +168,7 @@ func (f *selectClients) ProcessElement(dist []float64, emit func(Selection)) err
 	var err error
 	switch n := f.Clients; aggregate.Strategy(f.Strategy) {
 	case aggregate.StrategyKrum:
-		if n <= 2*f.F+2 {
-			return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
-				"Krum with byzantine_clients %d needs more than %d updates, got %d", f.F, 2*f.F+2, n)
-		}
-		sel, err = aggregate.KrumSelectDistances(dist, n, n-f.F-2, max(1, f.M))
+		sel, err = aggregate.KrumSelectDistances(dist, n, f.F, max(1, f.M))
 	case aggregate.StrategyBulyan:
 		sel, err = aggregate.BulyanSelectDistances(dist, n, f.F)
 	default:

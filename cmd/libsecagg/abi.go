@@ -4,7 +4,6 @@ package main
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
@@ -36,10 +35,7 @@ func call(errBuf *C.char, errLen C.int64_t, fn func() error) (status C.int) {
 
 // report writes err's JSON, truncated and NUL-terminated, into buf and returns its status.
 func report(buf *C.char, n C.int64_t, err error) C.int {
-	var e *secagg.Error
-	if !errors.As(err, &e) {
-		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
-	}
+	e := secagg.AsError(err)
 	if buf != nil && n > 0 {
 		b := fitJSON(e, int(n)-1)
 		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))

@@ -120,12 +120,9 @@ func report(err error, stderr io.Writer) int {
 		return 0
 	}
 	var u usageError
-	var e *secagg.Error
-	switch {
-	case errors.As(err, &u):
+	e := secagg.AsError(err)
+	if errors.As(err, &u) {
 		e = u.e
-	case !errors.As(err, &e):
-		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
 	}
 	b, _ := e.MarshalJSON() // '<' and '>' as they are: json.Marshal would \u-escape them
 	fmt.Fprintln(stderr, string(b))

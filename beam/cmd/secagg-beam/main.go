@@ -192,12 +192,9 @@ func usage(msg string) error {
 // report prints err as one line of the platform's JSON on stderr and returns its exit status.
 func report(err error, stderr io.Writer) int {
 	var u usageError
-	var e *secagg.Error
-	switch {
-	case errors.As(err, &u):
+	e := secagg.AsError(err)
+	if errors.As(err, &u) {
 		e = u.e
-	case !errors.As(err, &e):
-		e = &secagg.Error{Code: "internal_error", Message: err.Error(), Status: 500}
 	}
 	b, _ := e.MarshalJSON()
 	fmt.Fprintln(stderr, string(b))
