@@ -31,23 +31,52 @@ func normError(n int) float64 { return float64(n+2) * 0x1p-53 }
 // Clip). Where norm is too close to clipNorm for its rounding to decide, the sum of
 // squares is taken exactly.
 func ClipFactor(x []float32, norm, clipNorm float64) float64 {
-	e := normError(len(x))
-	switch {
-	case norm <= clipNorm*(1-e):
-		return 1
-	case norm <= clipNorm*(1+e) && exactNormAtMost(x, clipNorm):
-		return 1
-	}
-	return clipNorm / norm * clipSlack
+	f, _ := ClipFactorOf(norm, clipNorm, len(x), func() (bool, error) {
+		var s ExactSquares
+		s.Add(x)
+		return s.AtMost(clipNorm), nil
+	})
+	return f
 }
 
-// exactNormAtMost reports whether Σ x_i² <= c², exactly: every square is a 48-bit
-// integer times a power of two, summed per power in 128 bits, and the powers are
-// combined in a big.Int at the end.
-func exactNormAtMost(x []float32, c float64) bool {
-	// |v| = m·2^(exp−24) with m < 2^24 and exp in [−148, 128]: v² = m²·2^e, e in [minExp, 208].
-	const minExp = 2 * (-148 - 24)
-	var hi, lo [2*(128-24) - minExp + 1]uint64
+// ClipFactorOf is ClipFactor for an update of n values that is not at hand, such as one
+// read by blocks on other machines: norm is its float64 norm with the squares summed in
+// any order, and atMost, called only where norm is too close to clipNorm for its
+// rounding to decide, reports whether the exact norm is at most clipNorm (an
+// ExactSquares of the update's values says). atMost's error is returned as it is.
+func ClipFactorOf(norm, clipNorm float64, n int, atMost func() (bool, error)) (float64, error) {
+	e := normError(n)
+	switch {
+	case norm <= clipNorm*(1-e):
+		return 1, nil
+	case norm <= clipNorm*(1+e):
+		within, err := atMost()
+		if err != nil {
+			return 0, err
+		}
+		if within {
+			return 1, nil
+		}
+	}
+	return clipNorm / norm * clipSlack, nil
+}
+
+// A float32 v is m·2^(exp−24) with m < 2^24 and exp in [−148, 128], so v² = m²·2^e with
+// e in [squareMinExp, 208]: one 128-bit counter per power.
+const (
+	squareMinExp = 2 * (-148 - 24)
+	squarePowers = 2*(128-24) - squareMinExp + 1
+)
+
+// ExactSquares is the exact sum of the squares of float32 values, which decides a norm
+// against a bound where float64 rounding cannot: each square is a 48-bit integer times a
+// power of two, summed per power in 128 bits. Sums of parts merge exactly, so an
+// update's blocks can be added anywhere, in any order. The zero value is the empty sum;
+// it takes 8.8 KB.
+type ExactSquares struct{ hi, lo [squarePowers]uint64 }
+
+// Add adds the squares of x.
+func (s *ExactSquares) Add(x []float32) {
 	for _, v := range x {
 		if v == 0 {
 			continue
@@ -57,25 +86,41 @@ func exactNormAtMost(x []float32, c float64) bool {
 		if m < 0 {
 			m = -m
 		}
-		sq := uint64(m * m)
-		e := 2*(exp-24) - minExp
+		e := 2*(exp-24) - squareMinExp
 		var carry uint64
-		lo[e], carry = bits.Add64(lo[e], sq, 0)
-		hi[e] += carry
+		s.lo[e], carry = bits.Add64(s.lo[e], uint64(m*m), 0)
+		s.hi[e] += carry
 	}
+}
+
+// Merge adds the squares summed in o.
+func (s *ExactSquares) Merge(o *ExactSquares) {
+	for e := range s.lo {
+		var carry uint64
+		s.lo[e], carry = bits.Add64(s.lo[e], o.lo[e], 0)
+		s.hi[e] += o.hi[e] + carry
+	}
+}
+
+// AtMost reports whether the sum of squares is at most c², exactly: the powers are
+// combined in a big.Int.
+func (s *ExactSquares) AtMost(c float64) bool {
 	sum := new(big.Int)
 	word := new(big.Int)
-	for e := len(lo) - 1; e >= 0; e-- {
-		word.SetUint64(hi[e])
+	for e := len(s.lo) - 1; e >= 0; e-- {
+		if s.hi[e] == 0 && s.lo[e] == 0 {
+			continue
+		}
+		word.SetUint64(s.hi[e])
 		word.Lsh(word, 64)
-		word.Or(word, new(big.Int).SetUint64(lo[e]))
+		word.Or(word, new(big.Int).SetUint64(s.lo[e]))
 		sum.Add(sum, word.Lsh(word, uint(e)))
 	}
-	// Σ x² = sum·2^minExp against c², c = cm·2^ce with cm a 53-bit integer.
+	// Σ x² = sum·2^squareMinExp against c², c = cm·2^ce with cm a 53-bit integer.
 	cmant, cexp := math.Frexp(c)
 	cm := new(big.Int).SetInt64(int64(cmant * (1 << 53)))
 	c2 := new(big.Int).Mul(cm, cm)
-	shift := 2*(cexp-53) - minExp
+	shift := 2*(cexp-53) - squareMinExp
 	if shift >= 0 {
 		return sum.Cmp(c2.Lsh(c2, uint(shift))) <= 0
 	}

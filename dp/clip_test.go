@@ -130,3 +130,55 @@ func TestNormBitIdentical(t *testing.T) {
 		require.Equal(t, math.Float64bits(want), math.Float64bits(got), p)
 	})
 }
+
+// ExactSquares summed in parts and merged in any order decides a norm against a bound as
+// the exact sum does, at the bound and one ulp of it either side; ClipFactorOf, given a
+// norm summed in another order, asks for it only at the bound and agrees with ClipFactor.
+func TestExactSquaresMergedByParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(74, 75))
+	for _, x := range [][]float32{
+		{3, 4},
+		{0x1p-149, 0x1p-149, 0x1p-149, 0x1p-149},
+		{0, -3e38, 1e-30, 7},
+		append(make([]float32, 1000), 1e-40, 1, 2.5, -1e20),
+	} {
+		exact := exactNormSquared(x)
+		for _, c := range []float64{0, 1, -1} {
+			// c² just at, above or below the exact sum (as a float64: the sum rounded
+			// once, then one float64 either side).
+			root, _ := new(big.Float).SetPrec(4096).Sqrt(exact).Float64()
+			bound := root
+			if c > 0 {
+				bound = math.Nextafter(root, math.Inf(1))
+			} else if c < 0 {
+				bound = math.Nextafter(root, 0)
+			}
+			b := new(big.Float).SetPrec(4096).SetFloat64(bound)
+			want := exact.Cmp(b.Mul(b, b)) <= 0
+
+			parts := make([]dp.ExactSquares, 3)
+			for _, v := range x {
+				parts[rng.IntN(len(parts))].Add([]float32{v})
+			}
+			var merged dp.ExactSquares
+			for _, i := range rng.Perm(len(parts)) {
+				merged.Merge(&parts[i])
+			}
+			assert.Equal(t, want, merged.AtMost(bound), "x of %d, bound %v", len(x), bound)
+
+			asked := false
+			norm := dp.Norm(x)
+			f, err := dp.ClipFactorOf(norm, bound, len(x), func() (bool, error) { asked = true; return merged.AtMost(bound), nil })
+			require.NoError(t, err)
+			assert.Equal(t, dp.ClipFactor(x, norm, bound), f, "x of %d, bound %v", len(x), bound)
+			assert.True(t, asked, "a norm within rounding of the bound is decided exactly")
+		}
+	}
+	asked := false
+	f, err := dp.ClipFactorOf(1, 2, 10, func() (bool, error) { asked = true; return false, nil })
+	assert.NoError(t, err)
+	assert.Equal(t, 1.0, f)
+	assert.False(t, asked, "a norm far within the bound needs no exact sum")
+	_, err = dp.ClipFactorOf(2, 2, 10, func() (bool, error) { return false, secagg.ErrBadRequest })
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+}
