@@ -85,6 +85,16 @@ func (c Config) apply(dst []float32, updates [][]float32, weights []float64, noi
 	return res, selected, nil
 }
 
+// DPNoise returns the standard deviation of dp_mean's noise on the mean of n updates of
+// dim coordinates, or the validation_error DPMean returns where the noisy mean could
+// overflow float32: what a round aggregated elsewhere (by blocks, on Beam) draws.
+func (c Config) DPNoise(n, dim int) (float64, error) {
+	if err := validateNoiseRange(c.ClipNorm, c.NoiseMultiplier, n, dim); err != nil {
+		return 0, err
+	}
+	return c.noiseSigma(n, dim), nil
+}
+
 // noiseSigma is the standard deviation of dp_mean's noise on the mean of n updates of
 // dim coordinates: noise_multiplier·clip_norm/n, calibrated for the noise's grid.
 func (c Config) noiseSigma(n, dim int) float64 {
