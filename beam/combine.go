@@ -29,7 +29,7 @@ func (f *MeanFn) CreateAccumulator() *Sums {
 	return &Sums{Sum: make([]float64, f.Dim)}
 }
 
-func (f *MeanFn) AddInput(a *Sums, x []float32) (*Sums, error) { return a, a.add(x, 1) }
+func (f *MeanFn) AddInput(a *Sums, x []float32) (*Sums, error) { return a, a.add(x, 1, 1) }
 
 func (f *MeanFn) MergeAccumulators(a, b *Sums) (*Sums, error) { return a, a.merge(b) }
 
@@ -51,7 +51,7 @@ func (f *WeightedMeanFn) AddInput(a *Sums, x Weighted) (*Sums, error) {
 	if !(x.Weight >= 0) || math.IsInf(x.Weight, 0) {
 		return a, secagg.Errorf(secagg.CodeValidation, "weights", "weight must be finite and >= 0, got %v", x.Weight)
 	}
-	return a, a.add(x.Update, x.Weight)
+	return a, a.add(x.Update, x.Weight, x.Weight)
 }
 
 func (f *WeightedMeanFn) MergeAccumulators(a, b *Sums) (*Sums, error) { return a, a.merge(b) }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
-	"github.com/octomil/secagg/simd"
 )
 
 // DPMeanFn is the engine's dp_mean (DP-FedAvg): each update clipped to ClipNorm in
@@ -31,11 +30,9 @@ func (f *DPMeanFn) AddInput(a *Sums, x []float32) (*Sums, error) {
 	}
 	norm := dp.Norm(x)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
-		return a, a.add(x, 1) // names the first non-finite value
+		return a, a.add(x, 1, 1) // names the first non-finite value
 	}
-	simd.AddScaledRows(a.Sum, []float64{dp.ClipFactor(x, norm, f.ClipNorm)}, [][]float32{x}, 0)
-	a.Weight++
-	return a, nil
+	return a, a.add(x, dp.ClipFactor(x, norm, f.ClipNorm), 1)
 }
 
 func (f *DPMeanFn) MergeAccumulators(a, b *Sums) (*Sums, error) { return a, a.merge(b) }

@@ -13,46 +13,73 @@ type Round struct {
 	Weights []float64 // weighted_mean: one per path
 	Dim     int       // values per update
 	Block   int       // coordinates per block: what one worker reads of an update at a time
+	// dp_mean: draw the noise from a replayable generator seeded with this (tests and
+	// notebooks only); nil draws it from the secure source.
+	InsecureSeed *uint64
 }
 
-// Output is what AggregateFiles adds to the pipeline: the result, one []float32, and
-// for krum and bulyan the clients chosen, one Selection (else the zero PCollection).
+// Output is what AggregateFiles adds to the pipeline: the result, one []float32; for
+// krum and bulyan the clients chosen, one Selection; for norm_bounded_mean and dp_mean
+// the clients' norms and clip factors, one Clipping (each else the zero PCollection),
+// and dp_mean's noise σ.
 type Output struct {
-	Result    beam.PCollection
-	Selection beam.PCollection
+	Result     beam.PCollection
+	Selection  beam.PCollection
+	Clipping   beam.PCollection
+	NoiseSigma float64
 }
 
-// onBeam is how each strategy of the engine's table runs by blocks: its pipeline, or
-// why it does not run on Beam yet (AggregateFiles refuses it saying so).
+// onBeam is how each strategy of the engine's table runs by blocks: its pipeline, which
+// returns the Output with the result's blocks (KV<int, []float32>) as its Result, or why
+// it does not run on Beam (AggregateFiles refuses it saying so).
 var onBeam = map[aggregate.Strategy]struct {
-	build func(s beam.Scope, r Round, cfg aggregate.Config) (blocks, selection beam.PCollection)
+	build func(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 	why   string
 }{
-	aggregate.StrategyMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
-		return beam.CombinePerKey(s, &MeanFn{}, ReadBlocks(s, r.Paths, r.Dim, r.Block)), beam.PCollection{}
+	aggregate.StrategyMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (Output, error) {
+		return Output{Result: beam.CombinePerKey(s, &MeanFn{}, ReadBlocks(s, r.Paths, r.Dim, r.Block))}, nil
 	}},
-	aggregate.StrategyWeightedMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (beam.PCollection, beam.PCollection) {
-		return beam.CombinePerKey(s, &WeightedMeanFn{}, ReadWeighted(s, r.Paths, r.Weights, r.Dim, r.Block)), beam.PCollection{}
+	aggregate.StrategyWeightedMean: {build: func(s beam.Scope, r Round, _ aggregate.Config) (Output, error) {
+		return Output{Result: beam.CombinePerKey(s, &WeightedMeanFn{}, ReadWeighted(s, r.Paths, r.Weights, r.Dim, r.Block))}, nil
 	}},
 	aggregate.StrategyTrimmedMean:      {build: coordinateWiseRound},
 	aggregate.StrategyMedian:           {build: coordinateWiseRound},
 	aggregate.StrategyKrum:             {build: selectingRound},
 	aggregate.StrategyBulyan:           {build: selectingRound},
+	aggregate.StrategyNormBoundedMean:  {build: clippedRound},
+	aggregate.StrategyDPMean:           {build: clippedRound},
 	aggregate.StrategyGeoMedian:        {why: "its Weiszfeld steps each need a pass over the whole round, which a pipeline would unroll"},
 	aggregate.StrategyCenteredClipping: {why: "its passes each need the whole round, and it starts from the last round's result"},
-	aggregate.StrategyNormBoundedMean:  {why: "clipping by blocks needs each client's norm first (a pass of its own), not built yet"},
-	aggregate.StrategyDPMean:           {why: "clipping by blocks needs each client's norm first (a pass of its own), not built yet; DPMeanFn runs it on whole updates"},
 }
 
-func coordinateWiseRound(s beam.Scope, r Round, cfg aggregate.Config) (beam.PCollection, beam.PCollection) {
-	return CoordinateWise(s, ReadRows(s, r.Paths, r.Dim, r.Block), cfg.Strategy, cfg.TrimRatio, len(r.Paths)), beam.PCollection{}
+func coordinateWiseRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
+	return Output{Result: CoordinateWise(s, ReadRows(s, r.Paths, r.Dim, r.Block), cfg.Strategy, cfg.TrimRatio, len(r.Paths))}, nil
 }
 
-func selectingRound(s beam.Scope, r Round, cfg aggregate.Config) (beam.PCollection, beam.PCollection) {
+func selectingRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
 	n := len(r.Paths)
 	grouped := beam.GroupByKey(s, ReadRows(s, r.Paths, r.Dim, r.Block))
 	sel := Select(s, Distances(s, grouped, n), cfg.Strategy, n, cfg.ByzantineClients, cfg.MultiKrumM)
-	return OfChosen(s, grouped, sel, cfg.Strategy, n, cfg.ByzantineClients), sel
+	return Output{Result: OfChosen(s, grouped, sel, cfg.Strategy, n, cfg.ByzantineClients), Selection: sel}, nil
+}
+
+// clippedRound is norm_bounded_mean and dp_mean: Clip, ClippedMean, and for dp_mean
+// AddNoise with the engine's σ for the round's n and Dim.
+func clippedRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
+	var sigma float64
+	if cfg.Strategy == aggregate.StrategyDPMean {
+		var err error
+		if sigma, err = cfg.DPNoise(len(r.Paths), r.Dim); err != nil {
+			return Output{}, err
+		}
+	}
+	rows := ReadRows(s, r.Paths, r.Dim, r.Block)
+	clipping := Clip(s, rows, r, cfg.ClipNorm)
+	blocks := ClippedMean(s, rows, clipping)
+	if cfg.Strategy == aggregate.StrategyDPMean {
+		blocks = AddNoise(s, blocks, sigma, r.InsecureSeed)
+	}
+	return Output{Result: blocks, Clipping: clipping, NoiseSigma: sigma}, nil
 }
 
 // AggregateFiles adds to the pipeline the aggregation of the round with cfg's strategy,
@@ -80,6 +107,8 @@ func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 		return Output{}, secagg.Errorf(secagg.CodeValidation, "weights", "strategy %s needs one weight per update (%d), got %d", cfg.Strategy, n, len(r.Weights))
 	case info.Weights != aggregate.RequiredWeights && r.Weights != nil:
 		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights on Beam", cfg.Strategy)
+	case r.InsecureSeed != nil && cfg.Strategy != aggregate.StrategyDPMean:
+		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "seed", "a noise seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
 	}
 	if r.Weights != nil {
 		if err := secagg.ValidateWeights(r.Weights, n); err != nil {
@@ -91,6 +120,10 @@ func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "strategy", "strategy %s does not run on Beam: %s", cfg.Strategy, how.why)
 	}
 	s = s.Scope(string(cfg.Strategy))
-	blocks, sel := how.build(s, r, cfg)
-	return Output{Result: Assemble(s, blocks, r.Dim, r.Block), Selection: sel}, nil
+	out, err := how.build(s, r, cfg)
+	if err != nil {
+		return Output{}, err
+	}
+	out.Result = Assemble(s, out.Result, r.Dim, r.Block)
+	return out, nil
 }

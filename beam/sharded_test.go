@@ -20,13 +20,17 @@ import (
 )
 
 // runFiles runs AggregateFiles on Prism, writing the result and any selection into
-// dir, and returns them read back.
-func runFiles(t *testing.T, dir string, r Round, cfg aggregate.Config) ([]float32, []int, error) {
+// dir, and returns them read back; checks add their assertions on the Output to the
+// pipeline.
+func runFiles(t *testing.T, dir string, r Round, cfg aggregate.Config, checks ...func(beam.Scope, Output)) ([]float32, []int, error) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	o, err := AggregateFiles(s, r, cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, check := range checks {
+		check(s, o)
 	}
 	out, selOut := filepath.Join(dir, "result.npy"), filepath.Join(dir, "selected.json")
 	os.Remove(out)
@@ -164,6 +168,10 @@ func TestShardedRejects(t *testing.T) {
 	assert.ErrorIs(t, err, secagg.ErrBadRequest) // weights it does not take
 	_, err = AggregateFiles(s, Round{Paths: paths, Dim: 50}, config(t, aggregate.StrategyMedian, nil))
 	assert.ErrorIs(t, err, secagg.ErrValidation) // no block
+	_, err = AggregateFiles(s, Round{Paths: paths, Dim: 50, Block: 16, InsecureSeed: seed(1)}, config(t, aggregate.StrategyNormBoundedMean, map[string]string{"clip_norm": "1"}))
+	assert.ErrorIs(t, err, secagg.ErrBadRequest) // a seed for a strategy that draws no noise
+	_, err = AggregateFiles(s, r, config(t, aggregate.StrategyDPMean, map[string]string{"clip_norm": "1e38", "noise_multiplier": "1e30"}))
+	assert.ErrorIs(t, err, secagg.ErrValidation) // noise that overflows float32
 
 	// Krum with f = 4 needs 11 updates: known only once the selection runs.
 	_, _, err = runFiles(t, dir, r, config(t, aggregate.StrategyKrum, map[string]string{"byzantine_clients": "4"}))
@@ -175,7 +183,11 @@ func TestShardedRejects(t *testing.T) {
 	for _, c := range []struct {
 		strategy aggregate.Strategy
 		values   map[string]string
-	}{{aggregate.StrategyMedian, nil}, {aggregate.StrategyKrum, map[string]string{"byzantine_clients": "1"}}} {
+	}{
+		{aggregate.StrategyMedian, nil},
+		{aggregate.StrategyKrum, map[string]string{"byzantine_clients": "1"}},
+		{aggregate.StrategyDPMean, map[string]string{"clip_norm": "10", "noise_multiplier": "1"}},
+	} {
 		_, _, err = runFiles(t, dir, r, config(t, c.strategy, c.values))
 		require.Error(t, err, c.strategy)
 		assert.Contains(t, err.Error(), "validation_error", c.strategy)

@@ -75,9 +75,10 @@ func (s *Sums) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// add adds w·x (w = 1: x as it is, with no multiply) after checking it whole: a bad
-// update changes nothing.
-func (s *Sums) add(x []float32, w float64) error {
+// add adds w·x (w = 1: x as it is, with no multiply) and count to the weight, after
+// checking x whole: a bad update changes nothing. The means count w (the weight is the
+// divisor); the clipped means count 1 per update (the divisor is n).
+func (s *Sums) add(x []float32, w, count float64) error {
 	if s.Sum == nil {
 		s.Sum = make([]float64, len(x)) // a dimension of 0: the first update's
 	}
@@ -92,7 +93,7 @@ func (s *Sums) add(x []float32, w float64) error {
 	} else {
 		simd.AddScaledRows(s.Sum, []float64{w}, [][]float32{x}, 0) // each product rounded once, as the engine's
 	}
-	s.Weight += w
+	s.Weight += count
 	return nil
 }
 

@@ -14,8 +14,11 @@
 // on one worker, which holds N·B values), krum (with --multi-krum-m) and bulyan (the
 // blocks' squared-distance matrices added up, the selection on one worker, then each
 // block's chosen rows; --selected-out names a JSON file for the clients chosen, and the
-// default --block 65536 measures the distances as the engine does). geometric_median,
-// centered_clipping, norm_bounded_mean and dp_mean are refused, saying why.
+// default --block 65536 measures the distances as the engine does), norm_bounded_mean
+// and dp_mean (--clip-norm, --noise-multiplier; two passes: each client's norm summed
+// by blocks, then the clipped sums; dp_mean's noise drawn by each block's worker from
+// the secure source, or from --seed, replayable and insecure). geometric_median and
+// centered_clipping are refused, saying why.
 //
 // The runner is Beam's --runner flag: prism (the default here: in process, on this
 // machine), or dataflow, flink, spark with their own flags (--endpoint, --project,
@@ -53,6 +56,7 @@ type options struct {
 	dim, block                    *int
 	out, weightsPath, selectedOut *string
 	asJSON                        *bool
+	seed                          *uint64
 }
 
 func main() {
@@ -81,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		weightsPath: fs.String("weights", "", "weighted_mean: a .npy file of N weights (float or integer, such as example counts)"),
 		selectedOut: fs.String("selected-out", "", "krum, bulyan: a JSON file for the clients chosen"),
 		asJSON:      fs.Bool("json", false, "print the round's summary as one JSON object on stdout"),
+		seed:        fs.Uint64("seed", 0, "dp_mean: seed a replayable, insecure noise generator (tests and notebooks only)"),
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return report(usage(err.Error()), stderr)
@@ -126,6 +131,11 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		}
 	}
 	r := secaggbeam.Round{Paths: paths, Dim: *o.dim, Block: *o.block}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			r.InsecureSeed = o.seed
+		}
+	})
 	if *o.weightsPath != "" {
 		w, err := secaggbeam.ReadWeights(context.Background(), *o.weightsPath, len(paths))
 		if err != nil {
@@ -152,13 +162,21 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 	}
 	elapsed := time.Since(start)
 	if *o.asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{
+		summary := map[string]any{
 			"strategy": cfg.Strategy, "clients": len(paths), "dimension": *o.dim, "block": *o.block,
 			"out": *o.out, "elapsed_ns": elapsed.Nanoseconds(),
-		})
+		}
+		if res.NoiseSigma != 0 {
+			summary["noise_sigma"] = res.NoiseSigma
+		}
+		return json.NewEncoder(stdout).Encode(summary)
 	}
-	fmt.Fprintf(stdout, "%s over %d updates of dimension %d, blocks of %d -> %s in %.2f s\n",
+	fmt.Fprintf(stdout, "%s over %d updates of dimension %d, blocks of %d -> %s in %.2f s",
 		cfg.Strategy, len(paths), *o.dim, *o.block, *o.out, elapsed.Seconds())
+	if res.NoiseSigma != 0 {
+		fmt.Fprintf(stdout, "; noise sigma %.6g", res.NoiseSigma)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

@@ -110,11 +110,30 @@ func TestAggregate(t *testing.T) {
 	require.NoError(t, aggregate.WeightedMean(want, xs, w64))
 	assert.Equal(t, want, readNpy(t, out))
 
+	// norm_bounded_mean clips as the engine does (to a float32 step: the clipped sums
+	// are added in the runner's order); dp_mean's --seed replays its noise.
+	code, stderr = command(t, append([]string{"aggregate", "--strategy", "norm_bounded_mean", "--clip-norm", "600",
+		"--dim", "300", "--block", "64", "--out", out}, paths...)...)
+	require.Equal(t, 0, code, stderr)
+	_, err = aggregate.NormBoundedMean(want, xs, 600)
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, want, readNpy(t, out), 1e-4)
+	noisy := func(seed string) []float32 {
+		code, stderr := command(t, append([]string{"aggregate", "--strategy", "dp_mean", "--clip-norm", "600",
+			"--noise-multiplier", "1", "--seed", seed, "--dim", "300", "--block", "64", "--out", out}, paths...)...)
+		require.Equal(t, 0, code, stderr)
+		return readNpy(t, out)
+	}
+	first := noisy("3")
+	assert.Equal(t, first, noisy("3"))
+	assert.NotEqual(t, first, noisy("4"))
+
 	for _, c := range []struct {
 		args []string
 		code int
 		msg  string
 	}{
+		{[]string{"aggregate", "--dim", "300", "--seed", "1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "only dp_mean draws noise"},
 		{[]string{"aggregate", "--dim", "301", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want a 1-D <f4 array of 301 values"},
 		{[]string{"aggregate", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "--dim is required"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "geometric_median", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "does not run on Beam"},

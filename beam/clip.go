@@ -1,0 +1,203 @@
+package secaggbeam
+
+import (
+	"context"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/dp"
+	"github.com/octomil/secagg/simd"
+)
+
+// norm_bounded_mean and dp_mean by blocks take two passes over the round: the first
+// sums each client's squares block by block into its norm and clip factor (Clip), the
+// second adds each block scaled by its client's factor (ClippedMeanFn), and dp_mean
+// then adds its noise to each block of the result on the block's worker (AddNoise). No
+// worker holds more than a block of an update.
+
+// Clipping is each client's norm before clipping and the factor that clips it, in
+// client order: one per round, the side input of the second pass.
+type Clipping struct{ Norms, Factors []float64 }
+
+// ClientClip is one client's entry of Clipping.
+type ClientClip struct {
+	Client       int
+	Norm, Factor float64
+}
+
+// Clip returns the round's Clipping (one element) for clipNorm from its rows (ReadRows
+// of r). The factors are dp.ClipFactor's: the squares summed by blocks in the runner's
+// order give the norm to float64 rounding, which decides every factor except for a
+// norm within that rounding of clipNorm; such a client's file is read again, by blocks,
+// into a dp.ExactSquares, so the decision at the bound is the engine's exactly. A NaN or
+// ±Inf is the engine's validation_error naming the client and coordinate.
+func Clip(s beam.Scope, rows beam.PCollection, r Round, clipNorm float64) beam.PCollection {
+	s = s.Scope("Clip")
+	squares := beam.ParDo(s, &blockSquares{Block: r.Block}, rows)
+	norms := beam.ParDo(s, &clipFactor{Paths: r.Paths, Dim: r.Dim, Block: r.Block, ClipNorm: clipNorm},
+		beam.CombinePerKey(s, addFloat64, squares))
+	return beam.Combine(s, &clippingFn{Clients: len(r.Paths)}, norms)
+}
+
+type blockSquares struct{ Block int }
+
+func (f *blockSquares) ProcessElement(b int, r Row, emit func(int, float64)) error {
+	if i := simd.FirstNonFinite(r.Values); i >= 0 {
+		return secagg.NonFiniteValue("updates["+strconv.Itoa(r.Client)+"]", b*f.Block+i, r.Values[i])
+	}
+	emit(r.Client, simd.SumSquares(r.Values))
+	return nil
+}
+
+func addFloat64(a, b float64) float64 { return a + b }
+
+type clipFactor struct {
+	Paths      []string
+	Dim, Block int
+	ClipNorm   float64
+}
+
+func (f *clipFactor) ProcessElement(ctx context.Context, client int, squares float64, emit func(ClientClip)) error {
+	if client < 0 || client >= len(f.Paths) {
+		return secagg.Errorf(secagg.CodeBadRequest, "block", "client %d out of [0, %d)", client, len(f.Paths))
+	}
+	norm := math.Sqrt(squares)
+	factor, err := dp.ClipFactorOf(norm, f.ClipNorm, f.Dim, func() (bool, error) {
+		var exact dp.ExactSquares
+		err := readByBlocks(ctx, f.Paths[client], f.Dim, f.Block, func(_ int, v []float32) { exact.Add(v) })
+		return exact.AtMost(f.ClipNorm), err
+	})
+	if err != nil {
+		return err
+	}
+	emit(ClientClip{Client: client, Norm: norm, Factor: factor})
+	return nil
+}
+
+// clippingFn gathers the clients' entries into the round's Clipping, refusing a client
+// missing or seen twice.
+type clippingFn struct{ Clients int }
+
+// clipping is clippingFn's accumulator: Clipping and which clients it holds.
+type clipping struct {
+	Norms, Factors []float64
+	Seen           []bool
+}
+
+func (f *clippingFn) CreateAccumulator() *clipping {
+	return &clipping{Norms: make([]float64, f.Clients), Factors: make([]float64, f.Clients), Seen: make([]bool, f.Clients)}
+}
+
+func (f *clippingFn) AddInput(a *clipping, c ClientClip) (*clipping, error) {
+	if c.Client < 0 || c.Client >= len(a.Seen) || a.Seen[c.Client] {
+		return a, secagg.Errorf(secagg.CodeBadRequest, "block", "client %d twice or out of [0, %d)", c.Client, len(a.Seen))
+	}
+	a.Norms[c.Client], a.Factors[c.Client], a.Seen[c.Client] = c.Norm, c.Factor, true
+	return a, nil
+}
+
+func (f *clippingFn) MergeAccumulators(a, b *clipping) (*clipping, error) {
+	for i, seen := range b.Seen {
+		if seen {
+			if _, err := f.AddInput(a, ClientClip{Client: i, Norm: b.Norms[i], Factor: b.Factors[i]}); err != nil {
+				return a, err
+			}
+		}
+	}
+	return a, nil
+}
+
+func (f *clippingFn) ExtractOutput(a *clipping) (Clipping, error) {
+	for i, seen := range a.Seen {
+		if !seen {
+			return Clipping{}, secagg.Errorf(secagg.CodeBadRequest, "block", "no values of client %d", i)
+		}
+	}
+	return Clipping{Norms: a.Norms, Factors: a.Factors}, nil
+}
+
+// ClippedMeanFn is the mean of updates each scaled by its weight, Σ w·x / n: with the
+// clip factors as the weights, the engine's norm_bounded_mean and dp_mean before noise
+// (each product rounded once into the float64 sum, as the engine's). Its accumulator is
+// Sums with the count as its weight. Dim 0 takes the first update's length.
+type ClippedMeanFn struct{ Dim int }
+
+func (f *ClippedMeanFn) CreateAccumulator() *Sums {
+	if f.Dim == 0 {
+		return &Sums{}
+	}
+	return &Sums{Sum: make([]float64, f.Dim)}
+}
+
+func (f *ClippedMeanFn) AddInput(a *Sums, x Weighted) (*Sums, error) {
+	return a, a.add(x.Update, x.Weight, 1)
+}
+
+func (f *ClippedMeanFn) MergeAccumulators(a, b *Sums) (*Sums, error) { return a, a.merge(b) }
+
+func (f *ClippedMeanFn) ExtractOutput(a *Sums) ([]float32, error) { return a.mean() }
+
+// ClippedMean returns the result's blocks, KV<int, []float32>, of the mean of the rows
+// (ReadRows) each scaled by its client's factor in clipping (Clip's output).
+func ClippedMean(s beam.Scope, rows, clipping beam.PCollection) beam.PCollection {
+	s = s.Scope("ClippedMean")
+	scaled := beam.ParDo(s, scaleRow, rows, beam.SideInput{Input: clipping})
+	return beam.CombinePerKey(s, &ClippedMeanFn{}, scaled)
+}
+
+func scaleRow(b int, r Row, c Clipping, emit func(int, Weighted)) error {
+	if r.Client < 0 || r.Client >= len(c.Factors) {
+		return secagg.Errorf(secagg.CodeBadRequest, "block", "client %d out of [0, %d)", r.Client, len(c.Factors))
+	}
+	emit(b, Weighted{Update: r.Values, Weight: c.Factors[r.Client]})
+	return nil
+}
+
+// AddNoise adds Gaussian noise of standard deviation sigma to each block of a result
+// (KV<int, []float32>) on the block's worker, from the secure source, or, for tests and
+// notebooks only, from a replayable one seeded with seed plus the block's index when
+// seed is not nil. Coordinates are independent, so noise drawn by blocks is the
+// engine's noise in distribution.
+func AddNoise(s beam.Scope, blocks beam.PCollection, sigma float64, seed *uint64) beam.PCollection {
+	return beam.ParDo(s.Scope("AddNoise"), &addNoise{Sigma: sigma, Seed: seed}, blocks)
+}
+
+type addNoise struct {
+	Sigma float64
+	Seed  *uint64
+}
+
+func (f *addNoise) ProcessElement(b int, v []float32, emit func(int, []float32)) error {
+	v = slices.Clone(v) // an input element is the runner's, not this function's to change
+	src := dp.SecureSource()
+	if f.Seed != nil {
+		src = dp.InsecureSeededSource(*f.Seed + uint64(b))
+	}
+	if err := dp.AddGaussian(v, f.Sigma, src); err != nil {
+		return err
+	}
+	emit(b, v)
+	return nil
+}
+
+func init() {
+	register.DoFn3x1[int, Row, func(int, float64), error](&blockSquares{})
+	register.DoFn4x1[context.Context, int, float64, func(ClientClip), error](&clipFactor{})
+	register.Function2x1(addFloat64)
+	register.Combiner3[*clipping, ClientClip, Clipping](&clippingFn{})
+	register.Combiner3[*Sums, Weighted, []float32](&ClippedMeanFn{})
+	register.Function4x1(scaleRow)
+	register.DoFn3x1[int, []float32, func(int, []float32), error](&addNoise{})
+	register.Emitter2[int, float64]()
+	register.Emitter1[ClientClip]()
+	register.Emitter2[int, Weighted]()
+	for _, t := range []any{Clipping{}, ClientClip{}, clipping{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
+}
