@@ -52,7 +52,7 @@ func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOp
 	weights := make([]float64, n+1)
 	for range max(opt.Iterations, 1) {
 		parallel.Ranges(parallel.Workers(), n, 1, func(_, i, _ int) {
-			weights[i] = math.Sqrt(simd.SqDist(updates[i], v))
+			weights[i] = Distance(updates[i], v)
 		})
 		pulled := 0.0
 		for i, dist := range weights[:n] {
