@@ -25,24 +25,21 @@ import (
 // client order: one per round, the side input of the second pass.
 type Clipping struct{ Norms, Factors []float64 }
 
-// ClientClip is one client's entry of Clipping.
-type ClientClip struct {
-	Client       int
-	Norm, Factor float64
-}
-
-// Clip returns the round's Clipping (one element) for clipNorm from its rows (ReadRows
-// of r). The factors are dp.ClipFactor's: the squares summed by blocks in the runner's
-// order give the norm to float64 rounding, which decides every factor except for a
-// norm within that rounding of clipNorm; such a client's file is read again, by blocks,
-// into a dp.ExactSquares, so the decision at the bound is the engine's exactly. A NaN or
-// ±Inf is the engine's validation_error naming the client and coordinate.
 func Clip(s beam.Scope, rows beam.PCollection, r Round, clipNorm float64) beam.PCollection {
 	s = s.Scope("Clip")
 	squares := beam.ParDo(s, &blockSquares{Block: r.Block}, rows)
 	norms := beam.ParDo(s, &clipFactor{Paths: r.Paths, Dim: r.Dim, Block: r.Block, ClipNorm: clipNorm},
 		beam.CombinePerKey(s, addFloat64, squares))
-	return beam.Combine(s, &clippingFn{Clients: len(r.Paths)}, norms)
+	return beam.ParDo(s, toClipping, beam.Combine(s, &gatherFn{Clients: len(r.Paths)}, norms))
+}
+
+// toClipping is the gathered [norm, factor] of each client.
+func toClipping(figures [][]float64) Clipping {
+	c := Clipping{Norms: make([]float64, len(figures)), Factors: make([]float64, len(figures))}
+	for i, f := range figures {
+		c.Norms[i], c.Factors[i] = f[0], f[1]
+	}
+	return c
 }
 
 type blockSquares struct{ Block int }
@@ -63,7 +60,7 @@ type clipFactor struct {
 	ClipNorm   float64
 }
 
-func (f *clipFactor) ProcessElement(ctx context.Context, client int, squares float64, emit func(ClientClip)) error {
+func (f *clipFactor) ProcessElement(ctx context.Context, client int, squares float64, emit func(ClientFigures)) error {
 	if client < 0 || client >= len(f.Paths) {
 		return secagg.Errorf(secagg.CodeBadRequest, "block", "client %d out of [0, %d)", client, len(f.Paths))
 	}
@@ -76,36 +73,40 @@ func (f *clipFactor) ProcessElement(ctx context.Context, client int, squares flo
 	if err != nil {
 		return err
 	}
-	emit(ClientClip{Client: client, Norm: norm, Factor: factor})
+	emit(ClientFigures{Client: client, Figures: []float64{norm, factor}})
 	return nil
 }
 
-// clippingFn gathers the clients' entries into the round's Clipping, refusing a client
-// missing or seen twice.
-type clippingFn struct{ Clients int }
-
-// clipping is clippingFn's accumulator: Clipping and which clients it holds.
-type clipping struct {
-	Norms, Factors []float64
-	Seen           []bool
+// ClientFigures is what one client's pass measured: its norm and clip factor, or its
+// distance to a step's result. gatherFn puts the clients' together.
+type ClientFigures struct {
+	Client  int
+	Figures []float64
 }
 
-func (f *clippingFn) CreateAccumulator() *clipping {
-	return &clipping{Norms: make([]float64, f.Clients), Factors: make([]float64, f.Clients), Seen: make([]bool, f.Clients)}
+// gatherFn gathers the clients' figures into one [][]float64 in client order, refusing
+// a client missing or seen twice.
+type gatherFn struct{ Clients int }
+
+// gathered is gatherFn's accumulator: nil where a client is not seen yet.
+type gathered struct{ Figures [][]float64 }
+
+func (f *gatherFn) CreateAccumulator() *gathered {
+	return &gathered{Figures: make([][]float64, f.Clients)}
 }
 
-func (f *clippingFn) AddInput(a *clipping, c ClientClip) (*clipping, error) {
-	if c.Client < 0 || c.Client >= len(a.Seen) || a.Seen[c.Client] {
-		return a, secagg.Errorf(secagg.CodeBadRequest, "block", "client %d twice or out of [0, %d)", c.Client, len(a.Seen))
+func (f *gatherFn) AddInput(a *gathered, c ClientFigures) (*gathered, error) {
+	if c.Client < 0 || c.Client >= len(a.Figures) || a.Figures[c.Client] != nil || c.Figures == nil {
+		return a, secagg.Errorf(secagg.CodeBadRequest, "block", "client %d twice or out of [0, %d)", c.Client, len(a.Figures))
 	}
-	a.Norms[c.Client], a.Factors[c.Client], a.Seen[c.Client] = c.Norm, c.Factor, true
+	a.Figures[c.Client] = c.Figures
 	return a, nil
 }
 
-func (f *clippingFn) MergeAccumulators(a, b *clipping) (*clipping, error) {
-	for i, seen := range b.Seen {
-		if seen {
-			if _, err := f.AddInput(a, ClientClip{Client: i, Norm: b.Norms[i], Factor: b.Factors[i]}); err != nil {
+func (f *gatherFn) MergeAccumulators(a, b *gathered) (*gathered, error) {
+	for i, figures := range b.Figures {
+		if figures != nil {
+			if _, err := f.AddInput(a, ClientFigures{Client: i, Figures: figures}); err != nil {
 				return a, err
 			}
 		}
@@ -113,13 +114,13 @@ func (f *clippingFn) MergeAccumulators(a, b *clipping) (*clipping, error) {
 	return a, nil
 }
 
-func (f *clippingFn) ExtractOutput(a *clipping) (Clipping, error) {
-	for i, seen := range a.Seen {
-		if !seen {
-			return Clipping{}, secagg.Errorf(secagg.CodeBadRequest, "block", "no values of client %d", i)
+func (f *gatherFn) ExtractOutput(a *gathered) ([][]float64, error) {
+	for i, figures := range a.Figures {
+		if figures == nil {
+			return nil, secagg.Errorf(secagg.CodeBadRequest, "block", "no values of client %d", i)
 		}
 	}
-	return Clipping{Norms: a.Norms, Factors: a.Factors}, nil
+	return a.Figures, nil
 }
 
 // ClippedMeanFn is the mean of updates each scaled by its weight, Σ w·x / n: with the
@@ -188,16 +189,17 @@ func (f *addNoise) ProcessElement(b int, v []float32, emit func(int, []float32))
 
 func init() {
 	register.DoFn3x1[int, Row, func(int, float64), error](&blockSquares{})
-	register.DoFn4x1[context.Context, int, float64, func(ClientClip), error](&clipFactor{})
+	register.DoFn4x1[context.Context, int, float64, func(ClientFigures), error](&clipFactor{})
 	register.Function2x1(addFloat64)
-	register.Combiner3[*clipping, ClientClip, Clipping](&clippingFn{})
+	register.Combiner3[*gathered, ClientFigures, [][]float64](&gatherFn{})
+	register.Function1x1(toClipping)
 	register.Combiner3[*Sums, Weighted, []float32](&ClippedMeanFn{})
 	register.Function4x1(scaleRow)
 	register.DoFn3x1[int, []float32, func(int, []float32), error](&addNoise{})
 	register.Emitter2[int, float64]()
-	register.Emitter1[ClientClip]()
+	register.Emitter1[ClientFigures]()
 	register.Emitter2[int, Weighted]()
-	for _, t := range []any{Clipping{}, ClientClip{}, clipping{}} {
+	for _, t := range []any{Clipping{}, ClientFigures{}, gathered{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 }

@@ -10,7 +10,7 @@ import (
 // Round is one round read from .npy files, one per client, for AggregateFiles.
 type Round struct {
 	Paths   []string  // one update file per client, in the round's client order
-	Weights []float64 // weighted_mean: one per path
+	Weights []float64 // weighted_mean (and geometric_median, optionally): one per path
 	Dim     int       // values per update
 	Block   int       // coordinates per block: what one worker reads of an update at a time
 	// dp_mean: draw the noise from a replayable generator seeded with this (tests and
@@ -48,7 +48,7 @@ var onBeam = map[aggregate.Strategy]struct {
 	aggregate.StrategyBulyan:           {build: selectingRound},
 	aggregate.StrategyNormBoundedMean:  {build: clippedRound},
 	aggregate.StrategyDPMean:           {build: clippedRound},
-	aggregate.StrategyGeoMedian:        {why: "its Weiszfeld steps each need a pass over the whole round, which a pipeline would unroll"},
+	aggregate.StrategyGeoMedian:        {why: "its Weiszfeld steps each need every client's distance to the last step's result, so the driver runs one pipeline per step: GeometricMedian"},
 	aggregate.StrategyCenteredClipping: {why: "its passes each need the whole round, and it starts from the last round's result"},
 }
 
@@ -89,31 +89,9 @@ func clippedRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
 // settings are checked first, as Aggregate checks them for len(r.Paths) updates; a
 // strategy that does not run on Beam yet is a bad_request saying why.
 func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
-	n := len(r.Paths)
-	cfg, err := cfg.ForBatch(n)
+	cfg, err := checkRound(r, cfg)
 	if err != nil {
 		return Output{}, err
-	}
-	info, _ := aggregate.Lookup(cfg.Strategy)
-	switch {
-	case n == 0:
-		return Output{}, secagg.Errorf(secagg.CodeInsufficientClients, "updates", "no update files")
-	case n < cfg.MinClients:
-		return Output{}, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
-			"the round has %d updates, min_devices_per_round is %d", n, cfg.MinClients)
-	case r.Dim < 1 || r.Block < 1:
-		return Output{}, secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", r.Dim, r.Block)
-	case info.Weights == aggregate.RequiredWeights && len(r.Weights) != n:
-		return Output{}, secagg.Errorf(secagg.CodeValidation, "weights", "strategy %s needs one weight per update (%d), got %d", cfg.Strategy, n, len(r.Weights))
-	case info.Weights != aggregate.RequiredWeights && r.Weights != nil:
-		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights on Beam", cfg.Strategy)
-	case r.InsecureSeed != nil && cfg.Strategy != aggregate.StrategyDPMean:
-		return Output{}, secagg.Errorf(secagg.CodeBadRequest, "seed", "a noise seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
-	}
-	if r.Weights != nil {
-		if err := secagg.ValidateWeights(r.Weights, n); err != nil {
-			return Output{}, err
-		}
 	}
 	how := onBeam[cfg.Strategy]
 	if how.build == nil {
@@ -126,4 +104,36 @@ func AggregateFiles(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 	}
 	out.Result = Assemble(s, out.Result, r.Dim, r.Block)
 	return out, nil
+}
+
+// checkRound checks the round and its settings as Aggregate checks them for
+// len(r.Paths) updates, and returns the settings as Aggregate runs them.
+func checkRound(r Round, cfg aggregate.Config) (aggregate.Config, error) {
+	n := len(r.Paths)
+	cfg, err := cfg.ForBatch(n)
+	if err != nil {
+		return cfg, err
+	}
+	info, _ := aggregate.Lookup(cfg.Strategy)
+	switch {
+	case n == 0:
+		return cfg, secagg.Errorf(secagg.CodeInsufficientClients, "updates", "no update files")
+	case n < cfg.MinClients:
+		return cfg, secagg.Errorf(secagg.CodeInsufficientClients, "min_devices_per_round",
+			"the round has %d updates, min_devices_per_round is %d", n, cfg.MinClients)
+	case r.Dim < 1 || r.Block < 1:
+		return cfg, secagg.Errorf(secagg.CodeValidation, "block", "dim and block must be >= 1, got %d and %d", r.Dim, r.Block)
+	case info.Weights == aggregate.RequiredWeights && len(r.Weights) != n:
+		return cfg, secagg.Errorf(secagg.CodeValidation, "weights", "strategy %s needs one weight per update (%d), got %d", cfg.Strategy, n, len(r.Weights))
+	case info.Weights == aggregate.NoWeights && r.Weights != nil:
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights", cfg.Strategy)
+	case r.InsecureSeed != nil && cfg.Strategy != aggregate.StrategyDPMean:
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "seed", "a noise seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
+	}
+	if r.Weights != nil {
+		if err := secagg.ValidateWeights(r.Weights, n); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
 }

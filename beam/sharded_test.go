@@ -42,11 +42,7 @@ func runFiles(t *testing.T, dir string, r Round, cfg aggregate.Config, checks ..
 	if err := ptest.Run(p); err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	var got []float32
-	require.NoError(t, npyio.Read(f, &got))
+	got := readNpyFile(t, out)
 	var sel []int
 	if o.Selection.IsValid() {
 		b, err := os.ReadFile(selOut)
@@ -245,4 +241,15 @@ func TestDistancesMergeAndSelectionFile(t *testing.T) {
 	b, err := os.ReadFile(w.Path)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"selected": [{"client": 0, "file": "a.npy"}]}`, string(b))
+}
+
+// readNpyFile reads a result written by WriteNpy.
+func readNpyFile(t *testing.T, path string) []float32 {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var got []float32
+	require.NoError(t, npyio.Read(f, &got))
+	return got
 }

@@ -17,8 +17,10 @@
 // default --block 65536 measures the distances as the engine does), norm_bounded_mean
 // and dp_mean (--clip-norm, --noise-multiplier; two passes: each client's norm summed
 // by blocks, then the clipped sums; dp_mean's noise drawn by each block's worker from
-// the secure source, or from --seed, replayable and insecure). geometric_median and
-// centered_clipping are refused, saying why.
+// the secure source, or from --seed, replayable and insecure), geometric_median (with
+// --weights optionally, --geometric-median-max-iterations and -tolerance: one pipeline
+// per Weiszfeld step, the clients' distances passed back to this driver through a
+// scratch directory beside --out). centered_clipping is refused, saying why.
 //
 // The runner is Beam's --runner flag: prism (the default here: in process, on this
 // machine), or dataflow, flink, spark with their own flags (--endpoint, --project,
@@ -40,6 +42,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -117,7 +120,7 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		return secagg.Errorf(secagg.CodeValidation, "out", "--out is required")
 	case *o.block < 1:
 		return secagg.Errorf(secagg.CodeValidation, "block", "--block must be >= 1, got %d", *o.block)
-	case *o.weightsPath != "" && info.Weights != aggregate.RequiredWeights:
+	case *o.weightsPath != "" && info.Weights == aggregate.NoWeights:
 		return secagg.Errorf(secagg.CodeBadRequest, "weights", "--weights does not apply to strategy %s on Beam", cfg.Strategy)
 	case *o.selectedOut != "" && cfg.Strategy != aggregate.StrategyKrum && cfg.Strategy != aggregate.StrategyBulyan:
 		return secagg.Errorf(secagg.CodeBadRequest, "selected_out", "--selected-out does not apply to strategy %s: only krum and bulyan choose clients", cfg.Strategy)
@@ -144,17 +147,15 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		r.Weights = w
 	}
 	beam.Init()
-	p, s := beam.NewPipelineWithRoot()
-	res, err := secaggbeam.AggregateFiles(s, r, cfg)
-	if err != nil {
-		return err
-	}
-	secaggbeam.WriteNpy(s, *o.out, res.Result)
-	if *o.selectedOut != "" {
-		secaggbeam.WriteSelection(s, *o.selectedOut, paths, res.Selection)
-	}
 	start := time.Now()
-	if err := beamx.Run(context.Background(), p); err != nil {
+	var res secaggbeam.Output
+	var steps int
+	if cfg.Strategy == aggregate.StrategyGeoMedian {
+		steps, err = geometricMedian(r, cfg, *o.out)
+	} else {
+		res, err = aggregateRound(r, cfg, o)
+	}
+	if err != nil {
 		if e, ok := secagg.FindError(err.Error()); ok {
 			return e
 		}
@@ -169,6 +170,9 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		if res.NoiseSigma != 0 {
 			summary["noise_sigma"] = res.NoiseSigma
 		}
+		if steps != 0 {
+			summary["iterations"] = steps
+		}
 		return json.NewEncoder(stdout).Encode(summary)
 	}
 	fmt.Fprintf(stdout, "%s over %d updates of dimension %d, blocks of %d -> %s in %.2f s",
@@ -176,8 +180,43 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 	if res.NoiseSigma != 0 {
 		fmt.Fprintf(stdout, "; noise sigma %.6g", res.NoiseSigma)
 	}
+	if steps != 0 {
+		fmt.Fprintf(stdout, "; %d Weiszfeld steps", steps)
+	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// aggregateRound runs a strategy that takes one pipeline.
+func aggregateRound(r secaggbeam.Round, cfg aggregate.Config, o options) (secaggbeam.Output, error) {
+	p, s := beam.NewPipelineWithRoot()
+	res, err := secaggbeam.AggregateFiles(s, r, cfg)
+	if err != nil {
+		return res, err
+	}
+	secaggbeam.WriteNpy(s, *o.out, res.Result)
+	if *o.selectedOut != "" {
+		secaggbeam.WriteSelection(s, *o.selectedOut, r.Paths, res.Selection)
+	}
+	return res, beamx.Run(context.Background(), p)
+}
+
+// geometricMedian runs the Weiszfeld steps, one pipeline each, with their distances
+// passed back through a scratch directory beside out (a local one, removed after; for
+// a remote out, a prefix beside it whose files are removed as they are read).
+func geometricMedian(r secaggbeam.Round, cfg aggregate.Config, out string) (int, error) {
+	scratch := fmt.Sprintf("%s.steps-%d-%d", out, os.Getpid(), time.Now().UnixNano())
+	if !strings.Contains(out, "://") {
+		dir, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".steps-*")
+		if err != nil {
+			return 0, secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", out, err)
+		}
+		defer os.RemoveAll(dir)
+		scratch = dir
+	}
+	return secaggbeam.GeometricMedian(context.Background(), r, cfg, scratch,
+		func(ctx context.Context, p *beam.Pipeline) error { return beamx.Run(ctx, p) },
+		func(s beam.Scope, result beam.PCollection) { secaggbeam.WriteNpy(s, out, result) })
 }
 
 // notAnInput refuses an output path that names one of the inputs (the same file by

@@ -128,6 +128,19 @@ func TestAggregate(t *testing.T) {
 	assert.Equal(t, first, noisy("3"))
 	assert.NotEqual(t, first, noisy("4"))
 
+	// geometric_median, weighted, one pipeline per step: the engine's bits, and no
+	// scratch left beside the result.
+	code, stderr = command(t, append([]string{"aggregate", "--strategy", "geometric_median", "--weights", wPath,
+		"--dim", "300", "--out", out}, paths...)...)
+	require.Equal(t, 0, code, stderr)
+	res, err = aggregate.Aggregate(want, xs, w64, config(t, "geometric_median"), nil)
+	require.NoError(t, err)
+	require.Greater(t, res.Iterations, 1)
+	assert.Equal(t, want, readNpy(t, out))
+	left, err := filepath.Glob(filepath.Join(dir, ".mean.npy.steps-*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+
 	for _, c := range []struct {
 		args []string
 		code int
@@ -136,7 +149,8 @@ func TestAggregate(t *testing.T) {
 		{[]string{"aggregate", "--dim", "300", "--seed", "1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "only dp_mean draws noise"},
 		{[]string{"aggregate", "--dim", "301", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want a 1-D <f4 array of 301 values"},
 		{[]string{"aggregate", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "--dim is required"},
-		{[]string{"aggregate", "--dim", "300", "--strategy", "geometric_median", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "does not run on Beam"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "centered_clipping", "--centered-clipping-radius", "1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "does not run on Beam"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "geometric_median", "--geometric-median-tolerance", "-1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "tolerance"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--trim-ratio", "0.1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--trim-ratio does not apply to strategy median"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "trimmed_mean", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "trim_ratio"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--selected-out", filepath.Join(dir, "s.json"), "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--selected-out does not apply"},
