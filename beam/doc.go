@@ -3,8 +3,10 @@
 // (float64 sums and weight totals, trimmedmean.Stream), each carried between workers
 // in a documented, versioned binary encoding. A round of .npy files runs by coordinate
 // blocks (AggregateFiles): the sums combine per block, the strategies that need every
-// update of a block at once group its rows on one worker, and Krum and Bulyan select from
-// the blocks' summed distance matrices. Prism runs them in process for tests; Dataflow,
+// update of a block at once group its rows on one worker, Krum and Bulyan select from
+// the blocks' summed distance matrices, norm_bounded_mean and dp_mean take each
+// client's norm in a pass of its own, and the geometric median runs one pipeline per
+// Weiszfeld step from its driver (GeometricMedian). Prism runs them in process for tests; Dataflow,
 // Flink and Spark runners in production. COSTS.md sizes a cluster.
 //
 // It is a module of its own so that Beam's dependency tree stays out of the library's,
