@@ -170,12 +170,7 @@ func readDistances(ctx context.Context, path string, n int) ([]float64, error) {
 	bad := func(format string, a ...any) error {
 		return secagg.Errorf(secagg.CodeBadRequest, "scratch", "%s: "+format, append([]any{path}, a...)...)
 	}
-	fsys, err := filesystem.New(ctx, path)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	defer fsys.Close()
-	rc, err := fsys.OpenRead(ctx, path)
+	rc, err := openRead(ctx, path)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -187,16 +182,26 @@ func readDistances(ctx context.Context, path string, n int) ([]float64, error) {
 	if len(b) != 8*n {
 		return nil, bad("%d bytes, want %d distances", len(b), n)
 	}
-	if rm, ok := fsys.(filesystem.Remover); ok {
-		rm.Remove(ctx, path)
-	} else if !strings.Contains(path, "://") {
-		os.Remove(path)
-	}
+	removeFile(ctx, path)
 	dists := make([]float64, n)
 	for i := range dists {
 		dists[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 	}
 	return dists, nil
+}
+
+// removeFile removes a scratch file, where its filesystem can.
+func removeFile(ctx context.Context, path string) {
+	if !strings.Contains(path, "://") {
+		os.Remove(path)
+		return
+	}
+	if fsys, err := filesystem.New(ctx, path); err == nil {
+		if rm, ok := fsys.(filesystem.Remover); ok {
+			rm.Remove(ctx, path)
+		}
+		fsys.Close()
+	}
 }
 
 func init() {

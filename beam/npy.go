@@ -191,12 +191,7 @@ func ReadWeights(ctx context.Context, path string, n int) ([]float64, error) {
 	bad := func(format string, a ...any) error {
 		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%s: "+format, append([]any{path}, a...)...)
 	}
-	fsys, err := filesystem.New(ctx, path)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	defer fsys.Close()
-	rc, err := fsys.OpenRead(ctx, path)
+	rc, err := openRead(ctx, path)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -385,4 +380,32 @@ func init() {
 	register.Emitter1[[]float32]()
 	register.Iter1[*Block]()
 	beam.RegisterType(reflect.TypeOf((*Block)(nil)).Elem())
+}
+
+// openRead opens path for reading through Beam's filesystems; closing the file closes
+// its filesystem too.
+func openRead(ctx context.Context, path string) (io.ReadCloser, error) {
+	fsys, err := filesystem.New(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := fsys.OpenRead(ctx, path)
+	if err != nil {
+		fsys.Close()
+		return nil, err
+	}
+	return fileCloser{rc, fsys}, nil
+}
+
+type fileCloser struct {
+	io.ReadCloser
+	fsys filesystem.Interface
+}
+
+func (f fileCloser) Close() error {
+	err := f.ReadCloser.Close()
+	if ferr := f.fsys.Close(); err == nil {
+		err = ferr
+	}
+	return err
 }
