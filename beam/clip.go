@@ -25,6 +25,12 @@ import (
 // client order: one per round, the side input of the second pass.
 type Clipping struct{ Norms, Factors []float64 }
 
+// Clip returns the round's Clipping (one element) for clipNorm from its rows (ReadRows
+// of r). The factors are dp.ClipFactor's: the squares summed by blocks in the runner's
+// order give the norm to float64 rounding, which decides every factor except for a
+// norm within that rounding of clipNorm; such a client's file is read again, by blocks,
+// into a dp.ExactSquares, so the decision at the bound is the engine's exactly. A NaN or
+// ±Inf is the engine's validation_error naming the client and coordinate.
 func Clip(s beam.Scope, rows beam.PCollection, r Round, clipNorm float64) beam.PCollection {
 	s = s.Scope("Clip")
 	squares := beam.ParDo(s, &blockSquares{Block: r.Block}, rows)
@@ -129,12 +135,7 @@ func (f *gatherFn) ExtractOutput(a *gathered) ([][]float64, error) {
 // Sums with the count as its weight. Dim 0 takes the first update's length.
 type ClippedMeanFn struct{ Dim int }
 
-func (f *ClippedMeanFn) CreateAccumulator() *Sums {
-	if f.Dim == 0 {
-		return &Sums{}
-	}
-	return &Sums{Sum: make([]float64, f.Dim)}
-}
+func (f *ClippedMeanFn) CreateAccumulator() *Sums { return newSums(f.Dim) }
 
 func (f *ClippedMeanFn) AddInput(a *Sums, x Weighted) (*Sums, error) {
 	return a, a.add(x.Update, x.Weight, 1)

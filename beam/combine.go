@@ -22,12 +22,7 @@ type Weighted struct {
 // takes the first update's length (a block of coordinates, keyed by block).
 type MeanFn struct{ Dim int }
 
-func (f *MeanFn) CreateAccumulator() *Sums {
-	if f.Dim == 0 {
-		return &Sums{}
-	}
-	return &Sums{Sum: make([]float64, f.Dim)}
-}
+func (f *MeanFn) CreateAccumulator() *Sums { return newSums(f.Dim) }
 
 func (f *MeanFn) AddInput(a *Sums, x []float32) (*Sums, error) { return a, a.add(x, 1, 1) }
 
@@ -40,12 +35,7 @@ func (f *MeanFn) ExtractOutput(a *Sums) ([]float32, error) { return a.mean() }
 // length, as MeanFn's does.
 type WeightedMeanFn struct{ Dim int }
 
-func (f *WeightedMeanFn) CreateAccumulator() *Sums {
-	if f.Dim == 0 {
-		return &Sums{}
-	}
-	return &Sums{Sum: make([]float64, f.Dim)}
-}
+func (f *WeightedMeanFn) CreateAccumulator() *Sums { return newSums(f.Dim) }
 
 func (f *WeightedMeanFn) AddInput(a *Sums, x Weighted) (*Sums, error) {
 	if !(x.Weight >= 0) || math.IsInf(x.Weight, 0) {

@@ -9,8 +9,8 @@ import (
 	"github.com/octomil/secagg/simd"
 )
 
-// Sums is the accumulator of the mean and the weighted mean: float64 sums of the
-// (weighted) updates and the total weight (the count, for the mean). Within a bundle
+// Sums is the accumulator of the means: float64 sums of the (weighted or clipped)
+// updates and the total weight (the count, for the mean and the clipped means). Within a bundle
 // the updates are added in arrival order and bundles merge in the runner's order, so
 // the result is bit-identical to the engine's wherever the float64 sums are exact
 // (inputs with few significant bits), and otherwise within the rounding of n float64
@@ -73,6 +73,14 @@ func (s *Sums) UnmarshalBinary(b []byte) error {
 	}
 	s.Weight, s.Sum = math.Float64frombits(binary.LittleEndian.Uint64(b[16:])), sum
 	return nil
+}
+
+// newSums is an empty accumulator of dim sums; dim 0 takes the first update's length.
+func newSums(dim int) *Sums {
+	if dim == 0 {
+		return &Sums{}
+	}
+	return &Sums{Sum: make([]float64, dim)}
 }
 
 // add adds w·x (w = 1: x as it is, with no multiply) and count to the weight, after

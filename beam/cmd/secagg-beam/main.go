@@ -85,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		dim:         fs.Int("dim", 0, "values per update (required)"),
 		block:       fs.Int("block", 1<<16, "coordinates per block: what one worker reads of an update at a time"),
 		out:         fs.String("out", "", "the result's .npy file (required)"),
-		weightsPath: fs.String("weights", "", "weighted_mean: a .npy file of N weights (float or integer, such as example counts)"),
+		weightsPath: fs.String("weights", "", "weighted_mean (geometric_median, optionally): a .npy file of N weights (float or integer, such as example counts)"),
 		selectedOut: fs.String("selected-out", "", "krum, bulyan: a JSON file for the clients chosen"),
 		asJSON:      fs.Bool("json", false, "print the round's summary as one JSON object on stdout"),
 		seed:        fs.Uint64("seed", 0, "dp_mean: seed a replayable, insecure noise generator (tests and notebooks only)"),
