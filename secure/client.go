@@ -233,7 +233,7 @@ func (c *Client) mask(req MaskRequest, build func() (words []uint32, clipped int
 		}
 		masks = append(masks, mask{pairwiseMaskKey(shared, c.setup.Session, c.setup.Round, c.id, nb.ID), c.id < nb.ID})
 	}
-	applyMasks(words, masks, modMask)
+	applyMasks(words, 0, masks, modMask)
 	c.shares = held
 	c.stage = stageUnmask
 	return MaskedVector{Words: words, Clipped: clipped}, nil

@@ -75,12 +75,13 @@ const maskPiece = 1 << 16
 // (simd.AddWords over that many rows), so the chunk is read and written once a group.
 const maskGroup = 8
 
-// applyMasks adds (or subtracts) every mask to words mod 2^32 and reduces the result
-// mod 2^b (modMask = 2^b - 1), across the cores by pieces and chunk by chunk within a
-// piece, so the vector crosses memory once and each keystream is made once.
-func applyMasks(words []uint32, masks []mask, modMask uint32) {
+// applyMasks adds (or subtracts) every mask's words [base, base+len(words)) to words mod
+// 2^32 and reduces the result mod 2^b (modMask = 2^b - 1), across the cores by pieces
+// and chunk by chunk within a piece, so the vector crosses memory once and each
+// keystream is made once. A base above 0 unmasks one block of a sum held in blocks.
+func applyMasks(words []uint32, base uint64, masks []mask, modMask uint32) {
 	if simd.AESCTR() {
-		applyMasksVAES(words, masks, modMask)
+		applyMasksVAES(words, base, masks, modMask)
 		return
 	}
 	// The added masks first, then the subtracted, so that groups share a sign.
@@ -95,7 +96,7 @@ func applyMasks(words []uint32, masks []mask, modMask uint32) {
 	parallel.Ranges(parallel.Workers(), len(words), maskPiece, func(_, lo, hi int) {
 		streams := make([]*keystream, len(order))
 		for i, m := range order {
-			streams[i] = newKeystream(m.key, uint64(lo))
+			streams[i] = newKeystream(m.key, base+uint64(lo))
 		}
 		size := min(maskChunk, hi-lo)
 		bufs := make([][]uint32, maskGroup)
@@ -129,9 +130,10 @@ func applyMasks(words []uint32, masks []mask, modMask uint32) {
 }
 
 // applyMasksVAES is applyMasks with VAES: each mask's keystream is made in registers
-// and added to the chunk as it is made (simd.AddAESCTR), never stored; a chunk's last
-// words short of 16 AES blocks take the crypto/cipher path.
-func applyMasksVAES(words []uint32, masks []mask, modMask uint32) {
+// and added to the chunk as it is made (simd.AddAESCTR), never stored; a chunk's words
+// before its first whole AES block, and its last short of 16 blocks, take the
+// crypto/cipher path.
+func applyMasksVAES(words []uint32, base uint64, masks []mask, modMask uint32) {
 	enc := make([][176]byte, len(masks))
 	for i, m := range masks {
 		simd.ExpandAESKey(&enc[i], (*[16]byte)(m.key))
@@ -139,17 +141,21 @@ func applyMasksVAES(words []uint32, masks []mask, modMask uint32) {
 	parallel.Ranges(parallel.Workers(), len(words), maskPiece, func(_, lo, hi int) {
 		for off := lo; off < hi; off += maskChunk {
 			w := words[off:min(off+maskChunk, hi)]
-			bulk := len(w) &^ (simd.AESBlockWords - 1)
+			at := base + uint64(off)
+			head := min(len(w), int(-at%4)) // words before at's next AES block
+			applyMasksCTR(w[:head], at, masks)
+			bulk := head + (len(w)-head)&^(simd.AESBlockWords-1)
 			for i, m := range masks {
+				if bulk == head {
+					break // no whole AES block in the chunk
+				}
 				if m.subtract {
-					simd.SubAESCTR(w[:bulk], &enc[i], uint64(off/4))
+					simd.SubAESCTR(w[head:bulk], &enc[i], (at+uint64(head))/4)
 				} else {
-					simd.AddAESCTR(w[:bulk], &enc[i], uint64(off/4))
+					simd.AddAESCTR(w[head:bulk], &enc[i], (at+uint64(head))/4)
 				}
 			}
-			if bulk < len(w) {
-				applyMasksCTR(w[bulk:], uint64(off+bulk), masks)
-			}
+			applyMasksCTR(w[bulk:], at+uint64(bulk), masks)
 			if modMask != 1<<32-1 {
 				for j := range w {
 					w[j] &= modMask
@@ -161,6 +167,9 @@ func applyMasksVAES(words []uint32, masks []mask, modMask uint32) {
 
 // applyMasksCTR adds the masks' words [from, from+len(w)) to w, through crypto/cipher.
 func applyMasksCTR(w []uint32, from uint64, masks []mask) {
+	if len(w) == 0 {
+		return
+	}
 	ks := make([]uint32, len(w))
 	row := [][]uint32{ks}
 	for _, m := range masks {

@@ -39,14 +39,14 @@ func quantize(dst []uint32, x []float32, weight float64, cfg Config, rng *rand.C
 	return clipped, -1
 }
 
-// dequantize turns the unmasked sums of n clients into their weighted mean: the values'
-// sum S maps back as S·2c/T - n·c, divided by the weight ratios' sum W/T.
-func dequantize(dst []float32, sums []uint32, n int, cfg Config) {
-	T := float64(cfg.QuantizationRange)
-	c := cfg.ClippingRange
-	step := 2 * c / T
-	ratio := float64(sums[0]) / T
-	for i, s := range sums[1:] {
+// dequantize turns the unmasked sums of n clients' values into their weighted mean: a
+// value's sum S maps back as S·2c/T - n·c, divided by the weight ratios' sum W/T (weight
+// is W, the sum's first word). Each value is its own: a sum dequantized by blocks is the
+// same to the bit.
+func dequantize(dst []float32, values []uint32, weight uint32, n int, c float64, T int64) {
+	step := 2 * c / float64(T)
+	ratio := float64(weight) / float64(T)
+	for i, s := range values {
 		dst[i] = float32((float64(float64(s)*step) - float64(n)*c) / ratio)
 	}
 }

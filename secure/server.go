@@ -37,6 +37,7 @@ type Server struct {
 	commits map[uint64][32]byte
 	boxes   map[uint64][]Box // recipient -> boxes for it (Peer = sender)
 	masked  map[uint64]bool
+	held    bool // the masked vectors are held elsewhere (RecordMasked): no sum here
 	sum     []uint32
 	pending [][]uint32 // masked vectors accepted and not yet in sum (fewer than foldGroup)
 	clipped int
@@ -259,8 +260,6 @@ func (s *Server) CollectMasked() (map[uint64]MaskRequest, error) {
 		out[id] = MaskRequest{Boxes: boxes}
 	}
 	s.masked = map[uint64]bool{}
-	s.sum = *sums.Get(s.dim + 1)
-	clear(s.sum)
 	s.stage = stageMask
 	s.lap("share_keys")
 	return out, nil
@@ -281,16 +280,10 @@ func ids(hood []ClientKeys) []uint64 {
 func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.check(stageMask, from, "masked vector"); err != nil {
+	if err := s.checkMasked(from, m.Clipped, false); err != nil {
 		return err
 	}
-	if _, ok := s.commits[from]; !ok {
-		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d left the round at share_keys", from)
-	}
-	if s.masked[from] {
-		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d already sent its masked vector", from)
-	}
-	if len(m.Words) != s.dim+1 || m.Clipped < 0 || m.Clipped > s.dim {
+	if len(m.Words) != s.dim+1 {
 		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d sent %d words, want %d (the weight and %d values)", from, len(m.Words), s.dim+1, s.dim)
 	}
 	// Below 2^32 every word is in range; below that one pass checks them all, before
@@ -300,6 +293,10 @@ func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 			return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: word %d is %d, not below 2^%d", from, i, m.Words[i], s.cfg.ModulusBits)
 		}
 	}
+	if s.sum == nil {
+		s.sum = *sums.Get(s.dim + 1)
+		clear(s.sum)
+	}
 	s.pending = append(s.pending, m.Words)
 	if len(s.pending) == foldGroup {
 		s.fold()
@@ -307,6 +304,53 @@ func (s *Server) AddMasked(from uint64, m MaskedVector) error {
 	s.clipped += m.Clipped
 	s.masked[from] = true
 	return nil
+}
+
+// RecordMasked is AddMasked for a masked vector the server does not take: it notes that
+// from sent one, with clipped values clipped, to storage that a sharded unmasking reads
+// (such as package secaggbeam's, from the vectors' MaskedVector encoding). A round's
+// vectors all come through AddMasked, for Finalize, or all through RecordMasked, for
+// Unmasking; the vectors' lengths and words are the unmasking's to check.
+func (s *Server) RecordMasked(from uint64, clipped int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkMasked(from, clipped, true); err != nil {
+		return err
+	}
+	s.held = true
+	s.clipped += clipped
+	s.masked[from] = true
+	return nil
+}
+
+// checkMasked checks a masked vector's sender and clipped count, and that the round
+// takes its vectors the way the caller gives this one (held elsewhere or not).
+func (s *Server) checkMasked(from uint64, clipped int, held bool) error {
+	if err := s.check(stageMask, from, "masked vector"); err != nil {
+		return err
+	}
+	if _, ok := s.commits[from]; !ok {
+		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d left the round at share_keys", from)
+	}
+	if s.masked[from] {
+		return secagg.Errorf(secagg.CodeConflict, "masked_vector", "client %d already sent its masked vector", from)
+	}
+	if len(s.masked) > 0 && s.held != held {
+		return secagg.Errorf(secagg.CodeConflict, "masked_vector",
+			"client %d: this round's masked vectors are %s, not %s", from, takenAs(s.held), takenAs(held))
+	}
+	if clipped < 0 || clipped > s.dim {
+		return secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "client %d: %d of %d values clipped", from, clipped, s.dim)
+	}
+	return nil
+}
+
+// takenAs says how a round takes its masked vectors.
+func takenAs(held bool) string {
+	if held {
+		return "recorded as held elsewhere (RecordMasked)"
+	}
+	return "summed by the server (AddMasked)"
 }
 
 // Unmask closes collection: the clients that sent masked vectors are the round's
@@ -393,7 +437,9 @@ func sameOwners(shares []Share, want []uint64) bool {
 // weighted mean into dst (len dim). A secret with fewer than threshold consistent shares
 // is insufficient_clients naming its client; the round stays open for more replies.
 func (s *Server) Finalize(dst []float32) (*Result, error) {
-	return s.finalize(len(dst), func(sum []uint32, res *Result) { dequantize(dst, sum, len(res.Active), s.cfg) })
+	return s.finalize(len(dst), func(sum []uint32, res *Result) {
+		dequantize(dst, sum[1:], sum[0], len(res.Active), s.cfg.ClippingRange, s.cfg.QuantizationRange)
+	})
 }
 
 // FinalizeWords is Finalize for a round of MaskWords clients: it writes into dst (len
@@ -407,12 +453,83 @@ func (s *Server) FinalizeWords(dst []uint32) (*Result, error) {
 func (s *Server) finalize(dim int, out func(sum []uint32, res *Result)) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stage != stageUnmask {
-		return nil, secagg.Errorf(secagg.CodeConflict, "stage", "the round is not at unmask")
+	if err := s.checkUnmasking(false); err != nil {
+		return nil, err
 	}
 	if dim != s.dim {
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has %d values, want %d", dim, s.dim)
 	}
+	res, masks, err := s.masks()
+	if err != nil {
+		return nil, err
+	}
+	// The weights' word first, on its own: a refused Finalize leaves the round as it
+	// was, and the sum is then unmasked in place (a copy would cost a fresh buffer's
+	// page faults, as much as the unmasking of a small round).
+	modMask := uint32(1<<s.cfg.ModulusBits - 1)
+	weight := []uint32{s.sum[0]}
+	applyMasks(weight, 0, masks, modMask)
+	if weight[0] == 0 {
+		return nil, errZeroWeight
+	}
+	sum := s.sum
+	applyMasks(sum, 0, masks, modMask)
+	if testHookSum != nil {
+		testHookSum(sum)
+	}
+	out(sum, res)
+	done := s.sum
+	sums.Put(&done)
+	s.sum = nil
+	s.stage = stageDone
+	s.lap("unmask")
+	return res, nil
+}
+
+// errZeroWeight refuses a round whose unmasked weights' word is 0.
+var errZeroWeight = secagg.Errorf(secagg.CodeValidation, "weight", "the active clients' weights sum to 0")
+
+// Unmasking closes a round whose masked vectors are held elsewhere (RecordMasked): it
+// recovers every active client's seed and every dropped client's sk1, as Finalize does,
+// and returns what removing their masks from the vectors' sum takes, for the sum's
+// blocks to be unmasked where they are summed. Refused, it leaves the round open for
+// more replies; once it succeeds the round is done.
+func (s *Server) Unmasking() (*Unmasking, *Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkUnmasking(true); err != nil {
+		return nil, nil, err
+	}
+	res, masks, err := s.masks()
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &Unmasking{dim: s.dim, clients: slices.Clone(res.Active), bits: s.cfg.ModulusBits,
+		T: s.cfg.QuantizationRange, c: s.cfg.ClippingRange, masks: masks}
+	s.stage = stageDone
+	s.lap("unmask")
+	return u, res, nil
+}
+
+// checkUnmasking checks that the round is at unmask and that its masked vectors were
+// taken the way the caller unmasks them: held elsewhere for Unmasking, summed here for
+// Finalize.
+func (s *Server) checkUnmasking(held bool) error {
+	if s.stage != stageUnmask {
+		return secagg.Errorf(secagg.CodeConflict, "stage", "the round is not at unmask")
+	}
+	if s.held != held {
+		if held {
+			return secagg.Errorf(secagg.CodeConflict, "unmask", "the server holds this round's sum (AddMasked): Finalize unmasks it")
+		}
+		return secagg.Errorf(secagg.CodeConflict, "unmask", "this round's masked vectors are held elsewhere (RecordMasked): Unmasking unmasks their sum")
+	}
+	return nil
+}
+
+// masks recovers the round's secrets and returns the masks its sum carries: a self mask
+// per active client, a pairwise one per (dropped, active neighbour).
+func (s *Server) masks() (*Result, []mask, error) {
 	res := &Result{Clients: len(s.masked), Clipped: s.clipped, Timings: s.timings}
 	for id := range s.hoods {
 		switch {
@@ -429,7 +546,7 @@ func (s *Server) finalize(dim int, out func(sum []uint32, res *Result)) (*Result
 	slices.Sort(res.Excluded)
 	seeds, keys, rejected, err := s.recover(res.Active, res.Dropped)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res.Rejected = rejected
 	var masks []mask
@@ -462,31 +579,11 @@ func (s *Server) finalize(dim int, out func(sum []uint32, res *Result)) (*Result
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	masks = append(masks, pairMasks...)
 	res.Masks = len(masks)
-	// The weights' word first, on its own: a refused Finalize leaves the round as it
-	// was, and the sum is then unmasked in place (a copy would cost a fresh buffer's
-	// page faults, as much as the unmasking of a small round).
-	modMask := uint32(1<<s.cfg.ModulusBits - 1)
-	weight := []uint32{s.sum[0]}
-	applyMasks(weight, masks, modMask)
-	if weight[0] == 0 {
-		return nil, secagg.Errorf(secagg.CodeValidation, "weight", "the active clients' weights sum to 0")
-	}
-	sum := s.sum
-	applyMasks(sum, masks, modMask)
-	if testHookSum != nil {
-		testHookSum(sum)
-	}
-	out(sum, res)
-	done := s.sum
-	sums.Put(&done)
-	s.sum = nil
-	s.stage = stageDone
-	s.lap("unmask")
-	return res, nil
+	return res, masks, nil
 }
 
 // recover combines the shares the replies hold. A holder's share of owner o is at the

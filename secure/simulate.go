@@ -32,25 +32,75 @@ const (
 // client's randomness (replayable, insecure: for tests and notebooks); seed < 0 uses
 // crypto/rand. The clients mask on every core at once.
 func Simulate(dst []float32, cfg Config, updates [][]float32, weights []float64, drops []Stage, seed int64) (*Result, error) {
-	n := len(updates)
+	if err := checkUpdates(updates, weights, len(dst)); err != nil {
+		return nil, err
+	}
+	return simulate(cfg, len(updates), len(dst), drops, seed, func(srv *Server, c *Client, i int, req MaskRequest) error {
+		mv, err := c.Mask(req, updates[i], weightOf(weights, i))
+		if err != nil {
+			return err
+		}
+		return srv.AddMasked(c.id, mv)
+	}, func(srv *Server) (*Result, error) { return srv.Finalize(dst) })
+}
+
+// SimulateHeld plays Simulate's round with the server recording the masked vectors
+// (RecordMasked) instead of summing them, as a coordinator that stores them for a
+// sharded unmasking does. It returns the vectors the active clients sent, by id, and the
+// round's Unmasking: their sum unmasked and dequantized by blocks is Simulate's result,
+// to the bit.
+func SimulateHeld(cfg Config, updates [][]float32, weights []float64, drops []Stage, seed int64) (map[uint64]MaskedVector, *Unmasking, *Result, error) {
+	if len(updates) == 0 {
+		return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
+	}
+	if err := checkUpdates(updates, weights, len(updates[0])); err != nil {
+		return nil, nil, nil, err
+	}
+	var mu sync.Mutex
+	held := map[uint64]MaskedVector{}
+	var u *Unmasking
+	res, err := simulate(cfg, len(updates), len(updates[0]), drops, seed, func(srv *Server, c *Client, i int, req MaskRequest) error {
+		mv, err := c.Mask(req, updates[i], weightOf(weights, i))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		held[c.id] = mv
+		mu.Unlock()
+		return srv.RecordMasked(c.id, mv.Clipped)
+	}, func(srv *Server) (res *Result, err error) {
+		u, res, err = srv.Unmasking()
+		return res, err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return held, u, res, nil
+}
+
+// checkUpdates checks a simulation's updates (some, each of dim values) and weights (nil,
+// or one per update).
+func checkUpdates(updates [][]float32, weights []float64, dim int) error {
 	switch {
-	case n == 0:
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
-	case weights != nil && len(weights) != n:
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for %d updates", len(weights), n)
+	case len(updates) == 0:
+		return secagg.Errorf(secagg.CodeBadRequest, "updates", "no updates")
+	case weights != nil && len(weights) != len(updates):
+		return secagg.Errorf(secagg.CodeBadRequest, "weights", "%d weights for %d updates", len(weights), len(updates))
 	}
 	for i, u := range updates {
-		if err := secagg.ValidateUpdateLength(fmt.Sprintf("update %d", i), u, len(dst)); err != nil {
-			return nil, err
+		if err := secagg.ValidateUpdateLength(fmt.Sprintf("update %d", i), u, dim); err != nil {
+			return err
 		}
 	}
-	return simulate(cfg, n, len(dst), drops, seed, func(c *Client, i int, req MaskRequest) (MaskedVector, error) {
-		w := 1.0
-		if weights != nil {
-			w = weights[i]
-		}
-		return c.Mask(req, updates[i], w)
-	}, func(srv *Server) (*Result, error) { return srv.Finalize(dst) })
+	return nil
+}
+
+// weightOf is client i's weight in a simulation: weights[i], or 1 when weights is nil.
+func weightOf(weights []float64, i int) float64 {
+	if weights == nil {
+		return 1
+	}
+	return weights[i]
 }
 
 // SimulateWords is Simulate for updates their clients have encoded into integers mod
@@ -66,15 +116,19 @@ func SimulateWords(dst []uint32, cfg Config, values [][]uint32, drops []Stage, s
 			return nil, secagg.Errorf(secagg.CodeBadRequest, "update", "update %d has %d values, want %d", i, len(v), len(dst))
 		}
 	}
-	return simulate(cfg, n, len(dst), drops, seed, func(c *Client, i int, req MaskRequest) (MaskedVector, error) {
-		return c.MaskWords(req, values[i])
+	return simulate(cfg, n, len(dst), drops, seed, func(srv *Server, c *Client, i int, req MaskRequest) error {
+		mv, err := c.MaskWords(req, values[i])
+		if err != nil {
+			return err
+		}
+		return srv.AddMasked(c.id, mv)
 	}, func(srv *Server) (*Result, error) { return srv.FinalizeWords(dst) })
 }
 
 // simulate plays the round of n clients of dim values: mask is client i's answer to
-// collect_masked_vectors, finish the server's last call.
+// collect_masked_vectors, given to the server; finish is the server's last call.
 func simulate(cfg Config, n, dim int, drops []Stage, seed int64,
-	mask func(c *Client, i int, req MaskRequest) (MaskedVector, error), finish func(*Server) (*Result, error)) (*Result, error) {
+	mask func(srv *Server, c *Client, i int, req MaskRequest) error, finish func(*Server) (*Result, error)) (*Result, error) {
 	if drops != nil && len(drops) != n {
 		return nil, secagg.Errorf(secagg.CodeBadRequest, "drops", "%d drop stages for %d updates", len(drops), n)
 	}
@@ -159,11 +213,7 @@ func simulate(cfg Config, n, dim int, drops []Stage, seed int64,
 		if !ok {
 			return nil
 		}
-		mv, err := mask(clients[i], i, req)
-		if err != nil {
-			return err
-		}
-		return srv.AddMasked(ids[i], mv)
+		return mask(srv, clients[i], i, req)
 	})
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ const (
 	wireMaskedVector
 	wireUnmaskRequest
 	wireUnmaskReply
+	wireUnmasking // server to its own workers, not a client's message
 )
 
 func header(t byte) []byte { return []byte{'S', 'A', WireVersion, t} }

@@ -98,7 +98,7 @@ func FuzzWire(f *testing.F) {
 	f.Add(append(header(wireUnmaskReply), 1, 0, 0, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, m := range []message{new(Setup), new(Keys), new(ShareKeysRequest), new(SharesReply),
-			new(MaskRequest), new(MaskedVector), new(UnmaskRequest), new(UnmaskReply)} {
+			new(MaskRequest), new(MaskedVector), new(UnmaskRequest), new(UnmaskReply), new(Unmasking)} {
 			if err := m.UnmarshalBinary(b); err != nil {
 				if !errors.Is(err, secagg.ErrBadRequest) {
 					t.Fatalf("%T: %v", m, err)
