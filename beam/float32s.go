@@ -16,25 +16,21 @@ import (
 var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // bytesOf is v's memory.
-func bytesOf(v []float32) []byte {
+func bytesOf[T float32 | uint32](v []T) []byte {
 	if len(v) == 0 {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
 
-// readFloat32s fills v with little-endian float32s read from r.
-func readFloat32s(r io.Reader, v []float32) error {
+// readLittleEndian fills v with little-endian float32s or uint32s (masked words) read
+// from r.
+func readLittleEndian[T float32 | uint32](r io.Reader, v []T) error {
 	if nativeLittle {
 		_, err := io.ReadFull(r, bytesOf(v))
 		return err
 	}
-	b := make([]byte, 4*len(v))
-	if _, err := io.ReadFull(r, b); err != nil {
-		return err
-	}
-	decodeFloat32s(v, b)
-	return nil
+	return binary.Read(r, binary.LittleEndian, v)
 }
 
 // decodeFloat32s fills v with the little-endian float32s of b (4·len(v) bytes).

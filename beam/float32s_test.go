@@ -24,9 +24,9 @@ func TestFloat32sBothWays(t *testing.T) {
 		decodeFloat32s(got, want.Bytes())
 		assert.Equal(t, bitsOf(v), bitsOf(got), "decode, native %v", native)
 		got = make([]float32, len(v))
-		require.NoError(t, readFloat32s(bytes.NewReader(want.Bytes()), got))
+		require.NoError(t, readLittleEndian(bytes.NewReader(want.Bytes()), got))
 		assert.Equal(t, bitsOf(v), bitsOf(got), "read, native %v", native)
-		assert.Error(t, readFloat32s(bytes.NewReader(want.Bytes()[:7]), got), "short, native %v", native)
+		assert.Error(t, readLittleEndian(bytes.NewReader(want.Bytes()[:7]), got), "short, native %v", native)
 	}
 }
 

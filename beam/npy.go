@@ -133,7 +133,7 @@ func readByBlocks(ctx context.Context, path string, dim, block int, emit func(in
 	}
 	for b, lo := 0, 0; lo < dim; b, lo = b+1, lo+block {
 		values := make([]float32, min(block, dim-lo))
-		if err := readFloat32s(r, values); err != nil {
+		if err := readLittleEndian(r, values); err != nil {
 			return bad("truncated at value %d: %v", lo, err)
 		}
 		emit(b, values)

@@ -8,26 +8,35 @@ import (
 	"github.com/octomil/secagg/simd"
 )
 
-// WordsSumFn is secure aggregation's sum of masked vectors: Dim words each, summed mod
-// 2^Bits (uint32 words wrapping at 2^32, reduced at the end), so the unmasking server
-// can be sharded: key the vectors' coordinate blocks and combine per key. Every word must
-// be below 2^Bits.
+// WordsSumFn is secure aggregation's sum of masked vectors, summed mod 2^Bits (uint32
+// words wrapping at 2^32, reduced at the end), so the unmasking server can be sharded:
+// key the vectors' coordinate blocks and combine per key (Unmask does). Every word must
+// be below 2^Bits, and every vector of a key as long as the first: Dim words, or with
+// Dim 0 the first vector's length (a round's blocks, the last shorter).
 type WordsSumFn struct {
 	Dim  int
 	Bits int
 }
 
-// Words is WordsSumFn's accumulator: the running sum mod 2^32.
+// Words is WordsSumFn's accumulator: the running sum mod 2^32, nil before any vector.
 type Words struct{ Sum []uint32 }
 
-func (f *WordsSumFn) CreateAccumulator() *Words { return &Words{Sum: make([]uint32, f.Dim)} }
+func (f *WordsSumFn) CreateAccumulator() *Words {
+	if f.Dim > 0 {
+		return &Words{Sum: make([]uint32, f.Dim)}
+	}
+	return &Words{}
+}
 
 func (f *WordsSumFn) AddInput(a *Words, x []uint32) (*Words, error) {
-	if len(x) != len(a.Sum) {
-		return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "masked vector has %d words, want %d", len(x), len(a.Sum))
-	}
 	if f.Bits < 1 || f.Bits > 32 {
 		return a, secagg.Errorf(secagg.CodeValidation, "modulus_bits", "modulus_bits must be in [1, 32], got %d", f.Bits)
+	}
+	switch {
+	case len(x) == 0:
+		return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "an empty masked vector")
+	case a.Sum != nil && len(x) != len(a.Sum):
+		return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "masked vector has %d words, want %d", len(x), len(a.Sum))
 	}
 	if f.Bits < 32 {
 		for i, w := range x {
@@ -36,12 +45,20 @@ func (f *WordsSumFn) AddInput(a *Words, x []uint32) (*Words, error) {
 			}
 		}
 	}
+	if a.Sum == nil {
+		a.Sum = make([]uint32, len(x))
+	}
 	simd.AddWords(a.Sum, [][]uint32{x}, 0)
 	return a, nil
 }
 
 func (f *WordsSumFn) MergeAccumulators(a, b *Words) (*Words, error) {
-	if len(b.Sum) != len(a.Sum) {
+	switch {
+	case b.Sum == nil:
+		return a, nil
+	case a.Sum == nil:
+		return b, nil
+	case len(b.Sum) != len(a.Sum):
 		return a, secagg.Errorf(secagg.CodeBadRequest, "words", "merging sums of %d words into %d", len(b.Sum), len(a.Sum))
 	}
 	simd.AddWords(a.Sum, [][]uint32{b.Sum}, 0)
@@ -97,7 +114,10 @@ func (w *Words) UnmarshalBinary(b []byte) error {
 	if got, want := crc32.Checksum(b[:len(b)-4], castagnoli), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
 		return bad("Words checksum %08x, want %08x", got, want)
 	}
-	sum := make([]uint32, n)
+	var sum []uint32 // nil for no words, as before any vector
+	if n > 0 {
+		sum = make([]uint32, n)
+	}
 	for i := range sum {
 		sum[i] = binary.LittleEndian.Uint32(b[wordsHeader+4*i:])
 	}

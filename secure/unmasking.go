@@ -30,6 +30,9 @@ type Unmasking struct {
 // Dim is the values in a vector: the sum has Dim()+1 words, the weights' word first.
 func (u *Unmasking) Dim() int { return u.dim }
 
+// ModulusBits is b: the sum's words are mod 2^b, and so is every masked vector's word.
+func (u *Unmasking) ModulusBits() int { return u.bits }
+
 // Clients are the active clients, sorted: the sum must be of exactly their masked
 // vectors, each once.
 func (u *Unmasking) Clients() []uint64 { return slices.Clone(u.clients) }

@@ -249,21 +249,39 @@ func (m MaskedVector) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes a MaskedVector.
 func (m *MaskedVector) UnmarshalBinary(b []byte) error {
 	r := newReader(b, wireMaskedVector, "masked vector")
-	clipped := r.u64()
-	n := r.count(4)
-	if clipped > uint64(n) {
-		r.fail("%d values clipped of %d", clipped, n)
-	}
+	clipped, n := r.maskedPrefix()
 	p := r.take(4 * n)
 	if err := r.done(); err != nil {
 		return err
 	}
-	v := MaskedVector{Words: make([]uint32, n), Clipped: int(clipped)}
+	v := MaskedVector{Words: make([]uint32, n), Clipped: clipped}
 	for i := range v.Words {
 		v.Words[i] = binary.LittleEndian.Uint32(p[4*i:])
 	}
 	*m = v
 	return nil
+}
+
+// MaskedVectorPrefix is the bytes of a MaskedVector's encoding before its words.
+const MaskedVectorPrefix = 4 + 8 + 4
+
+// ParseMaskedVectorPrefix decodes the first MaskedVectorPrefix bytes of a MaskedVector's
+// encoding, its clipped count and how many words follow, for a reader that takes the
+// words a block at a time (such as a sharded unmasking's).
+func ParseMaskedVectorPrefix(b []byte) (clipped, words int, err error) {
+	r := newReader(b, wireMaskedVector, "masked vector")
+	clipped, words = r.maskedPrefix()
+	return clipped, words, r.done()
+}
+
+// maskedPrefix reads a MaskedVector's clipped count and its words' count.
+func (r *reader) maskedPrefix() (clipped, words int) {
+	c := r.u64()
+	n := r.u32()
+	if c > uint64(n) {
+		r.fail("%d values clipped of %d", c, n)
+	}
+	return int(c), int(n)
 }
 
 func putIDs(b []byte, ids []uint64) []byte {

@@ -91,12 +91,16 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzWire decodes arbitrary bytes as every message type: a typed error or a message
-// that encodes back to exactly those bytes, never a panic.
+// FuzzWire decodes arbitrary bytes as every message type, and as a masked vector's
+// prefix: a typed error or a message that encodes back to exactly those bytes, never a
+// panic.
 func FuzzWire(f *testing.F) {
 	f.Add([]byte("SA\x01\x02"))
 	f.Add(append(header(wireUnmaskReply), 1, 0, 0, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, _, err := ParseMaskedVectorPrefix(b); err != nil && !errors.Is(err, secagg.ErrBadRequest) {
+			t.Fatalf("masked vector prefix: %v", err)
+		}
 		for _, m := range []message{new(Setup), new(Keys), new(ShareKeysRequest), new(SharesReply),
 			new(MaskRequest), new(MaskedVector), new(UnmaskRequest), new(UnmaskReply), new(Unmasking)} {
 			if err := m.UnmarshalBinary(b); err != nil {

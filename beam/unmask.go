@@ -1,0 +1,182 @@
+package secaggbeam
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"reflect"
+	"slices"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/secure"
+)
+
+// A secure round past one machine: the coordinator stores each active client's masked
+// vector as the client sent it (secure.MaskedVector's encoding, one file per client),
+// closes the round with secure.Server.RecordMasked and Unmasking, and Unmask sums the
+// vectors block by block and removes the masks from each block of the sum on the worker
+// that summed it. No worker holds a whole vector, nor the whole sum.
+
+// weightKey keys the sum's first word, the weights': the blocks of values are keyed 0, 1, ...
+const weightKey = -1
+
+// MaskedFile is one active client's masked vector file, for Unmask.
+type MaskedFile struct {
+	Client uint64
+	Path   string
+}
+
+// Unmask returns the weighted mean of a secure round's active clients by blocks of values
+// (KV<int, []float32>, block b holding the values from b·block, for Assemble), from
+// files[id], the path of client id's masked vector, for every active client of u and no
+// other. The sum's blocks are WordsSumFn's, mod 2^modulus_bits; each is unmasked at its
+// offset (secure.Unmasking.Unmask) and dequantized with the weights' word as a side
+// input (Mean): the result is secure.Server.Finalize's, to the bit. A file missing or
+// extra is a bad_request here; a file that is not a masked vector of the round's length,
+// or a word not below 2^modulus_bits, fails the pipeline with a bad_request naming it.
+func Unmask(s beam.Scope, u *secure.Unmasking, files map[uint64]string, block int) (beam.PCollection, error) {
+	if block < 1 {
+		return beam.PCollection{}, secagg.Errorf(secagg.CodeValidation, "block", "block must be >= 1, got %d", block)
+	}
+	active := u.Clients()
+	for _, id := range active {
+		if files[id] == "" {
+			return beam.PCollection{}, secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "client %d is active and has no masked vector file", id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(files)) {
+		if _, ok := slices.BinarySearch(active, id); !ok {
+			return beam.PCollection{}, secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "client %d (%s) is not an active client of the round: its vector is not in the sum", id, files[id])
+		}
+	}
+	plan, err := u.MarshalBinary()
+	if err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("Unmask")
+	list := make([]MaskedFile, 0, len(active))
+	for _, id := range active {
+		list = append(list, MaskedFile{Client: id, Path: files[id]})
+	}
+	blocks := beam.ParDo(s, &readMasked{Dim: u.Dim(), Block: block, Bits: u.ModulusBits()}, beam.CreateList(s, list))
+	sums := beam.CombinePerKey(s, &WordsSumFn{Bits: u.ModulusBits()}, blocks)
+	weight, values := beam.ParDo2(s, &unmaskBlock{Plan: plan, Dim: u.Dim(), Block: block}, sums)
+	return beam.ParDo(s, &meanBlock{Plan: plan}, values, beam.SideInput{Input: weight}), nil
+}
+
+// readMasked reads a masked vector file a block at a time: its weights' word keyed
+// weightKey, then its values' words in blocks of Block, each below 2^Bits.
+type readMasked struct{ Dim, Block, Bits int }
+
+func (f *readMasked) ProcessElement(ctx context.Context, file MaskedFile, emit func(int, []uint32)) error {
+	bad := func(format string, a ...any) error {
+		return secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "client %d's %s: %s", file.Client, file.Path, fmt.Sprintf(format, a...))
+	}
+	rc, err := openRead(ctx, file.Path)
+	if err != nil {
+		return bad("%v", err)
+	}
+	defer rc.Close()
+	r := bufio.NewReaderSize(rc, 64<<10)
+	prefix := make([]byte, secure.MaskedVectorPrefix)
+	if _, err := io.ReadFull(r, prefix); err != nil {
+		return bad("not a masked vector (%v)", err)
+	}
+	if _, words, err := secure.ParseMaskedVectorPrefix(prefix); err != nil {
+		return bad("not a masked vector (%v)", err)
+	} else if words != f.Dim+1 {
+		return bad("holds %d words, want %d (the weights' and %d values)", words, f.Dim+1, f.Dim)
+	}
+	// Word 0, then each block, checked in range before it is emitted.
+	limit := uint32(1<<f.Bits - 1)
+	read := func(key, first, n int) error {
+		words := make([]uint32, n)
+		if err := readLittleEndian(r, words); err != nil {
+			return bad("truncated at word %d: %v", first, err)
+		}
+		if i := slices.IndexFunc(words, func(w uint32) bool { return w > limit }); i >= 0 {
+			return bad("word %d is %d, not below 2^%d", first+i, words[i], f.Bits)
+		}
+		emit(key, words)
+		return nil
+	}
+	if err := read(weightKey, 0, 1); err != nil {
+		return err
+	}
+	for b, lo := 0, 0; lo < f.Dim; b, lo = b+1, lo+f.Block {
+		if err := read(b, 1+lo, min(f.Block, f.Dim-lo)); err != nil {
+			return err
+		}
+	}
+	if k, _ := r.Read(make([]byte, 1)); k > 0 {
+		return bad("has bytes after its %d words", f.Dim+1)
+	}
+	return nil
+}
+
+// unmaskBlock removes the masks from a block of the sum: the weights' word goes to weight,
+// the values' blocks to values.
+type unmaskBlock struct {
+	Plan       []byte // the secure.Unmasking's encoding
+	Dim, Block int
+	u          *secure.Unmasking
+}
+
+func (f *unmaskBlock) Setup() error {
+	f.u = new(secure.Unmasking)
+	return f.u.UnmarshalBinary(f.Plan)
+}
+
+func (f *unmaskBlock) ProcessElement(b int, sum []uint32, weight func(uint32), values func(int, []uint32)) error {
+	off, want := 0, 1
+	if b != weightKey {
+		off, want = 1+b*f.Block, min(f.Block, f.Dim-b*f.Block)
+	}
+	if b < weightKey || len(sum) != want {
+		return secagg.Errorf(secagg.CodeBadRequest, "block", "block %d of %d words does not fit a sum of %d in blocks of %d", b, len(sum), f.Dim+1, f.Block)
+	}
+	words := slices.Clone(sum) // the combine's output is not this DoFn's to change
+	if err := f.u.Unmask(words, off); err != nil {
+		return err
+	}
+	if b == weightKey {
+		weight(words[0])
+	} else {
+		values(b, words)
+	}
+	return nil
+}
+
+// meanBlock dequantizes a block of the unmasked sum into the weighted mean's values.
+type meanBlock struct {
+	Plan []byte
+	u    *secure.Unmasking
+}
+
+func (f *meanBlock) Setup() error {
+	f.u = new(secure.Unmasking)
+	return f.u.UnmarshalBinary(f.Plan)
+}
+
+func (f *meanBlock) ProcessElement(b int, sums []uint32, weight uint32, emit func(int, []float32)) error {
+	mean := make([]float32, len(sums))
+	if err := f.u.Mean(mean, sums, weight); err != nil {
+		return err
+	}
+	emit(b, mean)
+	return nil
+}
+
+func init() {
+	register.DoFn3x1[context.Context, MaskedFile, func(int, []uint32), error](&readMasked{})
+	register.DoFn4x1[int, []uint32, func(uint32), func(int, []uint32), error](&unmaskBlock{})
+	register.DoFn4x1[int, []uint32, uint32, func(int, []float32), error](&meanBlock{})
+	register.Emitter1[uint32]()
+	register.Emitter2[int, []uint32]()
+	beam.RegisterType(reflect.TypeOf(MaskedFile{}))
+}

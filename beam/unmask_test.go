@@ -1,0 +1,164 @@
+package secaggbeam
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/secure"
+)
+
+// secureRound is a secure round of 16 clients of d values, one dropping at each stage,
+// played with the server recording the masked vectors, which are written to dir as the
+// clients sent them; want is the same round unmasked by secure.Server.Finalize.
+func secureRound(t *testing.T, dir string, d int, cfg secure.Config) (u *secure.Unmasking, files map[uint64]string, want []float32, res *secure.Result) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(6, uint64(d)))
+	n := 16
+	updates := make([][]float32, n)
+	weights := make([]float64, n)
+	drops := make([]secure.Stage, n)
+	for i := range updates {
+		updates[i] = make([]float32, d)
+		for j := range updates[i] {
+			updates[i][j] = float32(r.NormFloat64())
+		}
+		weights[i] = 1 + 9*r.Float64()
+	}
+	for i, stage := range []secure.Stage{secure.BeforeKeys, secure.BeforeShares, secure.BeforeMasking, secure.BeforeUnmask} {
+		drops[3*i+2] = stage
+	}
+	want = make([]float32, d)
+	_, err := secure.Simulate(want, cfg, updates, weights, drops, 21)
+	require.NoError(t, err)
+	held, u, res, err := secure.SimulateHeld(cfg, updates, weights, drops, 21)
+	require.NoError(t, err)
+	files = map[uint64]string{}
+	for id, mv := range held {
+		b, err := mv.MarshalBinary()
+		require.NoError(t, err)
+		files[id] = filepath.Join(dir, fmt.Sprintf("masked-%d.bin", id))
+		require.NoError(t, os.WriteFile(files[id], b, 0o644))
+	}
+	return u, files, want, res
+}
+
+// runUnmask runs Unmask on Prism and writes the mean to dir/mean.npy.
+func runUnmask(t *testing.T, dir string, u *secure.Unmasking, files map[uint64]string, block int) ([]float32, error) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	blocks, err := Unmask(s, u, files, block)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(dir, "mean.npy")
+	os.Remove(out)
+	WriteNpy(s, out, Assemble(s, blocks, u.Dim(), block))
+	if err := ptest.Run(p); err != nil {
+		_, statErr := os.Stat(out)
+		assert.True(t, os.IsNotExist(statErr), "a failed unmasking wrote %s", out)
+		return nil, err
+	}
+	return readNpyFile(t, out), nil
+}
+
+// TestUnmaskOnPrism: a secure round's masked vectors, summed and unmasked by blocks on
+// Prism, give Finalize's mean to the bit, for blocks on AES blocks and off them, and one
+// block larger than the vector; with a 20-bit modulus too.
+func TestUnmaskOnPrism(t *testing.T) {
+	for _, c := range []struct {
+		d, block int
+		cfg      secure.Config
+	}{
+		{5000, 1024, secure.Config{Shares: 9, MaxWeight: 10}},
+		{5000, 333, secure.Config{Shares: 9, MaxWeight: 10}},
+		{700, 1000, secure.Config{Shares: 9, MaxWeight: 10, ModulusBits: 24, QuantizationRange: 1 << 12}},
+	} {
+		dir := t.TempDir()
+		u, files, want, res := secureRound(t, dir, c.d, c.cfg)
+		require.Len(t, res.Active, 13)
+		require.Len(t, res.Dropped, 1)
+		got, err := runUnmask(t, dir, u, files, c.block)
+		require.NoError(t, err)
+		require.Len(t, got, c.d)
+		for j := range want {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("d %d block %d: value %d is %v, Finalize's %v", c.d, c.block, j, got[j], want[j])
+			}
+		}
+	}
+}
+
+// TestUnmaskRejects plays a coordinator that hands the pipeline the wrong vectors: an
+// active client's file left out, a dropped client's vector added (its masks are not in
+// the Unmasking: the sum would unmask to noise), and files that are not the round's
+// masked vectors. Each is a bad_request naming the client, and a failed pipeline
+// writes nothing.
+func TestUnmaskRejects(t *testing.T) {
+	dir := t.TempDir()
+	cfg := secure.Config{Shares: 9, MaxWeight: 10, ModulusBits: 24, QuantizationRange: 1 << 12}
+	u, files, _, res := secureRound(t, dir, 300, cfg)
+	active := u.Clients()
+	code := func(err error) secagg.Code {
+		var e *secagg.Error
+		if assert.ErrorAs(t, err, &e) {
+			return e.Code
+		}
+		return ""
+	}
+
+	missing := maps.Clone(files)
+	delete(missing, active[3])
+	_, err := runUnmask(t, dir, u, missing, 100)
+	assert.Equal(t, secagg.CodeBadRequest, code(err))
+	assert.ErrorContains(t, err, fmt.Sprintf("client %d is active and has no masked vector file", active[3]))
+
+	extra := maps.Clone(files)
+	extra[res.Dropped[0]] = files[active[0]]
+	_, err = runUnmask(t, dir, u, extra, 100)
+	assert.Equal(t, secagg.CodeBadRequest, code(err))
+	assert.ErrorContains(t, err, fmt.Sprintf("client %d (%s) is not an active client", res.Dropped[0], files[active[0]]))
+
+	_, err = runUnmask(t, dir, u, files, 0)
+	assert.Equal(t, secagg.CodeValidation, code(err))
+
+	good, err := os.ReadFile(files[active[5]])
+	require.NoError(t, err)
+	short := secure.MaskedVector{Words: make([]uint32, 300)} // one word short
+	shortBytes, _ := short.MarshalBinary()
+	high := append([]byte(nil), good...)
+	high[secure.MaskedVectorPrefix+4*7+3] = 0x01 // word 7 at 2^24 or more
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"npy", []byte("\x93NUMPY an .npy file"), "not a masked vector"},
+		{"short", shortBytes, "holds 300 words, want 301"},
+		{"truncated", good[:len(good)-5], "truncated at word 201"},
+		{"long", append(append([]byte(nil), good...), 0), "has bytes after its 301 words"},
+		{"high", high, fmt.Sprintf("word 7 is %d, not below 2^24", binary.LittleEndian.Uint32(high[secure.MaskedVectorPrefix+4*7:]))},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := maps.Clone(files)
+			bad[active[5]] = filepath.Join(dir, "bad.bin")
+			require.NoError(t, os.WriteFile(bad[active[5]], c.data, 0o644))
+			_, err := runUnmask(t, dir, u, bad, 100)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "bad_request")
+			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), fmt.Sprintf("client %d's %s", active[5], bad[active[5]]))
+		})
+	}
+}
