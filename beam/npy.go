@@ -309,11 +309,22 @@ func WriteNpy(s beam.Scope, path string, results beam.PCollection) {
 type writeNpy struct{ Path string }
 
 func (f *writeNpy) ProcessElement(v []float32) error {
-	var b bytes.Buffer
-	if err := npyio.Write(&b, v); err != nil {
-		return secagg.Errorf(secagg.CodeBadRequest, "out", "encoding %s: %v", f.Path, err)
-	}
-	return writeFileAtomic(f.Path, "out", b.Bytes())
+	return writeFileAtomic(f.Path, "out", appendFloat32s(npyHeaderOf(len(v)), v))
+}
+
+// npyHeaderOf is the .npy header (format 1.0) of a 1-D little-endian float32 array of n
+// values: the magic, the version, the header's length, and its dict padded with spaces
+// to a newline, so that the data starts on a multiple of 64 bytes, as numpy writes it.
+// (npyio.Write takes the values one by one through reflection: 0.9 s for 2^20 of them.)
+func npyHeaderOf(n int) []byte {
+	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", n)
+	pad := 63 - (10+len(dict))%64 // spaces, then the newline ends it on a multiple of 64
+	b := make([]byte, 0, 10+len(dict)+pad+1+4*n)
+	b = append(b, "\x93NUMPY\x01\x00"...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)+pad+1))
+	b = append(b, dict...)
+	b = append(b, bytes.Repeat([]byte{' '}, pad)...)
+	return append(b, '\n')
 }
 
 // writeFileAtomic writes data to path through a temporary file beside it renamed into
@@ -379,7 +390,6 @@ func init() {
 	register.Emitter2[int, []float32]()
 	register.Emitter1[[]float32]()
 	register.Iter1[*Block]()
-	beam.RegisterType(reflect.TypeOf((*Block)(nil)).Elem())
 }
 
 // openRead opens path for reading through Beam's filesystems; closing the file closes

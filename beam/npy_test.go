@@ -167,3 +167,24 @@ func TestReadWeights(t *testing.T) {
 		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
 	}
 }
+
+// TestNpyHeaderOf: the result's .npy header is numpy's format 1.0 for a 1-D <f4 array:
+// npyio reads it back, values and all, and the data starts on a multiple of 64 bytes,
+// for lengths whose dicts end either side of a 64-byte boundary.
+func TestNpyHeaderOf(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000, 123456, 1 << 30} {
+		h := npyHeaderOf(n)
+		assert.Zero(t, len(h)%64, "n %d: header of %d bytes", n, len(h))
+		assert.Equal(t, byte('\n'), h[len(h)-1])
+		if n > 1<<20 {
+			continue
+		}
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = float32(i) - 0.5
+		}
+		var got []float32
+		require.NoError(t, npyio.Read(bytes.NewReader(appendFloat32s(h, want)), &got), "n %d", n)
+		assert.Equal(t, want, append([]float32{}, got...), "n %d", n)
+	}
+}

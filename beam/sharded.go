@@ -80,24 +80,39 @@ func blockRows(b int, rows func(*Row) bool, clients int) ([][]float32, error) {
 
 // A Row crosses workers as its client, int64, then its values, float32, all
 // little-endian: a whole round of rows goes through the shuffle of the strategies that
-// group them, and Beam's default coder of a struct takes them value by value.
-func encodeRow(r Row) ([]byte, error) {
-	b := make([]byte, 8, 8+4*len(r.Values))
-	binary.LittleEndian.PutUint64(b, uint64(int64(r.Client)))
-	return appendFloat32s(b, r.Values), nil
-}
+// group them, and Beam's default coder of a struct takes them value by value. A Block
+// of a result crosses the same way, its index first.
+func encodeRow(r Row) ([]byte, error) { return encodeIndexed(r.Client, r.Values), nil }
 
 func decodeRow(b []byte) (Row, error) {
+	client, values, err := decodeIndexed(b, "Row", "client")
+	return Row{Client: client, Values: values}, err
+}
+
+func encodeBlock(r Block) ([]byte, error) { return encodeIndexed(r.Index, r.Values), nil }
+
+func decodeBlock(b []byte) (Block, error) {
+	index, values, err := decodeIndexed(b, "Block", "block")
+	return Block{Index: index, Values: values}, err
+}
+
+func encodeIndexed(i int, values []float32) []byte {
+	b := make([]byte, 8, 8+4*len(values))
+	binary.LittleEndian.PutUint64(b, uint64(int64(i)))
+	return appendFloat32s(b, values)
+}
+
+func decodeIndexed(b []byte, what, index string) (int, []float32, error) {
 	if len(b) < 8 || (len(b)-8)%4 != 0 {
-		return Row{}, secagg.Errorf(secagg.CodeBadRequest, "row", "%d bytes: not an encoded Row", len(b))
+		return 0, nil, secagg.Errorf(secagg.CodeBadRequest, "row", "%d bytes: not an encoded %s", len(b), what)
 	}
-	client := int64(binary.LittleEndian.Uint64(b))
-	if client != int64(int(client)) {
-		return Row{}, secagg.Errorf(secagg.CodeBadRequest, "row", "client %d out of range", client)
+	i := int64(binary.LittleEndian.Uint64(b))
+	if i != int64(int(i)) {
+		return 0, nil, secagg.Errorf(secagg.CodeBadRequest, "row", "%s %d out of range", index, i)
 	}
 	values := make([]float32, (len(b)-8)/4)
 	decodeFloat32s(values, b[8:])
-	return Row{Client: int(client), Values: values}, nil
+	return int(i), values, nil
 }
 
 // Selection is the clients a Krum or Bulyan round chose, in the order chosen.
@@ -264,4 +279,5 @@ func init() {
 	register.Emitter1[Selection]()
 	beam.RegisterType(reflect.TypeOf((*Selection)(nil)).Elem())
 	beam.RegisterCoder(reflect.TypeOf((*Row)(nil)).Elem(), encodeRow, decodeRow)
+	beam.RegisterCoder(reflect.TypeOf((*Block)(nil)).Elem(), encodeBlock, decodeBlock)
 }

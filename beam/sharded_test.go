@@ -244,7 +244,7 @@ func TestDistancesMergeAndSelectionFile(t *testing.T) {
 }
 
 // readNpyFile reads a result written by WriteNpy.
-func readNpyFile(t *testing.T, path string) []float32 {
+func readNpyFile(t testing.TB, path string) []float32 {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)

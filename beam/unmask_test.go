@@ -17,12 +17,13 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/secure"
+	"github.com/octomil/secagg/simd"
 )
 
 // secureRound is a secure round of 16 clients of d values, one dropping at each stage,
 // played with the server recording the masked vectors, which are written to dir as the
 // clients sent them; want is the same round unmasked by secure.Server.Finalize.
-func secureRound(t *testing.T, dir string, d int, cfg secure.Config) (u *secure.Unmasking, files map[uint64]string, want []float32, res *secure.Result) {
+func secureRound(t testing.TB, dir string, d int, cfg secure.Config) (u *secure.Unmasking, files map[uint64]string, want []float32, res *secure.Result) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(6, uint64(d)))
 	n := 16
@@ -55,7 +56,7 @@ func secureRound(t *testing.T, dir string, d int, cfg secure.Config) (u *secure.
 }
 
 // runUnmask runs Unmask on Prism and writes the mean to dir/mean.npy.
-func runUnmask(t *testing.T, dir string, u *secure.Unmasking, files map[uint64]string, block int) ([]float32, error) {
+func runUnmask(t testing.TB, dir string, u *secure.Unmasking, files map[uint64]string, block int) ([]float32, error) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	blocks, err := Unmask(s, u, files, block)
@@ -161,4 +162,105 @@ func TestUnmaskRejects(t *testing.T) {
 			assert.Contains(t, err.Error(), fmt.Sprintf("client %d's %s", active[5], bad[active[5]]))
 		})
 	}
+}
+
+// BenchmarkUnmask is the sharded unmasking's cost: a secure round of n clients of d
+// values (SECAGG_BEAM_UNMASK_N, _D: 100 and 2^20 by default), its masked vectors in
+// files, unmasked on Prism by blocks of 65,536 words (prism), next to one machine
+// reading the same files whole, adding them and unmasking the sum (one_machine), and to
+// one worker unmasking one block of the sum (unmask_block). Both results are checked
+// against Finalize's, bit for bit.
+func BenchmarkUnmask(b *testing.B) {
+	n, d := envInt("SECAGG_BEAM_UNMASK_N", 100), envInt("SECAGG_BEAM_UNMASK_D", 1<<20)
+	const block = 1 << 16
+	r := rand.New(rand.NewPCG(9, 9))
+	updates := make([][]float32, n)
+	for i := range updates {
+		updates[i] = make([]float32, d)
+		for j := range updates[i] {
+			updates[i][j] = float32(r.NormFloat64())
+		}
+	}
+	drops := make([]secure.Stage, n)
+	for i := 9; i < n; i += 10 {
+		drops[i] = secure.BeforeMasking // a tenth drop: their pairwise masks are in the Unmasking
+	}
+	cfg := secure.Config{Shares: 15}
+	want := make([]float32, d)
+	if _, err := secure.Simulate(want, cfg, updates, nil, drops, 5); err != nil {
+		b.Fatal(err)
+	}
+	held, u, res, err := secure.SimulateHeld(cfg, updates, nil, drops, 5)
+	if err != nil {
+		b.Fatal(err)
+	}
+	updates = nil
+	dir := b.TempDir()
+	files := map[uint64]string{}
+	for id, mv := range held {
+		enc, _ := mv.MarshalBinary()
+		files[id] = filepath.Join(dir, fmt.Sprintf("masked-%d.bin", id))
+		if err := os.WriteFile(files[id], enc, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	held = nil
+	check := func(got []float32) {
+		for j := range want {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				b.Fatalf("value %d is %v, Finalize's %v", j, got[j], want[j])
+			}
+		}
+	}
+	bytes := int64(len(files)) * int64(d+1) * 4
+	b.Logf("%d active clients, %d masks", len(res.Active), res.Masks)
+	b.Run("prism", func(b *testing.B) {
+		b.SetBytes(bytes)
+		for b.Loop() {
+			got, err := runUnmask(b, dir, u, files, block)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(got)
+		}
+		// One WordsSumFn accumulator per block per bundle (one bundle on Prism), and the
+		// weights' word.
+		acc, _ := (&Words{Sum: make([]uint32, block)}).MarshalBinary()
+		b.ReportMetric(float64(len(acc))*float64((d+block-1)/block)/float64(len(files)), "shuffled_B/client")
+	})
+	b.Run("one_machine", func(b *testing.B) {
+		b.SetBytes(bytes)
+		for b.Loop() {
+			sum := make([]uint32, d+1)
+			for _, path := range files {
+				enc, err := os.ReadFile(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var mv secure.MaskedVector
+				if err := mv.UnmarshalBinary(enc); err != nil {
+					b.Fatal(err)
+				}
+				simd.AddWords(sum, [][]uint32{mv.Words}, 0)
+			}
+			if err := u.Unmask(sum, 0); err != nil {
+				b.Fatal(err)
+			}
+			got := make([]float32, d)
+			if err := u.Mean(got, sum[1:], sum[0]); err != nil {
+				b.Fatal(err)
+			}
+			check(got)
+		}
+	})
+	b.Run("unmask_block", func(b *testing.B) {
+		words := make([]uint32, block)
+		b.SetBytes(4 * block)
+		for b.Loop() {
+			if err := u.Unmask(words, 1+block); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(res.Masks), "masks")
+	})
 }

@@ -1,8 +1,16 @@
-// Command secagg-beam runs a round's aggregation on Apache Beam, for rounds that outgrow
-// one machine: the updates are .npy files, one per client, read a block of coordinates
-// at a time, so no worker holds a whole update or a whole round.
+// Command secagg-beam runs a round on Apache Beam, for rounds that outgrow one machine:
+// the inputs are files, one per client, read a block of coordinates at a time, so no
+// worker holds a whole update or a whole round.
 //
 //	secagg-beam aggregate --strategy S [strategy flags] --dim D [--block B] --out result.npy update.npy...
+//	secagg-beam unmask --unmasking round.unmasking --vectors 'masked-{client}.bin' [--block B] --out mean.npy
+//
+// unmask finishes a secure round whose coordinator stored each active client's masked
+// vector as the client sent it (secure.MaskedVector's encoding), recorded them with
+// secure.Server.RecordMasked, and wrote secure.Server.Unmasking's encoding to
+// --unmasking: the vectors, --vectors with {client} replaced by each active client's id,
+// are summed by blocks and each block of the sum is unmasked on the worker that summed
+// it, to Finalize's weighted mean, bit for bit.
 //
 // The updates are paths or glob patterns (each pattern's files in sorted order), local
 // or gs://; the result may be written to either.
@@ -40,8 +48,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,10 +78,10 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "aggregate" {
-		return report(usage("the command is: secagg-beam aggregate --strategy S --dim D --out result.npy update.npy..."), stderr)
+	if len(args) == 0 || subcommands[args[0]].define == nil {
+		return report(usage("the commands are: "+strings.Join(usages(), "; ")), stderr)
 	}
-	fs := flag.NewFlagSet("secagg-beam aggregate", flag.ContinueOnError) // errors as JSON, not the flag package's exit
+	fs := flag.NewFlagSet("secagg-beam "+args[0], flag.ContinueOnError) // errors as JSON, not the flag package's exit
 	fs.SetOutput(io.Discard)
 	// Beam's flags (--runner and the runners') are its package globals on flag.CommandLine:
 	// the same values, set through this flag set.
@@ -79,6 +89,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.Lookup("runner") != nil {
 		fs.Set("runner", "prism")
 	}
+	do := subcommands[args[0]].define(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return report(usage(err.Error()), stderr)
+	}
+	flag.CommandLine.Parse(nil) // Beam's flags are parsed: beam.Init reads them as set above
+	if err := do(stdout); err != nil {
+		return report(err, stderr)
+	}
+	return 0
+}
+
+// subcommands are the command's jobs: each defines its flags on the flag set and returns
+// what runs once they are parsed.
+var subcommands = map[string]struct {
+	usage  string
+	define func(fs *flag.FlagSet) func(stdout io.Writer) error
+}{
+	"aggregate": {"secagg-beam aggregate --strategy S --dim D --out result.npy update.npy...", defineAggregate},
+	"unmask":    {"secagg-beam unmask --unmasking round.unmasking --vectors 'masked-{client}.bin' --out mean.npy", defineUnmask},
+}
+
+func usages() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(subcommands)) {
+		out = append(out, subcommands[name].usage)
+	}
+	return out
+}
+
+// defineAggregate defines aggregate's flags: the strategies' and the command's own.
+func defineAggregate(fs *flag.FlagSet) func(io.Writer) error {
 	var cfg aggregate.Config
 	aggregate.AddFlags(fs, &cfg)
 	o := options{
@@ -90,14 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		asJSON:      fs.Bool("json", false, "print the round's summary as one JSON object on stdout"),
 		seed:        fs.Uint64("seed", 0, "dp_mean: seed a replayable, insecure noise generator (tests and notebooks only)"),
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return report(usage(err.Error()), stderr)
-	}
-	flag.CommandLine.Parse(nil) // Beam's flags are parsed: beam.Init reads them as set above
-	if err := aggregateCmd(fs, cfg, o, stdout); err != nil {
-		return report(err, stderr)
-	}
-	return 0
+	return func(stdout io.Writer) error { return aggregateCmd(fs, cfg, o, stdout) }
 }
 
 // aggregateCmd checks the settings, builds the pipeline and runs it.

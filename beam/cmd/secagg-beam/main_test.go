@@ -163,15 +163,21 @@ func TestAggregate(t *testing.T) {
 	} {
 		code, stderr := command(t, c.args...)
 		assert.Equal(t, c.code, code, "%v: %s", c.args, stderr)
-		last := strings.TrimSpace(stderr)
-		if i := strings.LastIndex(last, "\n"); i >= 0 {
-			last = last[i+1:]
-		}
-		assert.True(t, strings.HasPrefix(last, `{"error":`), last)
-		assert.Contains(t, last, c.msg)
+		assert.Contains(t, errorLine(t, stderr), c.msg)
 		_, err := os.Stat(filepath.Join(dir, "x.npy"))
 		assert.True(t, os.IsNotExist(err), "nothing written")
 	}
+}
+
+// errorLine is the command's last line on stderr, checked to be the platform's JSON error.
+func errorLine(t *testing.T, stderr string) string {
+	t.Helper()
+	last := strings.TrimSpace(stderr)
+	if i := strings.LastIndex(last, "\n"); i >= 0 {
+		last = last[i+1:]
+	}
+	assert.True(t, strings.HasPrefix(last, `{"error":`), last)
+	return last
 }
 
 func readNpy(t *testing.T, path string) []float32 {
