@@ -54,18 +54,9 @@ func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOp
 		parallel.Ranges(parallel.Workers(), n, 1, func(_, i, _ int) {
 			weights[i] = Distance(updates[i], v)
 		})
-		pulled := 0.0
-		for i, dist := range weights[:n] {
-			if math.IsNaN(dist) || math.IsInf(dist, 0) {
-				return check.NonFinite(updates)
-			}
-			weights[i] = 1
-			if dist > opt.Radius {
-				weights[i] = opt.Radius / dist
-			}
-			pulled += weights[i]
+		if CenteringWeights(weights, opt.Radius) >= 0 {
+			return check.NonFinite(updates)
 		}
-		weights[n] = float64(n) - pulled // v's own weight: what the clipping held back
 		scaled, total := normalizeWeights(weights)
 		if err := average(next, append(rows, v), scaled, 1/total); err != nil {
 			return err
@@ -74,6 +65,29 @@ func CenteredClipping(dst []float32, updates [][]float32, opt CenteredClippingOp
 	}
 	copy(dst, v)
 	return nil
+}
+
+// CenteringWeights turns one pass's distances into its weights, in place: weights holds
+// each client's distance to the center v and one more entry, and becomes each client's
+// clip factor (1 within radius, radius/distance beyond) with v's own weight last, n
+// minus their sum (what the clipping held back). The pass's next center is the weighted
+// mean of the updates and v with these weights (WeightedMean of append(updates, v)). It
+// returns the first client whose distance is not finite, or -1 when every one is.
+func CenteringWeights(weights []float64, radius float64) (bad int) {
+	n := len(weights) - 1
+	pulled := 0.0
+	for i, dist := range weights[:n] {
+		if math.IsNaN(dist) || math.IsInf(dist, 0) {
+			return i
+		}
+		weights[i] = 1
+		if dist > radius {
+			weights[i] = radius / dist
+		}
+		pulled += weights[i]
+	}
+	weights[n] = float64(n) - pulled
+	return -1
 }
 
 // validateCenteredClipping checks τ and the passes, naming the Config fields.

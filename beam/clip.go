@@ -51,10 +51,19 @@ func toClipping(figures [][]float64) Clipping {
 type blockSquares struct{ Block int }
 
 func (f *blockSquares) ProcessElement(b int, r Row, emit func(int, float64)) error {
-	if i := simd.FirstNonFinite(r.Values); i >= 0 {
-		return secagg.NonFiniteValue("updates["+strconv.Itoa(r.Client)+"]", b*f.Block+i, r.Values[i])
+	if err := checkFinite(b, f.Block, r.Client, r.Values); err != nil {
+		return err
 	}
 	emit(r.Client, simd.SumSquares(r.Values))
+	return nil
+}
+
+// checkFinite refuses a NaN or ±Inf in client's row of block b (blocks of block
+// coordinates) with the engine's validation_error, naming the update and coordinate.
+func checkFinite(b, block, client int, values []float32) error {
+	if i := simd.FirstNonFinite(values); i >= 0 {
+		return secagg.NonFiniteValue("updates["+strconv.Itoa(client)+"]", b*block+i, values[i])
+	}
 	return nil
 }
 

@@ -5,11 +5,12 @@
 // blocks (AggregateFiles): the sums combine per block, the strategies that need every
 // update of a block at once group its rows on one worker, Krum and Bulyan select from
 // the blocks' summed distance matrices, norm_bounded_mean and dp_mean take each
-// client's norm in a pass of its own, and the geometric median runs one pipeline per
-// Weiszfeld step from its driver (GeometricMedian). A secure round's unmasking is
-// sharded the same way (Unmask): its masked vectors summed mod 2^b per block
-// (WordsSumFn), each block unmasked where it is summed. Prism runs them in process for
-// tests; Dataflow, Flink and Spark runners in production. COSTS.md sizes a cluster.
+// client's norm in a pass of its own, and the geometric median and centered clipping
+// run one pipeline per step from their drivers (GeometricMedian, CenteredClipping). A
+// secure round's unmasking is sharded the same way (Unmask): its masked vectors summed
+// mod 2^b per block (WordsSumFn), each block unmasked where it is summed. Prism runs
+// them in process for tests; Dataflow, Flink and Spark runners in production. COSTS.md
+// sizes a cluster.
 //
 // It is a module of its own so that Beam's dependency tree stays out of the library's,
 // and it stays out of the repository's go.work for the same reason: in a workspace

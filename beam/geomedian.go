@@ -109,11 +109,7 @@ func GeometricMedian(ctx context.Context, r Round, cfg aggregate.Config, scratch
 		_, runs := weiszfeldStep(s, r, betas, true)
 		path := strings.TrimSuffix(scratch, "/") + fmt.Sprintf("/distances-%04d.bin", pass)
 		pass++
-		beam.ParDo0(s, &writeDistances{Path: path}, ClientDistances(s, runs, n))
-		if err := run(ctx, p); err != nil {
-			return nil, err
-		}
-		return readDistances(ctx, path, n)
+		return passDistances(ctx, p, s, runs, n, path, run)
 	})
 	if err != nil {
 		return steps, err
@@ -152,6 +148,17 @@ func (f *weightedBlock) ProcessElement(b int, rows func(*Row) bool, emitBlock fu
 		measureRuns(b, f.Block, us, out, emitRuns)
 	}
 	return nil
+}
+
+// passDistances runs p, whose runs (KV<int, RunSquares>, in scope s) are the clients'
+// squared distances by runs, and returns the n distances through the file at path.
+func passDistances(ctx context.Context, p *beam.Pipeline, s beam.Scope, runs beam.PCollection, n int, path string,
+	run func(context.Context, *beam.Pipeline) error) ([]float64, error) {
+	beam.ParDo0(s, &writeDistances{Path: path}, ClientDistances(s, runs, n))
+	if err := run(ctx, p); err != nil {
+		return nil, err
+	}
+	return readDistances(ctx, path, n)
 }
 
 // The distances cross from the workers to the driver as n float64s, little-endian.

@@ -16,6 +16,9 @@ type Round struct {
 	// dp_mean: draw the noise from a replayable generator seeded with this (tests and
 	// notebooks only); nil draws it from the secure source.
 	InsecureSeed *uint64
+	// centered_clipping: the .npy file of Dim values its passes start from, the last
+	// round's result (the engine's Center); empty starts from zeros.
+	Center string
 }
 
 // Output is what AggregateFiles adds to the pipeline: the result, one []float32; for
@@ -49,7 +52,7 @@ var onBeam = map[aggregate.Strategy]struct {
 	aggregate.StrategyNormBoundedMean:  {build: clippedRound},
 	aggregate.StrategyDPMean:           {build: clippedRound},
 	aggregate.StrategyGeoMedian:        {why: "its Weiszfeld steps each need every client's distance to the last step's result, so the driver runs one pipeline per step: GeometricMedian"},
-	aggregate.StrategyCenteredClipping: {why: "its passes each need the whole round, and it starts from the last round's result"},
+	aggregate.StrategyCenteredClipping: {why: "its passes each need every client's distance to the last pass's center, so the driver runs one pipeline per pass: CenteredClipping"},
 }
 
 func coordinateWiseRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
@@ -129,6 +132,8 @@ func checkRound(r Round, cfg aggregate.Config) (aggregate.Config, error) {
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights", cfg.Strategy)
 	case r.InsecureSeed != nil && cfg.Strategy != aggregate.StrategyDPMean:
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "seed", "a noise seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
+	case r.Center != "" && cfg.Strategy != aggregate.StrategyCenteredClipping:
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "center", "a center does not apply to strategy %s: only centered_clipping starts from one", cfg.Strategy)
 	}
 	if r.Weights != nil {
 		if err := secagg.ValidateWeights(r.Weights, n); err != nil {

@@ -28,7 +28,9 @@
 // the secure source, or from --seed, replayable and insecure), geometric_median (with
 // --weights optionally, --geometric-median-max-iterations and -tolerance: one pipeline
 // per Weiszfeld step, the clients' distances passed back to this driver through a
-// scratch directory beside --out). centered_clipping is refused, saying why.
+// scratch directory beside --out), centered_clipping (--centered-clipping-radius and
+// -iterations, and --center last.npy to start from the last round's result: one
+// pipeline per pass, the distances and centers between passes in the same scratch).
 //
 // The runner is Beam's --runner flag: prism (the default here: in process, on this
 // machine), or dataflow, flink, spark with their own flags (--endpoint, --project,
@@ -68,6 +70,7 @@ import (
 type options struct {
 	dim, block                    *int
 	out, weightsPath, selectedOut *string
+	center                        *string
 	asJSON                        *bool
 	seed                          *uint64
 }
@@ -130,6 +133,7 @@ func defineAggregate(fs *flag.FlagSet) func(io.Writer) error {
 		selectedOut: fs.String("selected-out", "", "krum, bulyan: a JSON file for the clients chosen"),
 		asJSON:      fs.Bool("json", false, "print the round's summary as one JSON object on stdout"),
 		seed:        fs.Uint64("seed", 0, "dp_mean: seed a replayable, insecure noise generator (tests and notebooks only)"),
+		center:      fs.String("center", "", "centered_clipping: a .npy file of D values its passes start from, the last round's result (default zeros)"),
 	}
 	return func(stdout io.Writer) error { return aggregateCmd(fs, cfg, o, stdout) }
 }
@@ -163,11 +167,11 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 		return secagg.Errorf(secagg.CodeBadRequest, "selected_out", "--selected-out and --out both name %s", *o.out)
 	}
 	for _, written := range []string{*o.out, *o.selectedOut} {
-		if err := notAnInput(written, append(paths, *o.weightsPath)); err != nil {
+		if err := notAnInput(written, append(paths, *o.weightsPath, *o.center)); err != nil {
 			return err
 		}
 	}
-	r := secaggbeam.Round{Paths: paths, Dim: *o.dim, Block: *o.block}
+	r := secaggbeam.Round{Paths: paths, Dim: *o.dim, Block: *o.block, Center: *o.center}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "seed" {
 			r.InsecureSeed = o.seed
@@ -184,9 +188,12 @@ func aggregateCmd(fs *flag.FlagSet, cfg aggregate.Config, o options, stdout io.W
 	start := time.Now()
 	var res secaggbeam.Output
 	var steps int
-	if cfg.Strategy == aggregate.StrategyGeoMedian {
+	switch cfg.Strategy {
+	case aggregate.StrategyGeoMedian:
 		steps, err = geometricMedian(r, cfg, *o.out)
-	} else {
+	case aggregate.StrategyCenteredClipping:
+		err = centeredClipping(r, cfg, *o.out)
+	default:
 		res, err = aggregateRound(r, cfg, o)
 	}
 	if err != nil {
@@ -236,21 +243,43 @@ func aggregateRound(r secaggbeam.Round, cfg aggregate.Config, o options) (secagg
 }
 
 // geometricMedian runs the Weiszfeld steps, one pipeline each, with their distances
-// passed back through a scratch directory beside out (a local one, removed after; for
-// a remote out, a prefix beside it whose files are removed as they are read).
-func geometricMedian(r secaggbeam.Round, cfg aggregate.Config, out string) (int, error) {
+// passed back through a scratch directory beside out.
+func geometricMedian(r secaggbeam.Round, cfg aggregate.Config, out string) (steps int, err error) {
+	err = withScratch(out, func(scratch string) (err error) {
+		steps, err = secaggbeam.GeometricMedian(context.Background(), r, cfg, scratch, runPipeline, writeTo(out))
+		return err
+	})
+	return steps, err
+}
+
+// centeredClipping runs the passes, one pipeline each, with the distances and centers
+// between them in a scratch directory beside out.
+func centeredClipping(r secaggbeam.Round, cfg aggregate.Config, out string) error {
+	return withScratch(out, func(scratch string) error {
+		return secaggbeam.CenteredClipping(context.Background(), r, cfg, scratch, runPipeline, writeTo(out))
+	})
+}
+
+func runPipeline(ctx context.Context, p *beam.Pipeline) error { return beamx.Run(ctx, p) }
+
+// writeTo writes a driver's result to out as .npy.
+func writeTo(out string) func(beam.Scope, beam.PCollection) {
+	return func(s beam.Scope, result beam.PCollection) { secaggbeam.WriteNpy(s, out, result) }
+}
+
+// withScratch runs f with a scratch directory beside out, removed after (for a remote
+// out, a prefix beside it whose files the driver removes as it reads them).
+func withScratch(out string, f func(scratch string) error) error {
 	scratch := fmt.Sprintf("%s.steps-%d-%d", out, os.Getpid(), time.Now().UnixNano())
 	if !strings.Contains(out, "://") {
 		dir, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".steps-*")
 		if err != nil {
-			return 0, secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", out, err)
+			return secagg.Errorf(secagg.CodeBadRequest, "out", "cannot write beside %s: %v", out, err)
 		}
 		defer os.RemoveAll(dir)
 		scratch = dir
 	}
-	return secaggbeam.GeometricMedian(context.Background(), r, cfg, scratch,
-		func(ctx context.Context, p *beam.Pipeline) error { return beamx.Run(ctx, p) },
-		func(s beam.Scope, result beam.PCollection) { secaggbeam.WriteNpy(s, out, result) })
+	return f(scratch)
 }
 
 // notAnInput refuses an output path that names one of the inputs (the same file by

@@ -141,6 +141,17 @@ func TestAggregate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left)
 
+	// centered_clipping, two passes from the first client's update as the center: the
+	// engine's bits, and no scratch left.
+	code, stderr = command(t, append([]string{"aggregate", "--strategy", "centered_clipping", "--centered-clipping-radius", "30",
+		"--centered-clipping-iterations", "2", "--center", paths[0], "--dim", "300", "--out", out}, paths...)...)
+	require.Equal(t, 0, code, stderr)
+	require.NoError(t, aggregate.CenteredClipping(want, xs, aggregate.CenteredClippingOptions{Radius: 30, Iterations: 2, Center: xs[0]}))
+	assert.Equal(t, want, readNpy(t, out))
+	left, err = filepath.Glob(filepath.Join(dir, ".mean.npy.steps-*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+
 	for _, c := range []struct {
 		args []string
 		code int
@@ -149,7 +160,8 @@ func TestAggregate(t *testing.T) {
 		{[]string{"aggregate", "--dim", "300", "--seed", "1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "only dp_mean draws noise"},
 		{[]string{"aggregate", "--dim", "301", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "want a 1-D <f4 array of 301 values"},
 		{[]string{"aggregate", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "--dim is required"},
-		{[]string{"aggregate", "--dim", "300", "--strategy", "centered_clipping", "--centered-clipping-radius", "1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "does not run on Beam"},
+		{[]string{"aggregate", "--dim", "300", "--strategy", "centered_clipping", "--centered-clipping-radius", "1", "--center", paths[0] + ".none", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, ".none"},
+		{[]string{"aggregate", "--dim", "300", "--center", paths[1], "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "only centered_clipping starts from one"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "geometric_median", "--geometric-median-tolerance", "-1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "tolerance"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "median", "--trim-ratio", "0.1", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 4, "--trim-ratio does not apply to strategy median"},
 		{[]string{"aggregate", "--dim", "300", "--strategy", "trimmed_mean", "--out", filepath.Join(dir, "x.npy"), paths[0]}, 3, "trim_ratio"},
