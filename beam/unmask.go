@@ -2,7 +2,9 @@ package secaggbeam
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"maps"
@@ -34,12 +36,15 @@ type MaskedFile struct {
 // Unmask returns the weighted mean of a secure round's active clients by blocks of values
 // (KV<int, []float32>, block b holding the values from b·block, for Assemble), from
 // files[id], the path of client id's masked vector, for every active client of u and no
-// other. The sum's blocks are WordsSumFn's, mod 2^modulus_bits; each is unmasked at its
+// other. u reaches the workers in the pipeline's graph, or, with at the path it was read
+// from (ReadUnmasking), from that file, which each worker reads once and checks against
+// u's SHA-256: u holds about 25 bytes per client, and Dataflow takes graphs of 10 MB at
+// most. The sum's blocks are WordsSumFn's, mod 2^modulus_bits; each is unmasked at its
 // offset (secure.Unmasking.Unmask) and dequantized with the weights' word as a side
 // input (Mean): the result is secure.Server.Finalize's, to the bit. A file missing or
 // extra is a bad_request here; a file that is not a masked vector of the round's length,
 // or a word not below 2^modulus_bits, fails the pipeline with a bad_request naming it.
-func Unmask(s beam.Scope, u *secure.Unmasking, files map[uint64]string, block int) (beam.PCollection, error) {
+func Unmask(s beam.Scope, u *secure.Unmasking, at string, files map[uint64]string, block int) (beam.PCollection, error) {
 	if block < 1 {
 		return beam.PCollection{}, secagg.Errorf(secagg.CodeValidation, "block", "block must be >= 1, got %d", block)
 	}
@@ -54,9 +59,14 @@ func Unmask(s beam.Scope, u *secure.Unmasking, files map[uint64]string, block in
 			return beam.PCollection{}, secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "client %d (%s) is not an active client of the round: its vector is not in the sum", id, files[id])
 		}
 	}
-	plan, err := u.MarshalBinary()
+	enc, err := u.MarshalBinary()
 	if err != nil {
 		return beam.PCollection{}, err
+	}
+	digest := sha256.Sum256(enc)
+	plan := planned{Plan: enc, At: at, Digest: digest[:]}
+	if at != "" {
+		plan.Plan = nil
 	}
 	s = s.Scope("Unmask")
 	list := make([]MaskedFile, 0, len(active))
@@ -65,8 +75,8 @@ func Unmask(s beam.Scope, u *secure.Unmasking, files map[uint64]string, block in
 	}
 	blocks := beam.ParDo(s, &readMasked{Dim: u.Dim(), Block: block, Bits: u.ModulusBits()}, beam.CreateList(s, list))
 	sums := beam.CombinePerKey(s, &WordsSumFn{Bits: u.ModulusBits()}, blocks)
-	weight, values := beam.ParDo2(s, &unmaskBlock{Plan: plan, Dim: u.Dim(), Block: block}, sums)
-	return beam.ParDo(s, &meanBlock{Plan: plan}, values, beam.SideInput{Input: weight}), nil
+	weight, values := beam.ParDo2(s, &unmaskBlock{planned: plan, Dim: u.Dim(), Block: block}, sums)
+	return beam.ParDo(s, &meanBlock{planned: plan}, values, beam.SideInput{Input: weight}), nil
 }
 
 // maxUnmasking bounds the Unmasking file ReadUnmasking takes: a round of 10^6 clients
@@ -149,17 +159,38 @@ func (f *readMasked) ProcessElement(ctx context.Context, file MaskedFile, emit f
 	return nil
 }
 
+// planned is a DoFn's Unmasking: its encoding, or the path of the file that holds it,
+// and the encoding's SHA-256, which the file must match.
+type planned struct {
+	Plan   []byte
+	At     string
+	Digest []byte
+	u      *secure.Unmasking
+}
+
+func (p *planned) Setup(ctx context.Context) error {
+	enc := p.Plan
+	if p.At != "" {
+		u, err := ReadUnmasking(ctx, p.At)
+		if err != nil {
+			return err
+		}
+		if enc, err = u.MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	if sum := sha256.Sum256(enc); !bytes.Equal(sum[:], p.Digest) {
+		return secagg.Errorf(secagg.CodeConflict, "unmasking", "%s holds another Unmasking than the pipeline was built with", p.At)
+	}
+	p.u = new(secure.Unmasking)
+	return p.u.UnmarshalBinary(enc)
+}
+
 // unmaskBlock removes the masks from a block of the sum: the weights' word goes to weight,
 // the values' blocks to values.
 type unmaskBlock struct {
-	Plan       []byte // the secure.Unmasking's encoding
+	planned
 	Dim, Block int
-	u          *secure.Unmasking
-}
-
-func (f *unmaskBlock) Setup() error {
-	f.u = new(secure.Unmasking)
-	return f.u.UnmarshalBinary(f.Plan)
 }
 
 func (f *unmaskBlock) ProcessElement(b int, sum []uint32, weight func(uint32), values func(int, []uint32)) error {
@@ -183,15 +214,7 @@ func (f *unmaskBlock) ProcessElement(b int, sum []uint32, weight func(uint32), v
 }
 
 // meanBlock dequantizes a block of the unmasked sum into the weighted mean's values.
-type meanBlock struct {
-	Plan []byte
-	u    *secure.Unmasking
-}
-
-func (f *meanBlock) Setup() error {
-	f.u = new(secure.Unmasking)
-	return f.u.UnmarshalBinary(f.Plan)
-}
+type meanBlock struct{ planned }
 
 func (f *meanBlock) ProcessElement(b int, sums []uint32, weight uint32, emit func(int, []float32)) error {
 	mean := make([]float32, len(sums))

@@ -55,11 +55,12 @@ func secureRound(t testing.TB, dir string, d int, cfg secure.Config) (u *secure.
 	return u, files, want, res
 }
 
-// runUnmask runs Unmask on Prism and writes the mean to dir/mean.npy.
-func runUnmask(t testing.TB, dir string, u *secure.Unmasking, files map[uint64]string, block int) ([]float32, error) {
+// runUnmask runs Unmask on Prism (the Unmasking from the file at, if not empty) and
+// writes the mean to dir/mean.npy.
+func runUnmask(t testing.TB, dir string, u *secure.Unmasking, at string, files map[uint64]string, block int) ([]float32, error) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
-	blocks, err := Unmask(s, u, files, block)
+	blocks, err := Unmask(s, u, at, files, block)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +91,19 @@ func TestUnmaskOnPrism(t *testing.T) {
 		u, files, want, res := secureRound(t, dir, c.d, c.cfg)
 		require.Len(t, res.Active, 13)
 		require.Len(t, res.Dropped, 1)
-		got, err := runUnmask(t, dir, u, files, c.block)
+		// The Unmasking in the pipeline, then read by the workers from a file.
+		enc, err := u.MarshalBinary()
 		require.NoError(t, err)
-		require.Len(t, got, c.d)
-		for j := range want {
-			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-				t.Fatalf("d %d block %d: value %d is %v, Finalize's %v", c.d, c.block, j, got[j], want[j])
+		at := filepath.Join(dir, "round.unmasking")
+		require.NoError(t, os.WriteFile(at, enc, 0o600))
+		for _, from := range []string{"", at} {
+			got, err := runUnmask(t, dir, u, from, files, c.block)
+			require.NoError(t, err)
+			require.Len(t, got, c.d)
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("d %d block %d from %q: value %d is %v, Finalize's %v", c.d, c.block, from, j, got[j], want[j])
+				}
 			}
 		}
 	}
@@ -121,18 +129,29 @@ func TestUnmaskRejects(t *testing.T) {
 
 	missing := maps.Clone(files)
 	delete(missing, active[3])
-	_, err := runUnmask(t, dir, u, missing, 100)
+	_, err := runUnmask(t, dir, u, "", missing, 100)
 	assert.Equal(t, secagg.CodeBadRequest, code(err))
 	assert.ErrorContains(t, err, fmt.Sprintf("client %d is active and has no masked vector file", active[3]))
 
 	extra := maps.Clone(files)
 	extra[res.Dropped[0]] = files[active[0]]
-	_, err = runUnmask(t, dir, u, extra, 100)
+	_, err = runUnmask(t, dir, u, "", extra, 100)
 	assert.Equal(t, secagg.CodeBadRequest, code(err))
 	assert.ErrorContains(t, err, fmt.Sprintf("client %d (%s) is not an active client", res.Dropped[0], files[active[0]]))
 
-	_, err = runUnmask(t, dir, u, files, 0)
+	_, err = runUnmask(t, dir, u, "", files, 0)
 	assert.Equal(t, secagg.CodeValidation, code(err))
+
+	// The workers read another round's Unmasking than the driver built with: refused.
+	other, _, _, _ := secureRound(t, t.TempDir(), 300, cfg)
+	enc, err := other.MarshalBinary()
+	require.NoError(t, err)
+	at := filepath.Join(dir, "swapped.unmasking")
+	require.NoError(t, os.WriteFile(at, enc, 0o600))
+	_, err = runUnmask(t, dir, u, at, files, 100)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "conflict")
+	assert.Contains(t, err.Error(), "holds another Unmasking than the pipeline was built with")
 
 	good, err := os.ReadFile(files[active[5]])
 	require.NoError(t, err)
@@ -155,7 +174,7 @@ func TestUnmaskRejects(t *testing.T) {
 			bad := maps.Clone(files)
 			bad[active[5]] = filepath.Join(dir, "bad.bin")
 			require.NoError(t, os.WriteFile(bad[active[5]], c.data, 0o644))
-			_, err := runUnmask(t, dir, u, bad, 100)
+			_, err := runUnmask(t, dir, u, "", bad, 100)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "bad_request")
 			assert.Contains(t, err.Error(), c.want)
@@ -217,7 +236,7 @@ func BenchmarkUnmask(b *testing.B) {
 	b.Run("prism", func(b *testing.B) {
 		b.SetBytes(bytes)
 		for b.Loop() {
-			got, err := runUnmask(b, dir, u, files, block)
+			got, err := runUnmask(b, dir, u, "", files, block)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -59,7 +59,7 @@ func defineUnmask(fs *flag.FlagSet) func(io.Writer) error {
 		beam.Init()
 		start := time.Now()
 		p, s := beam.NewPipelineWithRoot()
-		blocks, err := secaggbeam.Unmask(s, u, files, *block)
+		blocks, err := secaggbeam.Unmask(s, u, *unmasking, files, *block) // the workers read it too: no Unmasking in the graph
 		if err != nil {
 			return err
 		}
