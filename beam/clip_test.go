@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/dp"
 )
@@ -91,6 +92,30 @@ func TestDPMeanByBlocks(t *testing.T) {
 		return got
 	}
 	noisy := run(seed(7))
+
+	// The ledger is charged once for the round, when the pipeline is built; one that
+	// cannot take it refuses the round before any pipeline exists; a ledger is refused
+	// where no noise is drawn.
+	ledger, err := dp.NewLedger(3, 1e-5, dp.Improved, nil)
+	require.NoError(t, err)
+	charged := r
+	charged.Ledger, charged.SampleRate = ledger, 0.01
+	_, root := beam.NewPipelineWithRoot()
+	_, err = AggregateFiles(root, charged, cfg)
+	require.NoError(t, err)
+	_, rounds := ledger.Spent()
+	assert.Equal(t, 1, rounds)
+	spent, err := dp.NewLedger(0.01, 1e-5, dp.Improved, nil)
+	require.NoError(t, err)
+	charged.Ledger, charged.SampleRate = spent, 1
+	_, root = beam.NewPipelineWithRoot()
+	_, err = AggregateFiles(root, charged, cfg)
+	assert.ErrorIs(t, err, secagg.ErrConflict)
+	_, root = beam.NewPipelineWithRoot()
+	_, err = AggregateFiles(root, charged, config(t, aggregate.StrategyNormBoundedMean, map[string]string{"clip_norm": fmtFloat(clip)}))
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+	assert.ErrorContains(t, err, "only dp_mean adds noise")
+
 	noise := make([]float64, d)
 	var sum, squares float64
 	for i := range noise {

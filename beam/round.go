@@ -5,6 +5,7 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
+	"github.com/octomil/secagg/dp"
 )
 
 // Round is one round read from .npy files, one per client, for AggregateFiles.
@@ -16,6 +17,11 @@ type Round struct {
 	// dp_mean: draw the noise from a replayable generator seeded with this (tests and
 	// notebooks only); nil draws it from the secure source.
 	InsecureSeed *uint64
+	// dp_mean: the privacy ledger, charged for the round (clients sampled with
+	// probability SampleRate, the noise multiplier, Dim coordinates) once, when the
+	// pipeline is built; nil leaves the accounting to the caller.
+	Ledger     *dp.Ledger
+	SampleRate float64
 	// centered_clipping: the .npy file of Dim values its passes start from, the last
 	// round's result (the engine's Center); empty starts from zeros.
 	Center string
@@ -67,13 +73,18 @@ func selectingRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error)
 }
 
 // clippedRound is norm_bounded_mean and dp_mean: Clip, ClippedMean, and for dp_mean
-// AddNoise with the engine's σ for the round's n and Dim.
+// AddNoise with the engine's σ for the round's n and Dim, after charging r.Ledger.
 func clippedRound(s beam.Scope, r Round, cfg aggregate.Config) (Output, error) {
 	var sigma float64
 	if cfg.Strategy == aggregate.StrategyDPMean {
 		var err error
 		if sigma, err = cfg.DPNoise(len(r.Paths), r.Dim); err != nil {
 			return Output{}, err
+		}
+		if r.Ledger != nil {
+			if _, err := r.Ledger.Charge(r.SampleRate, cfg.NoiseMultiplier, r.Dim); err != nil {
+				return Output{}, err
+			}
 		}
 	}
 	rows := ReadRows(s, r.Paths, r.Dim, r.Block)
@@ -132,6 +143,10 @@ func checkRound(r Round, cfg aggregate.Config) (aggregate.Config, error) {
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "weights", "strategy %s takes no weights", cfg.Strategy)
 	case r.InsecureSeed != nil && cfg.Strategy != aggregate.StrategyDPMean:
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "seed", "a noise seed does not apply to strategy %s: only dp_mean draws noise", cfg.Strategy)
+	case (r.Ledger != nil || r.SampleRate != 0) && cfg.Strategy != aggregate.StrategyDPMean:
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "ledger", "a privacy ledger does not apply to strategy %s: only dp_mean adds noise", cfg.Strategy)
+	case r.SampleRate != 0 && r.Ledger == nil:
+		return cfg, secagg.Errorf(secagg.CodeBadRequest, "sample_rate", "a sample rate without a ledger to charge")
 	case r.Center != "" && cfg.Strategy != aggregate.StrategyCenteredClipping:
 		return cfg, secagg.Errorf(secagg.CodeBadRequest, "center", "a center does not apply to strategy %s: only centered_clipping starts from one", cfg.Strategy)
 	}
