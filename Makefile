@@ -19,7 +19,7 @@ test: fmt vet race purego paths fuzz check-generate cabi python wheel-test beam
 # tests on Prism in a loopback-only network namespace.
 beam:
 	cd beam && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
-	cd beam && for f in FuzzDecodeSums FuzzDecodeWords FuzzDecodeRow FuzzReadBlocks FuzzReadWeights; do \
+	cd beam && for f in FuzzDecodeSums FuzzDecodeWords FuzzDecodeRow FuzzReadBlocks FuzzReadWeights FuzzReadMasked; do \
 		GOWORK=off $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(or $(FUZZTIME),20000x) . || exit 1; done
 
 # The C ABI (cmd/libsecagg/secagg.h is its header) built where the Python package looks.

@@ -11,6 +11,7 @@ import (
 	"codeberg.org/sbinet/npyio"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/secure"
 )
 
 // FuzzDecodeSums: any bytes decode to Sums or a typed error, and what decodes encodes
@@ -110,6 +111,35 @@ func FuzzReadWeights(f *testing.F) {
 		}
 		if err == nil && len(w) != 3 {
 			t.Fatalf("read %d weights of 3", len(w))
+		}
+	})
+}
+
+// FuzzReadMasked: any file's bytes are a masked vector's 6 words (the weights' and 5
+// values, each below 2^20) or a typed error, never a panic.
+func FuzzReadMasked(f *testing.F) {
+	good, _ := secure.MaskedVector{Words: []uint32{3, 1, 4, 1, 5, 9}, Clipped: 2}.MarshalBinary()
+	f.Add(good)
+	f.Add(good[:secure.MaskedVectorPrefix])
+	path := filepath.Join(f.TempDir(), "masked.bin")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var got []uint32
+		err := (&readMasked{Dim: 5, Block: 2, Bits: 20}).ProcessElement(context.Background(), MaskedFile{Client: 1, Path: path},
+			func(_ int, w []uint32) { got = append(got, w...) })
+		var e *secagg.Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if err == nil && len(got) != 6 {
+			t.Fatalf("read %d words of 6", len(got))
+		}
+		for _, w := range got {
+			if err == nil && w >= 1<<20 {
+				t.Fatalf("word %d passed as below 2^20", w)
+			}
 		}
 	})
 }
