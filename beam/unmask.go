@@ -41,8 +41,8 @@ type MaskedFile struct {
 // u's SHA-256: u holds about 25 bytes per client, and Dataflow takes graphs of 10 MB at
 // most. The sum's blocks are WordsSumFn's, mod 2^modulus_bits; each is unmasked at its
 // offset (secure.Unmasking.Unmask) and dequantized with the weights' word as a side
-// input (Mean): the result is secure.Server.Finalize's, to the bit. A file missing or
-// extra is a bad_request here; a file that is not a masked vector of the round's length,
+// input (Mean): the result is secure.Server.Finalize's, to the bit. A file missing, extra
+// or named twice is a bad_request here; a file that is not a masked vector of the round's length,
 // or a word not below 2^modulus_bits, fails the pipeline with a bad_request naming it.
 func Unmask(s beam.Scope, u *secure.Unmasking, at string, files map[uint64]string, block int) (beam.PCollection, error) {
 	if block < 1 {
@@ -58,6 +58,13 @@ func Unmask(s beam.Scope, u *secure.Unmasking, at string, files map[uint64]strin
 		if _, ok := slices.BinarySearch(active, id); !ok {
 			return beam.PCollection{}, secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "client %d (%s) is not an active client of the round: its vector is not in the sum", id, files[id])
 		}
+	}
+	owner := map[string]uint64{}
+	for _, id := range active {
+		if other, dup := owner[files[id]]; dup {
+			return beam.PCollection{}, secagg.Errorf(secagg.CodeBadRequest, "masked_vectors", "clients %d and %d name the same file, %s: one vector would be summed twice", other, id, files[id])
+		}
+		owner[files[id]] = id
 	}
 	enc, err := u.MarshalBinary()
 	if err != nil {

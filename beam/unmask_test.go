@@ -111,9 +111,10 @@ func TestUnmaskOnPrism(t *testing.T) {
 
 // TestUnmaskRejects plays a coordinator that hands the pipeline the wrong vectors: an
 // active client's file left out, a dropped client's vector added (its masks are not in
-// the Unmasking: the sum would unmask to noise), and files that are not the round's
-// masked vectors. Each is a bad_request naming the client, and a failed pipeline
-// writes nothing.
+// the Unmasking: the sum would unmask to noise), one file named for two clients, and
+// files that are not the round's masked vectors. Each is a bad_request naming the
+// client, and a failed pipeline writes nothing; an Unmasking file swapped under the
+// workers is a conflict.
 func TestUnmaskRejects(t *testing.T) {
 	dir := t.TempDir()
 	cfg := secure.Config{Shares: 9, MaxWeight: 10, ModulusBits: 24, QuantizationRange: 1 << 12}
@@ -138,6 +139,12 @@ func TestUnmaskRejects(t *testing.T) {
 	_, err = runUnmask(t, dir, u, "", extra, 100)
 	assert.Equal(t, secagg.CodeBadRequest, code(err))
 	assert.ErrorContains(t, err, fmt.Sprintf("client %d (%s) is not an active client", res.Dropped[0], files[active[0]]))
+
+	twice := maps.Clone(files)
+	twice[active[1]] = files[active[2]]
+	_, err = runUnmask(t, dir, u, "", twice, 100)
+	assert.Equal(t, secagg.CodeBadRequest, code(err))
+	assert.ErrorContains(t, err, "name the same file")
 
 	_, err = runUnmask(t, dir, u, "", files, 0)
 	assert.Equal(t, secagg.CodeValidation, code(err))
