@@ -81,7 +81,9 @@ func Unmask(s beam.Scope, u *secure.Unmasking, at string, files map[uint64]strin
 		list = append(list, MaskedFile{Client: id, Path: files[id]})
 	}
 	blocks := beam.ParDo(s, &readMasked{Dim: u.Dim(), Block: block, Bits: u.ModulusBits()}, beam.CreateList(s, list))
-	sums := beam.CombinePerKey(s, &WordsSumFn{Bits: u.ModulusBits()}, blocks)
+	// readMasked checked every word below 2^b, and Unmask reduces mod 2^b: summed mod 2^32
+	// here, the words are not checked a second time.
+	sums := beam.CombinePerKey(s, &WordsSumFn{Bits: 32}, blocks)
 	weight, values := beam.ParDo2(s, &unmaskBlock{planned: plan, Dim: u.Dim(), Block: block}, sums)
 	return beam.ParDo(s, &meanBlock{planned: plan}, values, beam.SideInput{Input: weight}), nil
 }
