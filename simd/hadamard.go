@@ -1,14 +1,18 @@
 package simd
 
-// hadamardBlock is how many values FWHT transforms in one piece before the stages that
+// HadamardPiece is how many values FWHT transforms in one piece before the stages that
 // cross pieces: 32 KiB, an L1 data cache.
-const hadamardBlock = 1 << 13
+const HadamardPiece = 1 << 13
 
 // FWHT replaces x by its Walsh-Hadamard transform, unnormalised: x <- H x with H the
 // Sylvester-ordered ±1 matrix of size len(x), which must be a power of two (it panics
 // otherwise). H·H = len(x)·I, so FWHT twice, then a division by len(x), is the identity.
 // Distributed DP rotates updates with it (randomised Hadamard: sign flips, then FWHT,
 // then 1/sqrt(len)), so that clipping and rounding spread over all coordinates.
+//
+// It is FWHT of each HadamardPiece values on its own, then FWHTAcross of every column: a
+// caller with cores to spare runs those pieces, then ranges of columns, on goroutines
+// of its own, and gets FWHT's result bit for bit.
 //
 // Every path is bit-identical to fwhtGeneric for finite values: the transform is the
 // same butterflies, a+b and a-b of the same operands, done in another order.
@@ -22,28 +26,45 @@ func FWHT(x []float32) {
 		fwhtGeneric(x)
 		return
 	}
-	k.hadamard32(x) // stages 1 to 16 of every 32 values
-	piece := min(n, hadamardBlock)
+	piece := min(n, HadamardPiece)
 	for lo := 0; lo < n; lo += piece {
+		k.hadamard32(x[lo : lo+piece]) // stages 1 to 16 of every 32 values
 		butterflyStages(k, x[lo:lo+piece], Block)
 	}
-	// The stages from half-width piece on pair piece p with piece p^(h/piece), column by
-	// column: a transform along the pieces for each column. They are done a strip of
-	// columns at a time, all stages per strip, so the values cross memory once more
-	// rather than once a stage.
-	for c := 0; c < piece && piece < n; c += hadamardStrip {
-		for h := piece; h < n; h *= 2 {
+	FWHTAcross(x, 0, piece)
+}
+
+// FWHTAcross runs the stages of FWHT whose half-width is HadamardPiece or more, which pair
+// piece p with piece p^(h/HadamardPiece), on the columns [lo, hi) of every piece: for each
+// column, a transform along the pieces. lo and hi must be multiples of 32 within
+// [0, HadamardPiece], and len(x) a power of two; it does nothing to an x of one piece or
+// less. Columns are independent, so ranges of them may run concurrently.
+//
+// They go a strip of columns at a time, all stages per strip, so the values cross memory
+// once more rather than once a stage.
+func FWHTAcross(x []float32, lo, hi int) {
+	n := len(x)
+	if n == 0 || n&(n-1) != 0 || lo < 0 || lo > hi || hi > HadamardPiece || lo%Block != 0 || hi%Block != 0 {
+		panic("simd: FWHTAcross of a length that is not a power of two, or columns off the pieces")
+	}
+	if n <= HadamardPiece {
+		return
+	}
+	k := active.Load().k
+	for c := lo; c < hi; c += hadamardStrip {
+		w := min(hadamardStrip, hi-c)
+		for h := HadamardPiece; h < n; h *= 2 {
 			for i := 0; i < n; i += 2 * h {
-				for j := i; j < i+h; j += piece {
-					k.butterflies(x[j+c:j+c+hadamardStrip], x[j+h+c:j+h+c+hadamardStrip])
+				for j := i; j < i+h; j += HadamardPiece {
+					k.butterflies(x[j+c:j+c+w], x[j+h+c:j+h+c+w])
 				}
 			}
 		}
 	}
 }
 
-// hadamardStrip is how many columns of the pieces FWHT's wide stages take at a time:
-// 1 KiB of each piece, every piece's strip together in L2 up to 2^22 values or so.
+// hadamardStrip is how many columns of the pieces FWHTAcross takes at a time: 1 KiB of
+// each piece, every piece's strip together in L2 up to 2^22 values or so.
 const hadamardStrip = 256
 
 // butterflyStages runs the stages of half-width h = from, 2·from, ... < len(x).

@@ -111,6 +111,43 @@ func TestFWHTBitIdentical(t *testing.T) {
 	})
 }
 
+// TestFWHTInParts: the pieces transformed one by one, then FWHTAcross over column ranges
+// of every width a multiple of 32 taken in a shuffled order (as goroutines would), give
+// FWHT's result bit for bit on every path; an x of one piece needs nothing across.
+func TestFWHTInParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		for _, n := range []int{32, simd.HadamardPiece, 2 * simd.HadamardPiece, 1 << 17} {
+			x := finiteValues(rng, n)
+			want := slices.Clone(x)
+			simd.FWHT(want)
+			got := slices.Clone(x)
+			piece := min(n, simd.HadamardPiece)
+			for _, lo := range rng.Perm(n / piece) {
+				simd.FWHT(got[lo*piece : (lo+1)*piece])
+			}
+			var cuts []int
+			for c := 0; c < piece; c += 32 * (1 + rng.IntN(20)) {
+				cuts = append(cuts, c)
+			}
+			cuts = append(cuts, piece)
+			for _, i := range rng.Perm(len(cuts) - 1) {
+				simd.FWHTAcross(got, cuts[i], cuts[i+1])
+			}
+			require.True(t, same32(got, want), "%s n=%d", p, n)
+		}
+	})
+}
+
+func TestFWHTAcrossPanics(t *testing.T) {
+	x := make([]float32, 4*simd.HadamardPiece)
+	for _, c := range [][2]int{{-32, 0}, {0, 16}, {64, 32}, {0, simd.HadamardPiece + 32}} {
+		assert.Panics(t, func() { simd.FWHTAcross(x, c[0], c[1]) }, "columns %v", c)
+	}
+	assert.Panics(t, func() { simd.FWHTAcross(make([]float32, 3*simd.HadamardPiece), 0, 32) })
+	assert.NotPanics(t, func() { simd.FWHTAcross(x, 32, 32) })
+}
+
 func TestFWHTPanicsOnLength(t *testing.T) {
 	for _, n := range []int{0, 3, 48, 1<<10 + 1} {
 		assert.Panics(t, func() { simd.FWHT(make([]float32, n)) }, "n=%d", n)

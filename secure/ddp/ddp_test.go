@@ -1,6 +1,7 @@
 package ddp
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
 	"github.com/octomil/secagg/secure"
+	"github.com/octomil/secagg/simd"
 )
 
 func params(dim int) Params {
@@ -47,7 +49,7 @@ func TestRotationInverts(t *testing.T) {
 		y := make([]float32, d)
 		rotate(y, x, s)
 		assert.InDelta(t, norm(x), norm(y), 1e-9*norm(x), "d=%d", d)
-		unrotate(y, s, 1)
+		unrotate(y, y, s, 1)
 		assert.Equal(t, x, y[:len(x)], "d=%d", d)
 		assert.Equal(t, make([]float32, d-len(x)), y[len(x):], "the padding")
 	}
@@ -69,7 +71,7 @@ func onGrid(k []int64, p Params) []float32 {
 	for i, v := range k {
 		y[i] = float32(float64(v) * p.Gamma)
 	}
-	unrotate(y, signs(p.Rotation, len(y)), 1)
+	unrotate(y, y, signs(p.Rotation, len(y)), 1)
 	return y
 }
 
@@ -117,6 +119,49 @@ func TestEncodeDecodeExact(t *testing.T) {
 	require.NoError(t, Decode(got, sum, p, float64(n)))
 	for i := range got {
 		assert.InDelta(t, want[i]/float64(n), float64(got[i]), 1e-5, "value %d", i)
+	}
+}
+
+// TestDecodeAsSpecified: Decode on every core equals its definition written out one
+// value at a time (centre each word, times gamma, simd.FWHT on one goroutine, flip the
+// signs, times 1/(divisor·sqrt(D))) bit for bit, for dimensions cut from their padding
+// and whole powers of two past FWHT's pieces, at 20 and 32 bits.
+func TestDecodeAsSpecified(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, dim := range []int{3*simd.HadamardPiece + 5, 4 * simd.HadamardPiece, 1 << 17} {
+		for _, b := range []int{20, 32} {
+			p := params(dim)
+			p.Bits = b
+			d := p.Padded()
+			sum := make([]uint32, d)
+			for i := range sum {
+				sum[i] = rng.Uint32()
+			}
+			y := make([]float32, d)
+			for i, w := range sum {
+				v := int64(uint64(w) & (1<<b - 1))
+				if v >= 1<<(b-1) {
+					v -= 1 << b
+				}
+				y[i] = float32(float64(v) * p.Gamma)
+			}
+			simd.FWHT(y)
+			c := float32(1 / 7.0 / math.Sqrt(float64(d)))
+			s := signs(p.Rotation, d)
+			want := make([]float32, dim)
+			for i := range want {
+				if s[i/8]>>(i%8)&1 == 1 {
+					want[i] = y[i] * -c
+				} else {
+					want[i] = y[i] * c
+				}
+			}
+			got := make([]float32, dim)
+			require.NoError(t, Decode(got, sum, p, 7))
+			for i := range got {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "dim %d bits %d value %d", dim, b, i)
+			}
+		}
 	}
 }
 
@@ -185,7 +230,7 @@ func TestConditionalRounding(t *testing.T) {
 			y[i] = float32(v * p.Gamma)
 			sq += v * v
 		}
-		unrotate(y, signs(p.Rotation, len(y)), 1)
+		unrotate(y, y, signs(p.Rotation, len(y)), 1)
 		p.Clip = math.Sqrt(sq) * p.Gamma * (1 + 1e-6)
 		words := make([]uint32, p.Padded())
 		e, err := Encode(words, y, p, chacha(byte(c)), nil)
@@ -283,14 +328,18 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	p := params(1 << 20)
-	sum := make([]uint32, p.Padded())
-	dst := make([]float32, p.Dim)
-	b.SetBytes(int64(p.Dim) * 4)
-	for b.Loop() {
-		if err := Decode(dst, sum, p, 100); err != nil {
-			b.Fatal(err)
-		}
+	for _, dim := range []int{1 << 20, 1_000_000} { // a power of two; one padded to it
+		b.Run(fmt.Sprintf("d%d", dim), func(b *testing.B) {
+			p := params(dim)
+			sum := make([]uint32, p.Padded())
+			dst := make([]float32, p.Dim)
+			b.SetBytes(int64(p.Dim) * 4)
+			for b.Loop() {
+				if err := Decode(dst, sum, p, 100); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
 	"github.com/octomil/secagg/internal/parallel"
+	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/simd"
 )
 
@@ -42,7 +43,9 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 	if i := secagg.FirstNonFinite(x); i >= 0 {
 		return e, secagg.Errorf(secagg.CodeValidation, "update", "update[%d] is %v: not finite", i, x[i])
 	}
-	y := make([]float32, d)
+	yb := scratch.Get(d)
+	defer scratch.Put(yb)
+	y := *yb
 	rotate(y, x, signs(p.Rotation, d))
 	e.Norm = math.Sqrt(simd.SumSquares(y))
 	scale := 1 / p.Gamma
@@ -50,7 +53,11 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 		e.Clipped = true
 		scale = p.Clip / e.Norm / p.Gamma
 	}
-	z := make([]int64, d)
+	// The rounded integers mod 2^32 (the noise is added, and the sum taken, mod 2^Bits:
+	// the low bits are all that count), kept apart from dst until the call succeeds.
+	zb := rounded.Get(d)
+	defer rounded.Put(zb)
+	z := *zb
 	bound := p.NormBound()
 	parts := make([]float64, (d+roundingChunk-1)/roundingChunk)
 	for {
@@ -74,7 +81,7 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 				if float64(r.Uint64()>>11)*0x1p-53 < f-fl { // 53 bits uniform in [0, 1)
 					v++
 				}
-				z[i] = v
+				z[i] = uint32(v)
 				norm2 += float64(v * v)
 			}
 			parts[lo/roundingChunk] = norm2
@@ -90,8 +97,11 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 			return e, secagg.Errorf("internal_error", "update", "%d stochastic roundings all exceeded the norm bound %v", maxRoundings, bound)
 		}
 	}
-	n := make([]int64, d)
+	var n []int64
 	if p.Stddev > 0 {
+		nb := noises.Get(d)
+		defer noises.Put(nb)
+		n = *nb
 		s := p.Stddev / p.Gamma
 		var err error
 		if p.Mechanism == Skellam {
@@ -103,10 +113,14 @@ func Encode(dst []uint32, x []float32, p Params, rounding *rand.ChaCha8, noise *
 			return e, err
 		}
 	}
-	mask := uint64(1)<<p.Bits - 1
+	mask := uint32(uint64(1)<<p.Bits - 1)
 	parallel.Ranges(parallel.Workers(), d, roundingChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			dst[i] = uint32(uint64(z[i]+n[i]) & mask)
+			w := z[i]
+			if n != nil {
+				w += uint32(n[i])
+			}
+			dst[i] = w & mask
 		}
 	})
 	return e, nil
@@ -126,18 +140,29 @@ func Decode(dst []float32, sum []uint32, p Params, divisor float64) error {
 	if !(divisor > 0) || math.IsInf(divisor, 0) {
 		return secagg.Errorf(secagg.CodeValidation, "divisor", "divisor must be finite and > 0, got %v", divisor)
 	}
-	half, mask := int64(1)<<(p.Bits-1), uint64(1)<<p.Bits-1
-	y := make([]float32, d)
-	parallel.Ranges(parallel.Workers(), d, roundingChunk, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := int64(uint64(sum[i]) & mask)
-			if v >= half {
-				v -= 2 * half
-			}
-			y[i] = float32(float64(v) * p.Gamma)
+	y := dst // the transform's scratch: dst itself when no padding is cut off
+	if d != len(dst) {
+		buf := scratch.Get(d)
+		defer scratch.Put(buf)
+		y = *buf
+	}
+	// Word w's low Bits bits, as a signed Bits-bit integer: shifted to the top, then
+	// back down arithmetically.
+	shift := 32 - p.Bits
+	parallel.Ranges(parallel.Workers(), d, rotateChunk, func(_, lo, hi int) {
+		for i, w := range sum[lo:hi] {
+			y[lo+i] = float32(float64(int32(w<<shift)>>shift) * p.Gamma)
 		}
 	})
-	unrotate(y, signs(p.Rotation, d), 1/divisor)
-	copy(dst, y)
+	unrotate(dst, y, signs(p.Rotation, d), 1/divisor)
 	return nil
 }
+
+// The buffers of Encode and Decode between calls: the rotated update (Decode's
+// transform), the rounded integers and the noise. Fresh ones of a few MB each cost more
+// in page faults than the loops that fill them.
+var (
+	scratch pool.Slices[float32]
+	rounded pool.Slices[uint32]
+	noises  pool.Slices[int64]
+)

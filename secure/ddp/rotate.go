@@ -19,40 +19,52 @@ func signs(seed [32]byte, n int) []byte {
 	return out
 }
 
-func negated(s []byte, i int) bool { return s[i/8]>>(i%8)&1 == 1 }
+// signBit is coordinate i's sign flip as a float32's sign bit: 1<<31 where it is negated.
+func signBit(s []byte, i int) uint32 { return uint32(s[i>>3]>>(i&7)&1) << 31 }
+
+// rotateChunk is how many coordinates one worker flips and scales at a time.
+const rotateChunk = 1 << 15
 
 // rotate sets y (of length D, a power of two) to H·S·x/sqrt(D), x padded with zeros:
 // S the signs, H the Walsh-Hadamard matrix. It keeps the norm (H/sqrt(D) is orthogonal)
 // and spreads every coordinate's mass over all of them.
 func rotate(y []float32, x []float32, s []byte) {
-	parallel.Ranges(parallel.Workers(), len(y), 1<<15, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := float32(0)
-			if i < len(x) {
-				v = x[i]
-			}
-			if negated(s, i) {
-				v = -v
-			}
-			y[i] = v
+	parallel.Ranges(parallel.Workers(), len(y), rotateChunk, func(_, lo, hi int) {
+		for i := lo; i < min(hi, len(x)); i++ {
+			y[i] = math.Float32frombits(math.Float32bits(x[i]) ^ signBit(s, i))
 		}
+		clear(y[max(lo, min(hi, len(x))):hi])
 	})
-	simd.FWHT(y)
+	fwht(y)
 	simd.Scale(y, float32(1/math.Sqrt(float64(len(y)))))
 }
 
-// unrotate is rotate's inverse, S·H·y/sqrt(D) (H is symmetric and H·H = D·I), in place,
-// times factor (1 undoes rotate; Decode folds its division in).
-func unrotate(y []float32, s []byte, factor float64) {
-	simd.FWHT(y)
+// unrotate is rotate's inverse, S·H·y/sqrt(D) (H is symmetric and H·H = D·I), times
+// factor (1 undoes rotate; Decode folds its division in), written into dst: the first
+// len(dst) coordinates, dst y's own prefix or another slice. y is transformed in place.
+// Negating after the product is negating the factor: rounding is symmetric in the sign.
+func unrotate(dst, y []float32, s []byte, factor float64) {
+	fwht(y)
 	c := float32(factor / math.Sqrt(float64(len(y))))
-	parallel.Ranges(parallel.Workers(), len(y), 1<<15, func(_, lo, hi int) {
+	parallel.Ranges(parallel.Workers(), len(dst), rotateChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if negated(s, i) {
-				y[i] *= -c
-			} else {
-				y[i] *= c
-			}
+			dst[i] = math.Float32frombits(math.Float32bits(y[i]*c) ^ signBit(s, i))
 		}
 	})
+}
+
+// acrossChunk is how many columns of the pieces one worker takes through
+// simd.FWHTAcross at a time.
+const acrossChunk = 1 << 10
+
+// fwht is simd.FWHT on every core, bit for bit: the pieces transformed apart, then
+// ranges of columns across them.
+func fwht(y []float32) {
+	workers := parallel.Workers()
+	if workers == 1 || len(y) <= simd.HadamardPiece {
+		simd.FWHT(y)
+		return
+	}
+	parallel.Ranges(workers, len(y), simd.HadamardPiece, func(_, lo, hi int) { simd.FWHT(y[lo:hi]) })
+	parallel.Ranges(workers, simd.HadamardPiece, acrossChunk, func(_, lo, hi int) { simd.FWHTAcross(y, lo, hi) })
 }
