@@ -30,10 +30,11 @@ const rotateChunk = 1 << 15
 // and spreads every coordinate's mass over all of them.
 func rotate(y []float32, x []float32, s []byte) {
 	parallel.Ranges(parallel.Workers(), len(y), rotateChunk, func(_, lo, hi int) {
-		for i := lo; i < min(hi, len(x)); i++ {
+		end := max(lo, min(hi, len(x))) // x's values in [lo, hi) end here; the padding follows
+		for i := lo; i < end; i++ {
 			y[i] = math.Float32frombits(math.Float32bits(x[i]) ^ signBit(s, i))
 		}
-		clear(y[max(lo, min(hi, len(x))):hi])
+		clear(y[end:hi])
 	})
 	fwht(y)
 	simd.Scale(y, float32(1/math.Sqrt(float64(len(y)))))
