@@ -392,26 +392,14 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 const scanChunk = 1 << 17
 
 // firstNonFinite is simd.FirstNonFinite over all workers for a large update: a round's
-// check at Add is a whole read of the update, which one core alone does at half the
-// bus. It returns the first index, as the sequential scan does.
+// check at Add is a whole read of the update.
 func firstNonFinite(x []float32) int {
-	workers := parallel.Workers()
-	if len(x) < 2*scanChunk || workers == 1 {
-		return simd.FirstNonFinite(x)
-	}
-	first := make([]int, (len(x)+scanChunk-1)/scanChunk)
-	parallel.Ranges(workers, len(x), scanChunk, func(_, lo, hi int) {
-		first[lo/scanChunk] = simd.FirstNonFinite(x[lo:hi])
-		if first[lo/scanChunk] >= 0 {
-			first[lo/scanChunk] += lo
+	return parallel.First(parallel.Workers(), len(x), scanChunk, func(lo, hi int) int {
+		if i := simd.FirstNonFinite(x[lo:hi]); i >= 0 {
+			return lo + i
 		}
+		return -1
 	})
-	for _, i := range first {
-		if i >= 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 // foldUntil returns once the first target updates queued are in the sums, folding them

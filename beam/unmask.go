@@ -16,6 +16,7 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/secure"
+	"github.com/octomil/secagg/simd"
 )
 
 // A secure round past one machine: the coordinator stores each active client's masked
@@ -142,13 +143,12 @@ func (f *readMasked) ProcessElement(ctx context.Context, file MaskedFile, emit f
 		return bad("holds %d words, want %d (the weights' and %d values)", words, f.Dim+1, f.Dim)
 	}
 	// Word 0, then each block, checked in range before it is emitted.
-	limit := uint32(1<<f.Bits - 1)
 	read := func(key, first, n int) error {
 		words := make([]uint32, n)
 		if err := readLittleEndian(r, words); err != nil {
 			return bad("truncated at word %d: %v", first, err)
 		}
-		if i := slices.IndexFunc(words, func(w uint32) bool { return w > limit }); i >= 0 {
+		if i := simd.FirstOverBits(words, f.Bits); i >= 0 {
 			return bad("word %d is %d, not below 2^%d", first+i, words[i], f.Bits)
 		}
 		emit(key, words)

@@ -38,12 +38,8 @@ func (f *WordsSumFn) AddInput(a *Words, x []uint32) (*Words, error) {
 	case a.Sum != nil && len(x) != len(a.Sum):
 		return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "masked vector has %d words, want %d", len(x), len(a.Sum))
 	}
-	if f.Bits < 32 {
-		for i, w := range x {
-			if w>>f.Bits != 0 {
-				return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "word %d is %d, not below 2^%d", i, w, f.Bits)
-			}
-		}
+	if i := simd.FirstOverBits(x, f.Bits); i >= 0 {
+		return a, secagg.Errorf(secagg.CodeBadRequest, "masked_vector", "word %d is %d, not below 2^%d", i, x[i], f.Bits)
 	}
 	if a.Sum == nil {
 		a.Sum = make([]uint32, len(x))

@@ -20,13 +20,15 @@ type secureRound struct {
 	ids     []uint64
 }
 
-func newSecureRound(b *testing.B, n, k, dim int) *secureRound {
+// newSecureRound sets up a round of n clients, k shares and dimension dim, its sums mod
+// 2^bits (0: the default, 32), through share_keys.
+func newSecureRound(b *testing.B, n, k, dim, bits int) *secureRound {
 	b.Helper()
 	r := &secureRound{clients: map[uint64]*secure.Client{}}
 	for i := range n {
 		r.ids = append(r.ids, uint64(1000+i))
 	}
-	srv, setup, err := secure.NewServer(secure.Config{Shares: k, Threshold: k/2 + 1}, 1, r.ids, dim)
+	srv, setup, err := secure.NewServer(secure.Config{Shares: k, Threshold: k/2 + 1, ModulusBits: bits}, 1, r.ids, dim)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,25 +86,32 @@ func randomWords(n int, seed uint64) []uint32 {
 }
 
 // BenchmarkSecAggSum is the server taking n masked vectors of d+1 words into its sum
-// (AddMasked, then Unmask, which adds the last ones; modulus 2^32, every core):
-// n·(d+1)·4 bytes of input. Each iteration is a new round, set up and finished outside
+// (AddMasked, then Unmask, which adds the last ones; every core): n·(d+1)·4 bytes of
+// input. Modulus 2^32, and 2^24 (the _b24 runs), where each word is checked below 2^b
+// before any is added, as a distributed-DP round's are. Each iteration is a new round, set up and finished outside
 // the timer, as a coordinator runs one round after another (so the sum's buffer is the
 // last round's, whose pages are already touched).
 func BenchmarkSecAggSum(b *testing.B) {
 	for _, w := range []struct {
-		name   string
-		n, dim int
-	}{{"n100_d1m", 100, 1_000_000}, {"n32_d4m", 32, 4_000_000}} {
+		name         string
+		n, dim, bits int
+	}{
+		{"n100_d1m", 100, 1_000_000, 32}, {"n32_d4m", 32, 4_000_000, 32},
+		{"n100_d1m_b24", 100, 1_000_000, 24}, {"n32_d4m_b24", 32, 4_000_000, 24},
+	} {
 		b.Run(w.name, func(b *testing.B) {
 			vecs := make([][]uint32, w.n) // one each, so that they come from memory
 			for i := range vecs {
 				vecs[i] = randomWords(w.dim+1, uint64(i))
+				for j := range vecs[i] {
+					vecs[i][j] >>= 32 - w.bits
+				}
 			}
 			dst := make([]float32, w.dim)
 			b.SetBytes(int64(w.n) * int64(w.dim+1) * 4)
 			for b.Loop() {
 				b.StopTimer()
-				r := newSecureRound(b, w.n, 7, w.dim)
+				r := newSecureRound(b, w.n, 7, w.dim, w.bits)
 				for _, id := range r.ids {
 					if _, err := r.clients[id].Mask(r.masks[id], []float32{0.5}, 1); err != nil {
 						b.Fatal(err)
@@ -154,7 +163,7 @@ func BenchmarkSecAggUnmask(b *testing.B) {
 			var server float64
 			for b.Loop() {
 				b.StopTimer()
-				r := newSecureRound(b, w.n, w.k, w.dim)
+				r := newSecureRound(b, w.n, w.k, w.dim, 0)
 				for i, id := range r.ids {
 					if i%20 == 19 {
 						continue // dropped after share_keys

@@ -9,6 +9,7 @@ import (
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/secure/shamir"
+	"github.com/octomil/secagg/simd"
 )
 
 // Client is one client's side of a round: it answers each stage once, in order.
@@ -189,8 +190,7 @@ func (c *Client) MaskWords(req MaskRequest, values []uint32) (MaskedVector, erro
 	if err := c.expect(stageMask, "collect_masked_vectors"); err != nil {
 		return MaskedVector{}, err
 	}
-	limit := uint64(1) << c.cfg.ModulusBits
-	if i := slices.IndexFunc(values, func(v uint32) bool { return uint64(v) >= limit }); i >= 0 {
+	if i := simd.FirstOverBits(values, c.cfg.ModulusBits); i >= 0 {
 		return MaskedVector{}, secagg.Errorf(secagg.CodeValidation, "update", "value %d is %d, not below 2^%d", i, values[i], c.cfg.ModulusBits)
 	}
 	return c.mask(req, func() ([]uint32, int, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/octomil/secagg/internal/parallel"
@@ -198,3 +199,49 @@ func addWords(sum []uint32, rows [][]uint32) {
 
 // sumPiece is the words of the sum one core takes at a time in addWords.
 const sumPiece = 1 << 18
+
+// firstOverBits is simd.FirstOverBits over every core, for the server's check of a
+// whole masked vector.
+func firstOverBits(words []uint32, bits int) int {
+	return parallel.First(parallel.Workers(), len(words), sumPiece, func(lo, hi int) int {
+		if i := simd.FirstOverBits(words[lo:hi], bits); i >= 0 {
+			return lo + i
+		}
+		return -1
+	})
+}
+
+// addChecked adds row into sum mod 2^32 on every core, checking each cache-sized part
+// of it below 2^bits just before adding it, so that the row crosses memory once. At a
+// word not below, it subtracts what it had added (exact, mod 2^32) and returns that
+// word's index, the first of the row: the sum is as it was.
+func addChecked(sum, row []uint32, bits int) int {
+	tasks := (len(sum) + sumPiece - 1) / sumPiece
+	reached := make([]int, tasks) // piece t holds row's words [t·sumPiece, reached[t])
+	var failed atomic.Bool
+	rows := [][]uint32{row}
+	parallel.Ranges(parallel.Workers(), len(sum), sumPiece, func(_, lo, hi int) {
+		pos := lo
+		for pos < hi && !failed.Load() {
+			end := min(pos+checkPiece, hi)
+			if simd.FirstOverBits(row[pos:end], bits) >= 0 {
+				failed.Store(true)
+				break
+			}
+			simd.AddWords(sum[pos:end], rows, pos)
+			pos = end
+		}
+		reached[lo/sumPiece] = pos
+	})
+	if !failed.Load() {
+		return -1
+	}
+	for t, end := range reached {
+		lo := t * sumPiece
+		simd.SubWords(sum[lo:end], rows, lo)
+	}
+	return firstOverBits(row, bits) // the first: another piece may have stopped short of its own
+}
+
+// checkPiece is how many words addChecked checks and then adds, while they are in L1.
+const checkPiece = 1 << 13

@@ -3,6 +3,7 @@ package secure
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math"
 	mrand "math/rand/v2"
 	"slices"
@@ -295,7 +296,11 @@ func TestRefusedVectorChangesNothing(t *testing.T) {
 	wide := MaskedVector{Words: slices.Clone(mv.Words)}
 	wide.Words[len(wide.Words)-1] |= 1 << 20
 	before := slices.Clone(st.srv.sum)
-	wantCode(t, st.srv.AddMasked(id, wide), secagg.CodeBadRequest, "a word of 2^20 for modulus 2^20")
+	err = st.srv.AddMasked(id, wide)
+	wantCode(t, err, secagg.CodeBadRequest, "a word of 2^20 for modulus 2^20")
+	if want := fmt.Sprintf("word %d is", len(wide.Words)-1); !strings.Contains(err.Error(), want) {
+		t.Fatalf("%v: does not name the word (%q)", err, want)
+	}
 	if !slices.Equal(st.srv.sum, before) {
 		t.Fatal("a refused masked vector changed the sum")
 	}
@@ -306,6 +311,42 @@ func TestRefusedVectorChangesNothing(t *testing.T) {
 	}
 	_, err = st.finalize()
 	mustOK(t, err)
+}
+
+// TestWideWordUndone: below 2^32 the server checks a masked vector a piece at a time on
+// every core, adding each piece as it passes. A word not below 2^b in a late piece
+// leaves the sum exactly as it was (the pieces added before are subtracted again), and
+// the error names the vector's first such word, not the first some core found.
+func TestWideWordUndone(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	n := 3*sumPiece + 5
+	s0, row := make([]uint32, n), make([]uint32, n)
+	for i := range s0 {
+		s0[i] = rng.Uint32()
+		row[i] = rng.Uint32() & (1<<20 - 1)
+	}
+	for _, wide := range [][]int{{2*sumPiece + 9, 3 * sumPiece}, {sumPiece + 3, 2*sumPiece + 9}, {n - 1}, {0, n - 1}} {
+		bad := slices.Clone(row)
+		for _, i := range wide {
+			bad[i] |= 1 << (20 + rng.IntN(12))
+		}
+		sum := slices.Clone(s0)
+		if got := addChecked(sum, bad, 20); got != wide[0] {
+			t.Fatalf("wide words at %v: named word %d", wide, got)
+		}
+		if !slices.Equal(sum, s0) {
+			t.Fatalf("wide words at %v: the refused vector changed the sum", wide)
+		}
+	}
+	sum := slices.Clone(s0)
+	if got := addChecked(sum, row, 20); got != -1 {
+		t.Fatalf("named word %d, below 2^20", got)
+	}
+	for i := range sum {
+		if sum[i] != s0[i]+row[i] {
+			t.Fatalf("sum[%d] = %d, want %d", i, sum[i], s0[i]+row[i])
+		}
+	}
 }
 
 // TestBoxFromAnotherRound plays a server replaying a box from an earlier round of the

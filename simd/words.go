@@ -41,3 +41,51 @@ func subWordRowsGeneric(sum []uint32, rows [][]uint32, off int) {
 		}
 	}
 }
+
+// FirstOverBits returns the index of the first word not below 2^bits, or -1 if every
+// word is (always so for bits >= 32). Secure aggregation checks every masked vector so
+// before summing it. It ORs a block at a time and searches only a block whose OR is
+// too wide, so a vector that passes costs its loads alone. It is the same Go on every
+// path: eight independent ORs already keep up with memory on one core here (24 GB/s
+// against 25 for a read), where the one-word loop ran at a third of that.
+func FirstOverBits(words []uint32, bits int) int {
+	if bits < 0 {
+		panic("simd: FirstOverBits with negative bits")
+	}
+	if bits >= 32 {
+		return -1
+	}
+	for lo := 0; lo < len(words); lo += wordBlock {
+		block := words[lo:min(lo+wordBlock, len(words))]
+		if orWords(block)>>bits != 0 {
+			for i, w := range block {
+				if w>>bits != 0 {
+					return lo + i
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// wordBlock is how many words FirstOverBits ORs before it tests them.
+const wordBlock = 2048
+
+// orWords is the OR of every word, in eight independent chains.
+func orWords(w []uint32) uint32 {
+	var a, b, c, d, e, f, g, h uint32
+	for ; len(w) >= 8; w = w[8:] {
+		a |= w[0]
+		b |= w[1]
+		c |= w[2]
+		d |= w[3]
+		e |= w[4]
+		f |= w[5]
+		g |= w[6]
+		h |= w[7]
+	}
+	for _, x := range w {
+		a |= x
+	}
+	return a | b | c | d | e | f | g | h
+}

@@ -72,3 +72,44 @@ func TestWordsBitIdentical(t *testing.T) {
 	assert.Panics(t, func() { simd.AddWords(sum, short, 9) }, "a row too short for the window")
 	assert.Equal(t, make([]uint32, 32), sum, "nothing added before the panic")
 }
+
+// TestFirstOverBits checks FirstOverBits against its definition, one word at a time, on
+// lengths around its blocks, with a wide word planted at the first, last and random
+// places (and at a second place after the first, which must not be the one found).
+func TestFirstOverBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	first := func(words []uint32, bits int) int {
+		for i, w := range words {
+			if uint64(w) >= 1<<bits {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, bits := range []int{0, 1, 12, 16, 20, 31, 32} {
+		for _, n := range []int{0, 1, 7, 8, 9, 2047, 2048, 2049, 3*2048 + 5} {
+			words := make([]uint32, n)
+			for i := range words {
+				if bits < 32 {
+					words[i] = rng.Uint32() & (1<<bits - 1)
+				} else {
+					words[i] = rng.Uint32()
+				}
+			}
+			require.Equal(t, first(words, bits), simd.FirstOverBits(words, bits), "bits %d, n %d, none wide", bits, n)
+			if n == 0 || bits == 32 {
+				continue
+			}
+			for _, at := range []int{0, n - 1, rng.IntN(n), rng.IntN(n)} {
+				w := append([]uint32(nil), words...)
+				w[at] |= 1 << (bits + rng.IntN(32-bits))
+				if after := at + 1 + rng.IntN(n-at); after < n {
+					w[after] |= 1 << bits
+				}
+				require.Equal(t, at, simd.FirstOverBits(w, bits), "bits %d, n %d, wide at %d", bits, n, at)
+				require.Equal(t, first(w, bits), at)
+			}
+		}
+	}
+	assert.Panics(t, func() { simd.FirstOverBits(nil, -1) })
+}

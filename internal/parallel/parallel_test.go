@@ -92,3 +92,27 @@ func TestAllOrNothing(t *testing.T) {
 		require.Equal(t, orig, dst, "a failed call writes nothing")
 	}
 }
+
+// TestFirst checks that First returns the first index found, whichever chunk finds one
+// first, at every worker count: the chunks after it find indices too.
+func TestFirst(t *testing.T) {
+	for _, workers := range []int{1, 2, 7} {
+		for _, n := range []int{0, 1, 63, 64, 65, 1000} {
+			for _, at := range []int{-1, 0, n / 3, n - 1} {
+				if at >= n {
+					continue
+				}
+				scan := func(lo, hi int) int {
+					for i := lo; i < hi; i++ {
+						if at >= 0 && i >= at && i%3 == at%3 { // at, and later ones
+							return i
+						}
+					}
+					return -1
+				}
+				got := parallel.First(workers, n, 32, scan)
+				require.Equal(t, at, got, "workers %d, n %d", workers, n)
+			}
+		}
+	}
+}
