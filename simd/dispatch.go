@@ -45,6 +45,8 @@ type kernels struct {
 	sqDist      func(acc *[Block]float64, x, y []float32)
 	sqDistPairs func(acc *[PairBlock * PairBlock * pairLanes]float64, a, b [][]float32, off, n int)
 	scale       func(x []float32, a float32)
+	scaleFlip   func(dst, x []float32, a float32, signs []byte)
+	dequantize  func(dst []float32, words []uint32, shift uint64, scale float64)
 	butterflies func(a, b []float32)
 	hadamard32  func(x []float32)
 	min, max    func(dst, x []float32)
@@ -109,6 +111,8 @@ var genericKernels = kernels{
 	sqDist:        sqDistGeneric,
 	sqDistPairs:   sqDistPairsGeneric,
 	scale:         scaleGeneric,
+	scaleFlip:     scaleFlipGeneric,
+	dequantize:    dequantizeGeneric,
 	butterflies:   butterfliesGeneric,
 	hadamard32:    hadamard32Generic,
 	min:           minGeneric,

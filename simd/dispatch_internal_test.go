@@ -48,7 +48,7 @@ func TestEnvironmentHonoured(t *testing.T) {
 func TestKernelTables(t *testing.T) {
 	genericHas := map[string]bool{"addRows": true, "addScaledRows": true, "finish": true,
 		"addWordRows": true, "subWordRows": true, "dot": true,
-		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "min": true, "max": true,
+		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "scaleFlip": true, "dequantize": true, "min": true, "max": true,
 		"butterflies": true, "hadamard32": true,
 		"nonFiniteBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "push": true}
 	for _, k := range implementations {

@@ -38,6 +38,7 @@ func FuzzPathsAgree(f *testing.F) {
 			dot, ss      uint64
 			bad          int
 			pairs        []float64
+			flip, deq    []float32
 		}
 		compute := func() result {
 			var r result
@@ -60,6 +61,14 @@ func FuzzPathsAgree(f *testing.F) {
 			simd.Scale(z, -2)
 			simd.SqDistPairs(&pairs, [][]float32{x, y, z, x}, [][]float32{y, z, x, r.sc}, 0, len(x))
 			r.pairs = pairs[:]
+			r.flip = make([]float32, len(x))
+			simd.ScaleFlip(r.flip, x, float32(w), data) // the bytes as signs: 8 a value
+			r.deq = make([]float32, len(x))
+			words := make([]uint32, len(x))
+			for i, v := range x {
+				words[i] = math.Float32bits(v)
+			}
+			simd.Dequantize(r.deq, words, 1+int(off)%32, w)
 			return r
 		}
 		prev := simd.Active()
@@ -83,6 +92,8 @@ func FuzzPathsAgree(f *testing.F) {
 				"SumSquares":     sameOrNaN64([]float64{math.Float64frombits(got.ss)}, []float64{math.Float64frombits(want.ss)}),
 				"FirstNonFinite": got.bad == want.bad,
 				"SqDistPairs":    sameOrNaN64(got.pairs, want.pairs),
+				"ScaleFlip":      same32(got.flip, want.flip),
+				"Dequantize":     sameOrNaN32(got.deq, want.deq),
 			} {
 				if !ok {
 					t.Fatalf("%s: %s differs from generic on %d values", name, p, len(x))

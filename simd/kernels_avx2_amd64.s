@@ -952,6 +952,148 @@ done:
 	VZEROUPPER
 	RET
 
+// func scaleFlipAVX2(dst []float32, x []float32, a float32, signs []byte)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·scaleFlipAVX2(SB), NOSPLIT, $0-80
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         signs_base+56(FP), DX
+	MOVSS        a+48(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVL         $0x80000000, BX
+	MOVD         BX, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU      flipShifts<>+0(SB), Y2
+	MOVQ         dst_len+8(FP), BX
+	SHRQ         $0x05, BX
+	TESTQ        BX, BX
+	JZ           done
+
+loop:
+	VMULPS       (CX), Y0, Y3
+	VPBROADCASTB (DX), Y4
+	VPSLLVD      Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VXORPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VMULPS       32(CX), Y0, Y3
+	VPBROADCASTB 1(DX), Y4
+	VPSLLVD      Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VXORPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	VMULPS       64(CX), Y0, Y3
+	VPBROADCASTB 2(DX), Y4
+	VPSLLVD      Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VXORPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 64(AX)
+	VMULPS       96(CX), Y0, Y3
+	VPBROADCASTB 3(DX), Y4
+	VPSLLVD      Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VXORPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 96(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000004, DX
+	DECQ         BX
+	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET
+
+DATA flipShifts<>+0(SB)/4, $0x0000001f
+DATA flipShifts<>+4(SB)/4, $0x0000001e
+DATA flipShifts<>+8(SB)/4, $0x0000001d
+DATA flipShifts<>+12(SB)/4, $0x0000001c
+DATA flipShifts<>+16(SB)/4, $0x0000001b
+DATA flipShifts<>+20(SB)/4, $0x0000001a
+DATA flipShifts<>+24(SB)/4, $0x00000019
+DATA flipShifts<>+28(SB)/4, $0x00000018
+GLOBL flipShifts<>(SB), RODATA|NOPTR, $32
+
+// func dequantizeAVX2(dst []float32, words []uint32, shift uint64, scale float64)
+// Requires: AVX, AVX2, SSE2
+TEXT ·dequantizeAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         words_base+24(FP), CX
+	MOVQ         shift+48(FP), DX
+	MOVQ         DX, X0
+	MOVSD        scale+56(FP), X1
+	VBROADCASTSD X1, Y1
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $0x05, DX
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVDQU    (CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, (AX)
+	VMOVDQU    16(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 16(AX)
+	VMOVDQU    32(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 32(AX)
+	VMOVDQU    48(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 48(AX)
+	VMOVDQU    64(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 64(AX)
+	VMOVDQU    80(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 80(AX)
+	VMOVDQU    96(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 96(AX)
+	VMOVDQU    112(CX), X2
+	VPSLLD     X0, X2, X2
+	VPSRAD     X0, X2, X2
+	VCVTDQ2PD  X2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 112(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000080, CX
+	DECQ       DX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func butterfliesAVX2(a []float32, b []float32)
 // Requires: AVX
 TEXT ·butterfliesAVX2(SB), NOSPLIT, $0-48

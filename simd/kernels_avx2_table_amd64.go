@@ -17,6 +17,8 @@ var avx2Kernels = kernels{
 	sqDist:         sqDistAVX2,
 	sqDistPairs:    sqDistPairsAVX2,
 	scale:          scaleAVX2,
+	scaleFlip:      scaleFlipAVX2,
+	dequantize:     dequantizeAVX2,
 	butterflies:    butterfliesAVX2,
 	hadamard32:     hadamard32AVX2,
 	nonFiniteBlock: nonFiniteBlockAVX2,

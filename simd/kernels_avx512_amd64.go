@@ -88,6 +88,18 @@ func sqDistPairsAVX512(acc *[256]float64, a [][]float32, b [][]float32, off int,
 //go:noescape
 func scaleAVX512(x []float32, a float32)
 
+// scaleFlipAVX512 is  dst[i] = x[i]*a with its sign bit XORed with bit i of signs,
+// for len(dst) a multiple of 32, len(x) >= len(dst) and len(signs) >= len(dst)/8.
+//
+//go:noescape
+func scaleFlipAVX512(dst []float32, x []float32, a float32, signs []byte)
+
+// dequantizeAVX512 is  dst[i] = float32(float64(int32(words[i]<<shift)>>shift) * scale)
+// for len(dst) a multiple of 32 and len(words) >= len(dst).
+//
+//go:noescape
+func dequantizeAVX512(dst []float32, words []uint32, shift uint64, scale float64)
+
 // butterfliesAVX512 is  for j := range a { a[j], b[j] = a[j]+b[j], a[j]-b[j] }
 // for len(a) a multiple of 32 and len(b) >= len(a).
 //

@@ -2236,6 +2236,88 @@ done:
 	VZEROUPPER
 	RET
 
+// func scaleFlipAVX512(dst []float32, x []float32, a float32, signs []byte)
+// Requires: AVX, AVX512F, SSE
+TEXT ·scaleFlipAVX512(SB), NOSPLIT, $0-80
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         signs_base+56(FP), DX
+	MOVSS        a+48(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVL         $0x80000000, BX
+	VPBROADCASTD BX, Z1
+	MOVQ         dst_len+8(FP), BX
+	SHRQ         $0x05, BX
+	TESTQ        BX, BX
+	JZ           done
+
+loop:
+	VMULPS  (CX), Z0, Z2
+	KMOVW   (DX), K1
+	VPXORD  Z1, Z2, K1, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  64(CX), Z0, Z2
+	KMOVW   2(DX), K1
+	VPXORD  Z1, Z2, K1, Z2
+	VMOVUPS Z2, 64(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000004, DX
+	DECQ    BX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dequantizeAVX512(dst []float32, words []uint32, shift uint64, scale float64)
+// Requires: AVX, AVX512F, SSE2
+TEXT ·dequantizeAVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         words_base+24(FP), CX
+	MOVQ         shift+48(FP), DX
+	MOVQ         DX, X0
+	MOVSD        scale+56(FP), X1
+	VBROADCASTSD X1, Z1
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $0x05, DX
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVDQU32     (CX), Z2
+	VPSLLD        X0, Z2, Z2
+	VPSRAD        X0, Z2, Z2
+	VEXTRACTI64X4 $0x01, Z2, Y3
+	VCVTDQ2PD     Y2, Z2
+	VMULPD        Z1, Z2, Z2
+	VCVTPD2PS     Z2, Y4
+	VCVTDQ2PD     Y3, Z2
+	VMULPD        Z1, Z2, Z2
+	VCVTPD2PS     Z2, Y2
+	VINSERTF64X4  $0x01, Y2, Z4, Z4
+	VMOVUPS       Z4, (AX)
+	VMOVDQU32     64(CX), Z2
+	VPSLLD        X0, Z2, Z2
+	VPSRAD        X0, Z2, Z2
+	VEXTRACTI64X4 $0x01, Z2, Y4
+	VCVTDQ2PD     Y2, Z2
+	VMULPD        Z1, Z2, Z2
+	VCVTPD2PS     Z2, Y3
+	VCVTDQ2PD     Y4, Z2
+	VMULPD        Z1, Z2, Z2
+	VCVTPD2PS     Z2, Y2
+	VINSERTF64X4  $0x01, Y2, Z3, Z3
+	VMOVUPS       Z3, 64(AX)
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x00000080, CX
+	DECQ          DX
+	JNZ           loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func butterfliesAVX512(a []float32, b []float32)
 // Requires: AVX, AVX512F
 TEXT ·butterfliesAVX512(SB), NOSPLIT, $0-48

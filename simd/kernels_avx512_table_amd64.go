@@ -22,6 +22,8 @@ var avx512Kernels = kernels{
 	sqDist:         sqDistAVX512,
 	sqDistPairs:    sqDistPairsAVX512,
 	scale:          scaleAVX512,
+	scaleFlip:      scaleFlipAVX512,
+	dequantize:     dequantizeAVX512,
 	butterflies:    butterfliesAVX512,
 	hadamard32:     hadamard32AVX512,
 	nonFiniteBlock: nonFiniteBlockAVX512,

@@ -89,3 +89,29 @@ func orWords(w []uint32) uint32 {
 	}
 	return a | b | c | d | e | f | g | h
 }
+
+// Dequantize writes into dst the words as signed integers of bits bits, times scale, in
+// float64 and then rounded once to float32: dst[i] = float32(float64(v) * scale), v
+// words[i]'s low bits bits read in two's complement (in [-2^(bits-1), 2^(bits-1))). A
+// sum mod 2^bits of integers that stay within that range is their true sum so centred;
+// distributed DP decodes its sums with it. len(words) must be at least len(dst); bits is
+// in [1, 32].
+func Dequantize(dst []float32, words []uint32, bits int, scale float64) {
+	if bits < 1 || bits > 32 {
+		panic("simd: Dequantize with bits outside [1, 32]")
+	}
+	words = words[:len(dst)]
+	shift := uint64(32 - bits)
+	k := active.Load().k.dequantize
+	pieces(len(dst), func(lo, hi int) { k(dst[lo:hi], words[lo:hi], shift, scale) },
+		func(lo, hi int) { dequantizeGeneric(dst[lo:hi], words[lo:hi], shift, scale) })
+}
+
+// dequantizeGeneric shifts each word's low bits to the top and back down
+// arithmetically: the sign extension of a (32-shift)-bit integer.
+func dequantizeGeneric(dst []float32, words []uint32, shift uint64, scale float64) {
+	words = words[:len(dst)]
+	for i, w := range words {
+		dst[i] = float32(float64(int32(w<<shift)>>shift) * scale)
+	}
+}

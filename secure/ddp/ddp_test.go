@@ -40,7 +40,7 @@ func centred(w []uint32, bits int) []int64 {
 // norm; the signs depend on the seed.
 func TestRotationInverts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, d := range []int{1, 4, 16, 1024, 1 << 14} {
+	for _, d := range []int{1, 4, 16, 1024, 1 << 14, 1 << 16} { // 2^16: pieces past the end of x
 		x := make([]float32, d-d/3)
 		for i := range x {
 			x[i] = float32(rng.IntN(64) - 32)
@@ -49,7 +49,7 @@ func TestRotationInverts(t *testing.T) {
 		y := make([]float32, d)
 		rotate(y, x, s)
 		assert.InDelta(t, norm(x), norm(y), 1e-9*norm(x), "d=%d", d)
-		unrotate(y, y, s, 1)
+		unrotate(y, y, s, 1, nil)
 		assert.Equal(t, x, y[:len(x)], "d=%d", d)
 		assert.Equal(t, make([]float32, d-len(x)), y[len(x):], "the padding")
 	}
@@ -71,7 +71,7 @@ func onGrid(k []int64, p Params) []float32 {
 	for i, v := range k {
 		y[i] = float32(float64(v) * p.Gamma)
 	}
-	unrotate(y, y, signs(p.Rotation, len(y)), 1)
+	unrotate(y, y, signs(p.Rotation, len(y)), 1, nil)
 	return y
 }
 
@@ -128,7 +128,7 @@ func TestEncodeDecodeExact(t *testing.T) {
 // and whole powers of two past FWHT's pieces, at 20 and 32 bits.
 func TestDecodeAsSpecified(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for _, dim := range []int{3*simd.HadamardPiece + 5, 4 * simd.HadamardPiece, 1 << 17} {
+	for _, dim := range []int{100, simd.HadamardPiece, 3*simd.HadamardPiece + 5, 4 * simd.HadamardPiece, 1 << 17} {
 		for _, b := range []int{20, 32} {
 			p := params(dim)
 			p.Bits = b
@@ -230,7 +230,7 @@ func TestConditionalRounding(t *testing.T) {
 			y[i] = float32(v * p.Gamma)
 			sq += v * v
 		}
-		unrotate(y, y, signs(p.Rotation, len(y)), 1)
+		unrotate(y, y, signs(p.Rotation, len(y)), 1, nil)
 		p.Clip = math.Sqrt(sq) * p.Gamma * (1 + 1e-6)
 		words := make([]uint32, p.Padded())
 		e, err := Encode(words, y, p, chacha(byte(c)), nil)

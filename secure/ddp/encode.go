@@ -146,15 +146,10 @@ func Decode(dst []float32, sum []uint32, p Params, divisor float64) error {
 		defer scratch.Put(buf)
 		y = *buf
 	}
-	// Word w's low Bits bits, as a signed Bits-bit integer: shifted to the top, then
-	// back down arithmetically.
-	shift := 32 - p.Bits
-	parallel.Ranges(parallel.Workers(), d, rotateChunk, func(_, lo, hi int) {
-		for i, w := range sum[lo:hi] {
-			y[lo+i] = float32(float64(int32(w<<shift)>>shift) * p.Gamma)
-		}
+	// Each word centred, a piece at a time as the transform takes it.
+	unrotate(dst, y, signs(p.Rotation, d), 1/divisor, func(lo, hi int) {
+		simd.Dequantize(y[lo:hi], sum[lo:hi], p.Bits, p.Gamma)
 	})
-	unrotate(dst, y, signs(p.Rotation, d), 1/divisor)
 	return nil
 }
 

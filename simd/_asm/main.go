@@ -61,6 +61,8 @@ func main() {
 	genSqDist(s)
 	genSqDistPairs(s)
 	genScale(s)
+	genScaleFlip(s)
+	genDequantize(s)
 	genButterflies(s)
 	genHadamard32(s)
 	genNonFinite(s)
