@@ -48,8 +48,11 @@ type kernels struct {
 	scaleFlip   func(dst, x []float32, a float32, signs []byte)
 	dequantize  func(dst []float32, words []uint32, shift uint64, scale float64)
 	butterflies func(a, b []float32)
-	hadamard32  func(x []float32)
-	min, max    func(dst, x []float32)
+	// butterflies4 and butterflies8 run two and three of FWHT's stages a pass, on the
+	// windows x[m·stride:][:width].
+	butterflies4, butterflies8 func(x []float32, stride, width int)
+	hadamard32                 func(x []float32)
+	min, max                   func(dst, x []float32)
 
 	nonFiniteBlock func(x []float32) int
 	copyStream     func(dst, src []float32)
@@ -114,6 +117,8 @@ var genericKernels = kernels{
 	scaleFlip:     scaleFlipGeneric,
 	dequantize:    dequantizeGeneric,
 	butterflies:   butterfliesGeneric,
+	butterflies4:  butterflies4Generic,
+	butterflies8:  butterflies8Generic,
 	hadamard32:    hadamard32Generic,
 	min:           minGeneric,
 	max:           maxGeneric,

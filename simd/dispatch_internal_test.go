@@ -49,7 +49,7 @@ func TestKernelTables(t *testing.T) {
 	genericHas := map[string]bool{"addRows": true, "addScaledRows": true, "finish": true,
 		"addWordRows": true, "subWordRows": true, "dot": true,
 		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "scaleFlip": true, "dequantize": true, "min": true, "max": true,
-		"butterflies": true, "hadamard32": true,
+		"butterflies": true, "butterflies4": true, "butterflies8": true, "hadamard32": true,
 		"nonFiniteBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "push": true}
 	for _, k := range implementations {
 		v := reflect.ValueOf(*k)

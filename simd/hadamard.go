@@ -1,5 +1,7 @@
 package simd
 
+import "math/bits"
+
 // HadamardPiece is how many values FWHT transforms in one piece before the stages that
 // cross pieces: 32 KiB, an L1 data cache.
 const HadamardPiece = 1 << 13
@@ -29,7 +31,7 @@ func FWHT(x []float32) {
 	piece := min(n, HadamardPiece)
 	for lo := 0; lo < n; lo += piece {
 		k.hadamard32(x[lo : lo+piece]) // stages 1 to 16 of every 32 values
-		butterflyStages(k, x[lo:lo+piece], Block)
+		stageGroups(k, x[lo:lo+piece], Block, 0, Block)
 	}
 	FWHTAcross(x, 0, piece)
 }
@@ -52,14 +54,7 @@ func FWHTAcross(x []float32, lo, hi int) {
 	}
 	k := active.Load().k
 	for c := lo; c < hi; c += hadamardStrip {
-		w := min(hadamardStrip, hi-c)
-		for h := HadamardPiece; h < n; h *= 2 {
-			for i := 0; i < n; i += 2 * h {
-				for j := i; j < i+h; j += HadamardPiece {
-					k.butterflies(x[j+c:j+c+w], x[j+h+c:j+h+c+w])
-				}
-			}
-		}
+		stageGroups(k, x, HadamardPiece, c, min(hadamardStrip, hi-c))
 	}
 }
 
@@ -67,13 +62,58 @@ func FWHTAcross(x []float32, lo, hi int) {
 // each piece, every piece's strip together in L2 up to 2^22 values or so.
 const hadamardStrip = 256
 
-// butterflyStages runs the stages of half-width h = from, 2·from, ... < len(x).
-func butterflyStages(k *kernels, x []float32, from int) {
-	for h := from; h < len(x); h *= 2 {
-		for i := 0; i < len(x); i += 2 * h {
-			k.butterflies(x[i:i+h], x[i+h:i+2*h])
+// stageGroups runs the stages of half-width h = unit, 2·unit, ... < len(x) on the
+// columns [c, c+w) of every unit of x (a power of two of values, unit <= len(x)): stage
+// h pairs unit u with unit u^(h/unit). They go three stages a pass while three remain
+// (then two, or one), each pass a call per window the stages pair, or a single one
+// per group of units when the columns are whole units (w = unit), whose windows touch.
+func stageGroups(k *kernels, x []float32, unit, c, w int) {
+	n := len(x)
+	for h := unit; h < n; {
+		stages := min(3, bits.Len(uint(n/h))-1)
+		span := h << stages
+		step, width := unit, w
+		if w == unit {
+			step, width = h, h
+		}
+		for i := 0; i < n; i += span {
+			for j := i + c; j < i+h; j += step {
+				switch stages {
+				case 3:
+					k.butterflies8(x[j:], h, width)
+				case 2:
+					k.butterflies4(x[j:], h, width)
+				default:
+					k.butterflies(x[j:j+width], x[j+h:j+h+width])
+				}
+			}
+		}
+		h = span
+	}
+}
+
+// stridedButterfliesGeneric runs the stages of half-width stride, 2·stride, ... (stages
+// of them) over the 2^stages windows x[m·stride:][:width], m < 2^stages: stage t pairs
+// window m with m + 2^t for every m whose bit t is clear.
+func stridedButterfliesGeneric(x []float32, stride, width, stages int) {
+	for t := range stages {
+		h := 1 << t
+		for m := range 1 << stages {
+			if m&h == 0 {
+				a, b := m*stride, (m+h)*stride
+				butterfliesGeneric(x[a:a+width], x[b:b+width])
+			}
 		}
 	}
+}
+
+// butterflies4Generic and butterflies8Generic are the generic path's strided kernels.
+func butterflies4Generic(x []float32, stride, width int) {
+	stridedButterfliesGeneric(x, stride, width, 2)
+}
+
+func butterflies8Generic(x []float32, stride, width int) {
+	stridedButterfliesGeneric(x, stride, width, 3)
 }
 
 // fwhtGeneric is the specification: stage by stage, half-width h = 1, 2, 4, ..., each

@@ -79,6 +79,18 @@ func dequantizeAVX2(dst []float32, words []uint32, shift uint64, scale float64)
 //go:noescape
 func butterfliesAVX2(a []float32, b []float32)
 
+// butterflies4AVX2 is  stridedButterfliesGeneric(x, stride, width, 2)  for width a multiple of 32,
+// and len(x) >= 3·stride + width.
+//
+//go:noescape
+func butterflies4AVX2(x []float32, stride int, width int)
+
+// butterflies8AVX2 is  stridedButterfliesGeneric(x, stride, width, 3)  for width a multiple of 32,
+// and len(x) >= 7·stride + width.
+//
+//go:noescape
+func butterflies8AVX2(x []float32, stride int, width int)
+
 // hadamard32AVX2 is  hadamard32Generic(x)  for len(x) a multiple of 32.
 //
 //go:noescape

@@ -20,6 +20,8 @@ var avx2Kernels = kernels{
 	scaleFlip:      scaleFlipAVX2,
 	dequantize:     dequantizeAVX2,
 	butterflies:    butterfliesAVX2,
+	butterflies4:   butterflies4AVX2,
+	butterflies8:   butterflies8AVX2,
 	hadamard32:     hadamard32AVX2,
 	nonFiniteBlock: nonFiniteBlockAVX2,
 	copyStream:     copyStreamAVX2,

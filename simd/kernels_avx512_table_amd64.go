@@ -25,6 +25,8 @@ var avx512Kernels = kernels{
 	scaleFlip:      scaleFlipAVX512,
 	dequantize:     dequantizeAVX512,
 	butterflies:    butterfliesAVX512,
+	butterflies4:   butterflies4AVX512,
+	butterflies8:   butterflies8AVX512,
 	hadamard32:     hadamard32AVX512,
 	nonFiniteBlock: nonFiniteBlockAVX512,
 	copyStream:     copyStreamAVX512,

@@ -1,9 +1,11 @@
-// FWHT's kernels (simd/hadamard.go): the butterflies of one stage, and the first five
-// stages of every 32 values.
+// FWHT's kernels (simd/hadamard.go): the butterflies of one stage, of two or three
+// stages a pass, and the first five stages of every 32 values.
 
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -116,4 +118,74 @@ func swapLanes(s isaSpec, h int, x, w reg.VecVirtual) {
 	default:
 		panic("no in-register swap at this distance")
 	}
+}
+
+// genStridedButterflies emits the stages of half-width stride, 2·stride, ... (stages of
+// them) over the 2^stages windows x[m·stride:][:width]: FWHT's wider stages, several a
+// pass, so that the values cross the cache once for them all rather than once a stage.
+// A vector of every window is loaded, goes through every stage in registers, and is
+// stored: the same butterflies, a+b and a-b of the same operands, as stage after stage.
+func genStridedButterflies(s isaSpec, stages int) {
+	rows := 1 << stages
+	name := fmt.Sprintf("butterflies%d%s", rows, s.suffix)
+	text(name, NOSPLIT, "func(x []float32, stride, width int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is  stridedButterfliesGeneric(x, stride, width, %d)  for width a multiple of 32,", name, stages),
+		fmt.Sprintf("and len(x) >= %d·stride + width.", rows-1))
+	p := Load(Param("x").Base(), GP64())
+	st := Load(Param("stride"), GP64())
+	SHLQ(Imm(2), st) // bytes
+	st3 := GP64()
+	LEAQ(Mem{Base: st, Index: st, Scale: 2}, st3)
+	var p4 reg.Register
+	if rows == 8 {
+		p4 = GP64()
+		LEAQ(Mem{Base: p, Index: st, Scale: 4}, p4)
+	}
+	// window m's vector v: four windows from p, the next four from p4.
+	at := func(m, v int) Mem {
+		base := p
+		if m >= 4 {
+			base = p4
+		}
+		d := v * s.vecSize
+		switch m % 4 {
+		case 1:
+			return Mem{Base: base, Index: st, Scale: 1, Disp: d}
+		case 2:
+			return Mem{Base: base, Index: st, Scale: 2, Disp: d}
+		case 3:
+			return Mem{Base: base, Index: st3, Scale: 1, Disp: d}
+		}
+		return Mem{Base: base, Disp: d}
+	}
+	width := Load(Param("width"), GP64())
+	SHRQ(Imm(5), width)
+	loop(width.(reg.GPVirtual), func() {
+		for v := 0; v < s.f32Vecs(); v++ {
+			r := make([]reg.VecVirtual, rows)
+			for m := range r {
+				r[m] = s.vec()
+				VMOVUPS(at(m, v), r[m])
+			}
+			for h := 1; h < rows; h *= 2 {
+				for m := range r {
+					if m&h == 0 {
+						sum, diff := s.vec(), s.vec()
+						VADDPS(r[m+h], r[m], sum)  // a + b
+						VSUBPS(r[m+h], r[m], diff) // a - b
+						r[m], r[m+h] = sum, diff
+					}
+				}
+			}
+			for m := range r {
+				VMOVUPS(r[m], at(m, v))
+			}
+		}
+	}, func() {
+		ADDQ(U32(block*4), p)
+		if p4 != nil {
+			ADDQ(U32(block*4), p4)
+		}
+	})
 }

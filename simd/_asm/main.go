@@ -64,6 +64,8 @@ func main() {
 	genScaleFlip(s)
 	genDequantize(s)
 	genButterflies(s)
+	genStridedButterflies(s, 2)
+	genStridedButterflies(s, 3)
 	genHadamard32(s)
 	genNonFinite(s)
 	genCopyStream(s)
