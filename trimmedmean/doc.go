@@ -24,5 +24,8 @@
 // aggregation) and serialises to bytes. Its float64 sum adds the kept values in arrival
 // order, so it equals the batch result bit for bit whenever the float64 sums are exact,
 // which holds whenever every coordinate's values share a grid fine enough for them
-// (such as quantised updates); otherwise the two agree to float64 rounding.
+// (such as quantised updates); otherwise the two agree to float64 rounding. A
+// coordinator that can hold a buffer of about 2k updates or more passes them with Fold,
+// which selects the new extremes among the kept ones and the buffer with the batch
+// kernels instead of pushing each value through them.
 package trimmedmean

@@ -34,6 +34,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // MarshalBinary serialises the stream in the versioned format above.
 func (s *Stream) MarshalBinary() ([]byte, error) {
+	s.order()
 	b := make([]byte, headerSize, headerSize+len(s.ext)*4+len(s.sum)*8+4)
 	copy(b, magic)
 	binary.LittleEndian.PutUint16(b[4:], formatVersion)
@@ -107,8 +108,8 @@ func (s *Stream) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// checkExtremes verifies the invariants Add and Merge keep: no NaN, each list ordered
-// with its empty slots last, and as many filled slots as the count allows.
+// checkExtremes verifies the invariants Add and Merge keep: every filled slot finite
+// (ResultK's kernels read them), each list ordered with its empty slots last, and as many filled slots as the count allows.
 func (s *Stream) checkExtremes() error {
 	k := s.k
 	want := min(s.count, k)
@@ -118,8 +119,8 @@ func (s *Stream) checkExtremes() error {
 			filled := 0
 			for i := range k {
 				v := s.ext[base+(side*k+i)*lanes]
-				if v != v {
-					return errorf("coordinate %d holds NaN", j)
+				if v != v || v != empty && math.IsInf(float64(v), 0) {
+					return errorf("coordinate %d holds %v among its extremes", j, v)
 				}
 				if i > 0 {
 					prev := s.ext[base+(side*k+i-1)*lanes]

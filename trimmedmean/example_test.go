@@ -56,3 +56,15 @@ func ExampleStream() {
 	fmt.Println(a.Count(), out, a.MemoryBytes())
 	// Output: 5 [4] 136
 }
+
+// A coordinator with room for a buffer folds it into the stream: the extremes are
+// chosen among the kept values and the buffer at once.
+func ExampleStream_Fold() {
+	s, _ := trimmedmean.NewStream(2, 1)
+	s.Fold([][]float32{{1, 10}, {-40, 20}, {3, 30}})  // keeps -40, 3 and 10, 30; sums 1 and 20
+	s.Fold([][]float32{{2, 900}, {50, 40}, {-1, 25}}) // keeps -40, 50 and 10, 900
+	out := make([]float32, 2)
+	s.Result(out) // drops -40 and 50, 10 and 900
+	fmt.Println(s.Count(), out)
+	// Output: 6 [1.25 28.75]
+}

@@ -7,3 +7,9 @@ func SetPanelFrom(n int) (restore func()) {
 	panelFrom = n
 	return func() { panelFrom = old }
 }
+
+// Extreme returns coordinate j's i-th kept value: the smallest ones for i < K(), in
+// ascending order, then the largest ones in descending order.
+func (s *Stream) Extreme(j, i int) float32 {
+	return s.ext[j/lanes*2*s.k*lanes+i*lanes+j%lanes]
+}

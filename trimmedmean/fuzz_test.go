@@ -44,10 +44,12 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatal("accepted blob does not re-serialise to itself")
 		}
 		dst := make([]float32, x.Dim())
-		if x.Result(dst) == nil {
-			for _, v := range dst {
-				if math.IsNaN(float64(v)) {
-					t.Fatal("accepted blob gives NaN")
+		for _, k := range []int{x.K(), x.K() / 2} { // ResultK's kernels read the kept slots
+			if x.ResultK(dst, k) == nil {
+				for _, v := range dst {
+					if math.IsNaN(float64(v)) {
+						t.Fatal("accepted blob gives NaN")
+					}
 				}
 			}
 		}
@@ -106,6 +108,31 @@ func FuzzKernels(f *testing.F) {
 		b, _ := all.MarshalBinary()
 		if !bytes.Equal(a, b) {
 			t.Fatal("Stream.AddRows differs from Add in order")
+		}
+		// Folded in two parts, it agrees with the reference and keeps AddRows's
+		// extremes once serialising has ordered them.
+		folded, _ := trimmedmean.NewStream(d, kk)
+		if err := folded.Fold(us[:clients/2]); err != nil {
+			t.Fatal(err)
+		}
+		if err := folded.Fold(us[clients/2:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := folded.Result(dst); err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstReference(t, us, kk, dst, "fuzz fold")
+		c, _ := folded.MarshalBinary()
+		for j := range d {
+			for i := range 2 * kk {
+				if x, y := all.Extreme(j, i), folded.Extreme(j, i); x != y {
+					t.Fatalf("coordinate %d slot %d: AddRows keeps %v, Fold %v", j, i, x, y)
+				}
+			}
+		}
+		var back trimmedmean.Stream
+		if err := back.UnmarshalBinary(c); err != nil {
+			t.Fatalf("a folded stream's blob is refused: %v", err)
 		}
 	})
 }

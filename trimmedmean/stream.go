@@ -30,6 +30,8 @@ type Stream struct {
 	// descending order (-Inf marks an empty slot).
 	ext []float32
 	sum []float64
+	// unordered says Fold wrote the lists, full, in no order; order sorts them.
+	unordered bool
 }
 
 // NewStream returns an empty stream for updates of dimension dim that will trim k values
@@ -56,6 +58,7 @@ func NewStream(dim, k int) (*Stream, error) {
 // time (at d = 10^6 and k = 10, 88 MB whose first touch alone costs tens of ms).
 func (s *Stream) Reset() {
 	s.count = 0
+	s.unordered = false
 	s.clearExtremes()
 	clear(s.sum)
 }
@@ -142,6 +145,16 @@ func (s *Stream) Add(update []float32) error {
 // passes through them, so the state crosses memory once per call rather than once per
 // update: with k = 10, the state is 21 numbers per coordinate against the update's one.
 func (s *Stream) AddRows(updates [][]float32) error {
+	if err := s.checkRows(updates); err != nil {
+		return err
+	}
+	s.push(updates...)
+	s.count += len(updates)
+	return nil
+}
+
+// checkRows refuses the first update of a wrong length or with a NaN or ±Inf, naming it.
+func (s *Stream) checkRows(updates [][]float32) error {
 	for i, u := range updates {
 		name := "updates[" + strconv.Itoa(i) + "]"
 		if err := secagg.ValidateUpdateLength(name, u, s.dim); err != nil {
@@ -151,8 +164,6 @@ func (s *Stream) AddRows(updates [][]float32) error {
 			return secagg.NonFiniteValue(name, j, u[j])
 		}
 	}
-	s.push(updates...)
-	s.count += len(updates)
 	return nil
 }
 
@@ -168,6 +179,7 @@ const pushTileBytes = 256 << 10
 // of coordinates, the tiles spread over the workers (coordinates are independent, so the
 // result does not depend on how).
 func (s *Stream) push(xs ...[]float32) {
+	s.order()
 	blockLen := 2 * s.k * lanes
 	tile := max(lanes, pushTileBytes/(8*s.k+8)/lanes*lanes)
 	parallel.Ranges(parallel.Workers(), s.dim, pushChunk, func(_, lo, hi int) {
@@ -222,8 +234,8 @@ func (s *Stream) Result(dst []float32) error { return s.ResultK(dst, s.k) }
 // ResultK writes the trimmed mean trimming only k' <= K() from each end: the stream's k
 // is then a maximum, fixed before the number of updates is known (say floor(ratio·the
 // most clients a round may have)), and k' follows from the count at the end. The kept
-// extremes beyond k' are added back to the sum in a fixed order: for each coordinate,
-// the smallest ones from the (k'+1)-th up, then the largest ones likewise.
+// extremes beyond k' are added back to the sum as simd.KeptSum adds the kept values of
+// rows: the kept extremes, trimmed k' from each end, in its fixed order.
 func (s *Stream) ResultK(dst []float32, k int) error {
 	if len(dst) != s.dim {
 		return secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has length %d, the stream's dimension is %d", len(dst), s.dim)
@@ -240,24 +252,18 @@ func (s *Stream) ResultK(dst []float32, k int) error {
 		simd.Finish(dst, s.sum, scale)
 		return nil
 	}
-	// The coordinate's values in order are: the filled smallest slots, the values summed
-	// in between, then the filled largest slots from the smallest up. With fewer than
-	// 2·K() updates the lists are only partly filled (the smallest list first), so the
-	// slots kept are those at least k' from either end of that order.
-	nLow := min(s.count, s.k)
-	nHigh := min(max(s.count-s.k, 0), s.k)
-	lastKept := s.count - k // exclusive bound on a slot's rank from either end
+	// The values kept at k are kept at k' too, and so are the kept extremes but the k'
+	// smallest and largest of them: their kept sum (KeptSum's fixed order) goes on top.
 	sum := make([]float64, s.dim)
-	copy(sum, s.sum)
-	for j := range sum {
-		base := j/lanes*2*s.k*lanes + j%lanes
-		for i := k; i < min(nLow, lastKept); i++ {
-			sum[j] += float64(s.ext[base+i*lanes])
+	s.tiles(0, func(sc *foldScratch, t, e int) {
+		rows := s.keptRows(sc, t, e)
+		m := e - t
+		simd.Bounds(sc.low[:m], sc.high[:m], rows, 0, k)
+		simd.KeptSum(sc.sum[:m], rows, 0, k, sc.low[:m], sc.high[:m])
+		for j, v := range sc.sum[:m] {
+			sum[t+j] = s.sum[t+j] + v
 		}
-		for i := k; i < min(nHigh, lastKept); i++ {
-			sum[j] += float64(s.ext[base+(s.k+i)*lanes])
-		}
-	}
+	})
 	simd.Finish(dst, sum, scale)
 	return nil
 }

@@ -225,6 +225,18 @@ func TestUnmarshalRejectsCorruption(t *testing.T) {
 	assert.ErrorIs(t, x.UnmarshalBinary(forge(9, 1e300)), secagg.ErrBadRequest)
 	assert.ErrorIs(t, x.UnmarshalBinary(forge(9, 1e3)), secagg.ErrBadRequest, "3 values between the extremes of N(0,1) data cannot sum to 1000")
 	require.NoError(t, x.UnmarshalBinary(forge(9, math.Float64frombits(binary.LittleEndian.Uint64(blob[len(blob)-4-33*8:])))), "the blob as it was")
+
+	// An infinite value in a filled slot, in order (-Inf first among the smallest, +Inf
+	// first among the largest): Push never keeps one, and ResultK's kernels read them.
+	for _, slot := range []struct {
+		plane int
+		v     float32
+	}{{0, float32(math.Inf(-1))}, {3, float32(math.Inf(1))}} {
+		b := append([]byte(nil), blob...)
+		binary.LittleEndian.PutUint32(b[32+slot.plane*16*4:], math.Float32bits(slot.v))
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli)))
+		assert.ErrorIs(t, x.UnmarshalBinary(b), secagg.ErrBadRequest, "%v in plane %d", slot.v, slot.plane)
+	}
 }
 
 // Sizes no machine holds are payload_too_large before any allocation; merging nil is a
