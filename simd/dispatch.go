@@ -85,6 +85,7 @@ type kernels struct {
 	selectRank16 func(out []float32, rows [][]float32, off, k int, keys []int32) int
 	successor    func(hi, lo []float32, rows [][]float32, off, k int)
 	keptSum      func(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int
+	outsideRows  func(masks []uint32, rows [][]float32, off int, lo, hi []float32)
 	push         func(ext []float32, sum []float64, x []float32, k int)
 }
 
@@ -96,7 +97,7 @@ type (
 )
 
 // What each path fills: the generic path every arithmetic kernel (FWHT's too), the scans and copies,
-// keptSum and push (its order statistics are Go code of their own); every assembly path
+// keptSum, outsideRows and push (its order statistics are Go code of their own); every assembly path
 // every kernel of the struct but boundsBisect8, selectRank8, the AES and the MT19937
 // ones, which only AVX-512 has,
 // and the per-size lists from their first size on without a gap, as far as its
@@ -127,6 +128,7 @@ var genericKernels = kernels{
 	copyStream:     copyStreamGeneric,
 	copyWindows:    copyWindowsGeneric,
 	keptSum:        keptSumGenericInt,
+	outsideRows:    outsideRowsGeneric,
 	push:           pushGeneric,
 }
 

@@ -157,6 +157,12 @@ func boundsInsert5AVX2(lo []float32, hi []float32, rows [][]float32, off int)
 //go:noescape
 func keptSumAVX2(sum []float64, rows [][]float32, off int, k int, lo []float32, hi []float32) int
 
+// outsideRowsAVX2 is outsideRowsGeneric(masks, rows, off, lo, hi), for len(lo) a multiple of 32,
+// every row's window [off, off+len(lo)) in bounds and len(masks) >= len(rows)·len(lo)/32.
+//
+//go:noescape
+func outsideRowsAVX2(masks []uint32, rows [][]float32, off int, lo []float32, hi []float32)
+
 // boundsBisectAVX2 is boundsGeneric(lo, hi, rows, off, k) for len(lo) a multiple of 32, 2k < len(rows),
 // len(keys) >= 8·len(rows), every row's window [off, off+len(lo)) in bounds and finite values.
 //

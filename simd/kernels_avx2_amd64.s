@@ -2103,6 +2103,80 @@ done:
 	VZEROUPPER
 	RET
 
+// func outsideRowsAVX2(masks []uint32, rows [][]float32, off int, lo []float32, hi []float32)
+// Requires: AVX
+TEXT ·outsideRowsAVX2(SB), NOSPLIT, $0-104
+	MOVQ  masks_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_base+56(FP), SI
+	MOVQ  hi_base+80(FP), DI
+	MOVQ  lo_len+64(FP), R8
+	SHRQ  $0x05, R8
+	TESTQ DX, DX
+	JZ    none
+	TESTQ R8, R8
+	JZ    done
+
+group:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(SI), Y2
+	VMOVUPS 32(DI), Y3
+	VMOVUPS 64(SI), Y4
+	VMOVUPS 64(DI), Y5
+	VMOVUPS 96(SI), Y6
+	VMOVUPS 96(DI), Y7
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+row:
+	MOVQ      (R9), R11
+	ADDQ      BX, R11
+	VMOVUPS   (R11), Y8
+	VCMPPS    $0x11, Y0, Y8, Y9
+	VCMPPS    $0x1e, Y1, Y8, Y8
+	VORPS     Y9, Y8, Y9
+	VMOVMSKPS Y9, R12
+	VMOVUPS   32(R11), Y8
+	VCMPPS    $0x11, Y2, Y8, Y9
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VORPS     Y9, Y8, Y9
+	VMOVMSKPS Y9, R13
+	SHLL      $0x08, R13
+	ORL       R13, R12
+	VMOVUPS   64(R11), Y8
+	VCMPPS    $0x11, Y4, Y8, Y9
+	VCMPPS    $0x1e, Y5, Y8, Y8
+	VORPS     Y9, Y8, Y9
+	VMOVMSKPS Y9, R13
+	SHLL      $0x10, R13
+	ORL       R13, R12
+	VMOVUPS   96(R11), Y8
+	VCMPPS    $0x11, Y6, Y8, Y9
+	VCMPPS    $0x1e, Y7, Y8, Y8
+	VORPS     Y9, Y8, Y9
+	VMOVMSKPS Y9, R11
+	SHLL      $0x18, R11
+	ORL       R11, R12
+	MOVL      R12, (AX)
+	ADDQ      $0x04, AX
+	ADDQ      $0x18, R9
+	DECQ      R10
+	JNZ       row
+	ADDQ      $0x00000080, SI
+	ADDQ      $0x00000080, DI
+	ADDQ      $0x00000080, BX
+	DECQ      R8
+	JNZ       group
+
+done:
+none:
+	VZEROUPPER
+	RET
+
 // func boundsBisectAVX2(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 // Requires: AVX, AVX2, MMX+, SSE2
 TEXT ·boundsBisectAVX2(SB), NOSPLIT, $0-112

@@ -27,6 +27,7 @@ var avx2Kernels = kernels{
 	copyStream:     copyStreamAVX2,
 	copyWindows:    copyWindowsAVX2,
 	keptSum:        keptSumAVX2,
+	outsideRows:    outsideRowsAVX2,
 	boundsBisect:   boundsBisectAVX2,
 	boundsBisect16: boundsBisect16AVX2,
 	selectRank16:   selectRank16AVX2,

@@ -3762,6 +3762,59 @@ done:
 	VZEROUPPER
 	RET
 
+// func outsideRowsAVX512(masks []uint32, rows [][]float32, off int, lo []float32, hi []float32)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·outsideRowsAVX512(SB), NOSPLIT, $0-104
+	MOVQ  masks_base+0(FP), AX
+	MOVQ  rows_base+24(FP), CX
+	MOVQ  rows_len+32(FP), DX
+	MOVQ  off+48(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  lo_base+56(FP), SI
+	MOVQ  hi_base+80(FP), DI
+	MOVQ  lo_len+64(FP), R8
+	SHRQ  $0x05, R8
+	TESTQ DX, DX
+	JZ    none
+	TESTQ R8, R8
+	JZ    done
+
+group:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DI), Z1
+	VMOVUPS 64(SI), Z2
+	VMOVUPS 64(DI), Z3
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+row:
+	MOVQ     (R9), R11
+	ADDQ     BX, R11
+	VMOVUPS  (R11), Z4
+	VCMPPS   $0x11, Z0, Z4, K1
+	VCMPPS   $0x1e, Z1, Z4, K2
+	KORW     K1, K2, K1
+	VMOVUPS  64(R11), Z4
+	VCMPPS   $0x11, Z2, Z4, K2
+	VCMPPS   $0x1e, Z3, Z4, K3
+	KORW     K2, K3, K2
+	KUNPCKWD K1, K2, K1
+	KMOVD    K1, (AX)
+	ADDQ     $0x04, AX
+	ADDQ     $0x18, R9
+	DECQ     R10
+	JNZ      row
+	ADDQ     $0x00000080, SI
+	ADDQ     $0x00000080, DI
+	ADDQ     $0x00000080, BX
+	DECQ     R8
+	JNZ      group
+
+done:
+none:
+	VZEROUPPER
+	RET
+
 // func boundsBisectAVX512(lo []float32, hi []float32, rows [][]float32, off int, k int, keys []int32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·boundsBisectAVX512(SB), NOSPLIT, $0-112

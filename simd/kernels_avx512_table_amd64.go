@@ -32,6 +32,7 @@ var avx512Kernels = kernels{
 	copyStream:     copyStreamAVX512,
 	copyWindows:    copyWindowsAVX512,
 	keptSum:        keptSumAVX512,
+	outsideRows:    outsideRowsAVX512,
 	boundsBisect:   boundsBisectAVX512,
 	boundsBisect16: boundsBisect16AVX512,
 	boundsBisect8:  boundsBisect8AVX512,

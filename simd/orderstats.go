@@ -271,6 +271,41 @@ func KeptSum(sum []float64, rows [][]float32, off, k int, lo, hi []float32) (fin
 	return finite
 }
 
+// Outside writes, for every group g of 32 coordinates of [0, len(lo)) and every row i,
+// masks[g·len(rows)+i] with bit l set where x = rows[i][off+32g+l] lies outside the
+// bounds of its coordinate j = 32g+l, x < lo[j] or x > hi[j] (a last, partial group's
+// missing lanes clear): the values that trimming passes over, found a vector at a time
+// so the ones kept between the bounds, mostly all, cost no branch. masks must hold
+// len(rows)·⌈len(lo)/32⌉ words.
+func Outside(masks []uint32, rows [][]float32, off int, lo, hi []float32) {
+	hi = hi[:len(lo)]
+	groups := (len(lo) + Block - 1) / Block
+	_ = masks[:len(rows)*groups]
+	for _, r := range rows {
+		_ = r[off : off+len(lo)]
+	}
+	outside := active.Load().k.outsideRows
+	n := len(rows)
+	pieces(len(lo), func(a, b int) { outside(masks[a/Block*n:], rows, off+a, lo[a:b], hi[a:b]) },
+		func(a, b int) { outsideRowsGeneric(masks[a/Block*n:], rows, off+a, lo[a:b], hi[a:b]) })
+}
+
+// outsideRowsGeneric is the specification of Outside.
+func outsideRowsGeneric(masks []uint32, rows [][]float32, off int, lo, hi []float32) {
+	for g := 0; g*Block < len(lo); g++ {
+		for i, r := range rows {
+			var m uint32
+			for l := range min(Block, len(lo)-g*Block) {
+				j := g*Block + l
+				if x := r[off+j]; x < lo[j] || x > hi[j] {
+					m |= 1 << l
+				}
+			}
+			masks[g*len(rows)+i] = m
+		}
+	}
+}
+
 func keptSumGenericInt(sum []float64, rows [][]float32, off, k int, lo, hi []float32) int {
 	if keptSumGeneric(sum, rows, off, k, lo, hi) {
 		return 1

@@ -1,6 +1,7 @@
 package trimmedmean
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/octomil/secagg/internal/parallel"
@@ -15,20 +16,25 @@ import (
 // every value that lands among the extremes (a third of them at N = 1000, k = 100).
 //
 // The stream keeps the same extremes as AddRows, as a set (a zero among them may change
-// sign), but in no order until an Add, AddRows, Merge or MarshalBinary needs one and
-// sorts them; the values pushed out between them are added to the sums in KeptSum's
-// fixed order rather than one at a time, so results agree with AddRows to float64
-// rounding, and bit for bit where the sums are exact. Rejection is AddRows's: if any
+// sign), but in no order, even between its two lists while they fill, until an Add,
+// AddRows, Merge or MarshalBinary needs one and sorts them; the values pushed out
+// between them are added to the sums in KeptSum's fixed order rather than one at a
+// time, so results agree with AddRows to float64 rounding, and bit for bit where the
+// sums are exact. Rejection is AddRows's: if any
 // update is refused (the first bad one is reported), none is taken.
 func (s *Stream) Fold(updates [][]float32) error {
 	if err := s.checkRows(updates); err != nil {
 		return err
 	}
-	// Values that all fit the lists (2k of them) are kept whatever they are: push them
-	// (the lists are then still filling, so in order).
-	if s.k == 0 || s.count+len(updates) <= 2*s.k {
+	// Values that all fit the lists (2k of them) are kept whatever they are: they go
+	// into the free slots as they come.
+	switch {
+	case s.k == 0:
 		s.push(updates...)
-	} else {
+	case s.count+len(updates) <= 2*s.k:
+		s.place(updates)
+		s.unordered = true
+	default:
 		s.fold(updates)
 		s.unordered = true
 	}
@@ -44,8 +50,9 @@ type foldScratch struct {
 	rows       [][]float32
 	low, high  []float32
 	sum        []float64
-	candidates []float32 // per coordinate, k+1 slots below low then k+1 above high
-	counts     []int     // per coordinate, how many below and above
+	candidates []float32 // k+1 slots below low then k+1 above high, per coordinate
+	counts     []int     // how many below, then above, per coordinate; then how many used
+	masks      []uint32  // simd.Outside's
 }
 
 var foldPool pool.Slices[float32]
@@ -64,9 +71,14 @@ func (s *Stream) tiles(extra int, fn func(sc *foldScratch, t, e int)) {
 	for w := range scratch {
 		b := (*buf)[w*per : (w+1)*per]
 		scratch[w] = foldScratch{
-			kept: b[:2*k*tile], low: b[2*k*tile : 2*k*tile+tile], high: b[2*k*tile+tile : 2*k*tile+2*tile],
+			kept:       b[:2*k*tile],
+			low:        b[2*k*tile : 2*k*tile+tile],
+			high:       b[2*k*tile+tile : 2*k*tile+2*tile],
 			candidates: b[2*k*tile+2*tile:],
-			rows:       make([][]float32, 0, 2*k+extra), sum: make([]float64, tile), counts: make([]int, 2*tile),
+			rows:       make([][]float32, 0, 2*k+extra),
+			sum:        make([]float64, tile),
+			counts:     make([]int, 4*tile),
+			masks:      make([]uint32, (2*k+extra)*((tile+simd.Block-1)/simd.Block)),
 		}
 	}
 	parallel.Ranges(workers, s.dim, tile*tilesPerTask, func(w, lo, hi int) {
@@ -107,6 +119,7 @@ func (s *Stream) fold(xs [][]float32) {
 func (s *Stream) foldTile(sc *foldScratch, xs [][]float32, t, e int) {
 	k, m := s.k, e-t
 	rows := s.keptRows(sc, t, e)
+	kept := len(rows)
 	for _, x := range xs {
 		rows = append(rows, x[t:e])
 	}
@@ -117,82 +130,140 @@ func (s *Stream) foldTile(sc *foldScratch, xs [][]float32, t, e int) {
 		s.sum[t+j] += v
 	}
 	// The new k smallest are the values below low (at most k: low is the (k+1)-th
-	// smallest) and copies of low for the rest; likewise above high. A kept value
-	// mostly stays kept: each is written to its coordinate's next free slot and the
-	// slot taken only if it belongs there, without a branch to mispredict (slot k takes
-	// what belongs nowhere). An update's value mostly does not: a branch passes it by.
-	below, above := sc.counts[:m], sc.counts[m:2*m]
-	clear(below)
-	clear(above)
+	// smallest) and copies of low for the rest; likewise above high. An update's
+	// value mostly is neither: simd.Outside finds the few that are, a vector at a time,
+	// and they go to cand, slot i of coordinate j's side (0 below, 1 above) at
+	// cand[(side·(k+1)+i)·m + j], so one row's land in a few neighbouring lines.
+	counts := sc.counts[:2*m]
+	clear(counts)
 	cand := sc.candidates[:2*(k+1)*m]
-	kept := len(rows) - len(xs)
-	for _, x := range rows[:kept] {
-		for j, v := range x {
-			b, a := below[j], above[j]
-			cand[j*2*(k+1)+b] = v
-			cand[j*2*(k+1)+k+1+a] = v
-			if v < low[j] {
-				b++
+	if s.count < 2*k || s.count == 2*k && s.unordered {
+		// While the lists fill (or were filled by Fold), the kept values lie in any
+		// order across both: they are candidates like the updates'.
+		s.collect(sc, rows, low, high, counts, cand)
+		s.rewrite(t, e, low, high, counts, cand)
+		return
+	}
+	s.collect(sc, rows[kept:], low, high, counts, cand)
+	s.replace(sc, t, e, rows[:kept], low, high, counts, cand)
+}
+
+// collect appends the values of rows outside [low, high] to their coordinates' sides.
+func (s *Stream) collect(sc *foldScratch, rows [][]float32, low, high []float32, counts []int, cand []float32) {
+	k, m := s.k, len(low)
+	masks := sc.masks[:len(rows)*((m+simd.Block-1)/simd.Block)]
+	simd.Outside(masks, rows, 0, low, high)
+	for i, mask := range masks {
+		g, x := i/len(rows), rows[i%len(rows)]
+		for ; mask != 0; mask &= mask - 1 {
+			j := g*simd.Block + bits.TrailingZeros32(mask)
+			v := x[j]
+			side := 0 // outside the bounds, so above where not below
+			if v > low[j] {
+				side = 1
 			}
-			if v > high[j] {
-				a++
-			}
-			below[j], above[j] = b, a
+			c := side*m + j
+			cand[(side*(k+1)+counts[c])*m+j] = v
+			counts[c]++
 		}
 	}
-	for _, x := range rows[kept:] {
-		for j, v := range x {
-			if v < low[j] {
-				cand[j*2*(k+1)+below[j]] = v
-				below[j]++
-			} else if v > high[j] {
-				cand[j*2*(k+1)+k+1+above[j]] = v
-				above[j]++
-			}
-		}
-	}
+}
+
+// rewrite writes every slot of the coordinates [t, e): the candidates of each side,
+// then copies of its bound.
+func (s *Stream) rewrite(t, e int, low, high []float32, counts []int, cand []float32) {
+	k, m := s.k, e-t
 	blockLen := 2 * k * lanes
 	ext := s.ext[t/lanes*blockLen:]
 	for j := range m {
 		base := j/lanes*blockLen + j%lanes
-		c := cand[j*2*(k+1) : (j+1)*2*(k+1)]
+		below, above := counts[j], counts[m+j]
 		for i := range k {
 			lo, hi := low[j], high[j]
-			if i < below[j] {
-				lo = c[i]
+			if i < below {
+				lo = cand[i*m+j]
 			}
-			if i < above[j] {
-				hi = c[k+1+i]
+			if i < above {
+				hi = cand[(k+1+i)*m+j]
 			}
 			ext[base+i*lanes], ext[base+(k+i)*lanes] = lo, hi
 		}
 	}
 }
 
-// order sorts a folded stream's lists, the smallest ascending and the largest
-// descending, as Push and the serialised form have them.
+// replace rewrites, in full lists, only the slots whose values the bounds pushed out:
+// a kept smallest value stays where it is below low (it cannot be above high: the k
+// largest are at least it), a kept largest where it is above high, so simd.Outside
+// over the kept planes marks the slots that stay. Each other slot takes its side's
+// next candidate, or a copy of its bound once they run out.
+func (s *Stream) replace(sc *foldScratch, t, e int, kept [][]float32, low, high []float32, counts []int, cand []float32) {
+	k, m := s.k, e-t
+	blockLen := 2 * k * lanes
+	ext := s.ext[t/lanes*blockLen:]
+	groups := (m + simd.Block - 1) / simd.Block
+	masks := sc.masks[:len(kept)*groups]
+	simd.Outside(masks, kept, 0, low, high)
+	used := sc.counts[2*m : 4*m]
+	clear(used)
+	for i, mask := range masks {
+		g, p := i/len(kept), i%len(kept)
+		side, bound := 0, low
+		if p >= k {
+			side, bound = 1, high
+		}
+		free := ^mask
+		if n := m - g*simd.Block; n < simd.Block {
+			free &= 1<<n - 1
+		}
+		for ; free != 0; free &= free - 1 {
+			j := g*simd.Block + bits.TrailingZeros32(free)
+			c := side*m + j
+			v := bound[j]
+			if u := used[c]; u < counts[c] {
+				v = cand[(side*(k+1)+u)*m+j]
+				used[c] = u + 1
+			}
+			ext[j/lanes*blockLen+p*lanes+j%lanes] = v
+		}
+	}
+}
+
+// place writes xs, which the lists have room for, into the next free slots: the
+// stream's (count+i)-th value into plane count+i, as the lists fill.
+func (s *Stream) place(xs [][]float32) {
+	blockLen := 2 * s.k * lanes
+	parallel.Ranges(parallel.Workers(), (s.dim+lanes-1)/lanes, pushChunk/lanes, func(_, lo, hi int) {
+		for b := lo; b < hi; b++ {
+			for i, x := range xs {
+				copy(s.ext[b*blockLen+(s.count+i)*lanes:][:lanes], x[b*lanes:min(s.dim, (b+1)*lanes)])
+			}
+		}
+	})
+}
+
+// order sorts the lists Fold left unordered as Push and the serialised form have them:
+// each coordinate's filled slots (the first min(count, 2k) planes) sorted together, the
+// smallest k ascending in the first list and the rest descending in the second.
 func (s *Stream) order() {
 	if !s.unordered {
 		return
 	}
-	k := s.k
+	k, n := s.k, min(s.count, 2*s.k)
 	blockLen := 2 * k * lanes
 	parallel.Ranges(parallel.Workers(), len(s.ext)/blockLen, 64, func(_, lo, hi int) {
-		list := make([]float32, k)
+		list := make([]float32, n)
 		for b := lo; b < hi; b++ {
-			for l := range lanes {
-				for side := range 2 {
-					at := b*blockLen + side*k*lanes + l
-					for i := range list {
-						list[i] = s.ext[at+i*lanes]
-					}
-					slices.Sort(list)
-					if side == 1 {
-						slices.Reverse(list)
-					}
-					for i, v := range list {
-						s.ext[at+i*lanes] = v
-					}
+			for l := range min(lanes, s.dim-b*lanes) {
+				at := b*blockLen + l
+				for i := range list {
+					list[i] = s.ext[at+i*lanes]
+				}
+				slices.Sort(list)
+				for i, v := range list[:min(n, k)] {
+					s.ext[at+i*lanes] = v
+				}
+				for i := range n - min(n, k) {
+					s.ext[at+(k+i)*lanes] = list[n-1-i]
 				}
 			}
 		}

@@ -1,13 +1,17 @@
 package trimmedmean_test
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/simdtest"
+	"github.com/octomil/secagg/simd"
 	"github.com/octomil/secagg/trimmedmean"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -149,4 +153,32 @@ func BenchmarkFold(b *testing.B) {
 	for _, group := range []int{50, 100, 200, 400, 1000} {
 		b.Run("Fold/"+strconv.Itoa(group), func(b *testing.B) { run(b, group, s.Fold) })
 	}
+}
+
+// A folded stream's state is the same bytes on every path and at every GOMAXPROCS: the
+// kernels it folds with are, and the tiles do not depend on the workers.
+func TestFoldBitIdenticalAcrossPathsAndThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(56, 57))
+	const k = 5
+	us := generators["byzantine"](rng, 60, 3*4096+77)
+	procs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(procs)
+	var want []byte
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		for _, threads := range []int{1, 2, 3} {
+			runtime.GOMAXPROCS(threads)
+			s, err := trimmedmean.NewStream(len(us[0]), k)
+			require.NoError(t, err)
+			for lo := 0; lo < len(us); lo += 15 {
+				require.NoError(t, s.Fold(us[lo:lo+15]))
+			}
+			got, err := s.MarshalBinary()
+			require.NoError(t, err)
+			if want == nil {
+				want = got
+			} else if !bytes.Equal(want, got) {
+				t.Fatalf("%s GOMAXPROCS=%d: the folded stream differs", p, threads)
+			}
+		}
+	})
 }

@@ -30,7 +30,7 @@ type Stream struct {
 	// descending order (-Inf marks an empty slot).
 	ext []float32
 	sum []float64
-	// unordered says Fold wrote the lists, full, in no order; order sorts them.
+	// unordered says Fold wrote the lists in no order; order sorts them.
 	unordered bool
 }
 

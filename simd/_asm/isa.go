@@ -145,8 +145,10 @@ func bitsOf(n int) int {
 // Comparison predicates of VCMPPS (ordered, quiet).
 const (
 	cmpEQ = 0x00
+	cmpLT = 0x11
 	cmpLE = 0x12
 	cmpGE = 0x1d
+	cmpGT = 0x1e
 )
 
 func b2i(b bool) int {

@@ -89,3 +89,75 @@ func genKeptSum(s isaSpec) {
 	VZEROUPPER()
 	RET()
 }
+
+// genOutsideRows emits Outside: per group of 32 coordinates, the bounds in registers,
+// each row's 32 values compared with both and the lanes outside stored as one 32-bit
+// mask.
+func genOutsideRows(s isaSpec) {
+	name := "outsideRows" + s.suffix
+	text(name, NOSPLIT, "func(masks []uint32, rows [][]float32, off int, lo, hi []float32)")
+	Pragma("noescape")
+	Doc(name+" is outsideRowsGeneric(masks, rows, off, lo, hi), for len(lo) a multiple of 32,",
+		"every row's window [off, off+len(lo)) in bounds and len(masks) >= len(rows)·len(lo)/32.")
+	masks := Load(Param("masks").Base(), GP64()).(reg.GPVirtual)
+	rows := Load(Param("rows").Base(), GP64()).(reg.GPVirtual)
+	nrows := Load(Param("rows").Len(), GP64()).(reg.GPVirtual)
+	off := Load(Param("off"), GP64()).(reg.GPVirtual)
+	SHLQ(Imm(2), off)
+	lo := Load(Param("lo").Base(), GP64()).(reg.GPVirtual)
+	hi := Load(Param("hi").Base(), GP64()).(reg.GPVirtual)
+	groups := Load(Param("lo").Len(), GP64()).(reg.GPVirtual)
+	SHRQ(Imm(5), groups)
+	vecs := block * 4 / s.vecSize
+	TESTQ(nrows, nrows)
+	JZ(LabelRef("none"))
+	forEach(groups, "group", func() {
+		L, H := make([]reg.VecVirtual, vecs), make([]reg.VecVirtual, vecs)
+		for v := range vecs {
+			L[v], H[v] = s.vec(), s.vec()
+			VMOVUPS(Mem{Base: lo, Disp: v * s.vecSize}, L[v])
+			VMOVUPS(Mem{Base: hi, Disp: v * s.vecSize}, H[v])
+		}
+		rowLoop(rows, nrows, off, "row", func(addr reg.GPVirtual) {
+			if s.vecSize == 64 {
+				var out [2]reg.OpmaskVirtual
+				for v := range vecs {
+					x, below, above := s.vec(), K(), K()
+					VMOVUPS(Mem{Base: addr, Disp: v * s.vecSize}, x)
+					VCMPPS(Imm(cmpLT), L[v], x, below) // x < lo
+					VCMPPS(Imm(cmpGT), H[v], x, above) // x > hi
+					KORW(below, above, below)
+					out[v] = below
+				}
+				m := K()
+				KUNPCKWD(out[0], out[1], m) // the second half in the upper 16 bits
+				KMOVD(m, Mem{Base: masks})
+			} else {
+				m := GP32()
+				for v := range vecs {
+					x, below, above := s.vec(), s.vec(), s.vec()
+					VMOVUPS(Mem{Base: addr, Disp: v * s.vecSize}, x)
+					VCMPPS(Imm(cmpLT), L[v], x, below)
+					VCMPPS(Imm(cmpGT), H[v], x, above)
+					VORPS(below, above, below)
+					if v == 0 {
+						VMOVMSKPS(below, m)
+					} else {
+						t := GP32()
+						VMOVMSKPS(below, t)
+						SHLL(U8(8*v), t)
+						ORL(t, m)
+					}
+				}
+				MOVL(m, Mem{Base: masks})
+			}
+			ADDQ(Imm(4), masks)
+		})
+		ADDQ(U32(block*4), lo)
+		ADDQ(U32(block*4), hi)
+		ADDQ(U32(block*4), off)
+	})
+	Label("none")
+	VZEROUPPER()
+	RET()
+}

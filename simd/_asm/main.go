@@ -74,6 +74,7 @@ func main() {
 		genBoundsInsert(s, k)
 	}
 	genKeptSum(s)
+	genOutsideRows(s)
 	genBoundsBisect(s)
 	genBoundsBisect16(s, false)
 	if s.vecSize == 64 {
