@@ -279,8 +279,9 @@ const maxWeight = 0x1p850
 // weighted_mean, norm_bounded_mean and dp_mean rounds keep a float64 running sum (d·8
 // bytes) and the client ids (and norms), and their result is bit-identical to Mean,
 // WeightedMean, NormBoundedMean or DPMean over the updates in the order they were added;
-// trimmed_mean rounds keep a trimmedmean.Stream and equal TrimmedMean where its sums are
-// exact; the other strategies hold the updates and run their batch kernel at Finalize.
+// trimmed_mean rounds hold the updates where max_clients of them fit max_round_bytes
+// and else keep a trimmedmean.Stream, equal to TrimmedMean where its sums are exact; the
+// other strategies hold the updates and run their batch kernel at Finalize.
 type Round struct {
 	engine    *Engine
 	cfg       Config
@@ -332,7 +333,8 @@ func (r *Round) Add(clientID string, update []float32, weight float64) error {
 // again until the round is finalised. A strategy that holds updates keeps it as it is,
 // without copying; mean, weighted_mean, dp_mean and norm_bounded_mean keep up to three
 // such updates and add them together, so their float64 sums cross memory once per three
-// updates, and trimmed_mean keeps up to four and passes them through its stream together.
+// updates, and a streaming trimmed_mean round keeps them until its fold buffer is full
+// (or, with no room for one, four of them) and passes them through its stream together.
 func (r *Round) AddOwned(clientID string, update []float32, weight float64) error {
 	return r.add(clientID, update, weight, true)
 }
@@ -443,8 +445,9 @@ func (r *Round) Clients() int {
 // StateBytes returns the memory the round's aggregate state holds (not counting the
 // client ids): d·8 for the means (and d·4 for each owned update waiting to be added),
 // for trimmed_mean the held updates (N·d·4) where max_clients of them fit
-// max_round_bytes and else the stream's (2k+1)·d numbers, the held updates for the
-// other strategies. A finalised round holds nothing: its state goes to the engine, for
+// max_round_bytes and else the stream's (2k+1)·d numbers and its fold buffer (d·4 for
+// each owned update waiting and each copy the round keeps, as many as the bound leaves
+// room for), the held updates for the other strategies. A finalised round holds nothing: its state goes to the engine, for
 // the next round of the same shape.
 func (r *Round) StateBytes() int64 {
 	r.mu.Lock()

@@ -285,19 +285,32 @@ func TestTrimmedRound(t *testing.T) {
 	const d = 300
 	// A round whose max_clients updates fit max_round_bytes holds them (the default
 	// bound); a budget of 20000 bytes, under 30·300·4, makes it stream (k = 6:
-	// 12·304·4 + 300·8 = 16992 bytes). Both give TrimmedMean's bits on exact sums.
-	for _, budget := range []int64{0, 20_000} {
+	// 12·304·4 + 300·8 = 16992 bytes), and one of 26592 leaves room for 8 updates,
+	// which it folds 8 at a time. All give TrimmedMean's bits on exact sums, the
+	// updates borrowed or owned in any mix.
+	for _, budget := range []int64{0, 20_000, 26_592} {
 		cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.2, MaxClients: 30, MaxRoundBytes: budget}
 		for _, n := range []int{1, 4, 5, 13, 30} {
 			us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<20)-1<<19) / 256 })
 			r := newRound(t, cfg, d)
+			scratch := make([]float32, d) // a borrowed update's buffer, reused by its caller
 			for i, u := range us {
-				require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+				if budget == 26_592 && rng.IntN(2) == 0 {
+					require.NoError(t, r.AddOwned(fmt.Sprint("c", i), append([]float32(nil), u...), 1))
+				} else {
+					copy(scratch, u)
+					require.NoError(t, r.Add(fmt.Sprint("c", i), scratch, 1))
+					scratch[i%d] = 1e30
+				}
+				assert.LessOrEqual(t, r.StateBytes(), max(budget, int64(n*d*4)))
 			}
-			if budget > 0 {
-				assert.Equal(t, int64(16992), r.StateBytes(), "a streaming round holds its stream")
-			} else {
+			switch budget {
+			case 0:
 				assert.Equal(t, int64(n*d*4), r.StateBytes(), "a holding round holds the updates")
+			case 20_000:
+				assert.Equal(t, int64(16992), r.StateBytes(), "a streaming round holds its stream")
+			default:
+				assert.Greater(t, r.StateBytes(), int64(16992), "a folding round holds a buffer too")
 			}
 			got := make([]float32, d)
 			_, err := r.Finalize(got)
@@ -663,4 +676,38 @@ func TestTrimmedRoundStreamMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "adds allocate no state")
 	assert.Equal(t, int64(stream), r.StateBytes())
+}
+
+// With room for 2k = 200 more updates (80 MB), the round folds them 200 at a time: its
+// state is the stream, the copies it reuses (made once) and the owned updates waiting,
+// never more than the bound whatever mix arrives; the result is the batch's on exact
+// data.
+func TestTrimmedRoundFoldMemory(t *testing.T) {
+	const n, d = 1000, 100_000
+	const stream, buffer = 200*d*4 + d*8, 200 * d * 4
+	cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: n, MaxRoundBytes: stream + buffer}
+	r := newRound(t, cfg, d)
+	rng := rand.New(rand.NewPCG(120, 121))
+	us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<16)) / 64 })
+	u := make([]float32, d) // a borrowed update's buffer, reused by its caller
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		if i >= 300 && i%3 == 0 {
+			require.NoError(t, r.AddOwned(fmt.Sprint("c", i), us[i], 1))
+		} else {
+			copy(u, us[i])
+			require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+		}
+		require.LessOrEqual(t, r.StateBytes(), int64(stream+buffer), "after %d updates", i+1)
+	}
+	runtime.ReadMemStats(&after)
+	assert.Greater(t, r.StateBytes(), int64(stream), "the copies it keeps")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(buffer+8<<20), "200 copies, made once")
+	got, want := make([]float32, d), make([]float32, d)
+	_, err := r.Finalize(got)
+	require.NoError(t, err)
+	require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.1))
+	bitsEqual(t, want, got, "a folding round of n1000_d100k")
 }

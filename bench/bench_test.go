@@ -3,6 +3,7 @@ package bench_test
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -153,6 +154,45 @@ func BenchmarkTrimmedMeanStream(b *testing.B) {
 	}
 }
 
+// BenchmarkRoundOverBudget times trimmed_mean rounds (r = 0.1) whose max_clients
+// updates do not fit max_round_bytes, so they stream: with room for the stream alone
+// (each update pushed through it), and for the stream and a buffer of 2k or N/2
+// updates (folded a buffer at a time). BenchmarkTrimmedMean is the batch to compare.
+func BenchmarkRoundOverBudget(b *testing.B) {
+	forEachWorkload(b, bench.Workloads, func(b *testing.B, w bench.Workload, us [][]float32) {
+		k, _ := trimmedmean.K(0.1, w.N)
+		stream, _ := trimmedmean.StreamBytes(w.D, k)
+		buffers := []struct {
+			name string
+			rows int
+		}{{"stream", 0}, {"buffer_2k", 2 * k}, {"buffer_half", w.N / 2}}
+		for _, buf := range buffers {
+			b.Run(buf.name, func(b *testing.B) {
+				e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, TrimRatio: 0.1,
+					MinClients: 1, MaxClients: w.N, MaxRoundBytes: stream + int64(buf.rows)*int64(w.D)*4})
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := make([]float32, w.D)
+				for b.Loop() {
+					r, err := e.NewRound(w.D)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for i, u := range us {
+						if err := r.AddOwned(strconv.Itoa(i), u, 1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if _, err := r.Finalize(dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+}
+
 // BenchmarkGaussianNoise adds Gaussian noise to a 10^7-coordinate model: the secure
 // default and the seeded source, reported as samples/s beside the bytes; then the
 // secure source over zeros, subnormals and huge values, whose times must not differ
@@ -282,8 +322,9 @@ func roundConfigs(w bench.Workload) (names []string, cfgs []aggregate.Config) {
 
 // BenchmarkRound times a whole round through the engine for every strategy of the table
 // (roundConfigs): every update added, then Finalize. For dp_mean the clipping norm is
-// taken at Add, while the update is in cache (norm_bounded_mean likewise); trimmed_mean
-// streams through a trimmedmean.Stream; the others hold the updates they are handed. The
+// taken at Add, while the update is in cache (norm_bounded_mean likewise); the others
+// hold the updates they are handed, trimmed_mean too under the default max_round_bytes
+// (BenchmarkRoundOverBudget times it streaming). The
 // quadratic ones (krum, multi_krum, bulyan) run on n100_d1m and n32_d4m only.
 func BenchmarkRound(b *testing.B) {
 	names, _ := roundConfigs(bench.Workloads[0])
