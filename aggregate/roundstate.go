@@ -63,10 +63,10 @@ func newRoundState(e *Engine, dim int) (roundState, error) {
 			}
 		}
 		st := &streaming{cfg: e.cfg, stream: s}
-		// Room for a buffer of k updates or more pays for Fold's passes over the 2k kept
-		// planes, measured at n1000_d100k, k = 100 (BenchmarkFold: AddRows 1.28 s, Fold
-		// of 50 0.56 s, of 100 0.38 s, of 200 0.28 s, of 1000 0.17 s).
-		if room := min(int64(e.cfg.MaxClients), (limit-state)/4/int64(dim)); k > 0 && room >= int64(k) {
+		// With k of foldFromK or more, room for a buffer of k updates pays for Fold's
+		// passes over the 2k kept planes (BenchmarkFold, n1000_d100k, k = 100: AddRows
+		// 1.28 s, Fold of 50 0.56 s, of 100 0.38 s, of 200 0.28 s, of 1000 0.17 s).
+		if room := min(int64(e.cfg.MaxClients), (limit-state)/4/int64(dim)); k >= foldFromK && room >= int64(k) {
 			st.fold = int(room)
 		}
 		return st, nil
