@@ -174,13 +174,17 @@ func BenchmarkRoundOverBudget(b *testing.B) {
 					b.Fatal(err)
 				}
 				dst := make([]float32, w.D)
+				ids := make([]string, len(us))
+				for i := range ids {
+					ids[i] = strconv.Itoa(i)
+				}
 				for b.Loop() {
 					r, err := e.NewRound(w.D)
 					if err != nil {
 						b.Fatal(err)
 					}
 					for i, u := range us {
-						if err := r.AddOwned(strconv.Itoa(i), u, 1); err != nil {
+						if err := r.AddOwned(ids[i], u, 1); err != nil {
 							b.Fatal(err)
 						}
 					}

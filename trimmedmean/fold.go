@@ -89,18 +89,14 @@ func (s *Stream) tiles(extra int, fn func(sc *foldScratch, t, e int)) {
 }
 
 // keptRows gathers the filled slots of the coordinates [t, e) (t at a block boundary)
-// into rows of sc.kept, one row per filled plane: while the lists fill, the smallest
-// list's first slots, then the largest's.
+// into rows of sc.kept, one row per filled plane: the lists fill plane by plane, the
+// smallest list's then the largest's, so those are the first min(count, 2k).
 func (s *Stream) keptRows(sc *foldScratch, t, e int) [][]float32 {
 	k, m := s.k, e-t
 	blockLen := 2 * k * lanes
 	ext := s.ext[t/lanes*blockLen : (e+lanes-1)/lanes*blockLen]
-	nLow, nHigh := min(s.count, k), min(max(s.count-k, 0), k)
 	rows := sc.rows[:0]
-	for p := range 2 * k {
-		if p >= nLow && p < k || p >= k+nHigh {
-			continue
-		}
+	for p := range min(s.count, 2*k) {
 		row := sc.kept[p*m : (p+1)*m]
 		for b := 0; b*lanes < m; b++ {
 			copy(row[b*lanes:min(m, (b+1)*lanes)], ext[b*blockLen+p*lanes:])
