@@ -45,6 +45,9 @@ func Calibrate(p Params, epsilon, delta float64, rounds, n int, rate, k float64,
 		if q.Validate() != nil {
 			return q, false, nil // too fine for the exact norm check
 		}
+		if q.Stddev = 0; q.WrapSigmas(n) < k {
+			return q, false, nil // the sum wraps even without noise (noise only adds variance)
+		}
 		s, err := stddevFor(q, epsilon, delta, rounds, n, rate, conv)
 		if errors.Is(err, secagg.ErrValidation) {
 			return q, false, nil // its noise is beyond the samplers' range

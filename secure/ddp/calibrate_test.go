@@ -39,3 +39,19 @@ func TestCalibrate(t *testing.T) {
 	_, err = Calibrate(Params{Mechanism: Skellam, Dim: 10, Clip: 1, Bits: 16}, 0, 1e-5, 1, 100, 1, 3, dp.Improved)
 	assert.ErrorIs(t, err, secagg.ErrValidation, "epsilon 0")
 }
+
+// BenchmarkCalibrate picks the parameters of the published EMNIST configuration at 16
+// bits (published_test.go), as `secagg privacy` and a secure dp round's setup do.
+func BenchmarkCalibrate(b *testing.B) {
+	q, delta := float64(emnist.perRound)/float64(emnist.clients), 1/float64(emnist.clients)
+	for _, m := range []Mechanism{Skellam, DiscreteGaussian} {
+		b.Run(string(m), func(b *testing.B) {
+			p := Params{Mechanism: m, Dim: 1_018_174, Clip: emnist.clip, Bits: 16, Beta: math.Exp(-0.5)}
+			for b.Loop() {
+				if _, err := Calibrate(p, emnist.epsilon, delta, emnist.rounds, emnist.perRound, q, 4, dp.Improved); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -13,5 +13,6 @@
 //
 // The accountant (RDP) charges the sum of the surviving clients' noise: Agarwal et al.'s
 // bound for Skellam, whose sums are Skellam, and Kairouz et al.'s for the distributed
-// discrete Gaussian.
+// discrete Gaussian; on the configuration those authors released it spends what their
+// accountant does, and Calibrate picks their parameters (published_test.go).
 package ddp

@@ -2,6 +2,7 @@ package ddp
 
 import (
 	"math"
+	"sync"
 
 	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/dp"
@@ -65,13 +66,33 @@ func (p Params) SampledRDP(n int, q float64, orders []float64) ([]float64, error
 	}
 	d2, d1 := p.NormBound(), p.L1Bound()
 	s := p.Stddev / p.Gamma
-	out := make([]float64, len(orders))
-	eps := func(a int) float64 {
-		if p.Mechanism == Skellam {
-			return skellamRDP(float64(a), d1, d2, float64(n)*s*s)
-		}
-		return ddgRDP(float64(a), d1, d2, s, n, p.Padded())
+	mu, tau := float64(n)*s*s, 0.0
+	if p.Mechanism == DiscreteGaussian {
+		tau = ddgTau(s, n)
 	}
+	direct := func(a int) float64 {
+		if p.Mechanism == Skellam {
+			return skellamRDP(float64(a), d1, d2, mu)
+		}
+		return ddgRDP(float64(a), d1, d2, s, tau, n, p.Padded())
+	}
+	// The subsampled bound at order a reads ε at every integer order up to a, so they are
+	// computed once for all the orders (up to memoOrders; any above, as they are needed).
+	top := 2
+	for _, a := range orders {
+		top = max(top, min(int(math.Ceil(a)), memoOrders))
+	}
+	at := make([]float64, top+1)
+	for a := 2; a <= top; a++ {
+		at[a] = direct(a)
+	}
+	eps := func(a int) float64 {
+		if a < len(at) {
+			return at[a]
+		}
+		return direct(a)
+	}
+	out := make([]float64, len(orders))
 	for i, a := range orders {
 		// The bounds are for integers; RDP grows with the order.
 		out[i] = sampled(int(math.Max(2, math.Ceil(a))), q, eps)
@@ -79,39 +100,62 @@ func (p Params) SampledRDP(n int, q float64, orders []float64) ([]float64, error
 	return out, nil
 }
 
+// memoOrders is the largest order whose ε SampledRDP keeps in its table (8·2^14 bytes):
+// far above any ledger's orders, and a bound on what an absurd order could make it hold.
+const memoOrders = 1 << 14
+
 // sampled is SampledRDP's bound at integer order a for a mechanism of RDP eps, in log
-// space (the terms' exponents reach (a-1)·ε(a)).
+// space (the terms' exponents reach (a-1)·ε(a)): the log of the sum of the terms'
+// exponentials, each taken relative to the largest, as scipy's logsumexp does.
 func sampled(a int, q float64, eps func(int) float64) float64 {
 	full := eps(a)
 	if q == 1 {
 		return full
 	}
-	af, lq, l1q := float64(a), math.Log(q), math.Log1p(-q)
+	af, lq, l1q, log3 := float64(a), math.Log(q), math.Log1p(-q), math.Log(3)
+	lf := logFactorials()
 	logC := func(l int) float64 {
-		x, _ := math.Lgamma(af + 1)
-		y, _ := math.Lgamma(float64(l) + 1)
-		z, _ := math.Lgamma(af - float64(l) + 1)
-		return x - y - z
+		if a <= memoOrders {
+			return lf[a] - lf[l] - lf[a-l]
+		}
+		return logFactorial(a) - logFactorial(l) - logFactorial(a-l)
 	}
-	sum := (af-1)*l1q + math.Log(af*q-q+1)
-	sum = logAddExp(sum, logC(2)+2*lq+(af-2)*l1q+eps(2))
-	for l := 3; l <= a; l++ {
-		lf := float64(l)
-		sum = logAddExp(sum, math.Log(3)+logC(l)+(af-lf)*l1q+lf*lq+(lf-1)*eps(l))
+	term := func(l int) float64 { // l >= 2
+		t := logC(l) + float64(l)*lq + (af-float64(l))*l1q + (float64(l)-1)*eps(l)
+		if l > 2 {
+			t += log3
+		}
+		return t
 	}
-	return math.Min(sum/(af-1), full)
+	first := (af-1)*l1q + math.Log(af*q-q+1)
+	top := first
+	for l := 2; l <= a; l++ {
+		top = math.Max(top, term(l))
+	}
+	sum := math.Exp(first - top)
+	for l := 2; l <= a; l++ {
+		sum += math.Exp(term(l) - top)
+	}
+	return math.Min((top+math.Log(sum))/(af-1), full)
 }
 
-// logAddExp is log(e^a + e^b).
-func logAddExp(a, b float64) float64 {
-	if math.IsInf(a, -1) {
-		return b
+// logFactorials are log k! for k <= memoOrders, made at first use: the binomial
+// coefficients of every order's bound read them.
+var logFactorials = sync.OnceValue(func() []float64 {
+	t := make([]float64, memoOrders+1)
+	for k := range t {
+		t[k], _ = math.Lgamma(float64(k) + 1)
 	}
-	if math.IsInf(b, -1) {
-		return a
+	return t
+})
+
+// logFactorial is log k!.
+func logFactorial(k int) float64 {
+	if k <= memoOrders {
+		return logFactorials()[k]
 	}
-	m := math.Max(a, b)
-	return m + math.Log1p(math.Exp(-math.Abs(a-b)))
+	x, _ := math.Lgamma(float64(k) + 1)
+	return x
 }
 
 // skellamRDP is Agarwal et al.'s bound at order a for sensitivities d1, d2 and the sum's
@@ -120,15 +164,20 @@ func skellamRDP(a, d1, d2, mu float64) float64 {
 	return a*d2*d2/(2*mu) + math.Min(((2*a-1)*d2*d2+6*d1)/(4*mu*mu), 3*d1/(2*mu))
 }
 
-// ddgRDP is Kairouz et al.'s bound at order a for sensitivities d1, d2, n clients each
-// adding N_Z(0, s²), in dim dimensions.
-func ddgRDP(a, d1, d2, s float64, n, dim int) float64 {
-	nf, df := float64(n), float64(dim)
+// ddgTau is Kairouz et al.'s τ for n clients each adding N_Z(0, s²): how far their sum
+// may be from N_Z(0, n s²).
+func ddgTau(s float64, n int) float64 {
 	var tau float64
-	for k := 1.0; k < nf; k++ {
+	for k := 1.0; k < float64(n); k++ {
 		tau += math.Exp(-2 * math.Pi * math.Pi * s * s * k / (k + 1))
 	}
-	tau *= 10
+	return 10 * tau
+}
+
+// ddgRDP is Kairouz et al.'s bound at order a for sensitivities d1, d2, n clients each
+// adding N_Z(0, s²) (their τ = ddgTau(s, n)), in dim dimensions.
+func ddgRDP(a, d1, d2, s, tau float64, n, dim int) float64 {
+	nf, df := float64(n), float64(dim)
 	a2, a1 := d2/(s*math.Sqrt(nf)), d1/(s*math.Sqrt(nf))
 	return math.Min(a*a2*a2/2+tau*df, math.Min(
 		a/2*(a2*a2+2*a1*tau+tau*tau*df),
