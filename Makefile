@@ -115,6 +115,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWire$$' -fuzztime $(or $(FUZZTIME),100000x) ./secure/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadRound$$' -fuzztime $(or $(FUZZTIME),3000x) ./secure/flower/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNpy$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/flower/
+	$(GO) test -run '^$$' -fuzz '^FuzzParamsJSON$$' -fuzztime $(or $(FUZZTIME),50000x) ./secure/ddp/
 
 # The assembly in the tree must be exactly what the generator writes.
 check-generate:

@@ -270,6 +270,83 @@ func secagg_ddp_simulate(configJSON *C.secagg_cchar, x *C.secagg_cfloat, rows *C
 	})
 }
 
+//export secagg_ddp_plan
+func secagg_ddp_plan(configJSON *C.secagg_cchar, clients, d, seed C.int64_t, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		var cfg ddp.Config
+		if e := readConfig(configJSON, &cfg, "a distributed DP round configuration"); e != nil {
+			return e
+		}
+		if result == nil || resultLen <= 0 {
+			return badRequest("result", "result is NULL or result_len is not positive: the parameters are the answer")
+		}
+		if clients < 1 || d < 1 {
+			return badRequest("clients", "clients and d must be >= 1, got %d and %d", clients, d)
+		}
+		p, _, e := cfg.Plan(int(clients), int(d))
+		if e != nil {
+			return e
+		}
+		p.Rotation = ddp.SimulatedRotation(int64(seed))
+		return writeResult(result, resultLen, p)
+	})
+}
+
+//export secagg_ddp_encode
+func secagg_ddp_encode(paramsJSON *C.secagg_cchar, x *C.secagg_cfloat, d, seed, client C.int64_t, words *C.uint32_t, padded C.int64_t, result *C.char, resultLen C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		var p ddp.Params
+		if e := readConfig(paramsJSON, &p, "distributed DP parameters"); e != nil {
+			return e
+		}
+		if e := checkResult(result, resultLen); e != nil {
+			return e
+		}
+		switch {
+		case x == nil || words == nil:
+			return badRequest("update", "x or words is NULL")
+		case d != C.int64_t(p.Dim) || padded != C.int64_t(p.Padded()):
+			return badRequest("update", "an update of %d values into %d words, want %d into %d", d, padded, p.Dim, p.Padded())
+		case client < 0:
+			return badRequest("client", "client must be >= 0, got %d", client)
+		case spanOf(x, int(d)).overlaps(spanOf(words, int(padded))):
+			return badRequest("words", "words overlaps the update")
+		}
+		update := unsafe.Slice((*float32)(unsafe.Pointer(x)), int(d))
+		tmp := make([]uint32, padded)
+		rounding, noise := ddp.SimulatedClient(int64(seed), int(client))
+		enc, e := ddp.Encode(tmp, update, p, rounding, noise)
+		if e != nil {
+			return e
+		}
+		if e := writeResult(result, resultLen, enc); e != nil {
+			return e
+		}
+		copy(unsafe.Slice((*uint32)(unsafe.Pointer(words)), int(padded)), tmp)
+		return nil
+	})
+}
+
+//export secagg_ddp_decode
+func secagg_ddp_decode(paramsJSON *C.secagg_cchar, sum *C.secagg_cuint32, padded C.int64_t, divisor C.double, out *C.float, d C.int64_t, err *C.char, errLen C.int64_t) C.int {
+	return call(err, errLen, func() error {
+		var p ddp.Params
+		if e := readConfig(paramsJSON, &p, "distributed DP parameters"); e != nil {
+			return e
+		}
+		switch {
+		case sum == nil || out == nil:
+			return badRequest("sum", "sum or out is NULL")
+		case padded != C.int64_t(p.Padded()) || d != C.int64_t(p.Dim):
+			return badRequest("sum", "a sum of %d words into %d values, want %d into %d", padded, d, p.Padded(), p.Dim)
+		case spanOf(sum, int(padded)).overlaps(spanOf(out, int(d))):
+			return badRequest("out", "out overlaps the sum")
+		}
+		return ddp.Decode(unsafe.Slice((*float32)(unsafe.Pointer(out)), int(d)),
+			unsafe.Slice((*uint32)(unsafe.Pointer(sum)), int(padded)), p, float64(divisor))
+	})
+}
+
 // readConfig reads the NUL-terminated JSON settings at p into cfg (a type whose
 // UnmarshalJSON names a bad key in a typed error).
 func readConfig(p *C.secagg_cchar, cfg any, what string) error {

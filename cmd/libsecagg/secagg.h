@@ -38,6 +38,7 @@ typedef const float *const secagg_row;           /* one client's update, in `row
 typedef const double secagg_cdouble;             /* input weights */
 typedef const char secagg_cchar;                 /* input text */
 typedef const int64_t secagg_cint64;             /* input integers */
+typedef const uint32_t secagg_cuint32;           /* input words mod 2^bits */
 
 /* Coordinate-wise mean of the N updates into out[d]. */
 int secagg_mean(secagg_cfloat *x, secagg_row *rows, int64_t n, int64_t d,
@@ -151,6 +152,32 @@ int secagg_secure_simulate(secagg_cchar *config_json, secagg_cfloat *x, secagg_r
 int secagg_ddp_simulate(secagg_cchar *config_json, secagg_cfloat *x, secagg_row *rows,
                         int64_t n, int64_t d, secagg_cint64 *drops, int64_t seed, float *out,
                         char *result, int64_t result_len, char *err, int64_t err_len);
+
+/* Plans a distributed-DP round of `clients` sampled clients of updates of d values
+ * (config_json as in secagg_ddp_simulate) and writes its encoding into result as
+ * NUL-terminated JSON {"mechanism", "dim", "clip_norm", "gamma", "bits", "beta", "stddev",
+ * "rotation"}: the parameters every client's secagg_ddp_encode and the server's
+ * secagg_ddp_decode take (512 bytes hold them). The rotation seed (64 hex digits) is
+ * replayed from seed >= 0 as secagg_ddp_simulate's round draws it, or drawn from the
+ * operating system for seed < 0. result is required. */
+int secagg_ddp_plan(secagg_cchar *config_json, int64_t clients, int64_t d, int64_t seed,
+                    char *result, int64_t result_len, char *err, int64_t err_len);
+
+/* One client's encoding of its update x[d] under params_json (secagg_ddp_plan's; every
+ * key required) into words[padded], padded the power of two at or above d: clipped,
+ * rotated, over gamma, rounded until within the norm bound, plus the client's own noise,
+ * mod 2^bits. Mask the words with any secure aggregation mod 2^bits. seed >= 0 and client (0-based) replay the rounding and noise of
+ * secagg_ddp_simulate's client `client` (insecure: tests and notebooks); seed < 0 draws
+ * them from the operating system. If result is not NULL it receives {"norm", "clipped",
+ * "roundings"} as NUL-terminated JSON; words is untouched on any error. */
+int secagg_ddp_encode(secagg_cchar *params_json, secagg_cfloat *x, int64_t d, int64_t seed,
+                      int64_t client, uint32_t *words, int64_t padded, char *result,
+                      int64_t result_len, char *err, int64_t err_len);
+
+/* The server's decoding: sum[padded], the clients' words summed mod 2^bits, centred, times
+ * gamma, rotated back and over divisor (the number of clients summed), into out[d]. */
+int secagg_ddp_decode(secagg_cchar *params_json, secagg_cuint32 *sum, int64_t padded,
+                      double divisor, float *out, int64_t d, char *err, int64_t err_len);
 
 /* The epsilon that `rounds` rounds of the subsampled Gaussian mechanism (noise
  * multiplier z, sample rate q) spend at delta, by RDP accounting; classic != 0 uses the

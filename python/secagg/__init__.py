@@ -25,6 +25,7 @@ from .errors import (BadRequestError, ConflictError, InsufficientClientsError,
 __all__ = [
     "aggregate", "mean", "weighted_mean", "trimmed_mean", "median", "krum", "multi_krum", "bulyan",
     "geometric_median", "centered_clipping", "norm_bounded_mean", "dp_mean", "secure_simulate", "ddp_simulate",
+    "ddp_plan", "ddp_encode", "ddp_decode",
     "SECURE_STAGES", "epsilon", "noise_multiplier", "version", "kernels",
     "set_threads", "SecaggError", "ValidationError", "BadRequestError",
     "InsufficientClientsError", "ConflictError", "PayloadTooLargeError",
@@ -217,6 +218,69 @@ def ddp_simulate(updates, drops=None, seed=None, return_result=False, **config):
     if not return_result:
         return out
     return out, json.loads(result.value)
+
+
+def _params(params):
+    """A ddp_plan dict as the C ABI's JSON (every key required there)."""
+    if not isinstance(params, dict):
+        raise BadRequestError(f"params must be the dict ddp_plan returns, got {type(params).__name__}")
+    return json.dumps(params, default=_json_value).encode()
+
+
+def _padded(dim):
+    return 1 << (dim - 1).bit_length() if dim > 1 else 1
+
+
+def ddp_plan(dim, clients, seed=None, **config):
+    """The encoding of a distributed-DP round of `clients` sampled clients of updates of dim
+    values, planned from the round's keys (ddp_simulate's: the noise calibrated so that
+    `rounds` rounds of min_devices_per_round survivors spend epsilon), as the dict every
+    client's ddp_encode and the server's ddp_decode take: mechanism, dim, clip_norm, gamma,
+    bits, beta, stddev and rotation (the seed of the random rotation, 64 hex digits). seed
+    replays ddp_simulate's rotation (insecure: notebooks and tests); None draws it from the
+    operating system, as a real round must."""
+    cfg = json.dumps(config, default=_json_value).encode()
+    result = ctypes.create_string_buffer(512)
+    _call(lib.secagg_ddp_plan, cfg, _int("clients", clients, 1), _int("dim", dim, 1), _seed(seed),
+          result, len(result))
+    return json.loads(result.value)
+
+
+def ddp_encode(update, params, seed=None, client=0, return_info=False):
+    """One client's encoding of its update under params (ddp_plan's): clipped, rotated, over
+    gamma, rounded stochastically until within the norm bound the accountant charges, plus
+    the client's own noise, mod 2**bits: a uint32 array of the padded length (the power of
+    two at or above dim). Mask it with any secure sum mod 2**bits and
+    hand the sum to ddp_decode. seed and client (0-based) replay ddp_simulate's client
+    `client` (insecure); None draws the rounding and the noise from the operating system.
+    With return_info, returns (words, {"norm", "clipped", "roundings"})."""
+    p = _params(params)
+    x = _as_f32(update, "update")
+    if x.ndim != 1:
+        raise BadRequestError(f"update has shape {x.shape}; want one 1-D update")
+    words = np.empty(_padded(x.shape[0]), dtype=np.uint32)
+    result = ctypes.create_string_buffer(256)
+    _call(lib.secagg_ddp_encode, p, x.ctypes.data, x.shape[0], _seed(seed), _int("client", client, 0),
+          words.ctypes.data, words.shape[0], result, len(result))
+    if not return_info:
+        return words
+    return words, json.loads(result.value)
+
+
+def ddp_decode(sum_words, params, divisor):
+    """The mean that sum_words stands for: the clients' encodings (ddp_encode's) summed mod
+    2**bits (only the low bits count, so a plain uint32 or int64 numpy sum will do), each
+    word centred, times gamma, rotated back and over divisor (the clients summed). Returns a
+    (dim,) float32 array."""
+    p = _params(params)
+    w = np.asarray(sum_words)
+    if w.dtype.kind not in "iu" or w.ndim != 1:
+        raise BadRequestError(f"sum_words must be a 1-D array of integers, got dtype {w.dtype} shape {w.shape}")
+    w = np.ascontiguousarray(w.astype(np.uint32, casting="unsafe"))  # mod 2**32: the low bits stay
+    dim = _int("params['dim']", params.get("dim"), 1)
+    out = np.empty(dim, dtype=np.float32)
+    _call(lib.secagg_ddp_decode, p, w.ctypes.data, w.shape[0], _float("divisor", divisor), out.ctypes.data, dim)
+    return out
 
 
 def mean(updates, out=None):

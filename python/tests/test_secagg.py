@@ -302,6 +302,51 @@ class DistributedDP(unittest.TestCase):
         again = secagg.ddp_simulate(x, drops=drops, seed=3, **cfg)
         np.testing.assert_array_equal(bits(got), bits(again))
 
+    def test_ddp_client_by_client(self):
+        """ddp_plan, a ddp_encode per client, a numpy sum, ddp_decode: ddp_simulate's
+        round bit for bit, and without noise the clients' mean within the rounding."""
+        rng = np.random.default_rng(13)
+        x = (rng.standard_normal((10, 1000)) * 0.01).astype(np.float32)
+        cfg = dict(clip_norm=1, bits=20, epsilon=4, delta=1e-5, rounds=2, min_devices_per_round=8)
+        params = secagg.ddp_plan(1000, 10, seed=7, **cfg)
+        self.assertEqual(sorted(params), ["beta", "bits", "clip_norm", "dim", "gamma", "mechanism", "rotation", "stddev"])
+        encoded = [secagg.ddp_encode(u, params, seed=7, client=i) for i, u in enumerate(x)]
+        self.assertEqual(encoded[0].dtype, np.uint32)
+        self.assertEqual(encoded[0].shape, (1024,))
+        self.assertLess(int(max(e.max() for e in encoded)), 2**20)
+        total = np.sum(np.array(encoded, dtype=np.int64), axis=0)  # no mod: the low bits count
+        got = secagg.ddp_decode(total, params, 10)
+        np.testing.assert_array_equal(bits(got), bits(secagg.ddp_simulate(x, seed=7, **cfg)))
+
+        quiet = dict(params, stddev=0.0)
+        words, info = secagg.ddp_encode(x[0], quiet, seed=1, return_info=True)
+        self.assertAlmostEqual(info["norm"], float(np.linalg.norm(x[0].astype(np.float64))), places=5)
+        self.assertFalse(info["clipped"])
+        back = secagg.ddp_decode(words, quiet, 1)
+        # Stochastic rounding moves each rotated value by under gamma; the rotation keeps norms.
+        self.assertLess(float(np.linalg.norm(back - x[0])), params["gamma"] * 32)
+        self.assertLess(float(np.max(np.abs(back - x[0]))), params["gamma"] * 5)
+
+    def test_ddp_encode_refusals(self):
+        params = secagg.ddp_plan(100, 10, seed=1, clip_norm=1, epsilon=1, delta=1e-5, rounds=1, min_devices_per_round=8)
+        x = np.ones(100, dtype=np.float32)
+        with self.assertRaisesRegex(secagg.ValidationError, "rotation is required"):
+            secagg.ddp_encode(x, {k: v for k, v in params.items() if k != "rotation"})
+        with self.assertRaisesRegex(secagg.BadRequestError, "noise_multiplier"):
+            secagg.ddp_encode(x, dict(params, noise_multiplier=1))
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.ddp_encode(np.ones(99, dtype=np.float32), params)  # not the planned dim
+        with self.assertRaises(secagg.ValidationError):
+            secagg.ddp_encode(np.full(100, np.nan, dtype=np.float32), params)
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.ddp_decode(np.zeros(128, dtype=np.float32), params, 10)  # words are integers
+        with self.assertRaises(secagg.BadRequestError):
+            secagg.ddp_decode(np.zeros(100, dtype=np.uint32), params, 10)  # not the padded length
+        with self.assertRaises(secagg.ValidationError):
+            secagg.ddp_decode(np.zeros(128, dtype=np.uint32), params, 0)
+        with self.assertRaises(secagg.ValidationError):
+            secagg.ddp_plan(100, 10, seed=1, clip_norm=1, delta=1e-5, rounds=1, min_devices_per_round=8)
+
     def test_ddp_refusals(self):
         x = np.ones((10, 16), dtype=np.float32)
         cfg = dict(clip_norm=1, epsilon=1, delta=1e-5, rounds=1, min_devices_per_round=8)

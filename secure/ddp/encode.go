@@ -14,9 +14,9 @@ import (
 
 // Encoded is what encoding one update did, for the client to report.
 type Encoded struct {
-	Norm      float64 // the update's L2 norm before clipping
-	Clipped   bool    // whether it was scaled down to the clip
-	Roundings int     // stochastic roundings drawn until one met the norm bound (>= 1)
+	Norm      float64 `json:"norm"`      // the update's L2 norm before clipping
+	Clipped   bool    `json:"clipped"`   // whether it was scaled down to the clip
+	Roundings int     `json:"roundings"` // stochastic roundings drawn until one met the norm bound (>= 1)
 }
 
 // roundingChunk is how many values one rounding stream serves.

@@ -1,6 +1,8 @@
 package ddp
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/bits"
 
@@ -101,4 +103,49 @@ func (p Params) WrapSigmas(n int) float64 {
 	nf, d, g := float64(n), float64(p.Padded()), p.Gamma
 	v := nf*nf*p.Clip*p.Clip/(d*g*g) + nf*(0.25+(p.Stddev/g)*(p.Stddev/g))
 	return math.Exp2(float64(p.Bits-1)) / math.Sqrt(v)
+}
+
+// paramsJSON is Params in the platform's JSON: what a client in another process, or a
+// notebook through the C ABI, is handed. The rotation seed is 64 hex digits.
+type paramsJSON struct {
+	Mechanism Mechanism `json:"mechanism"`
+	Dim       int       `json:"dim"`
+	ClipNorm  float64   `json:"clip_norm"`
+	Gamma     float64   `json:"gamma"`
+	Bits      int       `json:"bits"`
+	Beta      float64   `json:"beta"`
+	Stddev    float64   `json:"stddev"`
+	Rotation  string    `json:"rotation"`
+}
+
+// MarshalJSON writes p with every field, as UnmarshalJSON reads it.
+func (p Params) MarshalJSON() ([]byte, error) {
+	return json.Marshal(paramsJSON{p.Mechanism, p.Dim, p.Clip, p.Gamma, p.Bits, p.Beta, p.Stddev, hex.EncodeToString(p.Rotation[:])})
+}
+
+// UnmarshalJSON reads parameters strictly: every key is required (a zero beta or
+// stddev means something, so none is defaulted), an unknown key is a bad_request
+// naming it, and the parameters must pass Validate. A refused call leaves p as it was.
+func (p *Params) UnmarshalJSON(b []byte) error {
+	var aux paramsJSON
+	keys, err := secagg.DecodeSettings(b, &aux, "distributed DP parameters")
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"mechanism", "dim", "clip_norm", "gamma", "bits", "beta", "stddev", "rotation"} {
+		if _, ok := keys[k]; !ok {
+			return secagg.Errorf(secagg.CodeValidation, k, "%s is required", k)
+		}
+	}
+	q := Params{Mechanism: aux.Mechanism, Dim: aux.Dim, Clip: aux.ClipNorm, Gamma: aux.Gamma, Bits: aux.Bits, Beta: aux.Beta, Stddev: aux.Stddev}
+	r, err := hex.DecodeString(aux.Rotation)
+	if err != nil || len(r) != len(q.Rotation) {
+		return secagg.Errorf(secagg.CodeValidation, "rotation", "rotation must be %d hex digits, got %q", 2*len(q.Rotation), aux.Rotation)
+	}
+	copy(q.Rotation[:], r)
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	*p = q
+	return nil
 }

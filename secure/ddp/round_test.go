@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	mrand "math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +151,105 @@ func TestConfigJSON(t *testing.T) {
 	var e *secagg.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "wrap_sigmas", e.Field)
+}
+
+// TestParamsJSON: parameters cross a process (or the C ABI) as JSON and come back the
+// same; every key is required, an unknown one or a bad rotation is refused naming it,
+// and a refused read leaves the parameters as they were.
+func TestParamsJSON(t *testing.T) {
+	p := params(1000)
+	p.Stddev = 0.25
+	for i := range p.Rotation {
+		p.Rotation[i] = byte(7*i + 1)
+	}
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	var got Params
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, p, got)
+
+	var keys map[string]any
+	require.NoError(t, json.Unmarshal(b, &keys))
+	assert.Len(t, keys, 8)
+	with := func(k string, v any) []byte {
+		m := map[string]any{}
+		for k, v := range keys {
+			m[k] = v
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
+	for k := range keys {
+		err := json.Unmarshal(with(k, nil), &got)
+		var e *secagg.Error
+		require.ErrorAs(t, err, &e, k)
+		assert.Equal(t, secagg.CodeValidation, e.Code, k)
+		assert.Equal(t, k, e.Field)
+	}
+	for _, c := range []struct {
+		json []byte
+		code secagg.Code
+		name string
+	}{
+		{with("noise_multiplier", 1), secagg.CodeBadRequest, "noise_multiplier"},
+		{with("rotation", "abcd"), secagg.CodeValidation, "rotation"},
+		{with("rotation", strings.Repeat("zz", 32)), secagg.CodeValidation, "rotation"},
+		{with("bits", 40), secagg.CodeValidation, "bits"},
+		{with("mechanism", "laplace"), secagg.CodeBadRequest, "mechanism"},
+		{with("gamma", -1), secagg.CodeValidation, "gamma"},
+	} {
+		got := p
+		err := json.Unmarshal(c.json, &got)
+		var e *secagg.Error
+		require.ErrorAs(t, err, &e, c.name)
+		assert.Equal(t, c.code, e.Code, c.name)
+		assert.Contains(t, e.Field+e.Message, c.name)
+		assert.Equal(t, p, got, "a refused read changes nothing")
+	}
+}
+
+// TestEncodeClientByClient: a round encoded a client at a time with the simulation's
+// randomness (what a notebook does through secagg_ddp_encode), summed mod 2^bits and
+// decoded, is SimulateRound's mean bit for bit: the exported pieces are the round's.
+func TestEncodeClientByClient(t *testing.T) {
+	const n, dim, seed = 12, 3000, 41
+	var cfg Config
+	require.NoError(t, json.Unmarshal([]byte(`{"clip_norm": 0.5, "bits": 18, "epsilon": 2, "delta": 1e-5, "rounds": 3, "min_devices_per_round": 10}`), &cfg))
+	rng := mrand.New(mrand.NewPCG(8, 8))
+	updates := make([][]float32, n)
+	for i := range updates {
+		updates[i] = make([]float32, dim)
+		for j := range updates[i] {
+			updates[i][j] = float32(rng.NormFloat64() * 0.02)
+		}
+	}
+	want := make([]float32, dim)
+	res, err := SimulateRound(want, cfg, updates, nil, seed)
+	require.NoError(t, err)
+	require.Len(t, res.Active, n)
+
+	p, _, err := cfg.Plan(n, dim)
+	require.NoError(t, err)
+	p.Rotation = SimulatedRotation(seed)
+	sum := make([]uint32, p.Padded())
+	words := make([]uint32, p.Padded())
+	for i, x := range updates {
+		rounding, noise := SimulatedClient(seed, i)
+		_, err := Encode(words, x, p, rounding, noise)
+		require.NoError(t, err)
+		for j, w := range words {
+			sum[j] = (sum[j] + w) & (1<<p.Bits - 1)
+		}
+	}
+	got := make([]float32, dim)
+	require.NoError(t, Decode(got, sum, p, n))
+	for j := range got {
+		require.Equal(t, math.Float32bits(want[j]), math.Float32bits(got[j]), "value %d", j)
+	}
+	assert.NotEqual(t, SimulatedRotation(seed), SimulatedRotation(seed+1))
 }

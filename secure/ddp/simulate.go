@@ -39,7 +39,7 @@ func Simulate(dst []float32, p Params, cfg secure.Config, updates [][]float32, d
 	errs := make([]error, len(updates))
 	parallel.Ranges(parallel.Workers(), len(updates), 1, func(_, i, _ int) {
 		values[i] = make([]uint32, p.Padded())
-		rounding, noise := clientRandomness(seed, i)
+		rounding, noise := SimulatedClient(seed, i)
 		_, errs[i] = Encode(values[i], updates[i], p, rounding, noise)
 	})
 	for i, err := range errs {
@@ -62,9 +62,10 @@ func Simulate(dst []float32, p Params, cfg secure.Config, updates [][]float32, d
 	return res, nil
 }
 
-// clientRandomness is client i's rounding and noise: from crypto/rand, or replayed from
-// the seed and i.
-func clientRandomness(seed int64, i int) (*mrand.ChaCha8, *dp.Source) {
+// SimulatedClient is the rounding and noise Simulate's client i (0-based) encodes with:
+// from crypto/rand for seed < 0, else replayed from seed and i (insecure: for tests and
+// notebooks that encode a round's clients one by one and must get Simulate's bits).
+func SimulatedClient(seed int64, i int) (*mrand.ChaCha8, *dp.Source) {
 	var key [32]byte
 	if seed < 0 {
 		rand.Read(key[:]) // never fails (crypto/rand panics rather)
@@ -74,6 +75,17 @@ func clientRandomness(seed int64, i int) (*mrand.ChaCha8, *dp.Source) {
 	binary.LittleEndian.PutUint64(key[16:], uint64(seed))
 	binary.LittleEndian.PutUint64(key[24:], uint64(i))
 	return mrand.NewChaCha8(key), dp.InsecureSeededSource(uint64(seed)<<20 ^ uint64(i))
+}
+
+// SimulatedRotation is the rotation seed SimulateRound gives its round: from crypto/rand
+// for seed < 0, else replayed from seed (insecure, as SimulatedClient).
+func SimulatedRotation(seed int64) [32]byte {
+	var r [32]byte
+	rounding, _ := SimulatedClient(seed, -1)
+	for i := range r {
+		r[i] = byte(rounding.Uint64())
+	}
+	return r
 }
 
 // RoundResult is a simulated round's Result with the encoding it was planned with and
@@ -99,10 +111,7 @@ func SimulateRound(dst []float32, cfg Config, updates [][]float32, drops []secur
 	if err != nil {
 		return nil, err
 	}
-	rounding, _ := clientRandomness(seed, -1)
-	for i := range p.Rotation {
-		p.Rotation[i] = byte(rounding.Uint64())
-	}
+	p.Rotation = SimulatedRotation(seed)
 	sc.ModulusBits, sc.QuantizationRange = 0, 0 // Simulate sets them from p
 	res, err := Simulate(dst, p, sc, updates, drops, seed)
 	if err != nil {
