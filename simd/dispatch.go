@@ -36,10 +36,11 @@ type kernels struct {
 	expandAESKey func(key *[16]byte, enc *[176]byte)
 	addAESCTR    func(words []uint32, enc *[176]byte, block uint64)
 	subAESCTR    func(words []uint32, enc *[176]byte, block uint64)
-	// mtTwist and mtTemper, AVX-512's only, make MT19937's words 16 at a time; the
-	// other paths run the generic ones.
-	mtTwist     func(state *[640]uint32)
-	mtTemper    func(out *[624]uint32, state *[640]uint32, mask, rng uint32) int
+	// mtNext, mtNextAdd and mtNextSub, AVX-512's only, make MT19937's words 16 at a
+	// time; the other paths run the generic ones.
+	mtNext      func(out *[624]uint32, state *[640]uint32, mask, rng uint32) int
+	mtNextAdd   func(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask, rng uint32) int
+	mtNextSub   func(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask, rng uint32) int
 	dot         func(acc *[Block]float64, x, y []float32)
 	sumSquares  func(acc *[Block]float64, x []float32)
 	sqDist      func(acc *[Block]float64, x, y []float32)

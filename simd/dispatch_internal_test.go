@@ -60,7 +60,7 @@ func TestKernelTables(t *testing.T) {
 			case k.path == Generic:
 				assert.Equal(t, genericHas[name], !f.IsNil() && (f.Kind() != reflect.Slice || f.Len() > 0), "generic %s", name)
 			case name == "boundsBisect8" || name == "selectRank8" || name == "expandAESKey" || name == "addAESCTR" || name == "subAESCTR" ||
-				name == "mtTwist" || name == "mtTemper":
+				name == "mtNext" || name == "mtNextAdd" || name == "mtNextSub":
 				assert.Equal(t, k.path == AVX512, !f.IsNil(), "%s %s", k.path, name)
 			case f.Kind() == reflect.Slice:
 				assert.Positive(t, f.Len(), "%s %s", k.path, name)

@@ -50,15 +50,20 @@ func addAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
 //go:noescape
 func subAESCTRAVX512(words []uint32, enc *[176]byte, block uint64)
 
-// mtTwistAVX512 is  for i := 0; i < 623; i++ { y := s[i]&upper | s[i+1]&lower; s[i] = s[(i+397)%624] ^ y>>1 ^ -(y&1)&matrixA }
+// mtNextAVX512 twists the state and tempers it: for i, y := range twisted state[:624] { y ^= y>>11; y ^= y<<7&0x9d2c5680; y ^= y<<15&0xefc60000; y ^= y>>18; out[i] = y&mask; n += out[i] > rng }
 //
 //go:noescape
-func mtTwistAVX512(state *[640]uint32)
+func mtNextAVX512(out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
 
-// mtTemperAVX512 is  for i, y := range state[:624] { y ^= y>>11; y ^= y<<7&0x9d2c5680; y ^= y<<15&0xefc60000; y ^= y>>18; out[i] = y&mask; n += out[i] > rng }
+// mtNextAddAVX512 twists the state and tempers it: for i, y := range twisted state[:624] { y ^= y>>11; y ^= y<<7&0x9d2c5680; y ^= y<<15&0xefc60000; y ^= y>>18; out[i] = y&mask; n += out[i] > rng }; sum[i] += out[i]
 //
 //go:noescape
-func mtTemperAVX512(out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+func mtNextAddAVX512(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+
+// mtNextSubAVX512 twists the state and tempers it: for i, y := range twisted state[:624] { y ^= y>>11; y ^= y<<7&0x9d2c5680; y ^= y<<15&0xefc60000; y ^= y>>18; out[i] = y&mask; n += out[i] > rng }; sum[i] -= out[i]
+//
+//go:noescape
+func mtNextSubAVX512(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
 
 // dotAVX512 is  for i := range x { acc[i%32] += float64(x[i]) * float64(y[i]) }  for len(x) a multiple of 32 and len(y) >= len(x).
 // The products of two float32 are exact in float64, so the fused and the plain forms agree.

@@ -655,1224 +655,3053 @@ done:
 	VZEROUPPER
 	RET
 
-// func mtTwistAVX512(state *[640]uint32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·mtTwistAVX512(SB), NOSPLIT, $0-8
-	MOVQ         state+0(FP), AX
-	MOVL         $0x80000000, CX
-	VPBROADCASTD CX, Z0
-	MOVL         $0x7fffffff, CX
-	VPBROADCASTD CX, Z1
-	MOVL         $0x00000001, CX
-	VPBROADCASTD CX, Z2
-	MOVL         $0x9908b0df, CX
-	VPBROADCASTD CX, Z3
-	VXORPS       Z4, Z4, Z4
-	VMOVDQU32    (AX), Z5
-	VMOVDQU32    4(AX), Z6
-	VMOVDQU32    1588(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, (AX)
-	VMOVDQU32    64(AX), Z5
-	VMOVDQU32    68(AX), Z6
-	VMOVDQU32    1652(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 64(AX)
-	VMOVDQU32    128(AX), Z5
-	VMOVDQU32    132(AX), Z6
-	VMOVDQU32    1716(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 128(AX)
-	VMOVDQU32    192(AX), Z5
-	VMOVDQU32    196(AX), Z6
-	VMOVDQU32    1780(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 192(AX)
-	VMOVDQU32    256(AX), Z5
-	VMOVDQU32    260(AX), Z6
-	VMOVDQU32    1844(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 256(AX)
-	VMOVDQU32    320(AX), Z5
-	VMOVDQU32    324(AX), Z6
-	VMOVDQU32    1908(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 320(AX)
-	VMOVDQU32    384(AX), Z5
-	VMOVDQU32    388(AX), Z6
-	VMOVDQU32    1972(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 384(AX)
-	VMOVDQU32    448(AX), Z5
-	VMOVDQU32    452(AX), Z6
-	VMOVDQU32    2036(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 448(AX)
-	VMOVDQU32    512(AX), Z5
-	VMOVDQU32    516(AX), Z6
-	VMOVDQU32    2100(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 512(AX)
-	VMOVDQU32    576(AX), Z5
-	VMOVDQU32    580(AX), Z6
-	VMOVDQU32    2164(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 576(AX)
-	VMOVDQU32    640(AX), Z5
-	VMOVDQU32    644(AX), Z6
-	VMOVDQU32    2228(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 640(AX)
-	VMOVDQU32    704(AX), Z5
-	VMOVDQU32    708(AX), Z6
-	VMOVDQU32    2292(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 704(AX)
-	VMOVDQU32    768(AX), Z5
-	VMOVDQU32    772(AX), Z6
-	VMOVDQU32    2356(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 768(AX)
-	VMOVDQU32    832(AX), Z5
-	VMOVDQU32    836(AX), Z6
-	VMOVDQU32    2420(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 832(AX)
-	VMOVDQU32    896(AX), Z5
-	VMOVDQU32    900(AX), Z6
-	VMOVDQU32    2484(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	MOVL         $0x00000007, CX
-	KMOVW        CX, K1
-	VMOVDQU32    Z7, K1, 896(AX)
-	VMOVDQU32    908(AX), Z5
-	VMOVDQU32    912(AX), Z6
-	VMOVDQU32    (AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 908(AX)
-	VMOVDQU32    972(AX), Z5
-	VMOVDQU32    976(AX), Z6
-	VMOVDQU32    64(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 972(AX)
-	VMOVDQU32    1036(AX), Z5
-	VMOVDQU32    1040(AX), Z6
-	VMOVDQU32    128(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1036(AX)
-	VMOVDQU32    1100(AX), Z5
-	VMOVDQU32    1104(AX), Z6
-	VMOVDQU32    192(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1100(AX)
-	VMOVDQU32    1164(AX), Z5
-	VMOVDQU32    1168(AX), Z6
-	VMOVDQU32    256(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1164(AX)
-	VMOVDQU32    1228(AX), Z5
-	VMOVDQU32    1232(AX), Z6
-	VMOVDQU32    320(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1228(AX)
-	VMOVDQU32    1292(AX), Z5
-	VMOVDQU32    1296(AX), Z6
-	VMOVDQU32    384(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1292(AX)
-	VMOVDQU32    1356(AX), Z5
-	VMOVDQU32    1360(AX), Z6
-	VMOVDQU32    448(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1356(AX)
-	VMOVDQU32    1420(AX), Z5
-	VMOVDQU32    1424(AX), Z6
-	VMOVDQU32    512(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1420(AX)
-	VMOVDQU32    1484(AX), Z5
-	VMOVDQU32    1488(AX), Z6
-	VMOVDQU32    576(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1484(AX)
-	VMOVDQU32    1548(AX), Z5
-	VMOVDQU32    1552(AX), Z6
-	VMOVDQU32    640(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1548(AX)
-	VMOVDQU32    1612(AX), Z5
-	VMOVDQU32    1616(AX), Z6
-	VMOVDQU32    704(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1612(AX)
-	VMOVDQU32    1676(AX), Z5
-	VMOVDQU32    1680(AX), Z6
-	VMOVDQU32    768(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1676(AX)
-	VMOVDQU32    1740(AX), Z5
-	VMOVDQU32    1744(AX), Z6
-	VMOVDQU32    832(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1740(AX)
-	VMOVDQU32    1804(AX), Z5
-	VMOVDQU32    1808(AX), Z6
-	VMOVDQU32    896(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1804(AX)
-	VMOVDQU32    1868(AX), Z5
-	VMOVDQU32    1872(AX), Z6
-	VMOVDQU32    960(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1868(AX)
-	VMOVDQU32    1932(AX), Z5
-	VMOVDQU32    1936(AX), Z6
-	VMOVDQU32    1024(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1932(AX)
-	VMOVDQU32    1996(AX), Z5
-	VMOVDQU32    2000(AX), Z6
-	VMOVDQU32    1088(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 1996(AX)
-	VMOVDQU32    2060(AX), Z5
-	VMOVDQU32    2064(AX), Z6
-	VMOVDQU32    1152(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2060(AX)
-	VMOVDQU32    2124(AX), Z5
-	VMOVDQU32    2128(AX), Z6
-	VMOVDQU32    1216(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2124(AX)
-	VMOVDQU32    2188(AX), Z5
-	VMOVDQU32    2192(AX), Z6
-	VMOVDQU32    1280(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2188(AX)
-	VMOVDQU32    2252(AX), Z5
-	VMOVDQU32    2256(AX), Z6
-	VMOVDQU32    1344(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2252(AX)
-	VMOVDQU32    2316(AX), Z5
-	VMOVDQU32    2320(AX), Z6
-	VMOVDQU32    1408(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2316(AX)
-	VMOVDQU32    2380(AX), Z5
-	VMOVDQU32    2384(AX), Z6
-	VMOVDQU32    1472(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z6
-	VPSUBD       Z6, Z4, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z6, Z7, Z7
-	VMOVDQU32    Z7, 2380(AX)
-	VMOVDQU32    2444(AX), Z5
-	VMOVDQU32    2448(AX), Z6
-	VMOVDQU32    1536(AX), Z7
-	VPANDD       Z0, Z5, Z5
-	VPANDD       Z1, Z6, Z6
-	VPORD        Z6, Z5, Z5
-	VPANDD       Z2, Z5, Z0
-	VPSUBD       Z0, Z4, Z0
-	VPANDD       Z3, Z0, Z0
-	VPSRLD       $0x01, Z5, Z5
-	VPXORD       Z5, Z7, Z7
-	VPXORD       Z0, Z7, Z7
-	MOVL         $0x00000fff, CX
-	KMOVW        CX, K1
-	VMOVDQU32    Z7, K1, 2444(AX)
-	VZEROUPPER
-	RET
-
-// func mtTemperAVX512(out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+// func mtNextAVX512(out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
 // Requires: AVX, AVX512F, POPCNT
-TEXT ·mtTemperAVX512(SB), NOSPLIT, $0-32
+TEXT ·mtNextAVX512(SB), NOSPLIT, $0-32
 	MOVQ         out+0(FP), AX
 	MOVQ         state+8(FP), CX
 	MOVL         mask+16(FP), DX
 	VPBROADCASTD DX, Z0
 	MOVL         rng+20(FP), DX
 	VPBROADCASTD DX, Z1
-	MOVL         $0x9d2c5680, DX
+	MOVL         $0x80000000, DX
 	VPBROADCASTD DX, Z2
-	MOVL         $0xefc60000, DX
+	MOVL         $0x00000001, DX
 	VPBROADCASTD DX, Z3
+	MOVL         $0x9908b0df, DX
+	VPBROADCASTD DX, Z4
+	MOVL         $0x9d2c5680, DX
+	VPBROADCASTD DX, Z5
+	MOVL         $0xefc60000, DX
+	VPBROADCASTD DX, Z6
 	XORQ         DX, DX
-	VMOVDQU32    (CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, (AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    (CX), Z7
+	VMOVDQU32    4(CX), Z8
+	VMOVDQU32    1588(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, (CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, (AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    64(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 64(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    64(CX), Z7
+	VMOVDQU32    68(CX), Z8
+	VMOVDQU32    1652(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 64(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 64(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    128(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 128(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    128(CX), Z7
+	VMOVDQU32    132(CX), Z8
+	VMOVDQU32    1716(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 128(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 128(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    192(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 192(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    192(CX), Z7
+	VMOVDQU32    196(CX), Z8
+	VMOVDQU32    1780(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 192(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 192(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    256(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 256(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    256(CX), Z7
+	VMOVDQU32    260(CX), Z8
+	VMOVDQU32    1844(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 256(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 256(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    320(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 320(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    320(CX), Z7
+	VMOVDQU32    324(CX), Z8
+	VMOVDQU32    1908(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 320(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 320(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    384(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 384(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    384(CX), Z7
+	VMOVDQU32    388(CX), Z8
+	VMOVDQU32    1972(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 384(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 384(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    448(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 448(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    448(CX), Z7
+	VMOVDQU32    452(CX), Z8
+	VMOVDQU32    2036(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 448(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 448(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    512(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 512(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    512(CX), Z7
+	VMOVDQU32    516(CX), Z8
+	VMOVDQU32    2100(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 512(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 512(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    576(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 576(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    576(CX), Z7
+	VMOVDQU32    580(CX), Z8
+	VMOVDQU32    2164(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 576(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 576(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    640(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 640(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    640(CX), Z7
+	VMOVDQU32    644(CX), Z8
+	VMOVDQU32    2228(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 640(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 640(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    704(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 704(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    704(CX), Z7
+	VMOVDQU32    708(CX), Z8
+	VMOVDQU32    2292(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 704(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 704(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    768(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 768(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    768(CX), Z7
+	VMOVDQU32    772(CX), Z8
+	VMOVDQU32    2356(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 768(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 768(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    832(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 832(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    832(CX), Z7
+	VMOVDQU32    836(CX), Z8
+	VMOVDQU32    2420(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 832(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 832(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    896(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 896(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	MOVL         $0x00000007, BX
+	KMOVW        BX, K1
+	VMOVDQU32    896(CX), Z7
+	VMOVDQU32    900(CX), Z8
+	VMOVDQU32    2484(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 896(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 896(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    960(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 960(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    908(CX), Z7
+	VMOVDQU32    912(CX), Z8
+	VMOVDQU32    (CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 908(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 908(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1024(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1024(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    972(CX), Z7
+	VMOVDQU32    976(CX), Z8
+	VMOVDQU32    64(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 972(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 972(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1088(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1088(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1036(CX), Z7
+	VMOVDQU32    1040(CX), Z8
+	VMOVDQU32    128(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1036(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1036(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1152(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1152(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1100(CX), Z7
+	VMOVDQU32    1104(CX), Z8
+	VMOVDQU32    192(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1100(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1100(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1216(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1216(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1164(CX), Z7
+	VMOVDQU32    1168(CX), Z8
+	VMOVDQU32    256(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1164(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1164(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1280(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1280(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1228(CX), Z7
+	VMOVDQU32    1232(CX), Z8
+	VMOVDQU32    320(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1228(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1228(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1344(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1344(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1292(CX), Z7
+	VMOVDQU32    1296(CX), Z8
+	VMOVDQU32    384(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1292(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1292(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1408(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1408(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1356(CX), Z7
+	VMOVDQU32    1360(CX), Z8
+	VMOVDQU32    448(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1356(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1356(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1472(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1472(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1420(CX), Z7
+	VMOVDQU32    1424(CX), Z8
+	VMOVDQU32    512(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1420(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1420(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1536(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1536(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1484(CX), Z7
+	VMOVDQU32    1488(CX), Z8
+	VMOVDQU32    576(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1484(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1484(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1600(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1600(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1548(CX), Z7
+	VMOVDQU32    1552(CX), Z8
+	VMOVDQU32    640(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1548(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1548(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1664(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1664(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1612(CX), Z7
+	VMOVDQU32    1616(CX), Z8
+	VMOVDQU32    704(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1612(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1612(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1728(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1728(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1676(CX), Z7
+	VMOVDQU32    1680(CX), Z8
+	VMOVDQU32    768(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1676(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1676(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1792(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1792(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1740(CX), Z7
+	VMOVDQU32    1744(CX), Z8
+	VMOVDQU32    832(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1740(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1740(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1856(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1856(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1804(CX), Z7
+	VMOVDQU32    1808(CX), Z8
+	VMOVDQU32    896(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1804(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1804(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1920(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1920(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1868(CX), Z7
+	VMOVDQU32    1872(CX), Z8
+	VMOVDQU32    960(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1868(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1868(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    1984(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 1984(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1932(CX), Z7
+	VMOVDQU32    1936(CX), Z8
+	VMOVDQU32    1024(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1932(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1932(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2048(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2048(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    1996(CX), Z7
+	VMOVDQU32    2000(CX), Z8
+	VMOVDQU32    1088(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1996(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1996(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2112(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2112(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2060(CX), Z7
+	VMOVDQU32    2064(CX), Z8
+	VMOVDQU32    1152(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2060(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2060(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2176(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2176(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2124(CX), Z7
+	VMOVDQU32    2128(CX), Z8
+	VMOVDQU32    1216(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2124(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2124(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2240(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2240(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2188(CX), Z7
+	VMOVDQU32    2192(CX), Z8
+	VMOVDQU32    1280(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2188(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2188(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2304(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2304(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2252(CX), Z7
+	VMOVDQU32    2256(CX), Z8
+	VMOVDQU32    1344(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2252(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2252(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2368(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2368(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2316(CX), Z7
+	VMOVDQU32    2320(CX), Z8
+	VMOVDQU32    1408(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2316(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2316(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
 	KMOVW        K1, BX
 	POPCNTQ      BX, BX
 	ADDQ         BX, DX
-	VMOVDQU32    2432(CX), Z4
-	VPSRLD       $0x0b, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x07, Z4, Z5
-	VPANDD       Z2, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSLLD       $0x0f, Z4, Z5
-	VPANDD       Z3, Z5, Z5
-	VPXORD       Z5, Z4, Z4
-	VPSRLD       $0x12, Z4, Z5
-	VPXORD       Z5, Z4, Z4
-	VPANDD       Z0, Z4, Z4
-	VMOVDQU32    Z4, 2432(AX)
-	VPCMPUD      $0x06, Z1, Z4, K1
+	VMOVDQU32    2380(CX), Z7
+	VMOVDQU32    2384(CX), Z8
+	VMOVDQU32    1472(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2380(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2380(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	MOVL         $0x00000fff, BX
+	KMOVW        BX, K1
+	VMOVDQU32    2444(CX), Z7
+	VMOVDQU32    2448(CX), Z8
+	VMOVDQU32    1536(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2444(CX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 2444(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K1
+	KMOVW        K1, BX
+	POPCNTQ      BX, BX
+	ADDQ         BX, DX
+	MOVL         (CX), BX
+	MOVL         BX, 2496(CX)
+	MOVL         $0x00000001, BX
+	KMOVW        BX, K1
+	VMOVDQU32    2492(CX), Z7
+	VMOVDQU32    2496(CX), Z8
+	VMOVDQU32    1584(CX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2492(CX)
+	VPSRLD       $0x0b, Z9, Z2
+	VPXORD       Z2, Z9, Z9
+	VPSLLD       $0x07, Z9, Z2
+	VPTERNLOGD   $0x78, Z5, Z2, Z9
+	VPSLLD       $0x0f, Z9, Z2
+	VPTERNLOGD   $0x78, Z6, Z2, Z9
+	VPSRLD       $0x12, Z9, Z2
+	VPTERNLOGD   $0x28, Z0, Z2, Z9
+	VMOVDQU32    Z9, K1, 2492(AX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K1
 	KMOVW        K1, AX
 	POPCNTQ      AX, AX
 	ADDQ         AX, DX
 	MOVQ         DX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func mtNextAddAVX512(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+// Requires: AVX, AVX512F, POPCNT
+TEXT ·mtNextAddAVX512(SB), NOSPLIT, $0-40
+	MOVQ         sum+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         state+16(FP), DX
+	MOVL         mask+24(FP), BX
+	VPBROADCASTD BX, Z0
+	MOVL         rng+28(FP), BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x80000000, BX
+	VPBROADCASTD BX, Z2
+	MOVL         $0x00000001, BX
+	VPBROADCASTD BX, Z3
+	MOVL         $0x9908b0df, BX
+	VPBROADCASTD BX, Z4
+	MOVL         $0x9d2c5680, BX
+	VPBROADCASTD BX, Z5
+	MOVL         $0xefc60000, BX
+	VPBROADCASTD BX, Z6
+	XORQ         BX, BX
+	VMOVDQU32    (DX), Z7
+	VMOVDQU32    4(DX), Z8
+	VMOVDQU32    1588(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, (DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, (CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    (AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, (AX)
+	VMOVDQU32    64(DX), Z7
+	VMOVDQU32    68(DX), Z8
+	VMOVDQU32    1652(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 64(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 64(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    64(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 64(AX)
+	VMOVDQU32    128(DX), Z7
+	VMOVDQU32    132(DX), Z8
+	VMOVDQU32    1716(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 128(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 128(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    128(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 128(AX)
+	VMOVDQU32    192(DX), Z7
+	VMOVDQU32    196(DX), Z8
+	VMOVDQU32    1780(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 192(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 192(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    192(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 192(AX)
+	VMOVDQU32    256(DX), Z7
+	VMOVDQU32    260(DX), Z8
+	VMOVDQU32    1844(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 256(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 256(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    256(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 256(AX)
+	VMOVDQU32    320(DX), Z7
+	VMOVDQU32    324(DX), Z8
+	VMOVDQU32    1908(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 320(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 320(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    320(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 320(AX)
+	VMOVDQU32    384(DX), Z7
+	VMOVDQU32    388(DX), Z8
+	VMOVDQU32    1972(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 384(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 384(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    384(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 384(AX)
+	VMOVDQU32    448(DX), Z7
+	VMOVDQU32    452(DX), Z8
+	VMOVDQU32    2036(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 448(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 448(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    448(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 448(AX)
+	VMOVDQU32    512(DX), Z7
+	VMOVDQU32    516(DX), Z8
+	VMOVDQU32    2100(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 512(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 512(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    512(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 512(AX)
+	VMOVDQU32    576(DX), Z7
+	VMOVDQU32    580(DX), Z8
+	VMOVDQU32    2164(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 576(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 576(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    576(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 576(AX)
+	VMOVDQU32    640(DX), Z7
+	VMOVDQU32    644(DX), Z8
+	VMOVDQU32    2228(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 640(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 640(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    640(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 640(AX)
+	VMOVDQU32    704(DX), Z7
+	VMOVDQU32    708(DX), Z8
+	VMOVDQU32    2292(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 704(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 704(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    704(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 704(AX)
+	VMOVDQU32    768(DX), Z7
+	VMOVDQU32    772(DX), Z8
+	VMOVDQU32    2356(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 768(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 768(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    768(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 768(AX)
+	VMOVDQU32    832(DX), Z7
+	VMOVDQU32    836(DX), Z8
+	VMOVDQU32    2420(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 832(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 832(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    832(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 832(AX)
+	MOVL         $0x00000007, SI
+	KMOVW        SI, K1
+	VMOVDQU32    896(DX), Z7
+	VMOVDQU32    900(DX), Z8
+	VMOVDQU32    2484(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 896(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 896(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32.Z  896(AX), K1, Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, K1, 896(AX)
+	VMOVDQU32    908(DX), Z7
+	VMOVDQU32    912(DX), Z8
+	VMOVDQU32    (DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 908(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 908(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    908(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 908(AX)
+	VMOVDQU32    972(DX), Z7
+	VMOVDQU32    976(DX), Z8
+	VMOVDQU32    64(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 972(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 972(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    972(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 972(AX)
+	VMOVDQU32    1036(DX), Z7
+	VMOVDQU32    1040(DX), Z8
+	VMOVDQU32    128(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1036(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1036(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1036(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1036(AX)
+	VMOVDQU32    1100(DX), Z7
+	VMOVDQU32    1104(DX), Z8
+	VMOVDQU32    192(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1100(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1100(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1100(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1100(AX)
+	VMOVDQU32    1164(DX), Z7
+	VMOVDQU32    1168(DX), Z8
+	VMOVDQU32    256(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1164(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1164(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1164(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1164(AX)
+	VMOVDQU32    1228(DX), Z7
+	VMOVDQU32    1232(DX), Z8
+	VMOVDQU32    320(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1228(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1228(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1228(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1228(AX)
+	VMOVDQU32    1292(DX), Z7
+	VMOVDQU32    1296(DX), Z8
+	VMOVDQU32    384(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1292(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1292(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1292(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1292(AX)
+	VMOVDQU32    1356(DX), Z7
+	VMOVDQU32    1360(DX), Z8
+	VMOVDQU32    448(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1356(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1356(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1356(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1356(AX)
+	VMOVDQU32    1420(DX), Z7
+	VMOVDQU32    1424(DX), Z8
+	VMOVDQU32    512(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1420(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1420(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1420(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1420(AX)
+	VMOVDQU32    1484(DX), Z7
+	VMOVDQU32    1488(DX), Z8
+	VMOVDQU32    576(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1484(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1484(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1484(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1484(AX)
+	VMOVDQU32    1548(DX), Z7
+	VMOVDQU32    1552(DX), Z8
+	VMOVDQU32    640(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1548(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1548(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1548(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1548(AX)
+	VMOVDQU32    1612(DX), Z7
+	VMOVDQU32    1616(DX), Z8
+	VMOVDQU32    704(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1612(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1612(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1612(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1612(AX)
+	VMOVDQU32    1676(DX), Z7
+	VMOVDQU32    1680(DX), Z8
+	VMOVDQU32    768(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1676(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1676(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1676(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1676(AX)
+	VMOVDQU32    1740(DX), Z7
+	VMOVDQU32    1744(DX), Z8
+	VMOVDQU32    832(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1740(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1740(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1740(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1740(AX)
+	VMOVDQU32    1804(DX), Z7
+	VMOVDQU32    1808(DX), Z8
+	VMOVDQU32    896(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1804(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1804(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1804(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1804(AX)
+	VMOVDQU32    1868(DX), Z7
+	VMOVDQU32    1872(DX), Z8
+	VMOVDQU32    960(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1868(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1868(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1868(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1868(AX)
+	VMOVDQU32    1932(DX), Z7
+	VMOVDQU32    1936(DX), Z8
+	VMOVDQU32    1024(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1932(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1932(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1932(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1932(AX)
+	VMOVDQU32    1996(DX), Z7
+	VMOVDQU32    2000(DX), Z8
+	VMOVDQU32    1088(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1996(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1996(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1996(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1996(AX)
+	VMOVDQU32    2060(DX), Z7
+	VMOVDQU32    2064(DX), Z8
+	VMOVDQU32    1152(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2060(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2060(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2060(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2060(AX)
+	VMOVDQU32    2124(DX), Z7
+	VMOVDQU32    2128(DX), Z8
+	VMOVDQU32    1216(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2124(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2124(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2124(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2124(AX)
+	VMOVDQU32    2188(DX), Z7
+	VMOVDQU32    2192(DX), Z8
+	VMOVDQU32    1280(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2188(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2188(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2188(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2188(AX)
+	VMOVDQU32    2252(DX), Z7
+	VMOVDQU32    2256(DX), Z8
+	VMOVDQU32    1344(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2252(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2252(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2252(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2252(AX)
+	VMOVDQU32    2316(DX), Z7
+	VMOVDQU32    2320(DX), Z8
+	VMOVDQU32    1408(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2316(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2316(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2316(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2316(AX)
+	VMOVDQU32    2380(DX), Z7
+	VMOVDQU32    2384(DX), Z8
+	VMOVDQU32    1472(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2380(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2380(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2380(AX), Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2380(AX)
+	MOVL         $0x00000fff, SI
+	KMOVW        SI, K1
+	VMOVDQU32    2444(DX), Z7
+	VMOVDQU32    2448(DX), Z8
+	VMOVDQU32    1536(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2444(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 2444(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32.Z  2444(AX), K1, Z7
+	VPADDD       Z9, Z7, Z7
+	VMOVDQU32    Z7, K1, 2444(AX)
+	MOVL         (DX), SI
+	MOVL         SI, 2496(DX)
+	MOVL         $0x00000001, SI
+	KMOVW        SI, K1
+	VMOVDQU32    2492(DX), Z7
+	VMOVDQU32    2496(DX), Z8
+	VMOVDQU32    1584(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2492(DX)
+	VPSRLD       $0x0b, Z9, Z2
+	VPXORD       Z2, Z9, Z9
+	VPSLLD       $0x07, Z9, Z2
+	VPTERNLOGD   $0x78, Z5, Z2, Z9
+	VPSLLD       $0x0f, Z9, Z2
+	VPTERNLOGD   $0x78, Z6, Z2, Z9
+	VPSRLD       $0x12, Z9, Z2
+	VPTERNLOGD   $0x28, Z0, Z2, Z9
+	VMOVDQU32    Z9, K1, 2492(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, CX
+	POPCNTQ      CX, CX
+	ADDQ         CX, BX
+	VMOVDQU32.Z  2492(AX), K1, Z0
+	VPADDD       Z9, Z0, Z0
+	VMOVDQU32    Z0, K1, 2492(AX)
+	MOVQ         BX, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func mtNextSubAVX512(sum *[624]uint32, out *[624]uint32, state *[640]uint32, mask uint32, rng uint32) int
+// Requires: AVX, AVX512F, POPCNT
+TEXT ·mtNextSubAVX512(SB), NOSPLIT, $0-40
+	MOVQ         sum+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         state+16(FP), DX
+	MOVL         mask+24(FP), BX
+	VPBROADCASTD BX, Z0
+	MOVL         rng+28(FP), BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x80000000, BX
+	VPBROADCASTD BX, Z2
+	MOVL         $0x00000001, BX
+	VPBROADCASTD BX, Z3
+	MOVL         $0x9908b0df, BX
+	VPBROADCASTD BX, Z4
+	MOVL         $0x9d2c5680, BX
+	VPBROADCASTD BX, Z5
+	MOVL         $0xefc60000, BX
+	VPBROADCASTD BX, Z6
+	XORQ         BX, BX
+	VMOVDQU32    (DX), Z7
+	VMOVDQU32    4(DX), Z8
+	VMOVDQU32    1588(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, (DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, (CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    (AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, (AX)
+	VMOVDQU32    64(DX), Z7
+	VMOVDQU32    68(DX), Z8
+	VMOVDQU32    1652(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 64(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 64(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    64(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 64(AX)
+	VMOVDQU32    128(DX), Z7
+	VMOVDQU32    132(DX), Z8
+	VMOVDQU32    1716(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 128(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 128(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    128(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 128(AX)
+	VMOVDQU32    192(DX), Z7
+	VMOVDQU32    196(DX), Z8
+	VMOVDQU32    1780(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 192(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 192(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    192(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 192(AX)
+	VMOVDQU32    256(DX), Z7
+	VMOVDQU32    260(DX), Z8
+	VMOVDQU32    1844(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 256(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 256(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    256(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 256(AX)
+	VMOVDQU32    320(DX), Z7
+	VMOVDQU32    324(DX), Z8
+	VMOVDQU32    1908(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 320(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 320(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    320(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 320(AX)
+	VMOVDQU32    384(DX), Z7
+	VMOVDQU32    388(DX), Z8
+	VMOVDQU32    1972(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 384(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 384(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    384(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 384(AX)
+	VMOVDQU32    448(DX), Z7
+	VMOVDQU32    452(DX), Z8
+	VMOVDQU32    2036(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 448(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 448(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    448(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 448(AX)
+	VMOVDQU32    512(DX), Z7
+	VMOVDQU32    516(DX), Z8
+	VMOVDQU32    2100(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 512(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 512(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    512(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 512(AX)
+	VMOVDQU32    576(DX), Z7
+	VMOVDQU32    580(DX), Z8
+	VMOVDQU32    2164(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 576(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 576(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    576(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 576(AX)
+	VMOVDQU32    640(DX), Z7
+	VMOVDQU32    644(DX), Z8
+	VMOVDQU32    2228(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 640(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 640(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    640(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 640(AX)
+	VMOVDQU32    704(DX), Z7
+	VMOVDQU32    708(DX), Z8
+	VMOVDQU32    2292(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 704(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 704(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    704(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 704(AX)
+	VMOVDQU32    768(DX), Z7
+	VMOVDQU32    772(DX), Z8
+	VMOVDQU32    2356(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 768(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 768(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    768(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 768(AX)
+	VMOVDQU32    832(DX), Z7
+	VMOVDQU32    836(DX), Z8
+	VMOVDQU32    2420(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 832(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 832(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    832(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 832(AX)
+	MOVL         $0x00000007, SI
+	KMOVW        SI, K1
+	VMOVDQU32    896(DX), Z7
+	VMOVDQU32    900(DX), Z8
+	VMOVDQU32    2484(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 896(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 896(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32.Z  896(AX), K1, Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, K1, 896(AX)
+	VMOVDQU32    908(DX), Z7
+	VMOVDQU32    912(DX), Z8
+	VMOVDQU32    (DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 908(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 908(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    908(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 908(AX)
+	VMOVDQU32    972(DX), Z7
+	VMOVDQU32    976(DX), Z8
+	VMOVDQU32    64(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 972(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 972(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    972(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 972(AX)
+	VMOVDQU32    1036(DX), Z7
+	VMOVDQU32    1040(DX), Z8
+	VMOVDQU32    128(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1036(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1036(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1036(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1036(AX)
+	VMOVDQU32    1100(DX), Z7
+	VMOVDQU32    1104(DX), Z8
+	VMOVDQU32    192(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1100(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1100(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1100(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1100(AX)
+	VMOVDQU32    1164(DX), Z7
+	VMOVDQU32    1168(DX), Z8
+	VMOVDQU32    256(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1164(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1164(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1164(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1164(AX)
+	VMOVDQU32    1228(DX), Z7
+	VMOVDQU32    1232(DX), Z8
+	VMOVDQU32    320(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1228(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1228(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1228(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1228(AX)
+	VMOVDQU32    1292(DX), Z7
+	VMOVDQU32    1296(DX), Z8
+	VMOVDQU32    384(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1292(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1292(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1292(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1292(AX)
+	VMOVDQU32    1356(DX), Z7
+	VMOVDQU32    1360(DX), Z8
+	VMOVDQU32    448(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1356(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1356(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1356(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1356(AX)
+	VMOVDQU32    1420(DX), Z7
+	VMOVDQU32    1424(DX), Z8
+	VMOVDQU32    512(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1420(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1420(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1420(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1420(AX)
+	VMOVDQU32    1484(DX), Z7
+	VMOVDQU32    1488(DX), Z8
+	VMOVDQU32    576(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1484(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1484(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1484(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1484(AX)
+	VMOVDQU32    1548(DX), Z7
+	VMOVDQU32    1552(DX), Z8
+	VMOVDQU32    640(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1548(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1548(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1548(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1548(AX)
+	VMOVDQU32    1612(DX), Z7
+	VMOVDQU32    1616(DX), Z8
+	VMOVDQU32    704(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1612(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1612(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1612(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1612(AX)
+	VMOVDQU32    1676(DX), Z7
+	VMOVDQU32    1680(DX), Z8
+	VMOVDQU32    768(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1676(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1676(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1676(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1676(AX)
+	VMOVDQU32    1740(DX), Z7
+	VMOVDQU32    1744(DX), Z8
+	VMOVDQU32    832(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1740(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1740(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1740(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1740(AX)
+	VMOVDQU32    1804(DX), Z7
+	VMOVDQU32    1808(DX), Z8
+	VMOVDQU32    896(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1804(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1804(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1804(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1804(AX)
+	VMOVDQU32    1868(DX), Z7
+	VMOVDQU32    1872(DX), Z8
+	VMOVDQU32    960(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1868(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1868(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1868(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1868(AX)
+	VMOVDQU32    1932(DX), Z7
+	VMOVDQU32    1936(DX), Z8
+	VMOVDQU32    1024(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1932(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1932(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1932(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1932(AX)
+	VMOVDQU32    1996(DX), Z7
+	VMOVDQU32    2000(DX), Z8
+	VMOVDQU32    1088(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 1996(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 1996(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    1996(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 1996(AX)
+	VMOVDQU32    2060(DX), Z7
+	VMOVDQU32    2064(DX), Z8
+	VMOVDQU32    1152(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2060(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2060(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2060(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2060(AX)
+	VMOVDQU32    2124(DX), Z7
+	VMOVDQU32    2128(DX), Z8
+	VMOVDQU32    1216(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2124(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2124(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2124(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2124(AX)
+	VMOVDQU32    2188(DX), Z7
+	VMOVDQU32    2192(DX), Z8
+	VMOVDQU32    1280(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2188(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2188(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2188(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2188(AX)
+	VMOVDQU32    2252(DX), Z7
+	VMOVDQU32    2256(DX), Z8
+	VMOVDQU32    1344(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2252(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2252(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2252(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2252(AX)
+	VMOVDQU32    2316(DX), Z7
+	VMOVDQU32    2320(DX), Z8
+	VMOVDQU32    1408(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2316(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2316(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2316(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2316(AX)
+	VMOVDQU32    2380(DX), Z7
+	VMOVDQU32    2384(DX), Z8
+	VMOVDQU32    1472(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K1
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K1, Z9
+	VMOVDQU32    Z9, 2380(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, 2380(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1
+	KMOVW        K1, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32    2380(AX), Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, 2380(AX)
+	MOVL         $0x00000fff, SI
+	KMOVW        SI, K1
+	VMOVDQU32    2444(DX), Z7
+	VMOVDQU32    2448(DX), Z8
+	VMOVDQU32    1536(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2444(DX)
+	VPSRLD       $0x0b, Z9, Z7
+	VPXORD       Z7, Z9, Z9
+	VPSLLD       $0x07, Z9, Z7
+	VPTERNLOGD   $0x78, Z5, Z7, Z9
+	VPSLLD       $0x0f, Z9, Z7
+	VPTERNLOGD   $0x78, Z6, Z7, Z9
+	VPSRLD       $0x12, Z9, Z7
+	VPTERNLOGD   $0x28, Z0, Z7, Z9
+	VMOVDQU32    Z9, K1, 2444(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, SI
+	POPCNTQ      SI, SI
+	ADDQ         SI, BX
+	VMOVDQU32.Z  2444(AX), K1, Z7
+	VPSUBD       Z9, Z7, Z7
+	VMOVDQU32    Z7, K1, 2444(AX)
+	MOVL         (DX), SI
+	MOVL         SI, 2496(DX)
+	MOVL         $0x00000001, SI
+	KMOVW        SI, K1
+	VMOVDQU32    2492(DX), Z7
+	VMOVDQU32    2496(DX), Z8
+	VMOVDQU32    1584(DX), Z9
+	VPTERNLOGD   $0xe4, Z2, Z8, Z7
+	VPTESTMD     Z3, Z7, K2
+	VPSRLD       $0x01, Z7, Z7
+	VPXORD       Z7, Z9, Z9
+	VPXORD       Z4, Z9, K2, Z9
+	VMOVDQU32    Z9, K1, 2492(DX)
+	VPSRLD       $0x0b, Z9, Z2
+	VPXORD       Z2, Z9, Z9
+	VPSLLD       $0x07, Z9, Z2
+	VPTERNLOGD   $0x78, Z5, Z2, Z9
+	VPSLLD       $0x0f, Z9, Z2
+	VPTERNLOGD   $0x78, Z6, Z2, Z9
+	VPSRLD       $0x12, Z9, Z2
+	VPTERNLOGD   $0x28, Z0, Z2, Z9
+	VMOVDQU32    Z9, K1, 2492(CX)
+	VPCMPUD      $0x06, Z1, Z9, K1, K2
+	KMOVW        K2, CX
+	POPCNTQ      CX, CX
+	ADDQ         CX, BX
+	VMOVDQU32.Z  2492(AX), K1, Z0
+	VPSUBD       Z9, Z0, Z0
+	VMOVDQU32    Z0, K1, 2492(AX)
+	MOVQ         BX, ret+32(FP)
 	VZEROUPPER
 	RET
 

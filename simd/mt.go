@@ -17,15 +17,40 @@ const (
 // MTNext twists the state and writes its 624 tempered outputs into out, each ANDed with
 // mask, and returns how many of those exceed rng: numpy's randint draws a word, masks
 // it and rejects it above its range, so 0 means all 624 are draws as they stand. The
-// AVX-512 path does it 16 words at a time, the others as mtNextGeneric, bit for bit.
+// AVX-512 path twists and tempers 16 words at a time in one pass, the others run
+// mtNextGeneric, bit for bit.
 func MTNext(out *[624]uint32, s *MTState, mask, rng uint32) int {
-	k := active.Load().k
-	if k.mtTwist == nil {
-		return mtNextGeneric(out, s, mask, rng)
+	if k := active.Load().k.mtNext; k != nil {
+		return k(out, (*[640]uint32)(s), mask, rng)
 	}
-	k.mtTwist((*[640]uint32)(s))
-	mtLast(s)
-	return k.mtTemper(out, (*[640]uint32)(s), mask, rng)
+	return mtNextGeneric(out, s, mask, rng)
+}
+
+// MTNextAdd is MTNext and then sum[i] += out[i] mod 2^32 for the 624 outputs, whatever
+// it returns (a caller that rejects above rng subtracts them again when it is not 0:
+// for mask 2^32 - 1 and rng 2^32 - 2, Flower's masks, one block in 7 million). Fused,
+// the outputs are added while still in registers.
+func MTNextAdd(sum *[624]uint32, out *[624]uint32, s *MTState, mask, rng uint32) int {
+	if k := active.Load().k.mtNextAdd; k != nil {
+		return k(sum, out, (*[640]uint32)(s), mask, rng)
+	}
+	n := mtNextGeneric(out, s, mask, rng)
+	for i, v := range out {
+		sum[i] += v
+	}
+	return n
+}
+
+// MTNextSub is MTNextAdd subtracting: sum[i] -= out[i] mod 2^32.
+func MTNextSub(sum *[624]uint32, out *[624]uint32, s *MTState, mask, rng uint32) int {
+	if k := active.Load().k.mtNextSub; k != nil {
+		return k(sum, out, (*[640]uint32)(s), mask, rng)
+	}
+	n := mtNextGeneric(out, s, mask, rng)
+	for i, v := range out {
+		sum[i] -= v
+	}
+	return n
 }
 
 // mtLast is the twist's last word, which reads the new first one.

@@ -53,8 +53,9 @@ func main() {
 		genExpandAESKey(s)
 		genAESCTR(s, false)
 		genAESCTR(s, true)
-		genMTTwist(s)
-		genMTTemper(s)
+		genMTNext(s, "")
+		genMTNext(s, "Add")
+		genMTNext(s, "Sub")
 	}
 	genDot(s, false)
 	genDot(s, true)
