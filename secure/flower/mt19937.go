@@ -5,7 +5,8 @@ import "github.com/octomil/secagg/simd"
 // mt19937 is the Mersenne Twister as numpy's legacy RandomState runs it (seeded from one
 // 32-bit integer by init_genrand), drawing as randint does over [0, rng]: each output
 // ANDed with the smallest all-ones mask covering rng, drawn again while above it. The
-// twist and tempering are simd.MTNext, 624 words at a time (16 lanes on AVX-512).
+// twist and tempering are simd.MTNext, 624 words at a time (16 lanes on AVX-512), or
+// MTNextAdd and MTNextSub where a whole block goes into the sums.
 type mt19937 struct {
 	st        simd.MTState
 	out       [624]uint32 // the current block's outputs, masked
@@ -82,6 +83,36 @@ func (g *mt19937) draws(max int) []uint32 {
 			return g.buf
 		}
 	}
+}
+
+// addBlock adds the next block's 624 draws into sum[:624] (subtracts them, for
+// subtract) straight from the twist's registers, when the generator is at a block's
+// start, sum has room for it and none of it is rejected, and reports whether it did.
+// Otherwise sum is as it was and the block, if one was made, is left to draws: a
+// rejected word shifts every draw after it (for Flower's rng = 2^32 - 2, one block in 7
+// million).
+func (g *mt19937) addBlock(sum []uint32, subtract bool) bool {
+	if g.pos != mtN || len(sum) < mtN || g.rng == 0 {
+		return false
+	}
+	dst := (*[mtN]uint32)(sum[:mtN])
+	if subtract {
+		g.above = simd.MTNextSub(dst, &g.out, &g.st, g.mask, g.rng)
+	} else {
+		g.above = simd.MTNextAdd(dst, &g.out, &g.st, g.mask, g.rng)
+	}
+	if g.above == 0 {
+		return true // g.pos stays at mtN: the block is drawn
+	}
+	for i, v := range g.out { // undone
+		if subtract {
+			dst[i] += v
+		} else {
+			dst[i] -= v
+		}
+	}
+	g.pos = 0
+	return false
 }
 
 // coverMask is the smallest 2^k - 1 >= v.

@@ -83,3 +83,34 @@ func TestWindowedSums(t *testing.T) {
 		assert.Equal(t, want, c.s.reduce(), "window %d", c.win)
 	}
 }
+
+// TestWordSumsWithRejections: word sums take whole blocks fused with the twist, and a
+// block with a rejected word is undone and left to draws. With ranges that reject in
+// most blocks (Flower's own rejects in one block of 7 million), windows of every size
+// give the sums draw by draw, added and subtracted.
+func TestWordSumsWithRejections(t *testing.T) {
+	const n = 20_000
+	for _, rng := range []uint32{1<<31 + 3, 1<<32 - 2, 1000, 1<<32 - 1<<20} {
+		for _, subtract := range []bool{false, true} {
+			want := make([]uint32, n)
+			ref := newMT19937(7, rng)
+			for i := range want {
+				if subtract {
+					want[i] -= ref.bounded()
+				} else {
+					want[i] += ref.bounded()
+				}
+			}
+			for _, win := range []int{623, 624, 1000, 1 << 15} {
+				s := &sums{m: 1 << 32, words: slices.Repeat([]uint32{777}, n)} // cleared by sum
+				mg := &maskGen{newMT19937(7, rng), subtract}
+				for lo := 0; lo < n; lo += win {
+					s.sum(lo, min(lo+win, n), nil, []*maskGen{mg})
+				}
+				if !slices.Equal(s.words, want) {
+					t.Fatalf("rng %d subtract %v window %d: the sums differ from the draws'", rng, subtract, win)
+				}
+			}
+		}
+	}
+}

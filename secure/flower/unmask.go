@@ -268,10 +268,15 @@ func newMaskGen(seed []byte, subtract bool, m uint64) *maskGen {
 	return &maskGen{newMT19937(s32, uint32(m-2)), subtract}
 }
 
-// expand adds (or subtracts) the mask's values [lo, hi), the generator's next draws.
+// expand adds (or subtracts) the mask's values [lo, hi), the generator's next draws:
+// for word sums, whole blocks fused with the twist where they fit.
 func (s *sums) expand(mg *maskGen, lo, hi int) {
 	row := [][]uint32{nil}
 	for off := lo; off < hi; {
+		if s.words != nil && mg.g.addBlock(s.words[off:hi], mg.subtract) {
+			off += mtN
+			continue
+		}
 		b := mg.g.draws(hi - off)
 		switch {
 		case s.words != nil && mg.subtract:
@@ -359,11 +364,6 @@ func (rd *Round) dequantize(q uint32, parts [][]uint32, active int) [][]float64 
 // combines both secrets of one node: a node is active or dropped, and what is combined
 // follows from that alone.
 func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, map[uint64]*ecdh.PrivateKey, []uint64, error) {
-	type share struct {
-		from uint64
-		x    uint32
-		y    []byte
-	}
 	byOwner := map[uint64][]share{}
 	senders := slices.Sorted(func(yield func(uint64) bool) {
 		for id := range rd.Replies {
@@ -383,56 +383,33 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, ma
 			byOwner[owner] = append(byOwner[owner], share{from, binary.LittleEndian.Uint32(b), b[4:]})
 		}
 	}
+	// Each secret is recovered on its own, the dropped nodes' first: checking a key
+	// against its pk1 is a P-384 scalar multiplication, most of the work. They are
+	// gathered in order after, so the answer is the same at every GOMAXPROCS.
+	owners := slices.Concat(active, dropped)
+	got := make([]recovered, len(owners))
+	parallel.Ranges(parallel.Workers(), len(owners), 1, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			i := (j + len(active)) % len(owners)
+			_, isActive := rd.Masked[owners[i]]
+			got[i] = rd.recoverOne(owners[i], byOwner[owners[i]], isActive)
+		}
+	})
 	secrets, sk1 := map[uint64][]byte{}, map[uint64]*ecdh.PrivateKey{}
 	var rejected []uint64
 	var short []string
-	for _, owner := range slices.Concat(active, dropped) {
-		shares := byOwner[owner]
-		if len(shares) < rd.Threshold {
-			short = append(short, fmt.Sprintf("%d (%d of %d shares)", owner, len(shares), rd.Threshold))
-			continue
+	for i, g := range got {
+		switch {
+		case g.err != nil:
+			return nil, nil, nil, g.err
+		case g.short != "":
+			short = append(short, g.short)
+		case g.sk1 != nil:
+			sk1[owners[i]] = g.sk1
+		default:
+			secrets[owners[i]] = g.secret
 		}
-		xs := make([]uint32, len(shares))
-		ys := make([][]byte, len(shares))
-		for i, s := range shares {
-			xs[i], ys[i] = s.x, s.y
-			if len(s.y) != len(shares[0].y) {
-				return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
-					"the shares of node %d differ in length (node %d's and node %d's)", owner, shares[0].from, s.from)
-			}
-		}
-		basis, err := shamir.NewBasis(rd.Threshold, xs)
-		if err != nil {
-			return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
-		}
-		_, isActive := rd.Masked[owner]
-		verify := func(padded []byte) bool {
-			secret, ok := unpad(padded)
-			if !ok {
-				return false
-			}
-			if isActive {
-				return len(secret) == 32 // Flower's rd_seed
-			}
-			sk, err := parsePrivateKey(secret)
-			if err != nil || !bytes.Equal(sk.PublicKey().Bytes(), rd.publicKey1[owner].Bytes()) {
-				return false
-			}
-			sk1[owner] = sk
-			return true
-		}
-		padded, bad, err := basis.Recover(ys, verify)
-		if errors.Is(err, shamir.ErrTooFew) {
-			short = append(short, fmt.Sprintf("%d (its %d shares do not agree on a secret)", owner, len(shares)))
-			continue
-		}
-		if err != nil {
-			return nil, nil, nil, secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)
-		}
-		for _, i := range bad {
-			rejected = append(rejected, shares[i].from)
-		}
-		secrets[owner], _ = unpad(padded)
+		rejected = append(rejected, g.rejected...)
 	}
 	if short != nil {
 		return nil, nil, nil, secagg.Errorf(secagg.CodeInsufficientClients, "unmask_replies",
@@ -440,6 +417,75 @@ func (rd *Round) recoverSecrets(active, dropped []uint64) (map[uint64][]byte, ma
 	}
 	slices.Sort(rejected)
 	return secrets, sk1, slices.Compact(rejected), nil
+}
+
+// share is one node's share of another's secret: its point and its value.
+type share struct {
+	from uint64
+	x    uint32
+	y    []byte
+}
+
+// recovered is what the shares of one node's secret gave: the secret (an active
+// node's self-mask seed) or its sk1 (a dropped node's, checked against its pk1), the
+// senders whose shares were off its polynomial; or why not: too few shares that agree
+// (short, naming the node), or malformed ones (err).
+type recovered struct {
+	secret   []byte
+	sk1      *ecdh.PrivateKey
+	rejected []uint64
+	short    string
+	err      error
+}
+
+// recoverOne combines the shares of owner's secret.
+func (rd *Round) recoverOne(owner uint64, shares []share, isActive bool) recovered {
+	if len(shares) < rd.Threshold {
+		return recovered{short: fmt.Sprintf("%d (%d of %d shares)", owner, len(shares), rd.Threshold)}
+	}
+	xs := make([]uint32, len(shares))
+	ys := make([][]byte, len(shares))
+	for i, s := range shares {
+		xs[i], ys[i] = s.x, s.y
+		if len(s.y) != len(shares[0].y) {
+			return recovered{err: secagg.Errorf(secagg.CodeBadRequest, "unmask_replies",
+				"the shares of node %d differ in length (node %d's and node %d's)", owner, shares[0].from, s.from)}
+		}
+	}
+	basis, err := shamir.NewBasis(rd.Threshold, xs)
+	if err != nil {
+		return recovered{err: secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)}
+	}
+	var r recovered
+	verify := func(padded []byte) bool {
+		secret, ok := unpad(padded)
+		if !ok {
+			return false
+		}
+		if isActive {
+			return len(secret) == 32 // Flower's rd_seed
+		}
+		sk, err := parsePrivateKey(secret)
+		if err != nil || !bytes.Equal(sk.PublicKey().Bytes(), rd.publicKey1[owner].Bytes()) {
+			return false
+		}
+		r.sk1 = sk
+		return true
+	}
+	padded, bad, err := basis.Recover(ys, verify)
+	if errors.Is(err, shamir.ErrTooFew) {
+		return recovered{short: fmt.Sprintf("%d (its %d shares do not agree on a secret)", owner, len(shares))}
+	}
+	if err != nil {
+		return recovered{err: secagg.Errorf(secagg.CodeBadRequest, "unmask_replies", "the shares of node %d: %v", owner, err)}
+	}
+	for _, i := range bad {
+		r.rejected = append(r.rejected, shares[i].from)
+	}
+	if isActive {
+		r.secret, _ = unpad(padded)
+	}
+	return r
 }
 
 // unpad removes PKCS#7 padding to 16-byte blocks.
