@@ -147,6 +147,14 @@ type platformInfo struct {
 	about   string
 }
 
+// withoutVBMI is an AVX-512 table less its kernels that need AVX512_VBMI, for a CPU
+// that has the rest (see platformKernels).
+func withoutVBMI(k *kernels) *kernels {
+	c := *k
+	c.boundsBisect8, c.selectRank8 = nil, nil
+	return &c
+}
+
 // selection is the active path and the reason it was chosen.
 type selection struct {
 	k      *kernels

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/klauspost/cpuid/v2"
 	"github.com/octomil/secagg"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,7 +44,7 @@ func TestEnvironmentHonoured(t *testing.T) {
 
 // Every path fills what dispatch.go says it must: the generic path its arithmetic (word sums and FWHT's included),
 // scans, copies, keptSum and push; each assembly path every kernel (boundsBisect8,
-// selectRank8, the AES and the MT19937 ones on AVX-512 only) and non-empty per-size lists; and the chain scratch
+// selectRank8 on AVX-512 with VBMI only, the AES and the MT19937 ones on AVX-512) and non-empty per-size lists; and the chain scratch
 // holds the longest chain of any path at the widest lanes.
 func TestKernelTables(t *testing.T) {
 	genericHas := map[string]bool{"addRows": true, "addScaledRows": true, "finish": true,
@@ -59,7 +60,9 @@ func TestKernelTables(t *testing.T) {
 			case name == "path":
 			case k.path == Generic:
 				assert.Equal(t, genericHas[name], !f.IsNil() && (f.Kind() != reflect.Slice || f.Len() > 0), "generic %s", name)
-			case name == "boundsBisect8" || name == "selectRank8" || name == "expandAESKey" || name == "addAESCTR" || name == "subAESCTR" ||
+			case name == "boundsBisect8" || name == "selectRank8": // VPERMI2B
+				assert.Equal(t, k.path == AVX512 && cpuid.CPU.Supports(cpuid.AVX512VBMI), !f.IsNil(), "%s %s", k.path, name)
+			case name == "expandAESKey" || name == "addAESCTR" || name == "subAESCTR" ||
 				name == "mtNext" || name == "mtNextAdd" || name == "mtNextSub":
 				assert.Equal(t, k.path == AVX512, !f.IsNil(), "%s %s", k.path, name)
 			case f.Kind() == reflect.Slice:

@@ -29,7 +29,7 @@ func cpu(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "cpu:        %s (%s/%s)\n", cpuid.CPU.BrandName, runtime.GOOS, runtime.GOARCH)
 	var features []string
-	for _, f := range []cpuid.FeatureID{cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ} {
+	for _, f := range []cpuid.FeatureID{cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ, cpuid.AVX512VBMI, cpuid.VAES} {
 		if cpuid.CPU.Supports(f) {
 			features = append(features, f.String())
 		}
