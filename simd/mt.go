@@ -1,7 +1,8 @@
 package simd
 
 // MTState is MT19937's state as MTNext keeps it: the 624 words, and padding that lets
-// the kernels read a chunk past the end.
+// the kernels read a chunk past the end (the AVX-512 one keeps a copy of the new first
+// word there, for the last word's twist).
 type MTState [640]uint32
 
 // MT19937's constants (Matsumoto and Nishimura).
