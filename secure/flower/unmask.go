@@ -330,7 +330,8 @@ func (s *sums) reduce() []uint32 {
 // dequantize is Flower's: x·(2c/T) - c per value, plus -(active-1)·c, times T/q where q
 // is the weight factors' sum, each step rounded in float64 as numpy rounds it
 // (the conversions keep Go from fusing a multiply and an add). The sums x come in parts
-// that add up mod 2^32, the weight factors' sum first.
+// that add up mod 2^32, the weight factors' sum first; they are added into the first
+// part, which is left holding them.
 func (rd *Round) dequantize(q uint32, parts [][]uint32, active int) [][]float64 {
 	c, T := rd.ClippingRange, float64(rd.QuantizationRange)
 	quantizer := (2 * c) / T
@@ -343,14 +344,17 @@ func (rd *Round) dequantize(q uint32, parts [][]uint32, active int) [][]float64 
 		a := make([]float64, elements(s))
 		// Value by value, so the split over the cores changes no bit.
 		parallel.Ranges(parallel.Workers(), len(a), 1<<16, func(_, lo, hi int) {
-			for k := lo; k < hi; k++ {
-				var sum uint32
-				for _, p := range parts {
-					sum += p[off+k]
-				}
+			// The parts added into the first by the word kernel, a cache-sized range
+			// at a time, and dequantised from there: BenchmarkFlowerDequantize 2.54 ->
+			// 1.65 ms against the parts added value by value in this loop.
+			sums := parts[0][off+lo : off+hi]
+			if len(parts) > 1 {
+				simd.AddWords(sums, parts[1:], off+lo)
+			}
+			for k, sum := range sums {
 				x := float64(float64(sum)*quantizer) + shift
 				x += offset
-				a[k] = x * scale
+				a[lo+k] = x * scale
 			}
 		})
 		out[i] = a
