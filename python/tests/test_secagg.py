@@ -327,6 +327,20 @@ class DistributedDP(unittest.TestCase):
         self.assertLess(float(np.linalg.norm(back - x[0])), params["gamma"] * 32)
         self.assertLess(float(np.max(np.abs(back - x[0]))), params["gamma"] * 5)
 
+    def test_ddp_unseeded_is_fresh(self):
+        """By default (seed=None) a client's rounding and noise, and a plan's rotation,
+        come from the operating system: an observer cannot replay them to subtract the
+        noise, as it can from a seed."""
+        params = secagg.ddp_plan(100, 10, clip_norm=1, epsilon=1, delta=1e-5, rounds=1, min_devices_per_round=8)
+        self.assertNotEqual(params["rotation"], secagg.ddp_plan(100, 10, clip_norm=1, epsilon=1, delta=1e-5,
+                                                                 rounds=1, min_devices_per_round=8)["rotation"])
+        x = np.full(100, 0.01, dtype=np.float32)
+        fresh = secagg.ddp_encode(x, params)
+        self.assertFalse(np.array_equal(fresh, secagg.ddp_encode(x, params)))
+        for guess in range(16):
+            self.assertFalse(np.array_equal(fresh, secagg.ddp_encode(x, params, seed=guess)))
+        np.testing.assert_array_equal(secagg.ddp_encode(x, params, seed=3), secagg.ddp_encode(x, params, seed=3))
+
     def test_ddp_encode_refusals(self):
         params = secagg.ddp_plan(100, 10, seed=1, clip_norm=1, epsilon=1, delta=1e-5, rounds=1, min_devices_per_round=8)
         x = np.ones(100, dtype=np.float32)

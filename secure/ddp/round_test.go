@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -252,4 +253,35 @@ func TestEncodeClientByClient(t *testing.T) {
 		require.Equal(t, math.Float32bits(want[j]), math.Float32bits(got[j]), "value %d", j)
 	}
 	assert.NotEqual(t, SimulatedRotation(seed), SimulatedRotation(seed+1))
+}
+
+// TestUnseededClientIsNotReplayable plays an observer who knows how the simulated
+// randomness is derived and tries to replay a client's encoding, to subtract its noise:
+// with a seed >= 0 the replay gives the client's words exactly (that mode is for tests
+// and notebooks only), but with seed < 0, what ddp_encode and secagg_ddp_encode use by
+// default, neither a second unseeded encoding nor a replay from any small seed gives
+// them, and the round's rotation is fresh each time too.
+func TestUnseededClientIsNotReplayable(t *testing.T) {
+	var cfg Config
+	require.NoError(t, json.Unmarshal([]byte(`{"clip_norm": 1, "bits": 16, "epsilon": 1, "delta": 1e-5, "rounds": 1, "min_devices_per_round": 10}`), &cfg))
+	p, _, err := cfg.Plan(10, 1000)
+	require.NoError(t, err)
+	x := make([]float32, p.Dim)
+	for j := range x {
+		x[j] = float32(j%7) * 0.01
+	}
+	encode := func(seed int64) []uint32 {
+		w := make([]uint32, p.Padded())
+		rounding, noise := SimulatedClient(seed, 0)
+		_, err := Encode(w, x, p, rounding, noise)
+		require.NoError(t, err)
+		return w
+	}
+	require.True(t, slices.Equal(encode(3), encode(3)), "a seeded client replays exactly")
+	client := encode(-1)
+	require.False(t, slices.Equal(client, encode(-1)), "two unseeded encodings of one update drew the same noise")
+	for guess := int64(0); guess < 64; guess++ {
+		require.False(t, slices.Equal(client, encode(guess)), "an unseeded client was replayed from seed %d", guess)
+	}
+	assert.NotEqual(t, SimulatedRotation(-1), SimulatedRotation(-1), "two unseeded rounds drew one rotation")
 }
