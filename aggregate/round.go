@@ -435,13 +435,18 @@ const pendingMax = 3
 // through its stream together.
 const pendingStream = 4
 
-// foldFromK is the fewest extremes a side for which a streaming trimmed_mean round folds
-// a buffer of updates rather than pushing them: pushing costs O(k) only for the values
-// that land among the extremes, which for small k is less than Fold's passes over the 2k
-// kept planes. BenchmarkRoundOverBudget, same sitting, stream against a buffer of 2k and
-// of N/2: k = 100 (n1000_d100k) 1.19 s against 0.32 and 0.26 s; k = 10 (n100_d1m)
-// 0.19 s against 0.33 and 0.24 s; k = 3 (n32_d4m) 0.21 s against 0.42 and 0.24 s.
-const foldFromK = 64
+// foldPays reports whether a streaming trimmed_mean round with k extremes a side and
+// room for a buffer of room updates should fold the buffer (Stream.Fold) rather than
+// push each update through the extremes: pushing costs O(k) for every value that lands
+// among them, folding a pass over the 2k kept planes a buffer. BenchmarkFold
+// (n1000_d100k, one sitting, the last group left to ResultWith as Finalize does),
+// pushing against folding 2k, 4k and 500 at a time: k = 10 104 ms against 219, 163 and
+// 96; k = 25 258 against 249, 165 and 85; k = 50 658 against 257, 181 and 95; k = 100
+// 1191 against 252, 219 and 142. So a buffer of 2k pays from k of about 25; at k = 100
+// even one of k does (0.38 s against 1.28 s), and at k = 10 none does by much.
+func foldPays(k int, room int64) bool {
+	return k >= 64 && room >= int64(k) || k >= 24 && room >= 2*int64(k)
+}
 
 // Clients returns how many updates the round holds.
 func (r *Round) Clients() int {

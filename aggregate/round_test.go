@@ -711,3 +711,40 @@ func TestTrimmedRoundFoldMemory(t *testing.T) {
 	require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.1))
 	bitsEqual(t, want, got, "a folding round of n1000_d100k")
 }
+
+// A streaming trimmed_mean round folds a buffer where it pays (foldPays): at k = 25 a
+// buffer of 2k updates, not one of 2k − 1, which pushes each update. Borrowed updates
+// show which: a folding round copies them into its buffer, a pushing one holds only its
+// stream (and a few owned updates). Either way the result is the batch's bits on exact data, the last buffer left
+// to Finalize.
+func TestTrimmedRoundFoldsWherePays(t *testing.T) {
+	const n, d, k = 250, 16, 25
+	stream := int64(2*k*d*4 + d*8)
+	rng := rand.New(rand.NewPCG(122, 123))
+	us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(1<<12)) / 16 })
+	want := make([]float32, d)
+	require.NoError(t, trimmedmean.TrimmedMean(want, us, 0.1))
+	for _, room := range []int64{2*k - 1, 2 * k} {
+		cfg := aggregate.Config{Strategy: aggregate.StrategyTrimmedMean, MinClients: 1, TrimRatio: 0.1, MaxClients: n,
+			MaxRoundBytes: stream + room*d*4}
+		r := newRound(t, cfg, d)
+		u := make([]float32, d)
+		for i := range n - 10 {
+			copy(u, us[i])
+			require.NoError(t, r.Add(fmt.Sprint("c", i), u, 1))
+		}
+		for i := n - 10; i < n; i++ {
+			require.NoError(t, r.AddOwned(fmt.Sprint("c", i), us[i], 1))
+		}
+		if room < 2*k {
+			assert.LessOrEqual(t, r.StateBytes(), stream+4*d*4, "pushing: the stream and up to four owned updates")
+		} else {
+			assert.Greater(t, r.StateBytes(), stream+4*d*4, "folding: the copies in its buffer")
+			assert.LessOrEqual(t, r.StateBytes(), stream+room*d*4)
+		}
+		got := make([]float32, d)
+		_, err := r.Finalize(got)
+		require.NoError(t, err)
+		bitsEqual(t, want, got, "room for %d updates", room)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/octomil/secagg"
+	"github.com/octomil/secagg/internal/check"
 	"github.com/octomil/secagg/internal/parallel"
 	"github.com/octomil/secagg/internal/pool"
 	"github.com/octomil/secagg/simd"
@@ -40,6 +42,56 @@ func (s *Stream) Fold(updates [][]float32) error {
 	}
 	s.count += len(updates)
 	return nil
+}
+
+// ResultWith writes into dst the trimmed mean, trimming k <= K() from each end, of
+// everything the stream has taken and of updates, without taking them: what Fold then
+// ResultK would write, for a round's last updates, in one pass of the batch kernel over
+// each coordinate's kept values and the updates and none of Fold's rewriting of the
+// lists. The trimmed values of the union are added to the sum of the values the stream
+// pushed out, so the result agrees with Fold and ResultK to float64 rounding, bit for
+// bit where the sums are exact, and on an empty stream it is TrimmedMean's. A wrong
+// length is a bad_request, a NaN or ±Inf a validation_error naming the update, too few
+// values in all insufficient_clients; on an error dst is as it was.
+func (s *Stream) ResultWith(dst []float32, updates [][]float32, k int) error {
+	if len(updates) == 0 {
+		return s.ResultK(dst, k)
+	}
+	if len(dst) != s.dim {
+		return secagg.Errorf(secagg.CodeBadRequest, "dst", "dst has length %d, the stream's dimension is %d", len(dst), s.dim)
+	}
+	if err := check.Batch(dst, updates); err != nil {
+		return err
+	}
+	if k < 0 || k > s.k {
+		return secagg.Errorf(secagg.CodeValidation, "k", "k must be in [0, %d], got %d", s.k, k)
+	}
+	count := s.count + len(updates)
+	if count <= 2*k {
+		return secagg.Errorf(secagg.CodeInsufficientClients, "updates",
+			"a trimmed mean trimming %d from each end needs at least %d updates, got %d", k, 2*k+1, count)
+	}
+	// Trimming k <= K() from each end of every value taken trims only among the kept
+	// ones, so a tile's rows are its kept planes, gathered, and the updates'.
+	kept := min(s.count, 2*s.k)
+	n := kept + len(updates)
+	tile := tileFor(n)
+	workers := parallel.Workers()
+	buf := foldPool.Get(workers * kept * tile)
+	defer foldPool.Put(buf)
+	scratch := make([]foldScratch, workers)
+	for w := range scratch {
+		scratch[w] = foldScratch{kept: (*buf)[w*kept*tile : (w+1)*kept*tile], rows: make([][]float32, 0, n)}
+	}
+	in := tiled{n: n, count: count, base: s.sum, updates: updates,
+		rowsOf: func(w, t, e int) ([][]float32, int) {
+			rows := s.keptRows(&scratch[w], t, e)
+			for _, x := range updates {
+				rows = append(rows, x[t:e])
+			}
+			return rows, 0
+		}}
+	return in.mean(dst, k)
 }
 
 // foldScratch is one worker's buffers for a tile: the kept planes gathered out of the

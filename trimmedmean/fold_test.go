@@ -130,28 +130,38 @@ func TestFoldRejectsWithoutChange(t *testing.T) {
 	}
 }
 
-// BenchmarkFold streams n1000_d100k at k = 100 (a round at trim_ratio 0.1 over its
-// budget) through AddRows four updates a call, as a round's pending updates go, and
-// through Fold with a buffer of b updates.
+// BenchmarkFold streams n1000_d100k as a round over its budget does, for k from 10 to
+// 100 (trim ratios 0.01 to 0.1): through AddRows four updates a call, as a round's
+// pending updates go without a fold buffer, and through Fold with a buffer of b updates;
+// either way the last group is left to ResultWith, as Finalize leaves it. Where the two
+// cross is what aggregate's foldPays is measured by.
 func BenchmarkFold(b *testing.B) {
-	const n, d, k = 1000, 100_000, 100
+	const n, d = 1000, 100_000
 	us := generators["normal"](rand.New(rand.NewPCG(1, 2)), n, d)
-	s, err := trimmedmean.NewStream(d, k)
-	require.NoError(b, err)
-	run := func(b *testing.B, group int, take func([][]float32) error) {
-		b.SetBytes(n * d * 4)
-		for b.Loop() {
-			s.Reset()
-			for lo := 0; lo < n; lo += group {
-				if err := take(us[lo:min(n, lo+group)]); err != nil {
+	dst := make([]float32, d)
+	for _, k := range []int{10, 25, 50, 100} {
+		s, err := trimmedmean.NewStream(d, k)
+		require.NoError(b, err)
+		run := func(b *testing.B, group int, take func([][]float32) error) {
+			b.SetBytes(n * d * 4)
+			for b.Loop() {
+				s.Reset()
+				lo := 0
+				for ; lo+group < n; lo += group {
+					if err := take(us[lo : lo+group]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.ResultWith(dst, us[lo:], k); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-	}
-	b.Run("AddRows/4", func(b *testing.B) { run(b, 4, s.AddRows) })
-	for _, group := range []int{50, 100, 200, 400, 1000} {
-		b.Run("Fold/"+strconv.Itoa(group), func(b *testing.B) { run(b, group, s.Fold) })
+		name := "k" + strconv.Itoa(k) + "/"
+		b.Run(name+"AddRows/4", func(b *testing.B) { run(b, 4, s.AddRows) })
+		for _, group := range []int{2 * k, 4 * k, n / 2} {
+			b.Run(name+"Fold/"+strconv.Itoa(group), func(b *testing.B) { run(b, group, s.Fold) })
+		}
 	}
 }
 
@@ -181,4 +191,107 @@ func TestFoldBitIdenticalAcrossPathsAndThreads(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestResultWithEqualsBatch: a stream's result with a round's last updates, not taken,
+// is the batch kernel's bits where float64 sums are exact, for every k' <= k, whatever
+// the stream took before (nothing, fewer than 2k, more) and by Fold or Add, with and
+// without a panel, on every path; and the stream is left as it was.
+func TestResultWithEqualsBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(58, 59))
+	for _, panelFrom := range []int{1 << 30, 8} {
+		restore := trimmedmean.SetPanelFrom(panelFrom)
+		simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+			for _, name := range []string{"grid", "ties", "constant columns", "signed zeros"} {
+				for _, n := range []int{1, 2, 3, 9, 40} {
+					for _, d := range []int{1, 17, 100, 5000} {
+						us := generators[name](rng, n, d)
+						for _, k := range []int{0, 1, 3, 16} {
+							if 2*k >= n {
+								continue
+							}
+							order := rng.Perm(n)
+							cut := rng.IntN(n) // the stream takes order[:cut]
+							var s *trimmedmean.Stream
+							if rng.IntN(2) == 0 {
+								s = foldOf(t, rng, us, k, order[:cut])
+							} else {
+								s = streamOf(t, us, k, order[:cut])
+							}
+							before, err := s.MarshalBinary()
+							require.NoError(t, err)
+							rest := make([][]float32, 0, n-cut)
+							for _, o := range order[cut:] {
+								rest = append(rest, us[o])
+							}
+							for kk := 0; kk <= k; kk++ {
+								got := make([]float32, d)
+								require.NoError(t, s.ResultWith(got, rest, kk))
+								sameBits(t, batch(t, us, kk), got, "%s panel from %d n=%d d=%d k=%d, %d taken, finished at %d",
+									name, panelFrom, n, d, k, cut, kk)
+							}
+							after, err := s.MarshalBinary()
+							require.NoError(t, err)
+							require.Equal(t, before, after, "ResultWith changed the stream")
+						}
+					}
+				}
+			}
+		})
+		restore()
+	}
+}
+
+// On general data ResultWith agrees with the float64 reference, as Fold does; on an
+// empty stream it is TrimmedMean's bits, the panel's way included.
+func TestResultWithOnGeneralData(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	for _, name := range []string{"normal", "byzantine", "subnormal and huge"} {
+		for _, k := range []int{1, 4, 12, 130} {
+			n, d := 60, 3001
+			if k == 130 {
+				n, d = 300, 500 // past panelFrom: the panel's way
+			}
+			us := generators[name](rng, n, d)
+			s, err := trimmedmean.NewStream(d, k)
+			require.NoError(t, err)
+			got := make([]float32, d)
+			require.NoError(t, s.ResultWith(got, us, k))
+			sameBits(t, batch(t, us, k), got, "%s k=%d on an empty stream", name, k)
+			if k < 20 {
+				require.NoError(t, s.Fold(us[:n/3]))
+				require.NoError(t, s.ResultWith(got, us[n/3:], k))
+				checkAgainstReference(t, us, k, got, name)
+			}
+		}
+	}
+}
+
+// A refused ResultWith names the update and leaves dst as it was.
+func TestResultWithRejects(t *testing.T) {
+	rng := rand.New(rand.NewPCG(62, 63))
+	us := generators["normal"](rng, 12, 40)
+	s, err := trimmedmean.NewStream(40, 3)
+	require.NoError(t, err)
+	require.NoError(t, s.Fold(us[:8]))
+	bad := append([]float32(nil), us[11]...)
+	bad[7] = float32(math.Inf(-1))
+	dst := make([]float32, 40)
+	for i := range dst {
+		dst[i] = 42
+	}
+	want := append([]float32(nil), dst...)
+	err = s.ResultWith(dst, [][]float32{us[8], bad}, 3)
+	var e *secagg.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, secagg.CodeValidation, e.Code)
+	assert.Contains(t, e.Message, "updates[1][7]")
+	assert.ErrorIs(t, s.ResultWith(dst, [][]float32{us[8][:39]}, 3), secagg.ErrBadRequest)
+	assert.ErrorIs(t, s.ResultWith(dst[:39], [][]float32{us[8]}, 3), secagg.ErrBadRequest)
+	assert.ErrorIs(t, s.ResultWith(dst, [][]float32{us[8]}, 4), secagg.ErrValidation)
+	short, err := trimmedmean.NewStream(40, 3)
+	require.NoError(t, err)
+	require.NoError(t, short.Fold(us[:3]))
+	assert.ErrorIs(t, short.ResultWith(dst, us[3:6], 3), secagg.ErrInsufficientClients)
+	assert.Equal(t, want, dst)
 }

@@ -82,13 +82,31 @@ var (
 	boundsPool    pool.Slices[float32]   // per-worker bounds of a tile
 )
 
-// keptMean writes the mean of the values that trimming k from each end keeps. Each tile
-// of coordinates is computed on its own, so the result does not depend on how many
-// workers share the tiles; parallel.AllOrNothing hands the results to dst only if all
-// inputs proved finite.
+// keptMean writes the mean of the values that trimming k from each end keeps.
 func keptMean(dst []float32, updates [][]float32, k int) error {
-	n := len(updates)
-	scale := 1 / float64(n-2*k)
+	return tiled{n: len(updates), count: len(updates), updates: updates,
+		rowsOf: func(_, t, _ int) ([][]float32, int) { return updates, t }}.mean(dst, k)
+}
+
+// tiled is what a trimmed mean is taken of, tile by tile: n rows a tile, which rowsOf
+// gives for worker w and the coordinates [t, e) (their values from index off on), and,
+// if base is not nil, a float64 sum per coordinate of values already known to be kept
+// (a stream's, pushed out of its extremes). count is how many values each coordinate
+// has in all; a non-finite value can only be in updates.
+type tiled struct {
+	n, count int
+	rowsOf   func(w, t, e int) (rows [][]float32, off int)
+	base     []float64
+	updates  [][]float32
+}
+
+// mean writes the mean of the values that trimming k from each end keeps. Each tile of
+// coordinates is computed on its own, so the result does not depend on how many workers
+// share the tiles; parallel.AllOrNothing hands the results to dst only if all inputs
+// proved finite.
+func (in tiled) mean(dst []float32, k int) error {
+	n := in.n
+	scale := 1 / float64(in.count-2*k)
 	tile := tileFor(n)
 	workers := parallel.Workers()
 	sumsBuf, boundsBuf := sumsPool.Get(workers*tile), boundsPool.Get(2*workers*tile)
@@ -124,6 +142,7 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			e := min(t+tile, hi)
 			o := out[t-lo : e-lo]
 			s := sums[w*tile : w*tile+e-t]
+			rows, off := in.rowsOf(w, t, e)
 			// With a panel the order statistics gather the tile into it as they read it
 			// (BoundsCopy, MiddleCopy), and the passes after them read the panel.
 			var p simd.Panel
@@ -133,7 +152,7 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 			if k == 0 {
 				// Nothing to trim: the plain mean, summed as aggregate.Mean sums it.
 				clear(s)
-				simd.AddRows(s, updates, t)
+				simd.AddRows(s, rows, off)
 			} else {
 				// The worker's bounds buffer holds its previous tile's bounds, which
 				// Bounds takes for a guess of these.
@@ -145,22 +164,26 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 					// too far apart, off by far less than the rounding to float32 can
 					// see: the median comes out correctly rounded.
 					if p.Rows != nil {
-						finite = simd.MiddleCopy(low, high, updates, t, p) && finite
+						finite = simd.MiddleCopy(low, high, rows, off, p) && finite
 					} else {
-						finite = simd.Middle(low, high, updates, t) && finite
+						finite = simd.Middle(low, high, rows, off) && finite
 					}
 					middles[w] = [2][]float32{low, high}
 					clear(s)
 					simd.AddRows(s, middles[w][:n-2*k], 0)
 				} else {
-					rows, off := updates, t
 					if p.Rows != nil {
-						simd.BoundsCopy(low, high, updates, t, k, p)
+						simd.BoundsCopy(low, high, rows, off, k, p)
 						rows, off = p.Rows, 0
 					} else {
-						simd.Bounds(low, high, updates, t, k)
+						simd.Bounds(low, high, rows, off, k)
 					}
 					finite = simd.KeptSum(s, rows, off, k, low, high) && finite
+				}
+			}
+			if in.base != nil {
+				for j, v := range in.base[t:e] {
+					s[j] += v
 				}
 			}
 			simd.Finish(o, s, scale)
@@ -171,5 +194,5 @@ func keptMean(dst []float32, updates [][]float32, k int) error {
 	if ok {
 		return nil
 	}
-	return check.NonFinite(updates)
+	return check.NonFinite(in.updates)
 }
