@@ -1,12 +1,15 @@
 package bench_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/octomil/secagg"
 	"github.com/octomil/secagg/aggregate"
 	"github.com/octomil/secagg/bench"
 	"github.com/octomil/secagg/dp"
@@ -367,6 +370,41 @@ func BenchmarkRound(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkRoundCheck times what every Add of a summing round does before the update is
+// summed: the search for a NaN or ±Inf, on every core. Each update here has a NaN in its
+// last value, so the whole update is searched, refused and nothing summed. A round must
+// refuse a bad update at its Add, before it changes anything, so this read of each update
+// comes on top of the batch kernel's (which checks its results instead): it is the floor
+// under BenchmarkRound/mean's ratio to BenchmarkMean once updates outgrow the cache.
+func BenchmarkRoundCheck(b *testing.B) {
+	forWorkloads(b, func(b *testing.B, w bench.Workload, us [][]float32) {
+		e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := e.NewRound(w.D)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last := make([]float32, len(us))
+		for i, u := range us {
+			last[i], u[w.D-1] = u[w.D-1], float32(math.NaN())
+		}
+		defer func() {
+			for i, u := range us {
+				u[w.D-1] = last[i]
+			}
+		}()
+		for b.Loop() {
+			for _, u := range us {
+				if err := r.Add("client", u, 1); !errors.Is(err, secagg.ErrValidation) {
+					b.Fatalf("a NaN went through: %v", err)
+				}
+			}
+		}
+	})
 }
 
 // Every configuration BenchmarkRound runs is one the engine takes, on every workload
