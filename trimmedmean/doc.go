@@ -27,5 +27,6 @@
 // (such as quantised updates); otherwise the two agree to float64 rounding. A
 // coordinator that can hold a buffer of about 2k updates or more passes them with Fold,
 // which selects the new extremes among the kept ones and the buffer with the batch
-// kernels instead of pushing each value through them.
+// kernels instead of pushing each value through them, and takes the result with its
+// last buffer by ResultWith, which leaves the lists alone.
 package trimmedmean

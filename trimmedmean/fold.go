@@ -102,9 +102,10 @@ type foldScratch struct {
 	rows       [][]float32
 	low, high  []float32
 	sum        []float64
-	candidates []float32 // k+1 slots below low then k+1 above high, per coordinate
-	counts     []int     // how many below, then above, per coordinate; then how many used
-	masks      []uint32  // simd.Outside's
+	candidates []float32  // k+1 slots below low then k+1 above high, per coordinate
+	counts     []int      // how many below, then above, per coordinate; then how many used
+	masks      []uint32   // simd.Outside's
+	panel      simd.Panel // the tile's rows gathered, where they are many (panelFrom)
 }
 
 var foldPool pool.Slices[float32]
@@ -118,19 +119,30 @@ func (s *Stream) tiles(extra int, fn func(sc *foldScratch, t, e int)) {
 	workers := parallel.Workers()
 	scratch := make([]foldScratch, workers)
 	per := 2*k*tile + 2*tile + 2*(k+1)*tile // kept, bounds, candidates
-	buf := foldPool.Get(workers * per)
+	n, stride := 2*k+extra, 0
+	if extra > 0 && n >= panelFrom {
+		stride = panelStride(tile) // a fold gathers as many rows as the batch kernel would
+	}
+	buf := foldPool.Get(workers * (per + n*stride))
 	defer foldPool.Put(buf)
 	for w := range scratch {
-		b := (*buf)[w*per : (w+1)*per]
+		b := (*buf)[w*(per+n*stride) : (w+1)*(per+n*stride)]
 		scratch[w] = foldScratch{
 			kept:       b[:2*k*tile],
 			low:        b[2*k*tile : 2*k*tile+tile],
 			high:       b[2*k*tile+tile : 2*k*tile+2*tile],
-			candidates: b[2*k*tile+2*tile:],
-			rows:       make([][]float32, 0, 2*k+extra),
+			candidates: b[2*k*tile+2*tile : per],
+			rows:       make([][]float32, 0, n),
 			sum:        make([]float64, tile),
 			counts:     make([]int, 4*tile),
-			masks:      make([]uint32, (2*k+extra)*((tile+simd.Block-1)/simd.Block)),
+			masks:      make([]uint32, n*((tile+simd.Block-1)/simd.Block)),
+		}
+		if stride > 0 {
+			p := simd.Panel{Data: b[per:], Stride: stride, Rows: make([][]float32, n)}
+			for i := range p.Rows {
+				p.Rows[i] = p.Data[i*stride : i*stride+tile : i*stride+tile]
+			}
+			scratch[w].panel = p
 		}
 	}
 	parallel.Ranges(workers, s.dim, tile*tilesPerTask, func(w, lo, hi int) {
@@ -172,7 +184,17 @@ func (s *Stream) foldTile(sc *foldScratch, xs [][]float32, t, e int) {
 		rows = append(rows, x[t:e])
 	}
 	low, high, sum := sc.low[:m], sc.high[:m], sc.sum[:m]
-	simd.Bounds(low, high, rows, 0, k)
+	if p := sc.panel; len(rows) >= panelFrom {
+		// Many rows: the passes after the bounds read the tile gathered as they read it.
+		p.Rows = p.Rows[:len(rows)]
+		simd.BoundsCopy(low, high, rows, 0, k, p)
+		rows = rows[:0]
+		for _, r := range p.Rows {
+			rows = append(rows, r[:m])
+		}
+	} else {
+		simd.Bounds(low, high, rows, 0, k)
+	}
 	simd.KeptSum(sum, rows, 0, k, low, high)
 	for j, v := range sum {
 		s.sum[t+j] += v
@@ -199,20 +221,23 @@ func (s *Stream) foldTile(sc *foldScratch, xs [][]float32, t, e int) {
 // collect appends the values of rows outside [low, high] to their coordinates' sides.
 func (s *Stream) collect(sc *foldScratch, rows [][]float32, low, high []float32, counts []int, cand []float32) {
 	k, m := s.k, len(low)
-	masks := sc.masks[:len(rows)*((m+simd.Block-1)/simd.Block)]
+	groups := (m + simd.Block - 1) / simd.Block
+	masks := sc.masks[:len(rows)*groups]
 	simd.Outside(masks, rows, 0, low, high)
-	for i, mask := range masks {
-		g, x := i/len(rows), rows[i%len(rows)]
-		for ; mask != 0; mask &= mask - 1 {
-			j := g*simd.Block + bits.TrailingZeros32(mask)
-			v := x[j]
-			side := 0 // outside the bounds, so above where not below
-			if v > low[j] {
-				side = 1
+	for g := range groups {
+		for r, mask := range masks[g*len(rows) : (g+1)*len(rows)] {
+			x := rows[r]
+			for ; mask != 0; mask &= mask - 1 {
+				j := g*simd.Block + bits.TrailingZeros32(mask)
+				v := x[j]
+				side := 0 // outside the bounds, so above where not below
+				if v > low[j] {
+					side = 1
+				}
+				c := side*m + j
+				cand[(side*(k+1)+counts[c])*m+j] = v
+				counts[c]++
 			}
-			c := side*m + j
-			cand[(side*(k+1)+counts[c])*m+j] = v
-			counts[c]++
 		}
 	}
 }
@@ -253,25 +278,26 @@ func (s *Stream) replace(sc *foldScratch, t, e int, kept [][]float32, low, high 
 	simd.Outside(masks, kept, 0, low, high)
 	used := sc.counts[2*m : 4*m]
 	clear(used)
-	for i, mask := range masks {
-		g, p := i/len(kept), i%len(kept)
-		side, bound := 0, low
-		if p >= k {
-			side, bound = 1, high
-		}
-		free := ^mask
+	for g := range groups {
+		valid := ^uint32(0)
 		if n := m - g*simd.Block; n < simd.Block {
-			free &= 1<<n - 1
+			valid = 1<<n - 1
 		}
-		for ; free != 0; free &= free - 1 {
-			j := g*simd.Block + bits.TrailingZeros32(free)
-			c := side*m + j
-			v := bound[j]
-			if u := used[c]; u < counts[c] {
-				v = cand[(side*(k+1)+u)*m+j]
-				used[c] = u + 1
+		for p, mask := range masks[g*len(kept) : (g+1)*len(kept)] {
+			side, bound := 0, low
+			if p >= k {
+				side, bound = 1, high
 			}
-			ext[j/lanes*blockLen+p*lanes+j%lanes] = v
+			for free := ^mask & valid; free != 0; free &= free - 1 {
+				j := g*simd.Block + bits.TrailingZeros32(free)
+				c := side*m + j
+				v := bound[j]
+				if u := used[c]; u < counts[c] {
+					v = cand[(side*(k+1)+u)*m+j]
+					used[c] = u + 1
+				}
+				ext[j/lanes*blockLen+p*lanes+j%lanes] = v
+			}
 		}
 	}
 }

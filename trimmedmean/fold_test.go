@@ -3,6 +3,7 @@ package trimmedmean_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -44,6 +45,15 @@ func foldOf(t *testing.T, rng *rand.Rand, us [][]float32, k int, order []int) *t
 // sizes across the fold's tiles, merged from two shards, one through its serialised
 // form.
 func TestFoldEqualsBatch(t *testing.T) {
+	for _, panelFrom := range []int{1 << 30, 6} {
+		t.Run(fmt.Sprint("panel_from_", panelFrom), func(t *testing.T) {
+			defer trimmedmean.SetPanelFrom(panelFrom)()
+			foldEqualsBatch(t)
+		})
+	}
+}
+
+func foldEqualsBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 51))
 	for _, name := range []string{"grid", "ties", "constant columns", "signed zeros"} {
 		for _, n := range []int{1, 2, 3, 7, 20, 33, 70} {
@@ -82,6 +92,7 @@ func TestFoldKeepsAddRowsExtremes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(52, 53))
 	for _, name := range []string{"normal", "byzantine", "subnormal and huge", "ties"} {
 		for _, k := range []int{1, 4, 12} {
+			defer trimmedmean.SetPanelFrom(map[int]int{1: 1 << 30, 4: 9, 12: 20}[k])()
 			const n, d = 60, 3001
 			us := generators[name](rng, n, d)
 			order := rng.Perm(n)
@@ -165,8 +176,9 @@ func BenchmarkFold(b *testing.B) {
 	}
 }
 
-// A folded stream's state is the same bytes on every path and at every GOMAXPROCS: the
-// kernels it folds with are, and the tiles do not depend on the workers.
+// A folded stream's state is the same bytes on every path, at every GOMAXPROCS and
+// with or without a panel: the kernels it folds with are, the tiles do not depend on
+// the workers, and a panel holds the same rows in the same order.
 func TestFoldBitIdenticalAcrossPathsAndThreads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(56, 57))
 	const k = 5
@@ -177,6 +189,7 @@ func TestFoldBitIdenticalAcrossPathsAndThreads(t *testing.T) {
 	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
 		for _, threads := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(threads)
+			defer trimmedmean.SetPanelFrom(map[int]int{1: 1 << 30, 2: 4, 3: 18}[threads])()
 			s, err := trimmedmean.NewStream(len(us[0]), k)
 			require.NoError(t, err)
 			for lo := 0; lo < len(us); lo += 15 {
