@@ -424,8 +424,20 @@ func TestRobustRounds(t *testing.T) {
 // pattern and count, every summing round still equals its batch kernel bit for bit, and
 // the state stays under 3·d·8 bytes.
 func TestRoundOwnedEqualsBatch(t *testing.T) {
+	// Sums that fit in cache take owned updates three at a time; larger ones hold them
+	// for Finalize's batch pass, or as many as max_round_bytes leaves room for.
+	const big = 1<<18 + 100
+	for _, c := range []struct {
+		d      int
+		budget int64
+	}{{5000, 0}, {big, 0}, {big, 8*big + 10*4*big}} {
+		t.Run(fmt.Sprint(c.d, "_", c.budget), func(t *testing.T) { roundOwnedEqualsBatch(t, c.d, c.budget) })
+	}
+}
+
+func roundOwnedEqualsBatch(t *testing.T, d int, budget int64) {
 	rng := rand.New(rand.NewPCG(106, 107))
-	const n, d = 23, 5000
+	const n = 23
 	us := round(rng, n, d)
 	for i := range us { // keep the norms and sums finite for the clipping strategies
 		for j := range us[i] {
@@ -452,7 +464,7 @@ func TestRoundOwnedEqualsBatch(t *testing.T) {
 	}
 	for s, want := range batch {
 		for pattern := range 4 { // 0: all owned; 1: all borrowed; 2, 3: mixed
-			cfg := aggregate.Config{Strategy: s, MinClients: 1}
+			cfg := aggregate.Config{Strategy: s, MinClients: 1, MaxRoundBytes: budget}
 			switch s {
 			case aggregate.StrategyDPMean:
 				cfg.ClipNorm, cfg.NoiseMultiplier = 3, 0.5
@@ -471,7 +483,11 @@ func TestRoundOwnedEqualsBatch(t *testing.T) {
 				} else {
 					require.NoError(t, r.Add(fmt.Sprint("c", i), u, w[i]))
 				}
-				assert.Less(t, r.StateBytes(), int64(3*d*8))
+				if budget > 0 {
+					assert.LessOrEqual(t, r.StateBytes(), budget)
+				} else if d < 1<<18 {
+					assert.LessOrEqual(t, r.StateBytes(), int64(8*d+3*4*d))
+				}
 			}
 			got := make([]float32, d)
 			_, err = r.Finalize(got)
@@ -635,6 +651,60 @@ func TestRoundConcurrentFoldsAreExact(t *testing.T) {
 			require.NoError(t, aggregate.Mean(want, us))
 		}
 		bitsEqual(t, want, got, "%s with 16 concurrent adders", s)
+	}
+}
+
+// Finalize racing concurrent adds: every Add either lands in the result or is too late
+// (a conflict), none waits forever for a fold Finalize took over, and the result is the
+// mean of exactly the updates accepted (exact sums, so their order does not matter),
+// for sums that take updates three at a time and for sums that hold them.
+func TestRoundFinalizeRacesAdds(t *testing.T) {
+	for _, d := range []int{3000, 1<<18 + 16} {
+		const n = 40
+		rng := rand.New(rand.NewPCG(9, uint64(d)))
+		us := fill(n, d, func(int, int) float32 { return float32(rng.IntN(2001) - 1000) })
+		for trial := range 4 {
+			r := newRound(t, aggregate.Config{Strategy: aggregate.StrategyMean, MinClients: 1}, d)
+			accepted := make([]bool, n)
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for c := g; c < n; c += 8 {
+						var err error
+						if c%2 == 0 {
+							err = r.AddOwned(fmt.Sprint("c", c), us[c], 1)
+						} else {
+							err = r.Add(fmt.Sprint("c", c), us[c], 1)
+						}
+						switch {
+						case err == nil:
+							accepted[c] = true
+						case !errors.Is(err, secagg.ErrConflict):
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			for r.Clients() < 4*(trial+1) {
+				runtime.Gosched()
+			}
+			got := make([]float32, d)
+			res, err := r.Finalize(got)
+			require.NoError(t, err)
+			wg.Wait()
+			var in [][]float32
+			for c, ok := range accepted {
+				if ok {
+					in = append(in, us[c])
+				}
+			}
+			require.Equal(t, len(in), res.Clients, "d=%d trial %d", d, trial)
+			want := make([]float32, d)
+			require.NoError(t, aggregate.Mean(want, in))
+			bitsEqual(t, want, got, "d=%d trial %d: %d accepted", d, trial, len(in))
+		}
 	}
 }
 

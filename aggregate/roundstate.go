@@ -76,20 +76,22 @@ func newRoundState(e *Engine, dim int) (roundState, error) {
 		return nil, tooLarge(state)
 	}
 	_, sum := e.takeState(dim, 0)
-	if sum != nil {
-		clear(sum)
-	} else {
+	if sum == nil {
 		sum = make([]float64, dim)
 	}
-	return &summing{cfg: e.cfg, sum: sum}, nil
+	return &summing{cfg: e.cfg, sum: sum, dirty: true, limit: limit}, nil
 }
 
 // summing is the state of mean, weighted_mean, norm_bounded_mean and dp_mean: float64
-// sums of d values, each update added with its weight or clip factor, and up to
-// pendingMax owned updates waiting to be added together.
+// sums of d values, each update added with its weight or clip factor, and the owned
+// updates waiting to be added together (full says how many may wait). The sums are
+// emptied at the first fold: a round whose updates all waited runs the batch kernel on
+// them at Finalize and never touches its sums.
 type summing struct {
 	cfg      Config
 	sum      []float64
+	dirty    bool      // sum holds an earlier round's values: no fold yet
+	limit    int64     // max_round_bytes
 	weights  float64   // Σ w so far (weighted_mean)
 	norms    []float64 // the clipping strategies: each client's norm, in arrival order
 	pending  [][]float32
@@ -118,9 +120,19 @@ type queued struct {
 	ws   []float64
 }
 
-// full reports whether owned updates have waited long enough: pendingMax of them, so
-// the float64 sums cross memory once per pendingMax updates.
-func (s *summing) full() bool { return len(s.pending) >= pendingMax }
+// full reports whether the owned updates waiting should be added now. Where the sums
+// stay in cache (d·8 bytes up to holdFromBytes), after pendingMax of them: an update
+// checked at Add is still in cache then, and so are the sums. Beyond, the sums cross
+// memory at every fold, so the updates wait as long as max_round_bytes leaves room for
+// them beside the sums, and Finalize adds them all in one tiled pass, the batch
+// kernel's.
+func (s *summing) full() bool {
+	d := int64(len(s.sum))
+	if 8*d <= holdFromBytes {
+		return len(s.pending) >= pendingMax
+	}
+	return 8*d+int64(len(s.pending)+1)*4*d > s.limit
+}
 
 // take hands the queued updates to a fold and starts a new queue (called with the
 // round's lock held; the fold then runs without it).
@@ -135,6 +147,10 @@ func (s *summing) take() queued {
 // coordinates are independent, so spreading them over the cores changes no bit. Only one
 // fold runs at a time, and nothing else touches the sums meanwhile.
 func (s *summing) fold(q queued) {
+	if s.dirty {
+		parallel.Ranges(parallel.Workers(), len(s.sum), addChunk, func(_, lo, hi int) { clear(s.sum[lo:hi]) })
+		s.dirty = false
+	}
 	if len(q.rows) == 0 {
 		return
 	}
@@ -174,8 +190,23 @@ func (s *summing) finalize(r *Round, dst []float32, n int, res *Result) error {
 	if s.norms != nil {
 		res.Norms = append([]float64(nil), s.norms...)
 	}
-	s.fold(s.take()) // the round has waited for any fold in progress
-	simd.Finish(dst, s.sum, scale)
+	// The round has waited for any fold in progress; the updates still queued are added
+	// here. If no fold ever ran, every update waited: the batch kernel sums them tile by
+	// tile in cache, in the same order.
+	if q := s.take(); s.dirty && len(q.rows) > 0 {
+		ws := q.ws
+		if s.cfg.Strategy == StrategyMean {
+			ws = nil
+		}
+		if err := average(dst, q.rows, ws, scale); err != nil {
+			s.pending, s.pendingW = q.rows, q.ws // only if an owner changed an update it handed over
+			return err
+		}
+		clear(q.rows)
+	} else {
+		s.fold(q)
+		simd.Finish(dst, s.sum, scale)
+	}
 	if res.NoiseSigma > 0 {
 		return dp.AddGaussian(dst, res.NoiseSigma, r.engine.noise)
 	}
