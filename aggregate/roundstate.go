@@ -84,7 +84,8 @@ func newRoundState(e *Engine, dim int) (roundState, error) {
 
 // summing is the state of mean, weighted_mean, norm_bounded_mean and dp_mean: float64
 // sums of d values, each update added with its weight or clip factor, and the owned
-// updates waiting to be added together (full says how many may wait). The sums are
+// updates waiting to be added together (full says when they go to a fold, over when
+// the adders wait for it: Round.foldBehind). The sums are
 // emptied at the first fold: a round whose updates all waited runs the batch kernel on
 // them at Finalize and never touches its sums.
 type summing struct {
@@ -96,6 +97,7 @@ type summing struct {
 	norms    []float64 // the clipping strategies: each client's norm, in arrival order
 	pending  [][]float32
 	pendingW []float64
+	inFold   int // the updates the fold under way took
 }
 
 func (s *summing) add(_ string, update []float32, weight, norm float64, owned bool) error {
@@ -120,18 +122,28 @@ type queued struct {
 	ws   []float64
 }
 
-// full reports whether the owned updates waiting should be added now. Where the sums
+// full reports whether the owned updates queued should go to a fold now. Where the sums
 // stay in cache (d·8 bytes up to holdFromBytes), after pendingMax of them: an update
 // checked at Add is still in cache then, and so are the sums. Beyond, the sums cross
 // memory at every fold, so the updates wait as long as max_round_bytes leaves room for
-// them beside the sums, and Finalize adds them all in one tiled pass, the batch
+// them beside the sums (over), and Finalize adds them all in one tiled pass, the batch
 // kernel's.
 func (s *summing) full() bool {
-	d := int64(len(s.sum))
-	if 8*d <= holdFromBytes {
+	if 8*int64(len(s.sum)) <= holdFromBytes {
 		return len(s.pending) >= pendingMax
 	}
-	return 8*d+int64(len(s.pending)+1)*4*d > s.limit
+	return s.over()
+}
+
+// over reports whether the round holds all the owned updates it may, queued and in the
+// fold under way: behindMax where the sums stay in cache, and never more than
+// max_round_bytes leaves room for beside the sums. Its adders then wait for the folds.
+func (s *summing) over() bool {
+	d, held := int64(len(s.sum)), int64(len(s.pending)+s.inFold)
+	if 8*d <= holdFromBytes && held >= behindMax {
+		return true
+	}
+	return 8*d+(held+1)*4*d > s.limit
 }
 
 // take hands the queued updates to a fold and starts a new queue (called with the
@@ -214,7 +226,7 @@ func (s *summing) finalize(r *Round, dst []float32, n int, res *Result) error {
 }
 
 func (s *summing) bytes() int64 {
-	return int64(len(s.sum))*8 + int64(len(s.pending))*int64(len(s.sum))*4
+	return int64(len(s.sum))*8 + int64(len(s.pending)+s.inFold)*int64(len(s.sum))*4
 }
 
 func (s *summing) release(e *Engine) {
