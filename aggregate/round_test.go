@@ -422,20 +422,25 @@ func TestRobustRounds(t *testing.T) {
 
 // Owned updates wait in threes before they are added; mixed with borrowed ones, in any
 // pattern and count, every summing round still equals its batch kernel bit for bit, and
-// the state stays under 3·d·8 bytes.
+// the state stays under its bound.
 func TestRoundOwnedEqualsBatch(t *testing.T) {
-	// Sums that fit in cache take owned updates three at a time; larger ones hold them
-	// for Finalize's batch pass, or as many as max_round_bytes leaves room for.
+	// Sums that fit in cache take owned updates three at a time, folded behind the
+	// adder; larger ones hold them for Finalize's batch pass, or as many as
+	// max_round_bytes leaves room for. Both paths at each size.
 	const big = 1<<18 + 100
-	for _, c := range []struct {
-		d      int
-		budget int64
-	}{{5000, 0}, {big, 0}, {big, 8*big + 10*4*big}} {
-		t.Run(fmt.Sprint(c.d, "_", c.budget), func(t *testing.T) { roundOwnedEqualsBatch(t, c.d, c.budget) })
+	for _, holdFrom := range []int64{2 << 20, 16 << 20} {
+		old := aggregate.SetHoldFromBytes(holdFrom)
+		for _, c := range []struct {
+			d      int
+			budget int64
+		}{{5000, 0}, {big, 0}, {big, 8*big + 10*4*big}} {
+			t.Run(fmt.Sprint(holdFrom, "_", c.d, "_", c.budget), func(t *testing.T) { roundOwnedEqualsBatch(t, c.d, c.budget, holdFrom) })
+		}
+		aggregate.SetHoldFromBytes(old)
 	}
 }
 
-func roundOwnedEqualsBatch(t *testing.T, d int, budget int64) {
+func roundOwnedEqualsBatch(t *testing.T, d int, budget, holdFrom int64) {
 	rng := rand.New(rand.NewPCG(106, 107))
 	const n = 23
 	us := round(rng, n, d)
@@ -485,7 +490,7 @@ func roundOwnedEqualsBatch(t *testing.T, d int, budget int64) {
 				}
 				if budget > 0 {
 					assert.LessOrEqual(t, r.StateBytes(), budget)
-				} else if d < 1<<18 {
+				} else if int64(8*d) <= holdFrom {
 					assert.LessOrEqual(t, r.StateBytes(), int64(8*d+aggregate.BehindMax*4*d))
 				}
 			}
