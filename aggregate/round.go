@@ -177,6 +177,26 @@ type Engine struct {
 	// takes instead of allocating (and first touching) its own.
 	spareStream *trimmedmean.Stream
 	spareSum    []float64
+	// The copies holding rounds made of borrowed updates, once their round is
+	// finalised, for the next round's copies: no allocation (and no first touch) of
+	// d·4 bytes per Add; the garbage collector may take them back between rounds.
+	copies sync.Pool
+}
+
+// copyOf copies an update into a buffer of the engine's pool, or a new one.
+func (e *Engine) copyOf(x []float32) []float32 {
+	if p, _ := e.copies.Get().(*[]float32); p != nil && len(*p) == len(x) {
+		copy(*p, x)
+		return *p
+	}
+	return append([]float32(nil), x...)
+}
+
+// keepCopies puts the copies a round made back in the engine's pool.
+func (e *Engine) keepCopies(bufs [][]float32) {
+	for i := range bufs {
+		e.copies.Put(&bufs[i])
+	}
 }
 
 // takeState hands a new round the last finalised round's state if its shape fits: a
@@ -294,14 +314,15 @@ type Round struct {
 	// Summing rounds fold updates into their sums outside the lock, one fold at a time:
 	// whoever needs its update added takes every update queued so far and folds them
 	// together, while later adders queue theirs and wait (a combining lock), so many
-	// concurrent adders share each pass over the sums. queued and folded count updates
-	// in the order accepted; folded signals the end of a fold.
+	// concurrent adders share each pass over the sums; owned updates go to a fold
+	// behind the adder instead (foldBehind). queued and folded count updates in the
+	// order accepted; folding is set while a fold runs, and foldDone signals its end.
 	folding        bool
 	queued, folded uint64
 	foldDone       *sync.Cond
-	// inFlight bounds the adds between their first read of an update and its fold to
-	// twice the workers, so that an update scanned at Add is still in cache when it is
-	// folded however many goroutines add at once.
+	// inFlight bounds the adds under way, between their first read of an update and
+	// their return, to twice the workers, so that a borrowed update scanned at Add is
+	// still in cache when it is folded however many goroutines add at once.
 	inFlight chan struct{}
 }
 
@@ -368,22 +389,23 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 				"update[%d] of client %q must be finite, got %v", i, clientID, update[i])
 		}
 	}
+	var copied []float32
 	if _, holds := r.state.(*holding); holds && !owned {
-		update = append([]float32(nil), update...) // copied before the lock: adders copy in parallel
-		owned = true
+		copied = r.engine.copyOf(update) // before the lock: adders copy in parallel
+		update, owned = copied, true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.finalized {
-		return secagg.Errorf(secagg.CodeConflict, "round", "the round is finalised; client %q is too late", clientID)
-	}
-	if _, dup := r.clients[clientID]; dup {
-		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
-	}
-	if err := r.state.add(clientID, update, weight, norm, owned); err != nil {
+	if err := r.admit(clientID, update, weight, norm, owned); err != nil {
+		if copied != nil {
+			r.engine.keepCopies([][]float32{copied}) // a refused update's copy goes back
+		}
 		return err
 	}
-	r.clients[clientID] = struct{}{}
+	if copied != nil {
+		h := r.state.(*holding)
+		h.copies = append(h.copies, copied)
+	}
 	if s, sums := r.state.(*summing); sums {
 		// A borrowed update is added before Add returns. Owned ones wait for company,
 		// then go to a fold that runs behind the adder while it checks the next; it
@@ -396,6 +418,22 @@ func (r *Round) add(clientID string, update []float32, weight float64, owned boo
 			r.foldBehind(s)
 		}
 	}
+	return nil
+}
+
+// admit takes a checked update into the round's state, with the round's lock held,
+// unless the round is finalised, the client has already added, or the state refuses it.
+func (r *Round) admit(clientID string, update []float32, weight, norm float64, owned bool) error {
+	if r.finalized {
+		return secagg.Errorf(secagg.CodeConflict, "round", "the round is finalised; client %q is too late", clientID)
+	}
+	if _, dup := r.clients[clientID]; dup {
+		return secagg.Errorf(secagg.CodeConflict, "client_id", "client %q already submitted an update this round", clientID)
+	}
+	if err := r.state.add(clientID, update, weight, norm, owned); err != nil {
+		return err
+	}
+	r.clients[clientID] = struct{}{}
 	return nil
 }
 

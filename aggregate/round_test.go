@@ -749,6 +749,38 @@ func TestRoundFoldsBehindTheAdder(t *testing.T) {
 	}
 }
 
+// A holding round copies each borrowed update into a buffer the engine's earlier rounds
+// left, and a refused update's copy goes back: over rounds that reuse the buffers, with
+// the caller writing every update into one buffer of its own and a duplicate refused in
+// the middle, each round's median is the median of exactly its own updates.
+func TestHoldingRoundReusesItsCopies(t *testing.T) {
+	const n, d = 7, 3000
+	e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: 1})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(8, 8))
+	buf := make([]float32, d) // the caller's one buffer
+	for round := range 4 {
+		us := fill(n, d, func(int, int) float32 { return float32(rng.NormFloat64()) })
+		r, err := e.NewRound(d)
+		require.NoError(t, err)
+		for i, u := range us {
+			copy(buf, u)
+			require.NoError(t, r.Add(fmt.Sprint("c", i), buf, 1))
+			if i == 2 {
+				copy(buf, us[0])
+				require.ErrorIs(t, r.Add("c1", buf, 1), secagg.ErrConflict)
+			}
+		}
+		clear(buf)
+		got := make([]float32, d)
+		_, err = r.Finalize(got)
+		require.NoError(t, err)
+		want := make([]float32, d)
+		require.NoError(t, trimmedmean.Median(want, us))
+		bitsEqual(t, want, got, "round %d", round)
+	}
+}
+
 // A large update is checked on every worker; the error still names its first non-finite
 // value, whichever chunk holds it.
 func TestRoundNamesFirstNonFiniteOfALargeUpdate(t *testing.T) {

@@ -355,11 +355,12 @@ func (s *streaming) release(e *Engine) {
 // bulyan, geometric_median, centered_clipping), and of trimmed_mean rounds that fit
 // their budget: the updates, owned by the round, and their clients in arrival order.
 type holding struct {
-	cfg   Config
-	dim   int
-	limit int64
-	held  [][]float32
-	ids   []string
+	cfg    Config
+	dim    int
+	limit  int64
+	held   [][]float32
+	ids    []string
+	copies [][]float32 // the round's copies of borrowed updates, among held
 }
 
 func (h *holding) add(clientID string, update []float32, _, _ float64, owned bool) error {
@@ -371,10 +372,7 @@ func (h *holding) add(clientID string, update []float32, _, _ float64, owned boo
 			"holding the update of client %q would take the round to %d bytes, over max_round_bytes %d",
 			clientID, int64(len(h.held)+1)*int64(h.dim)*4, h.limit)
 	}
-	if !owned {
-		update = append([]float32(nil), update...)
-	}
-	h.held = append(h.held, update)
+	h.held = append(h.held, update) // Round.add copied a borrowed one
 	h.ids = append(h.ids, clientID)
 	return nil
 }
@@ -400,5 +398,9 @@ func (h *holding) finalize(r *Round, dst []float32, _ int, res *Result) error {
 
 func (h *holding) bytes() int64 { return int64(len(h.held)) * int64(h.dim) * 4 }
 
-// release lets go of the updates: owned buffers go back to their callers.
-func (h *holding) release(*Engine) { *h = holding{} }
+// release lets go of the updates: owned buffers go back to their callers, the round's
+// copies to the engine's pool for the next round's.
+func (h *holding) release(e *Engine) {
+	e.keepCopies(h.copies)
+	*h = holding{}
+}
