@@ -555,12 +555,12 @@ func (r *Round) Clients() int {
 }
 
 // StateBytes returns the memory the round's aggregate state holds (not counting the
-// client ids): d·8 for the means (and d·4 for each owned update waiting to be added, or being added),
-// for trimmed_mean the held updates (N·d·4) where max_clients of them fit
+// client ids): d·8 for the means (and d·4 for each owned update waiting to be added, or
+// being added), for trimmed_mean the held updates (N·d·4) where max_clients of them fit
 // max_round_bytes and else the stream's (2k+1)·d numbers and its fold buffer (d·4 for
 // each owned update waiting and each copy the round keeps, as many as the bound leaves
-// room for), the held updates for the other strategies. A finalised round holds nothing: its state goes to the engine, for
-// the next round of the same shape.
+// room for), the held updates for the other strategies. A finalised round holds
+// nothing: its state goes to the engine, for the next round of the same shape.
 func (r *Round) StateBytes() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()

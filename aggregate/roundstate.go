@@ -363,7 +363,7 @@ type holding struct {
 	copies [][]float32 // the round's copies of borrowed updates, among held
 }
 
-func (h *holding) add(clientID string, update []float32, _, _ float64, owned bool) error {
+func (h *holding) add(clientID string, update []float32, _, _ float64, _ bool) error {
 	if h.cfg.Strategy == StrategyTrimmedMean && len(h.held) >= h.cfg.MaxClients {
 		return secagg.Errorf(secagg.CodeConflict, "max_clients", "the round is full: max_clients is %d", h.cfg.MaxClients)
 	}
