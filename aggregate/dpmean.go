@@ -15,7 +15,9 @@ import (
 // standard deviation noiseMultiplier·clipNorm/N (dp.GaussianNoiseSigma: a hair more, for
 // the rounding to the noise's grid) from src is added. It returns each
 // client's norm before clipping, which adaptive clipping and monitoring need. A
-// rejected call writes nothing; charging a dp.Ledger for the round is the caller's.
+// rejected call writes nothing (a nil src with noise to draw is a bad_request: the mean
+// without its noise must never be left in dst); charging a dp.Ledger for the round is
+// the caller's.
 //
 // It reads every update twice, once for its norm and once to add it; the clipped
 // updates themselves are never materialised.
@@ -28,6 +30,9 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 	}
 	if err := validateNoiseRange(clipNorm, noiseMultiplier, len(updates), len(dst)); err != nil {
 		return nil, err
+	}
+	if src == nil && noiseMultiplier > 0 {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "noise", "the noise source is nil: pass dp.SecureSource()")
 	}
 	norms = make([]float64, len(updates))
 	parallel.Ranges(parallel.Workers(), len(updates), 1, func(_, i, _ int) {

@@ -72,6 +72,11 @@ func TestDPMeanRejects(t *testing.T) {
 	_, err = aggregate.DPMean(dst[:1], us[:1], 1, 1, dp.SecureSource())
 	assert.ErrorIs(t, err, secagg.ErrBadRequest)
 	assert.Equal(t, []float32{7, 7}, dst)
+	// No noise source: refused before the mean is written, so the mean without its
+	// noise is never left in dst for a caller that drops the error.
+	_, err = aggregate.DPMean(dst, us[:1], 1, 1, nil)
+	assert.ErrorIs(t, err, secagg.ErrBadRequest)
+	assert.Equal(t, []float32{7, 7}, dst)
 	// Each finite, the product not: refused before anything is written (found by
 	// FuzzAggregate: the noise used to fail after the mean was in dst).
 	_, err = aggregate.DPMean(dst, us[:1], 2, 1e308, dp.SecureSource())

@@ -252,8 +252,13 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // SetNoiseSource replaces the engine's noise source, for tests and notebooks that need
-// to replay a run (dp.InsecureSeededSource).
-func (e *Engine) SetNoiseSource(src *dp.Source) { e.noise = src }
+// to replay a run (dp.InsecureSeededSource); nil restores dp.SecureSource.
+func (e *Engine) SetNoiseSource(src *dp.Source) {
+	if src == nil {
+		src = dp.SecureSource()
+	}
+	e.noise = src
+}
 
 // Center returns a copy of the center the next centered_clipping round starts from: the
 // result of the last round finalised, or nil (zeros) before the first.

@@ -781,6 +781,25 @@ func TestHoldingRoundReusesItsCopies(t *testing.T) {
 	}
 }
 
+// SetNoiseSource(nil) puts the secure source back rather than leaving a dp_mean round
+// without one: the round finalises, with noise (two rounds over the same updates differ).
+func TestSetNoiseSourceNil(t *testing.T) {
+	cfg := aggregate.Config{Strategy: aggregate.StrategyDPMean, MinClients: 1, ClipNorm: 1, NoiseMultiplier: 1}
+	e, err := aggregate.New(cfg)
+	require.NoError(t, err)
+	e.SetNoiseSource(nil)
+	var results [2][]float32
+	for i := range results {
+		r, err := e.NewRound(64)
+		require.NoError(t, err)
+		require.NoError(t, r.Add("c", make([]float32, 64), 1))
+		results[i] = make([]float32, 64)
+		_, err = r.Finalize(results[i])
+		require.NoError(t, err)
+	}
+	assert.NotEqual(t, results[0], results[1])
+}
+
 // A large update is checked on every worker; the error still names its first non-finite
 // value, whichever chunk holds it.
 func TestRoundNamesFirstNonFiniteOfALargeUpdate(t *testing.T) {

@@ -156,3 +156,21 @@ func TestNoiseErrors(t *testing.T) {
 	require.NoError(t, dp.AddGaussian(x, 0, dp.SecureSource()))
 	assert.Equal(t, []float32{1, 2}, x, "sigma 0 adds nothing")
 }
+
+// A nil noise source is a bad_request from every sampler, and nothing is written: the
+// fuzzer found ddp.Encode panicking on one.
+func TestNilSourceIsRefused(t *testing.T) {
+	x := []float32{1, 2}
+	ints := []int64{7, 8}
+	for name, err := range map[string]error{
+		"AddGaussian":      dp.AddGaussian(x, 1, nil),
+		"AddLaplace":       dp.AddLaplace(x, 1, nil),
+		"DiscreteGaussian": dp.DiscreteGaussian(ints, 1, nil),
+		"DiscreteLaplace":  dp.DiscreteLaplace(ints, 1, nil),
+		"Skellam":          dp.Skellam(ints, 1, nil),
+	} {
+		assert.ErrorIs(t, err, secagg.ErrBadRequest, name)
+	}
+	assert.Equal(t, []float32{1, 2}, x)
+	assert.Equal(t, []int64{7, 8}, ints)
+}

@@ -35,8 +35,12 @@ func InsecureSeededSource(seed uint64) *Source { return &Source{seed: seed} }
 const noiseChunk = 1 << 16
 
 // callKey returns the AES-256 key of one call: 32 bytes of crypto/rand for a secure
-// source, else SHA-256 of a label, the seed and the call number.
+// source, else SHA-256 of a label, the seed and the call number. A nil source is a
+// bad_request, before any noise is drawn or anything written.
 func (s *Source) callKey() (cipher.Block, error) {
+	if s == nil {
+		return nil, secagg.Errorf(secagg.CodeBadRequest, "noise", "the noise source is nil: pass dp.SecureSource()")
+	}
 	var key [32]byte
 	if s.secure {
 		if _, err := rand.Read(key[:]); err != nil {
