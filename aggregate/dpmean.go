@@ -31,8 +31,10 @@ func DPMean(dst []float32, updates [][]float32, clipNorm, noiseMultiplier float6
 	if err := validateNoiseRange(clipNorm, noiseMultiplier, len(updates), len(dst)); err != nil {
 		return nil, err
 	}
-	if src == nil && noiseMultiplier > 0 {
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "noise", "the noise source is nil: pass dp.SecureSource()")
+	if noiseMultiplier > 0 {
+		if err := dp.ValidateSource(src); err != nil {
+			return nil, err
+		}
 	}
 	norms = make([]float64, len(updates))
 	parallel.Ranges(parallel.Workers(), len(updates), 1, func(_, i, _ int) {

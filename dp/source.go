@@ -34,12 +34,22 @@ func InsecureSeededSource(seed uint64) *Source { return &Source{seed: seed} }
 // not depend on how many goroutines share them.
 const noiseChunk = 1 << 16
 
+// ValidateSource reports a nil noise source as a bad_request: every sampler checks it
+// before it draws or writes anything, and so may a caller that writes before it adds
+// noise.
+func ValidateSource(src *Source) error {
+	if src == nil {
+		return secagg.Errorf(secagg.CodeBadRequest, "noise", "the noise source is nil: pass dp.SecureSource()")
+	}
+	return nil
+}
+
 // callKey returns the AES-256 key of one call: 32 bytes of crypto/rand for a secure
-// source, else SHA-256 of a label, the seed and the call number. A nil source is a
-// bad_request, before any noise is drawn or anything written.
+// source, else SHA-256 of a label, the seed and the call number; a nil source is
+// ValidateSource's bad_request.
 func (s *Source) callKey() (cipher.Block, error) {
-	if s == nil {
-		return nil, secagg.Errorf(secagg.CodeBadRequest, "noise", "the noise source is nil: pass dp.SecureSource()")
+	if err := ValidateSource(s); err != nil {
+		return nil, err
 	}
 	var key [32]byte
 	if s.secure {
