@@ -55,9 +55,13 @@ type kernels struct {
 	hadamard32                 func(x []float32)
 	min, max                   func(dst, x []float32)
 
-	nonFiniteBlock func(x []float32) int
-	copyStream     func(dst, src []float32)
-	copyWindows    func(panel []float32, stride int, rows [][]float32, off, width int)
+	nonFiniteBlock  func(x []float32) int
+	copyFiniteBlock func(dst, src []float32) int
+	// copyFiniteStreamBlock is copyFiniteBlock with non-temporal stores, dst aligned to
+	// the vector size.
+	copyFiniteStreamBlock func(dst, src []float32) int
+	copyStream            func(dst, src []float32)
+	copyWindows           func(panel []float32, stride int, rows [][]float32, off, width int)
 
 	// boundsInsert[k] finds the bounds for that k by insertion through registers;
 	// Bounds falls back to another algorithm for larger k.
@@ -125,12 +129,14 @@ var genericKernels = kernels{
 	min:           minGeneric,
 	max:           maxGeneric,
 
-	nonFiniteBlock: nonFiniteBlockGeneric,
-	copyStream:     copyStreamGeneric,
-	copyWindows:    copyWindowsGeneric,
-	keptSum:        keptSumGenericInt,
-	outsideRows:    outsideRowsGeneric,
-	push:           pushGeneric,
+	nonFiniteBlock:        nonFiniteBlockGeneric,
+	copyFiniteBlock:       copyFiniteBlockGeneric,
+	copyFiniteStreamBlock: copyFiniteBlockGeneric,
+	copyStream:            copyStreamGeneric,
+	copyWindows:           copyWindowsGeneric,
+	keptSum:               keptSumGenericInt,
+	outsideRows:           outsideRowsGeneric,
+	push:                  pushGeneric,
 }
 
 // implementations lists what this build and CPU can run, slowest first; platformKernels

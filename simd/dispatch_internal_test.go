@@ -51,7 +51,7 @@ func TestKernelTables(t *testing.T) {
 		"addWordRows": true, "subWordRows": true, "dot": true,
 		"sumSquares": true, "sqDist": true, "sqDistPairs": true, "scale": true, "scaleFlip": true, "dequantize": true, "min": true, "max": true,
 		"butterflies": true, "butterflies4": true, "butterflies8": true, "hadamard32": true,
-		"nonFiniteBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "outsideRows": true, "push": true}
+		"nonFiniteBlock": true, "copyFiniteBlock": true, "copyFiniteStreamBlock": true, "copyStream": true, "copyWindows": true, "keptSum": true, "outsideRows": true, "push": true}
 	for _, k := range implementations {
 		v := reflect.ValueOf(*k)
 		for i := range v.NumField() {

@@ -39,6 +39,8 @@ func FuzzPathsAgree(f *testing.F) {
 			bad          int
 			pairs        []float64
 			flip, deq    []float32
+			copyBad      [2]int
+			copies       [2][]float32
 		}
 		compute := func() result {
 			var r result
@@ -69,6 +71,10 @@ func FuzzPathsAgree(f *testing.F) {
 				words[i] = math.Float32bits(v)
 			}
 			simd.Dequantize(r.deq, words, 1+int(off)%32, w)
+			for i, copyFinite := range []func(dst, src []float32) int{simd.CopyFinite, simd.CopyFiniteStream} {
+				r.copies[i] = make([]float32, len(x))
+				r.copyBad[i] = copyFinite(r.copies[i], x)
+			}
 			return r
 		}
 		prev := simd.Active()
@@ -94,6 +100,9 @@ func FuzzPathsAgree(f *testing.F) {
 				"SqDistPairs":    sameOrNaN64(got.pairs, want.pairs),
 				"ScaleFlip":      same32(got.flip, want.flip),
 				"Dequantize":     sameOrNaN32(got.deq, want.deq),
+				// Their copies must be x itself, on every path, where x is finite.
+				"CopyFinite":       got.copyBad[0] == want.bad && (want.bad >= 0 || same32(got.copies[0], x)),
+				"CopyFiniteStream": got.copyBad[1] == want.bad && (want.bad >= 0 || same32(got.copies[1], x)),
 			} {
 				if !ok {
 					t.Fatalf("%s: %s differs from generic on %d values", name, p, len(x))

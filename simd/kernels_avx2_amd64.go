@@ -102,6 +102,18 @@ func hadamard32AVX2(x []float32)
 //go:noescape
 func nonFiniteBlockAVX2(x []float32) int
 
+// copyFiniteBlockAVX2 is copyFiniteBlockGeneric(dst, src),
+// for len(src) a multiple of 32 and len(dst) >= len(src).
+//
+//go:noescape
+func copyFiniteBlockAVX2(dst []float32, src []float32) int
+
+// copyFiniteStreamBlockAVX2 is copyFiniteBlockGeneric(dst, src) with non-temporal stores, dst aligned to the vector size,
+// for len(src) a multiple of 32 and len(dst) >= len(src).
+//
+//go:noescape
+func copyFiniteStreamBlockAVX2(dst []float32, src []float32) int
+
 // copyStreamAVX2 is  copy(dst, src)  with non-temporal stores, for len(src) a multiple of 32,
 // len(dst) >= len(src) and dst aligned to the vector size.
 //

@@ -1521,6 +1521,101 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyFiniteBlockAVX2(dst []float32, src []float32) int
+// Requires: AVX, AVX2, SSE2
+TEXT ·copyFiniteBlockAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	XORQ         BX, BX
+	MOVL         $0x7f800000, SI
+	MOVD         SI, X0
+	VPBROADCASTD X0, Y0
+	CMPQ         BX, DX
+	JE           done
+
+loop:
+	VMOVUPS  (CX), Y2
+	VPAND    Y2, Y0, Y1
+	VPCMPEQD Y0, Y1, Y1
+	VMOVUPS  32(CX), Y4
+	VPAND    Y4, Y0, Y3
+	VPCMPEQD Y0, Y3, Y3
+	VMOVUPS  64(CX), Y6
+	VPAND    Y6, Y0, Y5
+	VPCMPEQD Y0, Y5, Y5
+	VMOVUPS  96(CX), Y8
+	VPAND    Y8, Y0, Y7
+	VPCMPEQD Y0, Y7, Y7
+	VPOR     Y1, Y3, Y1
+	VPOR     Y5, Y7, Y5
+	VPOR     Y1, Y5, Y1
+	VPTEST   Y1, Y1
+	JNZ      done
+	VMOVUPS  Y2, (AX)
+	VMOVUPS  Y4, 32(AX)
+	VMOVUPS  Y6, 64(AX)
+	VMOVUPS  Y8, 96(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	INCQ     BX
+	CMPQ     BX, DX
+	JNE      loop
+
+done:
+	MOVQ BX, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func copyFiniteStreamBlockAVX2(dst []float32, src []float32) int
+// Requires: AVX, AVX2, MMX+, SSE2
+TEXT ·copyFiniteStreamBlockAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	XORQ         BX, BX
+	MOVL         $0x7f800000, SI
+	MOVD         SI, X0
+	VPBROADCASTD X0, Y0
+	CMPQ         BX, DX
+	JE           done
+
+loop:
+	VMOVUPS  (CX), Y2
+	VPAND    Y2, Y0, Y1
+	VPCMPEQD Y0, Y1, Y1
+	VMOVUPS  32(CX), Y4
+	VPAND    Y4, Y0, Y3
+	VPCMPEQD Y0, Y3, Y3
+	VMOVUPS  64(CX), Y6
+	VPAND    Y6, Y0, Y5
+	VPCMPEQD Y0, Y5, Y5
+	VMOVUPS  96(CX), Y8
+	VPAND    Y8, Y0, Y7
+	VPCMPEQD Y0, Y7, Y7
+	VPOR     Y1, Y3, Y1
+	VPOR     Y5, Y7, Y5
+	VPOR     Y1, Y5, Y1
+	VPTEST   Y1, Y1
+	JNZ      done
+	VMOVNTPS Y2, (AX)
+	VMOVNTPS Y4, 32(AX)
+	VMOVNTPS Y6, 64(AX)
+	VMOVNTPS Y8, 96(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	INCQ     BX
+	CMPQ     BX, DX
+	JNE      loop
+
+done:
+	SFENCE
+	MOVQ BX, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func copyStreamAVX2(dst []float32, src []float32)
 // Requires: AVX, MMX+
 TEXT ·copyStreamAVX2(SB), NOSPLIT, $0-48

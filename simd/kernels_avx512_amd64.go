@@ -134,6 +134,18 @@ func hadamard32AVX512(x []float32)
 //go:noescape
 func nonFiniteBlockAVX512(x []float32) int
 
+// copyFiniteBlockAVX512 is copyFiniteBlockGeneric(dst, src),
+// for len(src) a multiple of 32 and len(dst) >= len(src).
+//
+//go:noescape
+func copyFiniteBlockAVX512(dst []float32, src []float32) int
+
+// copyFiniteStreamBlockAVX512 is copyFiniteBlockGeneric(dst, src) with non-temporal stores, dst aligned to the vector size,
+// for len(src) a multiple of 32 and len(dst) >= len(src).
+//
+//go:noescape
+func copyFiniteStreamBlockAVX512(dst []float32, src []float32) int
+
 // copyStreamAVX512 is  copy(dst, src)  with non-temporal stores, for len(src) a multiple of 32,
 // len(dst) >= len(src) and dst aligned to the vector size.
 //

@@ -4418,6 +4418,77 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyFiniteBlockAVX512(dst []float32, src []float32) int
+// Requires: AVX, AVX512F
+TEXT ·copyFiniteBlockAVX512(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	XORQ         BX, BX
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z0
+	CMPQ         BX, DX
+	JE           done
+
+loop:
+	VMOVUPS  (CX), Z2
+	VPANDD   Z2, Z0, Z1
+	VPCMPEQD Z0, Z1, K1
+	VMOVUPS  64(CX), Z3
+	VPANDD   Z3, Z0, Z1
+	VPCMPEQD Z0, Z1, K2
+	KORTESTW K1, K2
+	JNZ      done
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	INCQ     BX
+	CMPQ     BX, DX
+	JNE      loop
+
+done:
+	MOVQ BX, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func copyFiniteStreamBlockAVX512(dst []float32, src []float32) int
+// Requires: AVX, AVX512F, MMX+
+TEXT ·copyFiniteStreamBlockAVX512(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	SHRQ         $0x05, DX
+	XORQ         BX, BX
+	MOVL         $0x7f800000, SI
+	VPBROADCASTD SI, Z0
+	CMPQ         BX, DX
+	JE           done
+
+loop:
+	VMOVUPS  (CX), Z2
+	VPANDD   Z2, Z0, Z1
+	VPCMPEQD Z0, Z1, K1
+	VMOVUPS  64(CX), Z3
+	VPANDD   Z3, Z0, Z1
+	VPCMPEQD Z0, Z1, K2
+	KORTESTW K1, K2
+	JNZ      done
+	VMOVNTPS Z2, (AX)
+	VMOVNTPS Z3, 64(AX)
+	ADDQ     $0x00000080, CX
+	ADDQ     $0x00000080, AX
+	INCQ     BX
+	CMPQ     BX, DX
+	JNE      loop
+
+done:
+	SFENCE
+	MOVQ BX, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func copyStreamAVX512(dst []float32, src []float32)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·copyStreamAVX512(SB), NOSPLIT, $0-48

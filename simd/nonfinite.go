@@ -1,6 +1,9 @@
 package simd
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // FirstNonFinite returns the index of the first NaN or ±Inf in x, or -1 if every value
 // is finite. It reads at memory speed, so validation can afford to look at every update.
@@ -37,4 +40,63 @@ func nonFiniteBlockGeneric(x []float32) int {
 		return i / Block
 	}
 	return len(x) / Block
+}
+
+// CopyFinite copies src into dst[:len(src)] and returns -1 if every value is finite, or
+// else the index of the first NaN or ±Inf, with an unspecified part of src in dst. One
+// read of src does both: a round that keeps a copy of a caller's update checks it as it
+// copies, rather than reading it once for the check and again for the copy.
+func CopyFinite(dst, src []float32) int {
+	return copyFinite(active.Load().k.copyFiniteBlock, dst[:len(src)], src)
+}
+
+// CopyFiniteStream is CopyFinite with stores that bypass the cache where the CPU allows,
+// as Go's copy has from 1 MiB on: for a copy that will be read again only after much
+// else (a round's copy of an update, read at Finalize), it saves the fetch of every
+// destination line and leaves the cache to the data in use.
+func CopyFiniteStream(dst, src []float32) int {
+	dst = dst[:len(src)]
+	// Peel until dst is 64-byte aligned, as the streaming stores require.
+	head := 0
+	if len(dst) > 0 {
+		head = min(len(src), int(-uintptr(unsafe.Pointer(&dst[0]))%64/4))
+	}
+	if i := copyFinite(copyFiniteBlockGeneric, dst[:head], src[:head]); i >= 0 {
+		return i
+	}
+	if i := copyFinite(active.Load().k.copyFiniteStreamBlock, dst[head:], src[head:]); i >= 0 {
+		return head + i
+	}
+	return -1
+}
+
+// copyFinite runs a copyFiniteBlock kernel over the whole blocks of src, the rest in Go.
+func copyFinite(copyBlocks func(dst, src []float32) int, dst, src []float32) int {
+	whole := len(src) &^ (Block - 1)
+	for lo := 0; lo < whole; lo += maxPiece {
+		hi := min(lo+maxPiece, whole)
+		if b := copyBlocks(dst[lo:hi], src[lo:hi]); lo+b*Block < hi {
+			start := lo + b*Block
+			return start + firstNonFiniteGeneric(src[start:start+Block])
+		}
+	}
+	if i := firstNonFiniteGeneric(src[whole:]); i >= 0 {
+		return whole + i
+	}
+	copy(dst[whole:], src[whole:])
+	return -1
+}
+
+// copyFiniteBlockGeneric is the block form the assembly implements: src's blocks of
+// Block values copied into dst until the first holding a NaN or ±Inf, whose index it
+// returns (len(src)/Block if there is none).
+func copyFiniteBlockGeneric(dst, src []float32) int {
+	for b := 0; b < len(src)/Block; b++ {
+		x := src[b*Block : (b+1)*Block]
+		if firstNonFiniteGeneric(x) >= 0 {
+			return b
+		}
+		copy(dst[b*Block:], x)
+	}
+	return len(src) / Block
 }

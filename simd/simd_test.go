@@ -337,7 +337,9 @@ func TestSelect(t *testing.T) {
 }
 
 // TestFirstNonFinite plants one NaN or ±Inf (and sometimes a second one after it) at
-// every position of every length, on every path.
+// every position of every length, on every path, and demands its index from
+// FirstNonFinite and from the copies that search as they go, CopyFinite and
+// CopyFiniteStream.
 func TestFirstNonFinite(t *testing.T) {
 	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
 		math.Float32frombits(0xffc00001), math.Float32frombits(0x7f800001)}
@@ -345,7 +347,11 @@ func TestFirstNonFinite(t *testing.T) {
 		rng := rand.New(rand.NewPCG(4, 5))
 		for _, n := range append(lengths()[:140], 1<<16+70) {
 			x := values(rng, n+3)[3:] // unaligned start
-			require.Equal(t, -1, simd.FirstNonFinite(x), "n=%d", n)
+			dst := make([]float32, n+1)[1:]
+			search := func() []int {
+				return []int{simd.FirstNonFinite(x), simd.CopyFinite(dst, x), simd.CopyFiniteStream(dst, x)}
+			}
+			require.Equal(t, []int{-1, -1, -1}, search(), "n=%d", n)
 			step := 1
 			if n > 300 {
 				step = 997
@@ -358,10 +364,10 @@ func TestFirstNonFinite(t *testing.T) {
 					second = j
 					x[j] = bad[0]
 				}
-				require.Equal(t, i, simd.FirstNonFinite(x), "n=%d i=%d", n, i)
+				require.Equal(t, []int{i, i, i}, search(), "n=%d i=%d", n, i)
 				x[i] = old
 				if second >= 0 {
-					require.Equal(t, second, simd.FirstNonFinite(x), "n=%d second=%d", n, second)
+					require.Equal(t, []int{second, second, second}, search(), "n=%d second=%d", n, second)
 					x[second] = 1
 				}
 			}
@@ -369,9 +375,71 @@ func TestFirstNonFinite(t *testing.T) {
 			for i := range x {
 				x[i] = math.MaxFloat32
 			}
-			require.Equal(t, -1, simd.FirstNonFinite(x))
+			require.Equal(t, []int{-1, -1, -1}, search())
 		}
 	})
+}
+
+// TestCopyFinite checks that CopyFinite and CopyFiniteStream copy a finite src bit for
+// bit on every path (negative zeros, subnormals and the largest values too), whatever
+// dst's alignment, and touch nothing past it; TestFirstNonFinite checks their search.
+func TestCopyFinite(t *testing.T) {
+	special := []float32{float32(math.Copysign(0, -1)), math.Float32frombits(1), -math.MaxFloat32, math.MaxFloat32}
+	copies := map[string]func(dst, src []float32) int{"CopyFinite": simd.CopyFinite, "CopyFiniteStream": simd.CopyFiniteStream}
+	simdtest.ForEachPath(t, func(t *testing.T, p simd.Path) {
+		rng := rand.New(rand.NewPCG(40, 41))
+		for name, copyFinite := range copies {
+			for _, n := range append(lengths()[:140], 1<<16+70, 1<<17+33) {
+				src := values(rng, n+3)[3:] // unaligned start
+				for i := range src {
+					if rng.IntN(8) == 0 {
+						src[i] = special[rng.IntN(len(special))]
+					}
+				}
+				at := 1 + rng.IntN(16) // dst's offset from an aligned start
+				dst := make([]float32, at+n+1)
+				dst[at-1], dst[at+n] = 7, 7
+				require.Equal(t, -1, copyFinite(dst[at:at+n], src[:n]), "%s n=%d", name, n)
+				require.Equal(t, []float32{7, 7}, []float32{dst[at-1], dst[at+n]}, "%s n=%d: wrote outside dst", name, n)
+				for i := range n {
+					if math.Float32bits(dst[at+i]) != math.Float32bits(src[i]) {
+						t.Fatalf("%s %s n=%d: dst[%d] = %v, src %v", p, name, n, i, dst[at+i], src[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkCopyFinite copies and checks a 64 MiB update, beyond the cache, on one core:
+// the check then the copy as a round did (FirstNonFinite, copy), and CopyFinite and
+// CopyFiniteStream, which read it once; the bytes are the update's.
+func BenchmarkCopyFinite(b *testing.B) {
+	src := values(rand.New(rand.NewPCG(42, 43)), 1<<24)
+	dst := make([]float32, len(src))
+	for _, c := range []struct {
+		name string
+		fn   func(dst, src []float32) int
+	}{
+		{"check_then_copy", func(dst, src []float32) int {
+			if i := simd.FirstNonFinite(src); i >= 0 {
+				return i
+			}
+			copy(dst, src)
+			return -1
+		}},
+		{"CopyFinite", simd.CopyFinite},
+		{"CopyFiniteStream", simd.CopyFiniteStream},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(src)))
+			for b.Loop() {
+				if c.fn(dst, src) >= 0 {
+					b.Fatal("a non-finite value")
+				}
+			}
+		})
+	}
 }
 
 // TestRowsBitIdentical checks the many-row accumulation on every path against the

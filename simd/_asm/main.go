@@ -69,6 +69,8 @@ func main() {
 	genStridedButterflies(s, 3)
 	genHadamard32(s)
 	genNonFinite(s)
+	genCopyFinite(s, false)
+	genCopyFinite(s, true)
 	genCopyStream(s)
 	genCopyWindows(s)
 	for k := 0; k <= s.maxInsertK(); k++ {
