@@ -781,6 +781,46 @@ func TestHoldingRoundReusesItsCopies(t *testing.T) {
 	}
 }
 
+// A holding round checks a borrowed update as it copies it: a NaN late in the update is
+// refused with its index, the client is not taken (it may add again) and the round's
+// state is as it was, and the refused copy goes back to the engine's pool, so refusals
+// allocate no buffers (counted where the race detector does not empty the pool).
+func TestHoldingRoundCopyIsTheCheck(t *testing.T) {
+	const n, d = 5, 1<<18 + 3 // copied by streaming stores
+	e, err := aggregate.New(aggregate.Config{Strategy: aggregate.StrategyMedian, MinClients: 1})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(9, 9))
+	us := fill(n, d, func(int, int) float32 { return float32(rng.NormFloat64()) })
+	r, err := e.NewRound(d)
+	require.NoError(t, err)
+	bad := append([]float32(nil), us[0]...)
+	bad[d-40] = float32(math.NaN())
+	require.NoError(t, r.Add("c0", us[0], 1))
+	state := r.StateBytes()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 50 {
+		err := r.Add("c1", bad, 1)
+		require.ErrorIs(t, err, secagg.ErrValidation)
+		require.Contains(t, err.Error(), fmt.Sprintf("update[%d] of client \"c1\"", d-40))
+	}
+	runtime.ReadMemStats(&after)
+	if !raceEnabled {
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4*d*4), "50 refused copies allocated")
+	}
+	assert.Equal(t, 1, r.Clients())
+	assert.Equal(t, state, r.StateBytes())
+	for i := 1; i < n; i++ {
+		require.NoError(t, r.Add(fmt.Sprint("c", i), us[i], 1))
+	}
+	got := make([]float32, d)
+	_, err = r.Finalize(got)
+	require.NoError(t, err)
+	want := make([]float32, d)
+	require.NoError(t, trimmedmean.Median(want, us))
+	bitsEqual(t, want, got, "median")
+}
+
 // SetNoiseSource(nil) puts the secure source back rather than leaving a dp_mean round
 // without one: the round finalises, with noise (two rounds over the same updates differ).
 func TestSetNoiseSourceNil(t *testing.T) {
