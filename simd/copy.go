@@ -8,11 +8,7 @@ import "unsafe"
 // ordinary store of a new line costs.
 func CopyStream(dst, src []float32) {
 	dst = dst[:len(src)]
-	// Peel until dst is 64-byte aligned, as the streaming stores require.
-	head := 0
-	if len(dst) > 0 {
-		head = min(len(src), int(-uintptr(unsafe.Pointer(&dst[0]))%64/4))
-	}
+	head := streamHead(dst)
 	copy(dst[:head], src[:head])
 	dst, src = dst[head:], src[head:]
 	fn := active.Load().k.copyStream
@@ -21,6 +17,16 @@ func CopyStream(dst, src []float32) {
 }
 
 func copyStreamGeneric(dst, src []float32) { copy(dst, src) }
+
+// streamHead is how many values of dst come before its first 64-byte boundary (all of
+// a shorter dst): a streaming copy peels them with ordinary stores, as the streaming
+// ones need the alignment.
+func streamHead(dst []float32) int {
+	if len(dst) == 0 {
+		return 0
+	}
+	return min(len(dst), int(-uintptr(unsafe.Pointer(&dst[0]))%64/4))
+}
 
 // CopyWindows copies the window [off, off+width) of every row into panel, row i at
 // panel[i*stride:]: a tile of many clients' coordinates gathered into one block. Rows

@@ -2,6 +2,7 @@ package simd_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/octomil/secagg/simd"
 )
@@ -53,4 +54,16 @@ func ExampleBoundsCopy() {
 	simd.KeptSum(sum, panel.Rows, 0, 1, lo, hi)
 	fmt.Println(lo, hi, sum, panel.Rows)
 	// Output: [4 2] [4 2] [4 2] [[5 1] [3 9] [4 2]]
+}
+
+// A copy that is also the check: the update is read once, and a NaN or ±Inf is named
+// by its index (the copy is then unspecified, to be thrown away).
+func ExampleCopyFinite() {
+	copied := make([]float32, 3)
+	fmt.Println(simd.CopyFinite(copied, []float32{1, 2, 3}), copied)
+	inf := float32(math.Inf(1))
+	fmt.Println(simd.CopyFinite(copied, []float32{1, inf, 3}))
+	// Output:
+	// -1 [1 2 3]
+	// 1
 }

@@ -1,9 +1,6 @@
 package simd
 
-import (
-	"math"
-	"unsafe"
-)
+import "math"
 
 // FirstNonFinite returns the index of the first NaN or ±Inf in x, or -1 if every value
 // is finite. It reads at memory speed, so validation can afford to look at every update.
@@ -56,11 +53,7 @@ func CopyFinite(dst, src []float32) int {
 // destination line and leaves the cache to the data in use.
 func CopyFiniteStream(dst, src []float32) int {
 	dst = dst[:len(src)]
-	// Peel until dst is 64-byte aligned, as the streaming stores require.
-	head := 0
-	if len(dst) > 0 {
-		head = min(len(src), int(-uintptr(unsafe.Pointer(&dst[0]))%64/4))
-	}
+	head := streamHead(dst)
 	if i := copyFinite(copyFiniteBlockGeneric, dst[:head], src[:head]); i >= 0 {
 		return i
 	}
