@@ -6,10 +6,18 @@ import "math"
 // is finite. It reads at memory speed, so validation can afford to look at every update.
 func FirstNonFinite(x []float32) int {
 	find := active.Load().k.nonFiniteBlock
+	return searchBlocks(x, func(lo, hi int) int { return find(x[lo:hi]) })
+}
+
+// searchBlocks finds the first NaN or ±Inf of x, or -1: blocks(lo, hi) runs a block
+// kernel over x[lo:hi] (a whole number of blocks, maxPiece at most) and returns the
+// index of the first block holding one, or (hi-lo)/Block; the values past the last
+// whole block are searched in Go.
+func searchBlocks(x []float32, blocks func(lo, hi int) int) int {
 	whole := len(x) &^ (Block - 1)
 	for lo := 0; lo < whole; lo += maxPiece {
 		hi := min(lo+maxPiece, whole)
-		if b := find(x[lo:hi]); lo+b*Block < hi {
+		if b := blocks(lo, hi); lo+b*Block < hi {
 			start := lo + b*Block
 			return start + firstNonFiniteGeneric(x[start:start+Block])
 		}
@@ -65,17 +73,10 @@ func CopyFiniteStream(dst, src []float32) int {
 
 // copyFinite runs a copyFiniteBlock kernel over the whole blocks of src, the rest in Go.
 func copyFinite(copyBlocks func(dst, src []float32) int, dst, src []float32) int {
+	if i := searchBlocks(src, func(lo, hi int) int { return copyBlocks(dst[lo:hi], src[lo:hi]) }); i >= 0 {
+		return i
+	}
 	whole := len(src) &^ (Block - 1)
-	for lo := 0; lo < whole; lo += maxPiece {
-		hi := min(lo+maxPiece, whole)
-		if b := copyBlocks(dst[lo:hi], src[lo:hi]); lo+b*Block < hi {
-			start := lo + b*Block
-			return start + firstNonFiniteGeneric(src[start:start+Block])
-		}
-	}
-	if i := firstNonFiniteGeneric(src[whole:]); i >= 0 {
-		return whole + i
-	}
 	copy(dst[whole:], src[whole:])
 	return -1
 }
